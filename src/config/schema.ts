@@ -1,0 +1,429 @@
+import { Checker, Raw, isPlainObject } from "./checker";
+import { parseResources } from "./quantities";
+import {
+  AppConfig,
+  AppSource,
+  CELERY_POOLS,
+  DATA_MODES,
+  DataConfig,
+  DockerTargetConfig,
+  DropletConfig,
+  EdgeConfig,
+  FrontendConfig,
+  KubernetesConfig,
+  REDIS_EVICTION_POLICIES,
+  Resources,
+  StackConfig,
+  TARGETS,
+  TLS_MODES,
+  Target,
+  WorkerPool,
+} from "./types";
+
+export const NAMESPACE = "djangostack";
+
+/** Every key a stack file may set under the `djangostack:` namespace. */
+export const CONFIG_KEYS = [
+  "target",
+  "region",
+  "domain",
+  "apps",
+  "frontend",
+  "data",
+  "edge",
+  "docker",
+  "droplet",
+  "kubernetes",
+  "secrets",
+] as const;
+
+/** Keys read with `getSecret`: user-supplied replacements for generated credentials. */
+export const SECRET_CONFIG_KEYS = [
+  "secretKey",
+  "postgresPassword",
+  "redisPassword",
+  "rabbitmqAdminPassword",
+  "databasePasswords",
+  "brokerPasswords",
+  "secretEnv",
+] as const;
+
+/** Env names djangostack sets itself; an app's `env` must not shadow them. */
+export const RESERVED_ENV = [
+  "DATABASE_URL",
+  "REDIS_URL",
+  "CELERY_BROKER_URL",
+  "CELERY_RESULT_BACKEND",
+  "DJANGO_SECRET_KEY",
+  "DJANGO_ALLOWED_HOSTS",
+  "DJANGO_SETTINGS_MODULE",
+  "CSRF_TRUSTED_ORIGINS",
+];
+
+export const APP_NAME = /^[a-z]([a-z0-9-]{0,18}[a-z0-9])?$/;
+const APP_NAME_HINT = "a lowercase name of 1-20 letters, digits and inner hyphens, starting with a letter";
+const ROUTE = /^\/([A-Za-z0-9._~-]+\/)*$/;
+const ROUTE_HINT = 'a URL path prefix that starts and ends with "/", e.g. "/api/auth/"';
+const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+const HOSTNAME_HINT = "a lowercase fully qualified domain name such as example.com";
+const PY_PATH = /^[A-Za-z_][A-Za-z0-9_.]*(:[A-Za-z_][A-Za-z0-9_]*)?$/;
+const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
+const QUEUE = /^[A-Za-z0-9_.-]{1,64}$/;
+const IMAGE = /^[a-z0-9][a-z0-9._\-/:@]*$/;
+const REGION = /^[a-z]{3}[0-9]$/;
+const SLUG = /^[a-z0-9][a-z0-9-]*$/;
+const VERSION = /^[0-9]+(\.[0-9]+)*(-[a-z0-9]+)?$/;
+const CIDR = /^(([0-9]{1,3}\.){3}[0-9]{1,3}\/([0-9]|[12][0-9]|3[0-2])|[0-9a-fA-F:]+\/([0-9]|[1-9][0-9]|1[01][0-9]|12[0-8]))$/;
+const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+const DAYS = ["any", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] as const;
+
+const WEB_RESOURCES: Resources = { cpuMillis: 500, memoryMiB: 512 };
+const WORKER_RESOURCES: Resources = { cpuMillis: 500, memoryMiB: 512 };
+
+export interface StackIdentity {
+  project: string;
+  stack: string;
+}
+
+/**
+ * Validates the raw `djangostack:*` values of one stack and fills every default.
+ * Throws a ConfigError listing every problem; never returns a partially valid config.
+ */
+export function parseConfig(raw: Raw, identity: StackIdentity): StackConfig {
+  const c = new Checker(NAMESPACE);
+  for (const key of Object.keys(raw)) {
+    if (!(CONFIG_KEYS as readonly string[]).includes(key) && !(SECRET_CONFIG_KEYS as readonly string[]).includes(key)) {
+      c.fail(key, raw[key], `unknown key; allowed keys are ${[...CONFIG_KEYS, ...SECRET_CONFIG_KEYS].join(", ")}`);
+    }
+  }
+  const target = c.oneOf<Target>("target", raw.target, TARGETS, "docker");
+  const domain = c.optionalString("domain", raw.domain, HOSTNAME, HOSTNAME_HINT);
+  const frontend = raw.frontend === undefined ? undefined : parseFrontend(c, raw.frontend);
+  const apps = parseApps(c, raw.apps, frontend);
+  attachSecretEnvKeys(c, apps, raw.secretEnv);
+  const config: StackConfig = {
+    project: identity.project,
+    stack: identity.stack,
+    target,
+    region: c.string("region", raw.region, "nyc3", REGION, 'a DigitalOcean region slug such as "nyc3" or "fra1"'),
+    domain,
+    apps,
+    frontend,
+    data: parseData(c, raw.data, target),
+    edge: parseEdge(c, raw.edge, target, domain),
+    docker: parseDocker(c, raw.docker),
+    droplet: target === "droplet" ? parseDroplet(c, raw.droplet) : undefined,
+    kubernetes: target === "kubernetes" ? parseKubernetes(c, raw.kubernetes) : undefined,
+    secrets: { rotation: c.int("secrets.rotation", c.object("secrets", raw.secrets, ["rotation"]).rotation, 0, { min: 0, max: 1_000_000 }) },
+  };
+  if (target !== "droplet" && raw.droplet !== undefined) c.fail("droplet", raw.droplet, `only allowed when target is "droplet" (target is "${target}")`);
+  if (target !== "kubernetes" && raw.kubernetes !== undefined) c.fail("kubernetes", raw.kubernetes, `only allowed when target is "kubernetes" (target is "${target}")`);
+  c.throwIfAny();
+  return config;
+}
+
+function parseSource(c: Checker, path: string, raw: Raw, defaultContext: string): AppSource {
+  if (raw.image !== undefined && raw.build !== undefined) {
+    c.fail(`${path}.image`, raw.image, `set either ${path}.image or ${path}.build, not both`);
+  }
+  if (raw.image !== undefined) {
+    return { kind: "image", image: c.string(`${path}.image`, raw.image, "", IMAGE, 'an image reference such as "registry.digitalocean.com/team/api:1.4"') };
+  }
+  const build = c.object(`${path}.build`, typeof raw.build === "string" ? { context: raw.build } : raw.build, ["context", "dockerfile", "target"]);
+  return {
+    kind: "build",
+    context: c.string(`${path}.build.context`, build.context, defaultContext, /^[^\0]+$/, "a directory path"),
+    dockerfile: c.string(`${path}.build.dockerfile`, build.dockerfile, "Dockerfile", /^[^\0]+$/, "a file path relative to the context"),
+    target: c.optionalString(`${path}.build.target`, build.target, /^[A-Za-z0-9_.-]+$/, "a Dockerfile stage name"),
+  };
+}
+
+const APP_KEYS = [
+  "name", "build", "image", "wsgi", "celeryApp", "settingsModule", "routes", "hosts", "port", "database",
+  "redisDb", "broker", "workers", "beat", "migrate", "env", "replicas", "autoscale", "resources", "gunicorn",
+  "healthPath", "readyPath", "websocketPaths",
+] as const;
+
+function parseApps(c: Checker, value: unknown, frontend: FrontendConfig | undefined): AppConfig[] {
+  const items = c.list("apps", value, [{}]);
+  if (items.length === 0) c.fail("apps", value, "expected at least one Django app");
+  if (items.length > 16) c.fail("apps", `${items.length} apps`, "at most 16 apps fit the 16 Redis databases");
+  const apps = items.map((item, i) => parseApp(c, `apps[${i}]`, item, i, items.length === 1 && !frontend));
+  checkUnique(c, apps, (a) => [a.name], "name", "app names must be unique");
+  checkUnique(c, apps, (a) => a.routes, "routes", "each route belongs to exactly one app");
+  checkUnique(c, apps, (a) => a.hosts, "hosts", "each host belongs to exactly one app");
+  checkUnique(c, apps, (a) => [String(a.redisDb)], "redisDb", "each app needs its own Redis database number");
+  if (frontend) {
+    apps.forEach((a, i) => {
+      if (a.routes.includes(frontend.route)) c.fail(`apps[${i}].routes`, a.routes, `route "${frontend.route}" already belongs to frontend`);
+    });
+  }
+  return apps;
+}
+
+function parseApp(c: Checker, path: string, value: unknown, index: number, soleApp: boolean): AppConfig {
+  const raw = c.object(path, value, APP_KEYS);
+  const name = c.string(`${path}.name`, raw.name, index === 0 ? "web" : `app${index + 1}`, APP_NAME, APP_NAME_HINT);
+  const routes = c.stringList(`${path}.routes`, raw.routes, soleApp ? ["/"] : [`/${name}/`], ROUTE, ROUTE_HINT);
+  if (routes.length === 0 && raw.hosts === undefined) c.fail(`${path}.routes`, raw.routes, "an app needs at least one route or host");
+  const env = c.stringMap(`${path}.env`, raw.env, ENV_NAME, "UPPER_SNAKE_CASE names");
+  for (const reserved of RESERVED_ENV) {
+    if (reserved in env) c.fail(`${path}.env.${reserved}`, env[reserved], "this variable is set by djangostack from generated credentials; remove it");
+  }
+  const replicas = c.int(`${path}.replicas`, raw.replicas, 1, { min: 1, max: 100 });
+  const autoscaleRaw = raw.autoscale === undefined ? undefined : c.object(`${path}.autoscale`, raw.autoscale, ["min", "max", "cpuPercent"]);
+  const autoscale = autoscaleRaw && {
+    min: c.int(`${path}.autoscale.min`, autoscaleRaw.min, replicas, { min: 1, max: 100 }),
+    max: c.int(`${path}.autoscale.max`, autoscaleRaw.max, Math.max(replicas, 3), { min: 1, max: 200 }),
+    cpuPercent: c.int(`${path}.autoscale.cpuPercent`, autoscaleRaw.cpuPercent, 70, { min: 10, max: 100 }),
+  };
+  if (autoscale && autoscale.min > autoscale.max) c.fail(`${path}.autoscale.min`, autoscale.min, `must not exceed autoscale.max (${autoscale.max})`);
+  const g = c.object(`${path}.gunicorn`, raw.gunicorn, ["workers", "threads", "timeout", "gracefulTimeout", "keepalive", "maxRequests", "maxRequestsJitter"]);
+  const workersValue = c.list(`${path}.workers`, raw.workers, [{}]);
+  const app: AppConfig = {
+    name,
+    source: parseSource(c, path, raw, "./app"),
+    wsgi: c.string(`${path}.wsgi`, raw.wsgi, "config.wsgi:application", PY_PATH, "a Python path such as config.wsgi:application"),
+    celeryApp: c.string(`${path}.celeryApp`, raw.celeryApp, "config", PY_PATH, "a Python module such as config"),
+    settingsModule: c.string(`${path}.settingsModule`, raw.settingsModule, "config.settings", PY_PATH, "a Python module such as config.settings"),
+    routes,
+    hosts: c.stringList(`${path}.hosts`, raw.hosts, [], HOSTNAME, HOSTNAME_HINT),
+    port: c.int(`${path}.port`, raw.port, 8000, { min: 1024, max: 65535 }),
+    database: c.bool(`${path}.database`, raw.database, true),
+    redisDb: c.int(`${path}.redisDb`, raw.redisDb, index, { min: 0, max: 15 }),
+    broker: c.bool(`${path}.broker`, raw.broker, true),
+    workers: [],
+    beat: c.bool(`${path}.beat`, raw.beat, true),
+    migrate: c.bool(`${path}.migrate`, raw.migrate, true),
+    env,
+    secretEnvKeys: [],
+    replicas,
+    autoscale,
+    resources: parseResources(c, `${path}.resources`, raw.resources, WEB_RESOURCES),
+    gunicorn: {
+      workers: c.int(`${path}.gunicorn.workers`, g.workers, 0, { min: 0, max: 64 }),
+      threads: c.int(`${path}.gunicorn.threads`, g.threads, 1, { min: 1, max: 64 }),
+      timeoutSeconds: c.int(`${path}.gunicorn.timeout`, g.timeout, 60, { min: 1, max: 3600 }),
+      gracefulTimeoutSeconds: c.int(`${path}.gunicorn.gracefulTimeout`, g.gracefulTimeout, 30, { min: 1, max: 3600 }),
+      keepaliveSeconds: c.int(`${path}.gunicorn.keepalive`, g.keepalive, 5, { min: 1, max: 300 }),
+      maxRequests: c.int(`${path}.gunicorn.maxRequests`, g.maxRequests, 1000, { min: 0, max: 1_000_000 }),
+      maxRequestsJitter: c.int(`${path}.gunicorn.maxRequestsJitter`, g.maxRequestsJitter, 100, { min: 0, max: 100_000 }),
+    },
+    healthPath: c.string(`${path}.healthPath`, raw.healthPath, "/api/v1/health/", ROUTE, ROUTE_HINT),
+    readyPath: c.string(`${path}.readyPath`, raw.readyPath, "/readyz/", ROUTE, ROUTE_HINT),
+    websocketPaths: c.stringList(`${path}.websocketPaths`, raw.websocketPaths, [], ROUTE, ROUTE_HINT),
+  };
+  app.workers = workersValue.map((w, i) => parseWorker(c, `${path}.workers[${i}]`, w, i));
+  checkUnique(c, app.workers, (w) => [w.name], `${path}.workers`, "worker pool names must be unique within an app");
+  if (!app.broker && app.workers.length > 0 && raw.workers !== undefined) c.fail(`${path}.workers`, raw.workers, "Celery workers need broker: true");
+  if (!app.broker) {
+    app.workers = [];
+    app.beat = false;
+  }
+  if (app.beat && app.workers.length === 0) c.fail(`${path}.beat`, true, "beat needs at least one worker pool to run its tasks");
+  return app;
+}
+
+function parseWorker(c: Checker, path: string, value: unknown, index: number): WorkerPool {
+  const raw = c.object(path, value, ["name", "queues", "concurrency", "pool", "replicas", "timeLimit", "resources"]);
+  const queues = c.stringList(`${path}.queues`, raw.queues, ["celery"], QUEUE, "queue names of letters, digits, dot, dash or underscore");
+  if (queues.length === 0) c.fail(`${path}.queues`, raw.queues, "expected at least one queue");
+  return {
+    name: c.string(`${path}.name`, raw.name, index === 0 ? "default" : `pool${index + 1}`, APP_NAME, APP_NAME_HINT),
+    queues,
+    concurrency: c.int(`${path}.concurrency`, raw.concurrency, 2, { min: 1, max: 1000 }),
+    pool: c.oneOf(`${path}.pool`, raw.pool, CELERY_POOLS, "prefork"),
+    replicas: c.int(`${path}.replicas`, raw.replicas, 1, { min: 0, max: 100 }),
+    timeLimitSeconds: c.int(`${path}.timeLimit`, raw.timeLimit, 300, { min: 1, max: 86400 }),
+    resources: parseResources(c, `${path}.resources`, raw.resources, WORKER_RESOURCES),
+  };
+}
+
+function parseFrontend(c: Checker, value: unknown): FrontendConfig {
+  const raw = c.object("frontend", value, ["build", "image", "route", "port", "resources"]);
+  if (raw.build === undefined && raw.image === undefined) c.fail("frontend", value, "a frontend needs build or image");
+  return {
+    source: parseSource(c, "frontend", raw, "./frontend"),
+    route: c.string("frontend.route", raw.route, "/", ROUTE, ROUTE_HINT),
+    port: c.int("frontend.port", raw.port, 8080, { min: 1024, max: 65535 }),
+    resources: parseResources(c, "frontend.resources", raw.resources, { cpuMillis: 100, memoryMiB: 64 }),
+  };
+}
+
+function parseData(c: Checker, value: unknown, target: Target): DataConfig {
+  const raw = c.object("data", value, ["postgres", "redis", "rabbitmq"]);
+  const pg = c.object("data.postgres", raw.postgres, ["mode", "version", "resources", "volumeSize", "managedSize", "managedNodes", "maxConnections"]);
+  const rd = c.object("data.redis", raw.redis, ["mode", "version", "resources", "volumeSize", "maxMemory", "evictionPolicy", "managedSize"]);
+  const mq = c.object("data.rabbitmq", raw.rabbitmq, ["version", "resources", "volumeSize", "memoryHighWatermark", "diskFreeLimit"]);
+  const managedDefault = target === "kubernetes" ? "managed" : "container";
+  const pgMode = c.oneOf("data.postgres.mode", pg.mode, DATA_MODES, managedDefault);
+  const redisMode = c.oneOf("data.redis.mode", rd.mode, DATA_MODES, managedDefault);
+  if (target !== "kubernetes" && pgMode === "managed") c.fail("data.postgres.mode", pg.mode, `"managed" needs target "kubernetes"; allowed here: "container"`);
+  if (target !== "kubernetes" && redisMode === "managed") c.fail("data.redis.mode", rd.mode, `"managed" needs target "kubernetes"; allowed here: "container"`);
+  const redisResources = parseResources(c, "data.redis.resources", rd.resources, { cpuMillis: 250, memoryMiB: 256 });
+  const maxMemoryMiB = c.int("data.redis.maxMemory", rd.maxMemory, Math.floor(redisResources.memoryMiB * 0.75), { min: 16, max: 262144 });
+  if (maxMemoryMiB >= redisResources.memoryMiB) c.fail("data.redis.maxMemory", rd.maxMemory, `must stay below the container memory (${redisResources.memoryMiB} MiB) to leave room for AOF rewrites`);
+  return {
+    postgres: {
+      mode: pgMode,
+      version: c.string("data.postgres.version", pg.version, "16", /^(13|14|15|16|17)$/, "a PostgreSQL major version from 13 to 17"),
+      resources: parseResources(c, "data.postgres.resources", pg.resources, { cpuMillis: 500, memoryMiB: 1024 }),
+      volumeSizeGiB: c.int("data.postgres.volumeSize", pg.volumeSize, 10, { min: 1, max: 16384 }),
+      managedSize: c.string("data.postgres.managedSize", pg.managedSize, "db-s-1vcpu-2gb", SLUG, "a DigitalOcean database size slug"),
+      managedNodes: c.int("data.postgres.managedNodes", pg.managedNodes, 1, { min: 1, max: 3 }),
+      maxConnections: c.int("data.postgres.maxConnections", pg.maxConnections, 200, { min: 20, max: 10000 }),
+    },
+    redis: {
+      mode: redisMode,
+      version: c.string("data.redis.version", rd.version, "7", /^(6|7|8)(\.[0-9]+)?$/, "a Redis major version 6, 7 or 8"),
+      resources: redisResources,
+      volumeSizeGiB: c.int("data.redis.volumeSize", rd.volumeSize, 2, { min: 1, max: 16384 }),
+      maxMemoryMiB,
+      evictionPolicy: c.oneOf("data.redis.evictionPolicy", rd.evictionPolicy, REDIS_EVICTION_POLICIES, "allkeys-lru"),
+      managedSize: c.string("data.redis.managedSize", rd.managedSize, "db-s-1vcpu-1gb", SLUG, "a DigitalOcean database size slug"),
+    },
+    rabbitmq: {
+      version: c.string("data.rabbitmq.version", mq.version, "3.13", VERSION, "a RabbitMQ version such as 3.13 or 4.1"),
+      resources: parseResources(c, "data.rabbitmq.resources", mq.resources, { cpuMillis: 500, memoryMiB: 512 }),
+      volumeSizeGiB: c.int("data.rabbitmq.volumeSize", mq.volumeSize, 5, { min: 1, max: 16384 }),
+      memoryHighWatermark: c.number("data.rabbitmq.memoryHighWatermark", mq.memoryHighWatermark, 0.6, { min: 0.1, max: 0.9 }),
+      diskFreeLimitMiB: c.int("data.rabbitmq.diskFreeLimit", mq.diskFreeLimit, 1024, { min: 50, max: 1_048_576 }),
+    },
+  };
+}
+
+function parseEdge(c: Checker, value: unknown, target: Target, domain: string | undefined): EdgeConfig {
+  const raw = c.object("edge", value, ["nginxVersion", "httpPort", "httpsPort", "tls", "clientMaxBody", "hstsSeconds", "rateLimit", "resources", "replicas"]);
+  const tlsRaw = c.object("edge.tls", raw.tls, ["mode", "email", "staging", "certificatePath", "keyPath"]);
+  const rl = c.object("edge.rateLimit", raw.rateLimit, ["generalPerSecond", "generalBurst", "strictPerMinute", "strictBurst", "strictPaths"]);
+  const tlsDefault = domain && target !== "docker" ? "letsencrypt" : "none";
+  const mode = c.oneOf("edge.tls.mode", tlsRaw.mode, TLS_MODES, tlsDefault);
+  const email = c.optionalString("edge.tls.email", tlsRaw.email, EMAIL, "an email address for the Let's Encrypt account");
+  if (mode !== "none" && !domain) c.fail("edge.tls.mode", mode, 'TLS needs djangostack:domain; set a domain or use "none"');
+  if (mode === "letsencrypt" && !email) c.fail("edge.tls.email", tlsRaw.email, 'required when edge.tls.mode is "letsencrypt"');
+  if (mode === "letsencrypt" && target === "docker") c.fail("edge.tls.mode", mode, 'Let\'s Encrypt cannot reach a local engine; use "none" or "files" on target "docker"');
+  const certificatePath = c.optionalString("edge.tls.certificatePath", tlsRaw.certificatePath, /^\/[^\0]*$/, "an absolute path");
+  const keyPath = c.optionalString("edge.tls.keyPath", tlsRaw.keyPath, /^\/[^\0]*$/, "an absolute path");
+  if (mode === "files" && (!certificatePath || !keyPath)) c.fail("edge.tls", raw.tls, 'mode "files" needs certificatePath and keyPath');
+  return {
+    nginxVersion: c.string("edge.nginxVersion", raw.nginxVersion, "1.27", VERSION, "an nginx version such as 1.27"),
+    httpPort: c.int("edge.httpPort", raw.httpPort, target === "docker" ? 8080 : 80, { min: 1, max: 65535 }),
+    httpsPort: c.int("edge.httpsPort", raw.httpsPort, target === "docker" ? 8443 : 443, { min: 1, max: 65535 }),
+    tls: { mode, email, staging: c.bool("edge.tls.staging", tlsRaw.staging, false), certificatePath, keyPath },
+    clientMaxBodyMiB: c.int("edge.clientMaxBody", raw.clientMaxBody, 10, { min: 1, max: 10240 }),
+    hstsSeconds: c.int("edge.hstsSeconds", raw.hstsSeconds, 31536000, { min: 0, max: 63072000 }),
+    rateLimit: {
+      generalPerSecond: c.int("edge.rateLimit.generalPerSecond", rl.generalPerSecond, 20, { min: 1, max: 100000 }),
+      generalBurst: c.int("edge.rateLimit.generalBurst", rl.generalBurst, 40, { min: 0, max: 100000 }),
+      strictPerMinute: c.int("edge.rateLimit.strictPerMinute", rl.strictPerMinute, 10, { min: 1, max: 100000 }),
+      strictBurst: c.int("edge.rateLimit.strictBurst", rl.strictBurst, 5, { min: 0, max: 100000 }),
+      strictPaths: c.stringList("edge.rateLimit.strictPaths", rl.strictPaths, ["/admin/login/", "/accounts/login/", "/api/auth/login/"], ROUTE, ROUTE_HINT),
+    },
+    resources: parseResources(c, "edge.resources", raw.resources, { cpuMillis: 250, memoryMiB: 128 }),
+    replicas: c.int("edge.replicas", raw.replicas, target === "kubernetes" ? 2 : 1, { min: 1, max: 20 }),
+  };
+}
+
+function parseDocker(c: Checker, value: unknown): DockerTargetConfig {
+  const raw = c.object("docker", value, ["host", "logMaxSize", "logMaxFiles"]);
+  return {
+    host: c.optionalString("docker.host", raw.host, /^(unix|tcp|ssh):\/\/\S+$/, "a Docker host such as unix:///var/run/docker.sock or ssh://user@host"),
+    logMaxSizeMiB: c.int("docker.logMaxSize", raw.logMaxSize, 10, { min: 1, max: 1024 }),
+    logMaxFiles: c.int("docker.logMaxFiles", raw.logMaxFiles, 5, { min: 1, max: 100 }),
+  };
+}
+
+function parseRegistry(c: Checker, path: string, value: unknown, project: string) {
+  const raw = c.object(path, value, ["name", "create", "tier"]);
+  return {
+    name: c.string(`${path}.name`, raw.name, project, SLUG, "a DigitalOcean Container Registry name"),
+    create: c.bool(`${path}.create`, raw.create, false),
+    tier: c.oneOf(`${path}.tier`, raw.tier, ["starter", "basic", "professional"] as const, "basic"),
+  };
+}
+
+function parseDroplet(c: Checker, value: unknown): DropletConfig {
+  const raw = c.object("droplet", value, ["size", "image", "sshKeys", "adminCidrs", "tags", "alertEmails", "swapGiB", "registry", "dnsManaged", "deployUser"]);
+  const sshKeys = c.stringList("droplet.sshKeys", raw.sshKeys, [], /^\S+$/, "SSH key fingerprints, IDs or names registered in DigitalOcean");
+  const adminCidrs = c.stringList("droplet.adminCidrs", raw.adminCidrs, [], CIDR, "CIDR blocks such as 203.0.113.7/32");
+  if (sshKeys.length === 0) c.fail("droplet.sshKeys", raw.sshKeys, "at least one SSH key is required to reach the Droplet");
+  if (adminCidrs.length === 0) c.fail("droplet.adminCidrs", raw.adminCidrs, "at least one admin CIDR is required; SSH is never opened to 0.0.0.0/0 by default");
+  adminCidrs.forEach((cidr, i) => {
+    if (cidr === "0.0.0.0/0" || cidr === "::/0") c.fail(`droplet.adminCidrs[${i}]`, cidr, "opening SSH to the whole internet is refused; list your admin networks");
+  });
+  return {
+    size: c.string("droplet.size", raw.size, "s-2vcpu-4gb", SLUG, "a Droplet size slug such as s-2vcpu-4gb"),
+    image: c.string("droplet.image", raw.image, "ubuntu-24-04-x64", SLUG, "a Droplet image slug such as ubuntu-24-04-x64"),
+    sshKeys,
+    adminCidrs,
+    tags: c.stringList("droplet.tags", raw.tags, [], /^[A-Za-z0-9:_-]{1,255}$/, "tags of letters, digits, colon, dash or underscore"),
+    alertEmails: c.stringList("droplet.alertEmails", raw.alertEmails, [], EMAIL, "email addresses"),
+    swapGiB: c.int("droplet.swapGiB", raw.swapGiB, 2, { min: 0, max: 64 }),
+    registry: parseRegistry(c, "droplet.registry", raw.registry, NAMESPACE),
+    dnsManaged: c.bool("droplet.dnsManaged", raw.dnsManaged, true),
+    deployUser: c.string("droplet.deployUser", raw.deployUser, "deploy", /^[a-z_][a-z0-9_-]{0,31}$/, "a Linux user name"),
+  };
+}
+
+function parseKubernetes(c: Checker, value: unknown): KubernetesConfig {
+  const raw = c.object("kubernetes", value, ["versionPrefix", "namespace", "ha", "maintenance", "systemPool", "workloadPool", "registry", "dnsManaged", "loadBalancerSize"]);
+  const m = c.object("kubernetes.maintenance", raw.maintenance, ["day", "startTime"]);
+  const sp = c.object("kubernetes.systemPool", raw.systemPool, ["size", "count"]);
+  const wp = c.object("kubernetes.workloadPool", raw.workloadPool, ["size", "minNodes", "maxNodes"]);
+  const minNodes = c.int("kubernetes.workloadPool.minNodes", wp.minNodes, 2, { min: 1, max: 100 });
+  const maxNodes = c.int("kubernetes.workloadPool.maxNodes", wp.maxNodes, 5, { min: 1, max: 100 });
+  if (minNodes > maxNodes) c.fail("kubernetes.workloadPool.minNodes", minNodes, `must not exceed maxNodes (${maxNodes})`);
+  return {
+    versionPrefix: c.string("kubernetes.versionPrefix", raw.versionPrefix, "1.33.", /^[0-9]+\.[0-9]+\.?$/, 'a version prefix such as "1.33."'),
+    namespace: c.string("kubernetes.namespace", raw.namespace, NAMESPACE, /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, "a Kubernetes namespace name"),
+    ha: c.bool("kubernetes.ha", raw.ha, false),
+    maintenance: {
+      day: c.oneOf("kubernetes.maintenance.day", m.day, DAYS, "sunday"),
+      startTime: c.string("kubernetes.maintenance.startTime", m.startTime, "04:00", /^([01][0-9]|2[0-3]):[0-5][0-9]$/, "a UTC time as HH:MM"),
+    },
+    systemPool: {
+      size: c.string("kubernetes.systemPool.size", sp.size, "s-2vcpu-2gb", SLUG, "a node size slug"),
+      count: c.int("kubernetes.systemPool.count", sp.count, 1, { min: 1, max: 10 }),
+    },
+    workloadPool: { size: c.string("kubernetes.workloadPool.size", wp.size, "s-4vcpu-8gb", SLUG, "a node size slug"), minNodes, maxNodes },
+    registry: parseRegistry(c, "kubernetes.registry", raw.registry, NAMESPACE),
+    dnsManaged: c.bool("kubernetes.dnsManaged", raw.dnsManaged, true),
+    loadBalancerSize: c.oneOf("kubernetes.loadBalancerSize", raw.loadBalancerSize, ["lb-small", "lb-medium", "lb-large"] as const, "lb-small"),
+  };
+}
+
+function checkUnique<T>(c: Checker, items: T[], keys: (item: T) => string[], path: string, rule: string): void {
+  const seen = new Set<string>();
+  for (const item of items) {
+    for (const key of keys(item)) {
+      if (seen.has(key)) c.fail(path, key, `duplicate; ${rule}`);
+      seen.add(key);
+    }
+  }
+}
+
+/** Reads only the names under `secretEnv`; its values are secrets and never appear in a message. */
+function attachSecretEnvKeys(c: Checker, apps: AppConfig[], value: unknown): void {
+  if (value === undefined || value === null) return;
+  if (!isPlainObject(value)) {
+    c.fail("secretEnv", "[secret]", "expected an object of app name -> { ENV_NAME: value }");
+    return;
+  }
+  for (const [appName, vars] of Object.entries(value)) {
+    const app = apps.find((a) => a.name === appName);
+    if (!app) {
+      c.fail(`secretEnv.${appName}`, appName, `no such app; apps are ${apps.map((a) => a.name).join(", ")}`);
+      continue;
+    }
+    if (!isPlainObject(vars)) {
+      c.fail(`secretEnv.${appName}`, "[secret]", "expected an object of ENV_NAME -> value");
+      continue;
+    }
+    for (const [name, secret] of Object.entries(vars)) {
+      if (!ENV_NAME.test(name)) c.fail(`secretEnv.${appName}.${name}`, name, "names must be UPPER_SNAKE_CASE");
+      else if (RESERVED_ENV.includes(name) || name in app.env) c.fail(`secretEnv.${appName}.${name}`, name, "already set by djangostack or by the app's env");
+      else if (typeof secret !== "string") c.fail(`secretEnv.${appName}.${name}`, "[secret]", "expected a string value");
+      else app.secretEnvKeys.push(name);
+    }
+  }
+}

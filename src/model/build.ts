@@ -1,0 +1,354 @@
+import { AppConfig, StackConfig, WorkerPool } from "../config/types";
+import { Health, Process, SecretEnvSource, VolumeMount, WorkloadModel } from "./types";
+import * as names from "./names";
+
+/** In-container paths shared by the realizers and the renderers. */
+export const PATHS = {
+  gunicornConfig: "/etc/djangostack/gunicorn.conf.py",
+  imageStatic: "/app/staticfiles",
+  releaseStatic: "/srv/static",
+  media: "/srv/media",
+  celeryState: "/tmp/celery",
+  workerHeartbeat: "/tmp/celery/worker.heartbeat",
+  workerReady: "/tmp/celery/worker.ready",
+  beatHeartbeat: "/tmp/celery/beat.heartbeat",
+  postgresInit: "/docker-entrypoint-initdb.d/djangostack",
+  redisConfigDir: "/usr/local/etc/redis",
+  rabbitmqConfigDir: "/etc/rabbitmq",
+  nginxConf: "/etc/nginx/nginx.conf",
+  certs: "/etc/letsencrypt",
+  acmeWebroot: "/var/www/acme",
+  nginxStatic: "/srv/static",
+  nginxMedia: "/srv/media",
+} as const;
+
+/** nginx runs unprivileged, so it listens above 1024 inside its container. */
+export const EDGE_PORTS = { http: 8080, https: 8443 } as const;
+
+const FAST: Health["timing"] = { intervalSeconds: 10, timeoutSeconds: 5, failureThreshold: 3, startPeriodSeconds: 20 };
+const SLOW_START: Health["timing"] = { intervalSeconds: 15, timeoutSeconds: 10, failureThreshold: 4, startPeriodSeconds: 60 };
+
+/** Exec probe: is the file younger than `maxAgeSeconds`? Python is in every app image. */
+export function freshFileProbe(path: string, maxAgeSeconds: number): string[] {
+  return ["python", "-c", `import os,sys,time; sys.exit(0 if time.time() - os.path.getmtime('${path}') < ${maxAgeSeconds} else 1)`];
+}
+
+export function buildModel(config: StackConfig): WorkloadModel {
+  const serverNames = config.domain ? [config.domain, ...config.apps.flatMap((a) => a.hosts)] : [];
+  const processes: Process[] = [...dataProcesses(config)];
+  for (const app of config.apps) processes.push(...appProcesses(config, app, serverNames));
+  if (config.frontend) {
+    processes.push({
+      ...base("frontend", "frontend", config.frontend.resources),
+      image: { kind: "frontend" },
+      ports: [{ name: "http", port: config.frontend.port }],
+      health: { liveness: { kind: "http", path: "/", port: config.frontend.port }, readiness: { kind: "http", path: "/", port: config.frontend.port }, timing: FAST },
+      readOnlyRootFs: false,
+    });
+  }
+  processes.push(edgeProcess(config));
+  const volumes = new Map<string, WorkloadModel["volumes"][number]>();
+  const sizes: Record<string, number> = {
+    [names.volume.postgres]: config.data.postgres.volumeSizeGiB,
+    [names.volume.redis]: config.data.redis.volumeSizeGiB,
+    [names.volume.rabbitmq]: config.data.rabbitmq.volumeSizeGiB,
+  };
+  for (const p of processes) {
+    for (const v of p.volumes) {
+      if (v.kind !== "scratch" && v.kind !== "config" && !volumes.has(v.volume)) volumes.set(v.volume, { name: v.volume, kind: v.kind, sizeGiB: sizes[v.volume] ?? 1 });
+    }
+  }
+  return {
+    project: config.project,
+    stack: config.stack,
+    processes,
+    routing: config.apps.map((a) => ({
+      app: a.name,
+      upstream: names.web(a.name),
+      port: a.port,
+      routes: a.routes,
+      hosts: a.hosts,
+      websocketPaths: a.websocketPaths,
+      healthPath: a.healthPath,
+      readyPath: a.readyPath,
+      staticVolume: names.volume.static(a.name),
+      mediaVolume: names.volume.media(a.name),
+    })),
+    frontend: config.frontend && { upstream: "frontend", port: config.frontend.port, route: config.frontend.route },
+    volumes: [...volumes.values()],
+    serverNames,
+  };
+}
+
+function base(name: string, role: Process["role"], resources: Process["resources"]): Process {
+  return {
+    name,
+    role,
+    image: { kind: "public", ref: "" },
+    command: [],
+    env: {},
+    secretEnv: {},
+    ports: [],
+    resources,
+    replicas: 1,
+    singleton: false,
+    stopGraceSeconds: 30,
+    volumes: [],
+    claims: {},
+    readOnlyRootFs: true,
+    dependsOn: [],
+  };
+}
+
+function dataProcesses(config: StackConfig): Process[] {
+  const { postgres, redis, rabbitmq } = config.data;
+  const result: Process[] = [];
+  const databaseApps = config.apps.filter((a) => a.database);
+  if (postgres.mode === "container" && databaseApps.length > 0) {
+    result.push({
+      ...base(names.POSTGRES, "postgres", postgres.resources),
+      image: { kind: "public", ref: `postgres:${postgres.version}-bookworm` },
+      command: ["postgres", "-c", `max_connections=${postgres.maxConnections}`, "-c", `shared_buffers=${Math.max(32, Math.floor(postgres.resources.memoryMiB / 4))}MB`, "-c", "password_encryption=scram-sha-256"],
+      env: { POSTGRES_USER: "postgres", POSTGRES_DB: "postgres", PGDATA: "/var/lib/postgresql/data/pgdata", POSTGRES_INITDB_ARGS: "--auth-host=scram-sha-256" },
+      secretEnv: { POSTGRES_PASSWORD: { kind: "postgresSuperuserPassword" } },
+      ports: [{ name: "postgres", port: 5432 }],
+      health: { liveness: { kind: "exec", command: ["pg_isready", "-U", "postgres", "-h", "127.0.0.1"] }, readiness: { kind: "exec", command: ["pg_isready", "-U", "postgres", "-h", "127.0.0.1"] }, timing: SLOW_START },
+      singleton: true,
+      stopGraceSeconds: 60,
+      volumes: [
+        { volume: names.volume.postgres, kind: "data", mountPath: "/var/lib/postgresql/data", readOnly: false },
+        { volume: "postgres-run", kind: "scratch", mountPath: "/var/run/postgresql", readOnly: false },
+        { volume: "postgres-tmp", kind: "scratch", mountPath: "/tmp", readOnly: false },
+      ],
+      user: "999:999",
+    });
+    result.push({
+      ...base(names.POSTGRES_INIT, "dbinit", { cpuMillis: 100, memoryMiB: 64 }),
+      image: { kind: "public", ref: `postgres:${postgres.version}-bookworm` },
+      command: postgresInitCommand(databaseApps),
+      env: { PGHOST: names.POSTGRES, PGUSER: "postgres", PGDATABASE: "postgres", PGCONNECT_TIMEOUT: "5" },
+      secretEnv: {
+        PGPASSWORD: { kind: "postgresSuperuserPassword" },
+        ...Object.fromEntries(databaseApps.map((a) => [names.dbPasswordEnv(a.name), { kind: "databasePassword", app: a.name } as SecretEnvSource])),
+      },
+      volumes: [{ volume: "postgres-init", kind: "config", mountPath: PATHS.postgresInit, readOnly: true }],
+      runOnceBefore: config.apps.filter((a) => a.database && a.migrate).map((a) => names.migrate(a.name)),
+      user: "999:999",
+      dependsOn: ["postgres"],
+    });
+  }
+  if (redis.mode === "container") {
+    result.push({
+      ...base(names.REDIS, "redis", redis.resources),
+      image: { kind: "public", ref: `redis:${redis.version}-bookworm` },
+      command: ["sh", "-c", `exec redis-server ${PATHS.redisConfigDir}/redis.conf --requirepass "$REDIS_PASSWORD"`],
+      secretEnv: { REDIS_PASSWORD: { kind: "redisPassword" } },
+      ports: [{ name: "redis", port: 6379 }],
+      health: {
+        liveness: { kind: "exec", command: ["sh", "-c", 'REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli ping | grep -q PONG'] },
+        readiness: { kind: "exec", command: ["sh", "-c", 'REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli ping | grep -q PONG'] },
+        timing: FAST,
+      },
+      singleton: true,
+      volumes: [
+        { volume: names.volume.redis, kind: "data", mountPath: "/data", readOnly: false },
+        { volume: "redis-config", kind: "config", mountPath: PATHS.redisConfigDir, readOnly: true },
+      ],
+      user: "999:999",
+    });
+  }
+  if (config.apps.some((a) => a.broker)) {
+    result.push({
+      ...base(names.RABBITMQ, "rabbitmq", rabbitmq.resources),
+      image: { kind: "public", ref: `rabbitmq:${rabbitmq.version}-alpine` },
+      env: { RABBITMQ_CONFIG_FILES: `${PATHS.rabbitmqConfigDir}/conf.d` },
+      secretEnv: {},
+      ports: [{ name: "amqp", port: 5672 }],
+      health: {
+        liveness: { kind: "exec", command: ["rabbitmq-diagnostics", "-q", "ping"] },
+        readiness: { kind: "exec", command: ["rabbitmq-diagnostics", "-q", "check_port_connectivity"] },
+        timing: SLOW_START,
+      },
+      singleton: true,
+      stopGraceSeconds: 60,
+      volumes: [
+        { volume: names.volume.rabbitmq, kind: "data", mountPath: "/var/lib/rabbitmq", readOnly: false },
+        { volume: "rabbitmq-config", kind: "config", mountPath: `${PATHS.rabbitmqConfigDir}/conf.d`, readOnly: true },
+      ],
+      user: "100:101",
+      readOnlyRootFs: false,
+    });
+  }
+  return result;
+}
+
+/** psql receives every role password as a variable, so the SQL file itself holds no secret. */
+function postgresInitCommand(apps: AppConfig[]): string[] {
+  const vars = apps.map((a) => `-v ${names.dbPasswordVar(a.name)}="$${names.dbPasswordEnv(a.name)}"`).join(" ");
+  const wait = "until pg_isready -q; do sleep 1; done";
+  return ["sh", "-c", `${wait}; exec psql -v ON_ERROR_STOP=1 ${vars} -f ${PATHS.postgresInit}/init.sql`];
+}
+
+function appEnv(config: StackConfig, app: AppConfig, serverNames: string[]): Record<string, string> {
+  const tls = config.edge.tls.mode !== "none";
+  const publicHosts = serverNames.length > 0 ? [...serverNames, ...app.hosts] : ["*"];
+  const scheme = tls ? "https" : "http";
+  return {
+    ...app.env,
+    DJANGO_SETTINGS_MODULE: app.settingsModule,
+    // Internal names keep container health checks and the edge's upstream Host header valid.
+    DJANGO_ALLOWED_HOSTS: [...new Set([...publicHosts, names.web(app.name), "localhost", "127.0.0.1"])].join(","),
+    CSRF_TRUSTED_ORIGINS: serverNames.map((h) => `${scheme}://${h}`).join(","),
+    DJANGO_SECURE_COOKIES: String(tls),
+    // nginx redirects to HTTPS; Django redirecting too would break plain-HTTP health checks.
+    DJANGO_SECURE_SSL_REDIRECT: "false",
+    DJANGO_STATIC_URL: `/static/${app.name}/`,
+    DJANGO_MEDIA_URL: `/media/${app.name}/`,
+    DJANGO_STATIC_ROOT: PATHS.imageStatic,
+    DJANGO_MEDIA_ROOT: PATHS.media,
+    DJANGO_LOG_LEVEL: "INFO",
+    CELERY_WORKER_HEARTBEAT_FILE: PATHS.workerHeartbeat,
+    CELERY_WORKER_READY_FILE: PATHS.workerReady,
+    CELERY_BEAT_HEARTBEAT_FILE: PATHS.beatHeartbeat,
+  };
+}
+
+function appSecretEnv(app: AppConfig): Record<string, SecretEnvSource> {
+  const env: Record<string, SecretEnvSource> = { DJANGO_SECRET_KEY: { kind: "djangoSecretKey", app: app.name } };
+  if (app.database) env.DATABASE_URL = { kind: "databaseUrl", app: app.name };
+  env.REDIS_URL = { kind: "redisUrl", app: app.name };
+  if (app.broker) {
+    env.CELERY_BROKER_URL = { kind: "brokerUrl", app: app.name };
+    env.CELERY_RESULT_BACKEND = { kind: "resultBackend", app: app.name };
+  }
+  for (const key of app.secretEnvKeys) env[key] = { kind: "userSecret", app: app.name, key };
+  return env;
+}
+
+function appClaims(app: AppConfig): Process["claims"] {
+  return {
+    postgres: app.database ? { database: names.database(app.name), role: names.role(app.name) } : undefined,
+    rabbitmq: app.broker ? { vhost: names.vhost(app.name), user: names.brokerUser(app.name) } : undefined,
+    redis: { db: app.redisDb },
+  };
+}
+
+function appDependencies(app: AppConfig): Process["dependsOn"] {
+  return [...(app.database ? (["postgres"] as const) : []), "redis", ...(app.broker ? (["rabbitmq"] as const) : [])];
+}
+
+const celeryScratch: VolumeMount = { volume: "celery-state", kind: "scratch", mountPath: PATHS.celeryState, readOnly: false, memory: true };
+const tmpScratch: VolumeMount = { volume: "tmp", kind: "scratch", mountPath: "/tmp", readOnly: false, memory: true };
+
+function appProcesses(config: StackConfig, app: AppConfig, serverNames: string[]): Process[] {
+  const shared = {
+    app: app.name,
+    image: { kind: "app", app: app.name } as const,
+    env: appEnv(config, app, serverNames),
+    secretEnv: appSecretEnv(app),
+    claims: appClaims(app),
+    dependsOn: appDependencies(app),
+  };
+  const rolling = [names.web(app.name), ...app.workers.map((w) => names.worker(app.name, w.name)), ...(app.beat ? [names.beat(app.name)] : [])];
+  const result: Process[] = [];
+  if (app.migrate) {
+    result.push({
+      ...base(names.migrate(app.name), "migrate", app.resources),
+      ...shared,
+      // Migrations and the static release both use the new image, before any web container is replaced.
+      command: ["sh", "-c", "python manage.py migrate --noinput && python manage.py collectstatic --noinput"],
+      env: { ...shared.env, DJANGO_STATIC_ROOT: PATHS.releaseStatic },
+      volumes: [{ volume: names.volume.static(app.name), kind: "static", mountPath: PATHS.releaseStatic, readOnly: false }, tmpScratch],
+      runOnceBefore: rolling,
+    });
+  }
+  const web = app.port;
+  result.push({
+    ...base(names.web(app.name), "web", app.resources),
+    ...shared,
+    command: ["gunicorn", "--config", PATHS.gunicornConfig, app.wsgi],
+    ports: [{ name: "http", port: web }],
+    health: {
+      liveness: { kind: "http", path: app.healthPath, port: web, host: "localhost" },
+      readiness: { kind: "http", path: app.readyPath, port: web, host: "localhost" },
+      timing: SLOW_START,
+    },
+    replicas: app.replicas,
+    autoscale: app.autoscale,
+    stopGraceSeconds: app.gunicorn.gracefulTimeoutSeconds + 5,
+    volumes: [
+      { volume: names.volume.media(app.name), kind: "media", mountPath: PATHS.media, readOnly: false },
+      { volume: "gunicorn-config", kind: "config", mountPath: "/etc/djangostack", readOnly: true },
+      tmpScratch,
+    ],
+  });
+  for (const pool of app.workers) result.push(workerProcess(app, pool, shared));
+  if (app.beat) {
+    result.push({
+      ...base(names.beat(app.name), "beat", { cpuMillis: 100, memoryMiB: 256 }),
+      ...shared,
+      command: ["celery", "-A", app.celeryApp, "beat", "--loglevel=INFO", "--schedule", `${PATHS.celeryState}/beat-schedule`, "--pidfile="],
+      health: {
+        liveness: { kind: "exec", command: freshFileProbe(PATHS.beatHeartbeat, 120) },
+        readiness: { kind: "exec", command: freshFileProbe(PATHS.beatHeartbeat, 120) },
+        timing: SLOW_START,
+      },
+      singleton: true,
+      volumes: [celeryScratch],
+    });
+  }
+  return result;
+}
+
+function workerProcess(app: AppConfig, pool: WorkerPool, shared: Partial<Process>): Process {
+  const soft = Math.max(1, pool.timeLimitSeconds - Math.min(30, Math.ceil(pool.timeLimitSeconds / 10)));
+  return {
+    ...base(names.worker(app.name, pool.name), "worker", pool.resources),
+    ...shared,
+    command: [
+      "celery", "-A", app.celeryApp, "worker", "--loglevel=INFO",
+      "--queues", pool.queues.join(","), "--concurrency", String(pool.concurrency), "--pool", pool.pool,
+      "--hostname", `${pool.name}@%h`, "--time-limit", String(pool.timeLimitSeconds), "--soft-time-limit", String(soft),
+    ],
+    health: {
+      liveness: { kind: "exec", command: freshFileProbe(PATHS.workerHeartbeat, 60) },
+      readiness: { kind: "exec", command: ["test", "-f", PATHS.workerReady] },
+      timing: SLOW_START,
+    },
+    replicas: pool.replicas,
+    // A warm shutdown lets the longest task finish; never kill it before its own time limit.
+    stopGraceSeconds: pool.timeLimitSeconds + 30,
+    volumes: [celeryScratch, tmpScratch],
+  } as Process;
+}
+
+function edgeProcess(config: StackConfig): Process {
+  const tls = config.edge.tls.mode !== "none";
+  const volumes: VolumeMount[] = [
+    { volume: "nginx-config", kind: "config", mountPath: "/etc/nginx/conf.d", readOnly: true },
+    { volume: "nginx-cache", kind: "scratch", mountPath: "/var/cache/nginx", readOnly: false },
+    { volume: "nginx-run", kind: "scratch", mountPath: "/tmp", readOnly: false },
+    ...config.apps.flatMap((a): VolumeMount[] => [
+      { volume: names.volume.static(a.name), kind: "static", mountPath: `${PATHS.nginxStatic}/${a.name}`, readOnly: true },
+      { volume: names.volume.media(a.name), kind: "media", mountPath: `${PATHS.nginxMedia}/${a.name}`, readOnly: true },
+    ]),
+  ];
+  if (tls) {
+    volumes.push({ volume: names.volume.certs, kind: "certs", mountPath: PATHS.certs, readOnly: true });
+    volumes.push({ volume: names.volume.acme, kind: "acme", mountPath: PATHS.acmeWebroot, readOnly: true });
+  }
+  return {
+    ...base(names.EDGE, "edge", config.edge.resources),
+    image: { kind: "public", ref: `nginxinc/nginx-unprivileged:${config.edge.nginxVersion}-alpine` },
+    ports: [{ name: "http", port: EDGE_PORTS.http }, ...(tls ? [{ name: "https", port: EDGE_PORTS.https }] : [])],
+    health: {
+      liveness: { kind: "http", path: "/nginx-health", port: EDGE_PORTS.http, host: "localhost" },
+      readiness: { kind: "http", path: "/nginx-health", port: EDGE_PORTS.http, host: "localhost" },
+      timing: FAST,
+    },
+    replicas: config.edge.replicas,
+    volumes,
+    user: "101:101",
+    dependsOn: [],
+  };
+}

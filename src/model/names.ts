@@ -1,0 +1,35 @@
+/**
+ * One naming scheme for processes, volumes and data-service identities, so realizers,
+ * renderers and tests agree without repeating string templates.
+ */
+
+export const POSTGRES = "postgres";
+export const POSTGRES_INIT = "postgres-init";
+export const REDIS = "redis";
+export const RABBITMQ = "rabbitmq";
+export const EDGE = "nginx";
+
+export const web = (app: string): string => `${app}-web`;
+export const migrate = (app: string): string => `${app}-migrate`;
+export const worker = (app: string, pool: string): string => `${app}-worker-${pool}`;
+export const beat = (app: string): string => `${app}-beat`;
+
+/** SQL identifiers cannot carry hyphens unquoted; app names may. */
+const sqlSafe = (app: string): string => app.replace(/-/g, "_");
+export const database = (app: string): string => `${sqlSafe(app)}_db`;
+export const role = (app: string): string => `${sqlSafe(app)}_user`;
+export const vhost = (app: string): string => `/${app}`;
+export const brokerUser = (app: string): string => `${sqlSafe(app)}_broker`;
+export const dbPasswordEnv = (app: string): string => `DB_PASSWORD_${sqlSafe(app).toUpperCase()}`;
+/** psql variable that carries an app role's password into the init SQL. */
+export const dbPasswordVar = (app: string): string => `pw_${sqlSafe(app)}`;
+
+export const volume = {
+  postgres: "postgres-data",
+  redis: "redis-data",
+  rabbitmq: "rabbitmq-data",
+  certs: "certs",
+  acme: "acme",
+  static: (app: string): string => `static-${app}`,
+  media: (app: string): string => `media-${app}`,
+} as const;

@@ -1,0 +1,117 @@
+/**
+ * The platform-neutral workload model: every process of the stack described once, as plain data.
+ * Realizers (Docker, Kubernetes) translate it; renderers read it. Nothing here knows Pulumi.
+ */
+import { Resources } from "../config/types";
+
+export type Role = "postgres" | "redis" | "rabbitmq" | "dbinit" | "migrate" | "web" | "worker" | "beat" | "frontend" | "edge";
+
+/** An app image built or named by the Images tier, or a public image pulled as is. */
+export type ImageRef = { kind: "app"; app: string } | { kind: "frontend" } | { kind: "public"; ref: string };
+
+export type Probe =
+  | { kind: "http"; path: string; port: number; host?: string }
+  | { kind: "exec"; command: string[] }
+  | { kind: "tcp"; port: number };
+
+export interface ProbeTiming {
+  intervalSeconds: number;
+  timeoutSeconds: number;
+  failureThreshold: number;
+  startPeriodSeconds: number;
+}
+
+export interface Health {
+  /** Is the process alive? Failing it restarts the process. Must not touch dependencies. */
+  liveness: Probe;
+  /** May it receive traffic / is it done starting? */
+  readiness: Probe;
+  timing: ProbeTiming;
+}
+
+export type VolumeKind = "data" | "static" | "media" | "scratch" | "config" | "certs" | "acme";
+
+export interface VolumeMount {
+  /** Logical volume name, shared between processes that mount the same data (e.g. "static-web"). */
+  volume: string;
+  kind: VolumeKind;
+  mountPath: string;
+  readOnly: boolean;
+  /** Scratch volumes held in memory (gunicorn's worker tmp dir). */
+  memory?: boolean;
+}
+
+/** Typed claims on data services: what each process needs created for it. */
+export interface Claims {
+  postgres?: { database: string; role: string };
+  rabbitmq?: { vhost: string; user: string };
+  redis?: { db: number };
+}
+
+/** Credentials an app process gets as secret env; resolved by the realizer from the Secrets tier. */
+export type SecretEnvSource =
+  | { kind: "databaseUrl"; app: string }
+  | { kind: "redisUrl"; app: string }
+  | { kind: "brokerUrl"; app: string }
+  | { kind: "resultBackend"; app: string }
+  | { kind: "djangoSecretKey"; app: string }
+  | { kind: "postgresSuperuserPassword" }
+  | { kind: "databasePassword"; app: string }
+  | { kind: "redisPassword" }
+  | { kind: "rabbitmqAdminPassword" }
+  | { kind: "userSecret"; app: string; key: string };
+
+export interface Process {
+  /** Unique, DNS-safe: "postgres", "web-web", "web-worker-default", "web-beat", "web-migrate", "nginx". */
+  name: string;
+  role: Role;
+  app?: string;
+  image: ImageRef;
+  command: string[];
+  env: Record<string, string>;
+  /** Env name -> where its secret value comes from. */
+  secretEnv: Record<string, SecretEnvSource>;
+  ports: { name: string; port: number }[];
+  health?: Health;
+  resources: Resources;
+  replicas: number;
+  autoscale?: { min: number; max: number; cpuPercent: number };
+  /** Exactly one instance may ever run (beat, data services on one host). */
+  singleton: boolean;
+  /** Seconds between SIGTERM and SIGKILL. */
+  stopGraceSeconds: number;
+  volumes: VolumeMount[];
+  /** A one-off process that must complete before the named processes roll. */
+  runOnceBefore?: string[];
+  claims: Claims;
+  /** uid:gid to run as; undefined when the image's own user is already unprivileged. */
+  user?: string;
+  readOnlyRootFs: boolean;
+  /** Data services this process needs reachable (drives ordering and network policy). */
+  dependsOn: Role[];
+}
+
+export interface AppRouting {
+  app: string;
+  upstream: string;
+  port: number;
+  routes: string[];
+  hosts: string[];
+  websocketPaths: string[];
+  healthPath: string;
+  readyPath: string;
+  staticVolume: string;
+  mediaVolume: string;
+}
+
+export interface WorkloadModel {
+  project: string;
+  stack: string;
+  processes: Process[];
+  routing: AppRouting[];
+  frontend?: { upstream: string; port: number; route: string };
+  /** Every volume any process mounts, once. */
+  volumes: { name: string; kind: VolumeKind; sizeGiB: number }[];
+  /** Host names nginx answers for (domain, app hosts); empty means "any host on the IP". */
+  serverNames: string[];
+}
