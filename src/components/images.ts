@@ -1,0 +1,65 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as dockerBuild from "@pulumi/docker-build";
+import { AppSource, StackConfig } from "../config/types";
+
+/** A registry the built images are pushed to (DigitalOcean Container Registry on the cloud targets). */
+export interface ImageRegistry {
+  /** e.g. registry.digitalocean.com */
+  server: pulumi.Input<string>;
+  /** e.g. registry.digitalocean.com/acme: each image becomes <repositoryPrefix>/<stack>-<app>. */
+  repositoryPrefix: pulumi.Input<string>;
+  username: pulumi.Input<string>;
+  password: pulumi.Input<string>;
+}
+
+export interface ImagesArgs {
+  config: StackConfig;
+  /** Without a registry images are loaded into the local engine instead of pushed. */
+  registry?: ImageRegistry;
+}
+
+/** Label carrying the built digest, so a rebuilt local image replaces the containers that run it. */
+export const DIGEST_LABEL = "djangostack.image-digest";
+
+/**
+ * The Images tier: one docker-build Image per app that builds from source (and the frontend).
+ * `refs` is what containers run: `repo:tag@sha256:...` when pushed, the local tag when loaded.
+ */
+export class ImagesTier extends pulumi.ComponentResource {
+  readonly refs: Record<string, pulumi.Output<string>> = {};
+  readonly digests: Record<string, pulumi.Output<string>> = {};
+
+  constructor(name: string, args: ImagesArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("djangostack:images:Images", name, {}, opts);
+    const sources: [string, AppSource][] = args.config.apps.map((a) => [a.name, a.source]);
+    if (args.config.frontend) sources.push(["frontend", args.config.frontend.source]);
+    for (const [key, source] of sources) {
+      if (source.kind === "image") {
+        this.refs[key] = pulumi.output(source.image);
+        this.digests[key] = pulumi.output("");
+        continue;
+      }
+      const repository = args.registry
+        ? pulumi.interpolate`${args.registry.repositoryPrefix}/${args.config.stack}-${key}`
+        : pulumi.output(`djangostack-${args.config.stack}-${key}`);
+      const image = new dockerBuild.Image(
+        `${name}-${key}`,
+        {
+          context: { location: source.context },
+          dockerfile: { location: `${source.context}/${source.dockerfile}` },
+          target: source.target,
+          platforms: [dockerBuild.Platform.Linux_amd64],
+          tags: [pulumi.interpolate`${repository}:${args.config.stack}`],
+          push: Boolean(args.registry),
+          load: !args.registry,
+          registries: args.registry ? [{ address: args.registry.server, username: args.registry.username, password: args.registry.password }] : undefined,
+          buildOnPreview: false,
+        },
+        { parent: this },
+      );
+      this.refs[key] = args.registry ? image.ref : pulumi.interpolate`${repository}:${args.config.stack}`;
+      this.digests[key] = image.digest;
+    }
+    this.registerOutputs({ refs: this.refs, digests: this.digests });
+  }
+}
