@@ -17,6 +17,11 @@ export function recordArtifact(path: string, content: pulumi.Input<string>): voi
   registry.push({ path, content });
 }
 
+/** Forget every record: each offline evaluation starts clean. */
+export function resetArtifacts(): void {
+  registry.length = 0;
+}
+
 export function recordedArtifacts(): readonly Artifact[] {
   return registry;
 }

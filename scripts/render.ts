@@ -1,0 +1,24 @@
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { ConfigError } from "../src/config/checker";
+import { renderStack } from "../src/offline/render";
+
+/** `npm run render -- --stack <name> [--out DIR]`: the offline render, no CLI and no account. */
+async function main(): Promise<number> {
+  const { values } = parseArgs({ options: { stack: { type: "string" }, out: { type: "string", default: "out" } } });
+  if (!values.stack) {
+    process.stderr.write("usage: npm run render -- --stack <local|staging|production> [--out DIR]\n");
+    return 2;
+  }
+  try {
+    const summary = await renderStack({ stack: values.stack, outDir: path.resolve(values.out ?? "out") });
+    process.stdout.write(`rendered stack ${values.stack}: ${summary.resources} resources, ${summary.artifacts} artifacts -> ${path.relative(process.cwd(), summary.dir) || "."}\n`);
+    return 0;
+  } catch (error) {
+    const message = error instanceof ConfigError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
+    process.stderr.write(`render failed for stack ${values.stack}:\n${message}\n`);
+    return 1;
+  }
+}
+
+main().then((code) => process.exit(code));

@@ -1,0 +1,93 @@
+import * as pulumi from "@pulumi/pulumi";
+import { fakeInvokes, fakeOutputs } from "./fakes";
+
+/** One resource as the program registered it. */
+export interface RecordedResource {
+  type: string;
+  name: string;
+  parent?: string;
+  /** Inputs exactly as they reached the engine: secrets still wrapped with the wire signature. */
+  inputs: Record<string, unknown>;
+  provider?: string;
+}
+
+interface NamedResource {
+  __name?: string;
+}
+
+/**
+ * The offline engine: `pulumi.runtime.setMocks` with provider outputs filled in from `fakes.ts`,
+ * recording every resource (providers and components included) with its parent.
+ */
+export class OfflineEngine implements pulumi.runtime.Mocks {
+  readonly resources: RecordedResource[] = [];
+  private readonly parents = new Map<string, string>();
+
+  newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, unknown> } {
+    const inputs = (args.inputs ?? {}) as Record<string, unknown>;
+    this.resources.push({ type: args.type, name: args.name, parent: this.parents.get(`${args.type}::${args.name}`), inputs, provider: args.provider });
+    const fake = fakeOutputs[args.type];
+    return { id: `${args.name}-id`, state: { ...inputs, ...(fake ? fake(inputs, args.name) : {}) } };
+  }
+
+  call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
+    const fake = fakeInvokes[args.token];
+    if (!fake) throw new Error(`offline engine: no fake for invoke ${args.token}; add one to src/offline/fakes*.ts`);
+    return fake(args.inputs as Record<string, unknown>);
+  }
+
+  /** Components never reach newResource; record them (and every parent link) through a transformation. */
+  readonly transformation: pulumi.ResourceTransformation = (args) => {
+    const parent = (args.opts.parent as NamedResource | undefined)?.__name;
+    if (parent) this.parents.set(`${args.type}::${args.name}`, parent);
+    if (!(args.resource instanceof pulumi.CustomResource) && !(args.resource instanceof pulumi.ProviderResource)) {
+      this.resources.push({ type: args.type, name: args.name, parent, inputs: {} });
+    }
+    return undefined;
+  };
+}
+
+export interface OfflineRun {
+  engine: OfflineEngine;
+  exports: Record<string, unknown>;
+}
+
+/**
+ * Evaluates a Pulumi program module under the offline engine with the given stack config
+ * (`namespace:key` -> string, as `pulumi config` stores it).
+ */
+export async function runOffline(options: {
+  project: string;
+  stack: string;
+  config: Record<string, string>;
+  secretKeys: string[];
+  program: () => Record<string, unknown> | Promise<Record<string, unknown>>;
+}): Promise<OfflineRun> {
+  const engine = new OfflineEngine();
+  pulumi.runtime.setAllConfig(options.config, options.secretKeys);
+  await pulumi.runtime.setMocks(engine, options.project, options.stack, false);
+  let exports: Record<string, unknown> = {};
+  // Inside a root Stack resource, as `pulumi up` runs a program, so stack transformations apply.
+  await pulumi.runtime.runInPulumiStack(async () => {
+    pulumi.runtime.registerStackTransformation(engine.transformation);
+    exports = await options.program();
+    return undefined;
+  });
+  return { engine, exports };
+}
+
+/** Resolves every Output in a value; secret ones become `placeholder` (or their value when `reveal`). */
+export async function resolveOutputs(value: unknown, placeholder = "[secret]", reveal = false): Promise<unknown> {
+  if (pulumi.Output.isInstance(value)) {
+    if (!reveal && (await pulumi.isSecret(value))) return placeholder;
+    const inner = await new Promise<unknown>((resolve) => value.apply((v) => resolve(v)));
+    return resolveOutputs(inner, placeholder, reveal);
+  }
+  if (value instanceof Promise) return resolveOutputs(await value, placeholder, reveal);
+  if (Array.isArray(value)) return Promise.all(value.map((v) => resolveOutputs(v, placeholder, reveal)));
+  if (typeof value === "object" && value !== null && !(value instanceof pulumi.Resource)) {
+    const entries = await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await resolveOutputs(v, placeholder, reveal)] as const));
+    return Object.fromEntries(entries.filter(([, v]) => v !== undefined));
+  }
+  return value;
+}

@@ -1,0 +1,39 @@
+import { createHash } from "node:crypto";
+import { wireSecret } from "./secret";
+import { dropletFakes, dropletInvokes } from "./fakes-droplet";
+import { kubernetesFakes, kubernetesInvokes } from "./fakes-kubernetes";
+
+/** Provider outputs the offline engine invents for a resource type, given its inputs. */
+export type FakeOutputs = (inputs: Record<string, unknown>, name: string) => Record<string, unknown>;
+/** Results of a data-source call (invoke), given its arguments. */
+export type FakeInvoke = (args: Record<string, unknown>) => Record<string, unknown>;
+
+/** Stable stand-in values: the same name always yields the same fake, so renders diff cleanly. */
+export function fakeHex(seed: string, length = 64): string {
+  return createHash("sha256").update(seed).digest("hex").slice(0, length);
+}
+
+export function fakeDigest(seed: string): string {
+  return `sha256:${fakeHex(seed)}`;
+}
+
+const coreFakes: Record<string, FakeOutputs> = {
+  // The real engine marks the result secret; returning it wrapped keeps the render faithful.
+  "random:index/randomPassword:RandomPassword": (inputs, name) => {
+    const length = Number(inputs.length ?? 32);
+    const result = `offline${fakeHex(`pw:${name}`, 64)}`.slice(0, length);
+    return { result: wireSecret(result), bcryptHash: wireSecret(`$2a$10$${fakeHex(`bcrypt:${name}`, 53)}`) };
+  },
+  "docker-build:index:Image": (inputs, name) => {
+    const digest = fakeDigest(`image:${name}`);
+    const tags = Array.isArray(inputs.tags) ? (inputs.tags as string[]) : [];
+    const tag = tags[0] ?? name;
+    return { digest, ref: inputs.push ? `${tag}@${digest}` : tag, contextHash: fakeHex(`ctx:${name}`) };
+  },
+  "docker:index/network:Network": (_inputs, name) => ({ id: fakeHex(`net:${name}`, 12) }),
+  "docker:index/volume:Volume": (inputs, name) => ({ mountpoint: `/var/lib/docker/volumes/${String(inputs.name ?? name)}/_data` }),
+  "docker:index/container:Container": (_inputs, name) => ({ exitCode: 0, containerLogs: "", network_data: [], id: fakeHex(`ctr:${name}`) }),
+};
+
+export const fakeOutputs: Record<string, FakeOutputs> = { ...coreFakes, ...dropletFakes, ...kubernetesFakes };
+export const fakeInvokes: Record<string, FakeInvoke> = { ...dropletInvokes, ...kubernetesInvokes };

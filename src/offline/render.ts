@@ -1,0 +1,93 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { recordedArtifacts, resetArtifacts } from "../artifacts";
+import { OfflineRun, RecordedResource, resolveOutputs, runOffline } from "./engine";
+import { maskSecrets } from "./secret";
+import { readStackFiles } from "./stackfiles";
+import { kubernetesManifests } from "./manifests";
+
+export interface EvaluateOptions {
+  stack: string;
+  /** Directory holding Pulumi.yaml and index.ts (default: the repository root). */
+  projectDir?: string;
+  /** Extra `key: value` config (keys without namespace go to the project's), as `pulumi config set` would add. */
+  extraConfig?: Record<string, unknown>;
+}
+
+export interface Evaluation extends OfflineRun {
+  project: string;
+  artifacts: { path: string; content: string }[];
+}
+
+export const REPO_ROOT = path.resolve(__dirname, "..", "..");
+
+/** Evaluates the real index.ts for a stack under the offline engine. */
+export async function evaluateStack(options: EvaluateOptions): Promise<Evaluation> {
+  const projectDir = options.projectDir ?? REPO_ROOT;
+  const files = readStackFiles(projectDir, options.stack, options.extraConfig);
+  const entry = require.resolve(path.join(projectDir, "index.ts"));
+  resetArtifacts();
+  const run = await runOffline({
+    project: files.project,
+    stack: options.stack,
+    config: files.config,
+    secretKeys: files.secretKeys,
+    program: () => {
+      // A fresh evaluation each time, exactly as `pulumi up` loads the program.
+      for (const key of Object.keys(require.cache)) if (key.startsWith(path.join(projectDir, "src")) || key === entry) delete require.cache[key];
+      return require(entry) as Record<string, unknown>;
+    },
+  });
+  const artifacts = await Promise.all(
+    recordedArtifacts().map(async (a) => ({ path: a.path, content: String(await resolveOutputs(a.content)) })),
+  );
+  return { ...run, project: files.project, artifacts };
+}
+
+function treeLines(resources: RecordedResource[]): string[] {
+  const children = new Map<string | undefined, RecordedResource[]>();
+  for (const r of resources) children.set(r.parent, [...(children.get(r.parent) ?? []), r]);
+  const lines: string[] = [];
+  const walk = (parent: string | undefined, depth: number) => {
+    for (const r of children.get(parent) ?? []) {
+      lines.push(`${"  ".repeat(depth)}+ ${r.type}  ${r.name}`);
+      if (r.name !== parent) walk(r.name, depth + 1);
+    }
+  };
+  walk(undefined, 0);
+  return lines;
+}
+
+function mermaid(resources: RecordedResource[]): string {
+  const ids = new Map(resources.map((r, i) => [r.name, `n${i}`]));
+  const lines = ["graph TD"];
+  resources.forEach((r, i) => lines.push(`  n${i}["${r.name}<br/><small>${r.type}</small>"]`));
+  for (const r of resources) if (r.parent && ids.has(r.parent)) lines.push(`  ${ids.get(r.parent)} --> ${ids.get(r.name)}`);
+  return `${lines.join("\n")}\n`;
+}
+
+export interface RenderSummary {
+  dir: string;
+  resources: number;
+  artifacts: number;
+}
+
+/** Writes resources.json, plan.txt, graph.mmd, outputs.json and artifacts/ for one stack. */
+export async function renderStack(options: EvaluateOptions & { outDir: string }): Promise<RenderSummary> {
+  const evaluation = await evaluateStack(options);
+  const dir = path.join(options.outDir, options.stack);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(path.join(dir, "artifacts"), { recursive: true });
+  const resources = evaluation.engine.resources.map((r) => ({ type: r.type, name: r.name, parent: r.parent ?? null, inputs: maskSecrets(r.inputs) }));
+  fs.writeFileSync(path.join(dir, "resources.json"), `${JSON.stringify(resources, null, 2)}\n`);
+  fs.writeFileSync(path.join(dir, "plan.txt"), `${treeLines(evaluation.engine.resources).join("\n")}\n`);
+  fs.writeFileSync(path.join(dir, "graph.mmd"), mermaid(evaluation.engine.resources));
+  fs.writeFileSync(path.join(dir, "outputs.json"), `${JSON.stringify(await resolveOutputs(evaluation.exports), null, 2)}\n`);
+  const artifacts = [...evaluation.artifacts, ...kubernetesManifests(evaluation.engine.resources)];
+  for (const a of artifacts) {
+    const file = path.join(dir, "artifacts", a.path);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, a.content);
+  }
+  return { dir, resources: resources.length, artifacts: artifacts.length };
+}

@@ -1,0 +1,48 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import YAML from "yaml";
+
+export interface StackFiles {
+  project: string;
+  /** `namespace:key` -> string, exactly as the Pulumi CLI hands config to a program. */
+  config: Record<string, string>;
+  secretKeys: string[];
+}
+
+function encode(value: unknown): string {
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+function qualify(project: string, key: string): string {
+  return key.includes(":") ? key : `${project}:${key}`;
+}
+
+/**
+ * Reads Pulumi.yaml (project config defaults) and Pulumi.<stack>.yaml as the CLI would.
+ * `secure:` values become placeholder secrets: the offline render never holds a real one.
+ */
+export function readStackFiles(projectDir: string, stack: string, extraConfig: Record<string, unknown> = {}): StackFiles {
+  const projectFile = path.join(projectDir, "Pulumi.yaml");
+  const project = YAML.parse(fs.readFileSync(projectFile, "utf8")) as { name: string; config?: Record<string, { default?: unknown; value?: unknown }> };
+  const stackFile = path.join(projectDir, `Pulumi.${stack}.yaml`);
+  if (!fs.existsSync(stackFile)) throw new Error(`no stack file ${stackFile}; stacks are the Pulumi.<stack>.yaml files next to Pulumi.yaml`);
+  const stackDoc = (YAML.parse(fs.readFileSync(stackFile, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+  const config: Record<string, string> = {};
+  const secretKeys: string[] = [];
+  for (const [key, spec] of Object.entries(project.config ?? {})) {
+    const value = spec?.default ?? spec?.value;
+    if (value !== undefined) config[qualify(project.name, key)] = encode(value);
+  }
+  const apply = (key: string, value: unknown) => {
+    const qualified = qualify(project.name, key);
+    if (typeof value === "object" && value !== null && "secure" in value) {
+      config[qualified] = `offline-placeholder-${key.replace(/[^A-Za-z0-9]/g, "-")}`;
+      secretKeys.push(qualified);
+    } else {
+      config[qualified] = encode(value);
+    }
+  };
+  for (const [key, value] of Object.entries(stackDoc.config ?? {})) apply(key, value);
+  for (const [key, value] of Object.entries(extraConfig)) apply(key, value);
+  return { project: project.name, config, secretKeys };
+}
