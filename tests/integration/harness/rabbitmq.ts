@@ -1,0 +1,116 @@
+/**
+ * A throwaway RabbitMQ node on 127.0.0.1, run as the `rabbitmq` system user with HOME, Mnesia,
+ * logs and config in a temp dir, its own epmd on a free port (so no shared epmd is left behind),
+ * and no plugins. The rendered rabbitmq.conf goes into a conf.d dir (as RABBITMQ_CONFIG_FILES in
+ * the container); a second file after it only moves the listener to loopback and points
+ * definitions at the temp copy.
+ */
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { PYTHON, RunResult, ServerProcess, chownR, freePorts, portOpen, requireBinary, requirePythonModules, run, spawnServer, systemUser, tempDir, waitReady } from "./process";
+
+const PKG = "rabbitmq-server";
+const BIN = "/usr/lib/rabbitmq/bin";
+
+export interface RabbitServer {
+  port: number;
+  node: string;
+  dir: string;
+  server: ServerProcess;
+  /** rabbitmqctl against this node. */
+  ctl(args: string[], opts?: { check?: boolean }): Promise<RunResult>;
+  url(user: string, password: string, vhost: string): string;
+  stop(): Promise<void>;
+}
+
+export interface RabbitOptions {
+  /** Rendered rabbitmq.conf text. */
+  config: string;
+  /** Rendered definitions JSON text; written to the temp dir and loaded at boot. */
+  definitions?: string;
+  /** Config keys whose values are container paths to definitions; rewritten to the temp copy. */
+  definitionsKeys?: string[];
+  label?: string;
+  enabledPlugins?: string[];
+}
+
+export async function startRabbitmq(opts: RabbitOptions): Promise<RabbitServer> {
+  const server = requireBinary(path.join(BIN, "rabbitmq-server"), PKG);
+  const ctlBin = requireBinary(path.join(BIN, "rabbitmqctl"), PKG);
+  const epmd = requireBinary("/usr/bin/epmd", "erlang-base");
+  const user = systemUser("rabbitmq", PKG);
+  const dir = tempDir(opts.label ?? "rabbitmq");
+  const [port, distPort, epmdPort] = await freePorts(3);
+  const node = `it${crypto.randomBytes(4).toString("hex")}@localhost`;
+  const confd = path.join(dir, "conf.d");
+  fs.mkdirSync(confd);
+  fs.mkdirSync(path.join(dir, "mnesia"));
+  fs.mkdirSync(path.join(dir, "log"));
+  fs.writeFileSync(path.join(dir, "enabled_plugins"), `[${(opts.enabledPlugins ?? []).join(",")}].\n`);
+  fs.writeFileSync(path.join(dir, ".erlang.cookie"), crypto.randomBytes(20).toString("hex").toUpperCase(), { mode: 0o400 });
+  fs.writeFileSync(path.join(confd, "10-rendered.conf"), opts.config);
+  const overrides = [`listeners.tcp.default = 127.0.0.1:${port}`];
+  if (opts.definitions !== undefined) {
+    const defs = path.join(dir, "definitions.json");
+    fs.writeFileSync(defs, opts.definitions);
+    for (const key of opts.definitionsKeys ?? ["load_definitions"]) overrides.push(`${key} = ${defs}`);
+  }
+  fs.writeFileSync(path.join(confd, "90-loopback.conf"), `${overrides.join("\n")}\n`);
+  chownR(dir, user);
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: dir,
+    LANG: "C.UTF-8",
+    RABBITMQ_NODENAME: node,
+    RABBITMQ_NODE_IP_ADDRESS: "127.0.0.1",
+    RABBITMQ_NODE_PORT: String(port),
+    RABBITMQ_DIST_PORT: String(distPort),
+    RABBITMQ_MNESIA_BASE: path.join(dir, "mnesia"),
+    RABBITMQ_LOG_BASE: path.join(dir, "log"),
+    RABBITMQ_LOGS: "-",
+    RABBITMQ_CONFIG_FILES: confd,
+    RABBITMQ_CONFIG_FILE: path.join(dir, "none"),
+    RABBITMQ_ADVANCED_CONFIG_FILE: path.join(dir, "advanced.config"),
+    RABBITMQ_ENABLED_PLUGINS_FILE: path.join(dir, "enabled_plugins"),
+    ERL_EPMD_PORT: String(epmdPort),
+    ERL_EPMD_ADDRESS: "127.0.0.1",
+  };
+  const epmdServer = spawnServer("epmd", epmd, ["-port", String(epmdPort), "-address", "127.0.0.1"], path.join(dir, "epmd.log"), { user, cwd: dir, env });
+  await waitReady(epmdServer, "listening", () => portOpen(epmdPort), 10_000);
+  const ctl: RabbitServer["ctl"] = (args, o = {}) => run(ctlBin, ["-n", node, ...args], { env, cwd: dir, uid: user.uid, gid: user.gid, check: o.check, timeoutMs: 60_000 });
+  const rabbit = spawnServer("rabbitmq", server, [], path.join(dir, "rabbitmq.log"), {
+    user,
+    cwd: dir,
+    env,
+    stopTimeoutMs: 30_000,
+    gracefulStop: async () => {
+      await ctl(["stop"], { check: false });
+    },
+  });
+  await waitReady(rabbit, "booted", async () => (await ctl(["await_startup", "--timeout", "2"], { check: false })).code === 0 && portOpen(port), 90_000);
+  return {
+    port,
+    node,
+    dir,
+    server: rabbit,
+    ctl,
+    url: (u, p, vhost) => `amqp://${encodeURIComponent(u)}:${encodeURIComponent(p)}@127.0.0.1:${port}/${encodeURIComponent(vhost)}`,
+    stop: () => rabbit.stop(),
+  };
+}
+
+/** Opens an AMQP connection (py-amqp, as Celery does) and a channel; reports the refusal if any. */
+export async function amqpLogin(port: number, user: string, password: string, vhost: string): Promise<{ ok: boolean; error: string }> {
+  await requirePythonModules({ amqp: "python3-amqp" });
+  const script = [
+    "import sys, amqp",
+    "c = amqp.Connection(host=sys.argv[1], userid=sys.argv[2], password=sys.argv[3], virtual_host=sys.argv[4], connect_timeout=5)",
+    "try:",
+    "    c.connect(); ch = c.channel(); ch.close(); c.close(); print('OK')",
+    "except Exception as e:",
+    "    print(type(e).__name__ + ': ' + str(e)); sys.exit(3)",
+  ].join("\n");
+  const r = await run(PYTHON, ["-c", script, `127.0.0.1:${port}`, user, password, vhost], { check: false, timeoutMs: 30_000 });
+  return { ok: r.code === 0 && r.stdout.includes("OK"), error: `${r.stdout}${r.stderr}`.trim() };
+}
