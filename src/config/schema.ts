@@ -149,10 +149,10 @@ function parseApps(c: Checker, value: unknown, frontend: FrontendConfig | undefi
   if (items.length === 0) c.fail("apps", value, "expected at least one Django app");
   if (items.length > 16) c.fail("apps", `${items.length} apps`, "at most 16 apps fit the 16 Redis databases");
   const apps = items.map((item, i) => parseApp(c, `apps[${i}]`, item, i, items.length === 1 && !frontend));
-  checkUnique(c, apps, (a) => [a.name], "name", "app names must be unique");
-  checkUnique(c, apps, (a) => a.routes, "routes", "each route belongs to exactly one app");
-  checkUnique(c, apps, (a) => a.hosts, "hosts", "each host belongs to exactly one app");
-  checkUnique(c, apps, (a) => [String(a.redisDb)], "redisDb", "each app needs its own Redis database number");
+  checkUnique(c, apps, (a) => [a.name], (i) => `apps[${i}].name`, "app names must be unique");
+  checkUnique(c, apps, (a) => a.routes, (i) => `apps[${i}].routes`, "each route belongs to exactly one app");
+  checkUnique(c, apps, (a) => a.hosts, (i) => `apps[${i}].hosts`, "each host belongs to exactly one app");
+  checkUnique(c, apps, (a) => [String(a.redisDb)], (i) => `apps[${i}].redisDb`, "each app needs its own Redis database number");
   if (frontend) {
     apps.forEach((a, i) => {
       if (a.routes.includes(frontend.route)) c.fail(`apps[${i}].routes`, a.routes, `route "${frontend.route}" already belongs to frontend`);
@@ -214,7 +214,7 @@ function parseApp(c: Checker, path: string, value: unknown, index: number, soleA
     websocketPaths: c.stringList(`${path}.websocketPaths`, raw.websocketPaths, [], ROUTE, ROUTE_HINT),
   };
   app.workers = workersValue.map((w, i) => parseWorker(c, `${path}.workers[${i}]`, w, i));
-  checkUnique(c, app.workers, (w) => [w.name], `${path}.workers`, "worker pool names must be unique within an app");
+  checkUnique(c, app.workers, (w) => [w.name], (i) => `${path}.workers[${i}].name`, "worker pool names must be unique within an app");
   if (!app.broker && app.workers.length > 0 && raw.workers !== undefined) c.fail(`${path}.workers`, raw.workers, "Celery workers need broker: true");
   if (!app.broker) {
     app.workers = [];
@@ -392,14 +392,15 @@ function parseKubernetes(c: Checker, value: unknown): KubernetesConfig {
   };
 }
 
-function checkUnique<T>(c: Checker, items: T[], keys: (item: T) => string[], path: string, rule: string): void {
-  const seen = new Set<string>();
-  for (const item of items) {
+function checkUnique<T>(c: Checker, items: T[], keys: (item: T) => string[], pathOf: (index: number) => string, rule: string): void {
+  const seen = new Map<string, number>();
+  items.forEach((item, i) => {
     for (const key of keys(item)) {
-      if (seen.has(key)) c.fail(path, key, `duplicate; ${rule}`);
-      seen.add(key);
+      const first = seen.get(key);
+      if (first !== undefined) c.fail(pathOf(i), key, `already used by ${pathOf(first)}; ${rule}`);
+      else seen.set(key, i);
     }
-  }
+  });
 }
 
 /** Reads only the names under `secretEnv`; its values are secrets and never appear in a message. */

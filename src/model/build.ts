@@ -132,7 +132,8 @@ function dataProcesses(config: StackConfig): Process[] {
         ...Object.fromEntries(databaseApps.map((a) => [names.dbPasswordEnv(a.name), { kind: "databasePassword", app: a.name } as SecretEnvSource])),
       },
       volumes: [{ volume: "postgres-init", kind: "config", mountPath: PATHS.postgresInit, readOnly: true }],
-      runOnceBefore: config.apps.filter((a) => a.database && a.migrate).map((a) => names.migrate(a.name)),
+      // Roles and databases exist before any app process touches them: its migration, or its processes when it has none.
+      runOnceBefore: databaseApps.flatMap((a) => (a.migrate ? [names.migrate(a.name)] : appProcessNames(a))),
       user: "999:999",
       dependsOn: ["postgres"],
     });
@@ -187,6 +188,11 @@ function postgresInitCommand(apps: AppConfig[]): string[] {
   const vars = apps.map((a) => `-v ${names.dbPasswordVar(a.name)}="$${names.dbPasswordEnv(a.name)}"`).join(" ");
   const wait = "until pg_isready -q; do sleep 1; done";
   return ["sh", "-c", `${wait}; exec psql -v ON_ERROR_STOP=1 ${vars} -f ${PATHS.postgresInit}/init.sql`];
+}
+
+/** The long-running processes of an app, which roll on each release. */
+function appProcessNames(app: AppConfig): string[] {
+  return [names.web(app.name), ...app.workers.map((w) => names.worker(app.name, w.name)), ...(app.beat ? [names.beat(app.name)] : [])];
 }
 
 function appEnv(config: StackConfig, app: AppConfig, serverNames: string[]): Record<string, string> {
@@ -249,7 +255,7 @@ function appProcesses(config: StackConfig, app: AppConfig, serverNames: string[]
     claims: appClaims(app),
     dependsOn: appDependencies(app),
   };
-  const rolling = [names.web(app.name), ...app.workers.map((w) => names.worker(app.name, w.name)), ...(app.beat ? [names.beat(app.name)] : [])];
+  const rolling = appProcessNames(app);
   const result: Process[] = [];
   if (app.migrate) {
     result.push({
