@@ -9,6 +9,37 @@ export interface RecordedResource {
   /** Inputs exactly as they reached the engine: secrets still wrapped with the wire signature. */
   inputs: Record<string, unknown>;
   provider?: string;
+  /** Resource options as the program passed them (mocks never see these). */
+  options: RecordedOptions;
+}
+
+export interface RecordedOptions {
+  dependsOn: string[];
+  protect?: boolean;
+  deleteBeforeReplace?: boolean;
+  retainOnDelete?: boolean;
+  ignoreChanges?: string[];
+  replaceOnChanges?: string[];
+  /** Name of the explicit provider resource, when one was passed. */
+  provider?: string;
+}
+
+function nameOf(resource: unknown): string | undefined {
+  return (resource as NamedResource | undefined)?.__name;
+}
+
+function recordOptions(opts: pulumi.ResourceOptions): RecordedOptions {
+  const deps = Array.isArray(opts.dependsOn) ? opts.dependsOn : opts.dependsOn ? [opts.dependsOn] : [];
+  const custom = opts as pulumi.CustomResourceOptions;
+  return {
+    dependsOn: deps.map(nameOf).filter((n): n is string => n !== undefined),
+    protect: opts.protect,
+    deleteBeforeReplace: custom.deleteBeforeReplace,
+    retainOnDelete: opts.retainOnDelete,
+    ignoreChanges: opts.ignoreChanges,
+    replaceOnChanges: opts.replaceOnChanges,
+    provider: nameOf(custom.provider),
+  };
 }
 
 interface NamedResource {
@@ -22,10 +53,12 @@ interface NamedResource {
 export class OfflineEngine implements pulumi.runtime.Mocks {
   readonly resources: RecordedResource[] = [];
   private readonly parents = new Map<string, string>();
+  private readonly options = new Map<string, RecordedOptions>();
 
   newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, unknown> } {
     const inputs = (args.inputs ?? {}) as Record<string, unknown>;
-    this.resources.push({ type: args.type, name: args.name, parent: this.parents.get(`${args.type}::${args.name}`), inputs, provider: args.provider });
+    const key = `${args.type}::${args.name}`;
+    this.resources.push({ type: args.type, name: args.name, parent: this.parents.get(key), inputs, provider: args.provider, options: this.options.get(key) ?? { dependsOn: [] } });
     const fake = fakeOutputs[args.type];
     return { id: `${args.name}-id`, state: { ...inputs, ...(fake ? fake(inputs, args.name) : {}) } };
   }
@@ -38,10 +71,12 @@ export class OfflineEngine implements pulumi.runtime.Mocks {
 
   /** Components never reach newResource; record them (and every parent link) through a transformation. */
   readonly transformation: pulumi.ResourceTransformation = (args) => {
-    const parent = (args.opts.parent as NamedResource | undefined)?.__name;
-    if (parent) this.parents.set(`${args.type}::${args.name}`, parent);
+    const parent = nameOf(args.opts.parent);
+    const key = `${args.type}::${args.name}`;
+    if (parent) this.parents.set(key, parent);
+    this.options.set(key, recordOptions(args.opts));
     if (!(args.resource instanceof pulumi.CustomResource) && !(args.resource instanceof pulumi.ProviderResource)) {
-      this.resources.push({ type: args.type, name: args.name, parent, inputs: {} });
+      this.resources.push({ type: args.type, name: args.name, parent, inputs: {}, options: recordOptions(args.opts) });
     }
     return undefined;
   };
