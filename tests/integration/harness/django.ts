@@ -20,10 +20,25 @@ export const APP_MODULES: Record<string, string> = {
 
 export const APP_DIR = path.resolve(__dirname, "../../../app");
 
+/**
+ * A bin dir whose `python`, `celery` and `gunicorn` run Debian's Python 3 (as the app image's
+ * entry points do), so the model's command lines run verbatim.
+ */
+export function appBinDir(dir: string): string {
+  const bin = path.join(dir, "bin");
+  if (fs.existsSync(path.join(bin, "python"))) return bin;
+  fs.mkdirSync(bin, { recursive: true });
+  fs.symlinkSync(PYTHON, path.join(bin, "python"));
+  for (const mod of ["celery", "gunicorn"]) {
+    fs.writeFileSync(path.join(bin, mod), `#!/bin/sh\nexec ${PYTHON} -m ${mod} "$@"\n`, { mode: 0o755 });
+  }
+  return bin;
+}
+
 /** Environment for the app's Python processes: the app's own env plus loopback secrets. */
 export function pythonEnv(env: Record<string, string>, home: string): NodeJS.ProcessEnv {
   return {
-    PATH: "/usr/bin:/bin",
+    PATH: `${appBinDir(home)}:/usr/bin:/bin`,
     HOME: home,
     LANG: "C.UTF-8",
     PYTHONUNBUFFERED: "1",
@@ -38,25 +53,36 @@ export async function manage(args: string[], opts: { env: Record<string, string>
   return run(PYTHON, ["manage.py", ...args], { cwd: opts.appDir ?? APP_DIR, env: pythonEnv(opts.env, opts.home), check: opts.check, timeoutMs: 180_000 });
 }
 
+/** Runs a one-off model command (e.g. the migrate process's `sh -c "python manage.py ..."`) in the app dir. */
+export async function runAppCommand(command: string[], opts: { env: Record<string, string>; appDir?: string; home: string; check?: boolean }): Promise<RunResult> {
+  await requirePythonModules(APP_MODULES);
+  const [file, ...args] = command;
+  return run(file, args, { cwd: opts.appDir ?? APP_DIR, env: pythonEnv(opts.env, opts.home), check: opts.check, timeoutMs: 180_000 });
+}
+
 export interface GunicornServer {
   port: number;
+  dir: string;
   server: ServerProcess;
   stop(): Promise<void>;
 }
 
 /**
- * gunicorn with the rendered config file; `--bind` on the command line takes precedence over the
- * file's bind, so the same config serves on a free loopback port.
+ * gunicorn from the model's web command (`gunicorn --config <path> <wsgi>`) with the rendered
+ * config written to a temp file in place of <path>. `--bind` on the command line takes precedence
+ * over the file's bind, so the same config serves on a free loopback port.
  */
-export async function startGunicorn(opts: { config: string; wsgi: string; port: number; env: Record<string, string>; healthPath: string; appDir?: string; label?: string }): Promise<GunicornServer> {
+export async function startGunicorn(opts: { command: string[]; configPath: string; config: string; port: number; env: Record<string, string>; healthPath: string; appDir?: string; label?: string }): Promise<GunicornServer> {
   await requirePythonModules(APP_MODULES);
   const dir = tempDir(opts.label ?? "gunicorn");
   const configFile = path.join(dir, "gunicorn.conf.py");
   fs.writeFileSync(configFile, opts.config);
+  const [file, ...args] = opts.command;
+  if (file !== "gunicorn" || !args.includes(opts.configPath)) throw new Error(`startGunicorn: expected "gunicorn --config ${opts.configPath} ...", got ${opts.command.join(" ")}`);
   const server = spawnServer(
     "gunicorn",
-    PYTHON,
-    ["-m", "gunicorn", "--config", configFile, "--bind", `127.0.0.1:${opts.port}`, opts.wsgi],
+    path.join(appBinDir(dir), "gunicorn"),
+    [...args.map((a) => (a === opts.configPath ? configFile : a)), "--bind", `127.0.0.1:${opts.port}`],
     path.join(dir, "gunicorn.log"),
     { cwd: opts.appDir ?? APP_DIR, env: pythonEnv(opts.env, dir), stopTimeoutMs: 20_000 },
   );
@@ -65,7 +91,7 @@ export async function startGunicorn(opts: { config: string; wsgi: string; port: 
     const r = await fetch(`http://127.0.0.1:${opts.port}${opts.healthPath}`, { headers: { host: "localhost" } }).catch(() => undefined);
     return r?.status === 200;
   });
-  return { port: opts.port, server, stop: () => server.stop() };
+  return { port: opts.port, dir, server, stop: () => server.stop() };
 }
 
 export interface CeleryProcess {
@@ -75,15 +101,18 @@ export interface CeleryProcess {
 }
 
 /**
- * A Celery process from the model's command (`celery -A app worker|beat ...`), run as
- * `python3 -m celery` so Debian's Celery is used. Ready when `readyFile` exists (worker) or its
- * log shows `readyLog` (beat).
+ * A Celery process from the model's command line, verbatim (`celery -A app worker|beat ...`; the
+ * `celery` on PATH runs Debian's). Ready when `readyFile` exists (worker) or its log shows
+ * `readyLog` (beat).
  */
-export async function startCelery(opts: { name: string; args: string[]; env: Record<string, string>; dir: string; readyFile?: string; readyLog?: RegExp; appDir?: string }): Promise<CeleryProcess> {
+export async function startCelery(opts: { name: string; command: string[]; env: Record<string, string>; dir: string; readyFile?: string; readyLog?: RegExp; appDir?: string }): Promise<CeleryProcess> {
   await requirePythonModules(APP_MODULES);
-  const server = spawnServer(opts.name, PYTHON, ["-m", "celery", ...opts.args], path.join(opts.dir, `${opts.name}.log`), {
+  const env = pythonEnv(opts.env, opts.dir);
+  const [file, ...args] = opts.command;
+  if (file !== "celery") throw new Error(`startCelery: expected a celery command, got ${opts.command.join(" ")}`);
+  const server = spawnServer(opts.name, path.join(appBinDir(opts.dir), "celery"), args, path.join(opts.dir, `${opts.name}.log`), {
     cwd: opts.appDir ?? APP_DIR,
-    env: pythonEnv(opts.env, opts.dir),
+    env,
     // Celery's warm shutdown; the harness SIGKILLs the group if it overstays.
     stopSignal: "SIGTERM",
     stopTimeoutMs: 20_000,

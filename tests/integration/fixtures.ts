@@ -1,0 +1,191 @@
+/**
+ * What the program produces for a stack, taken from its own code (never a hand-written copy):
+ * the stack files read as the CLI would (readStackFiles), parseConfig, buildModel, the URL
+ * builders and the renderers. Credentials are generated the way the Secrets tier does
+ * (32 alphanumeric characters); endpoints and container paths are moved to loopback/temp dirs.
+ */
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { configFilesFor } from "../../src/components/targets/docker/configfiles";
+import { Credentials as ProgramCredentials } from "../../src/components/secrets";
+import { parseConfig } from "../../src/config/schema";
+import { StackConfig } from "../../src/config/types";
+import { PATHS, buildModel } from "../../src/model/build";
+import * as names from "../../src/model/names";
+import { Process, SecretEnvSource, WorkloadModel } from "../../src/model/types";
+import { amqpUrl, databaseUrl, redisUrl } from "../../src/model/urls";
+import { readStackFiles } from "../../src/offline/stackfiles";
+import { generatePassword } from "./harness/secrets";
+
+export const REPO_ROOT = path.resolve(__dirname, "../..");
+const NAMESPACE = "djangostack:";
+
+/** Pulumi hands structured config to the program as JSON text; decode it as src/config/load.ts does. */
+function decode(text: string): unknown {
+  const trimmed = text.trim();
+  if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
+    try {
+      return JSON.parse(trimmed);
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}
+
+/** The validated config of `Pulumi.<stack>.yaml`, plus `extra` keys as `pulumi config set` would add them. */
+export function stackConfig(stack: string, extra: Record<string, unknown> = {}): StackConfig {
+  const qualified = Object.fromEntries(Object.entries(extra).map(([k, v]) => [k.includes(":") ? k : `${NAMESPACE}${k}`, v]));
+  const files = readStackFiles(REPO_ROOT, stack, qualified);
+  const raw: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(files.config)) if (key.startsWith(NAMESPACE)) raw[key.slice(NAMESPACE.length)] = decode(value);
+  return parseConfig(raw, { project: files.project, stack });
+}
+
+export interface Stack {
+  config: StackConfig;
+  model: WorkloadModel;
+}
+
+export function loadStack(stack: string, extra: Record<string, unknown> = {}): Stack {
+  const config = stackConfig(stack, extra);
+  return { config, model: buildModel(config) };
+}
+
+export interface Credentials {
+  postgresSuperuser: string;
+  redis: string;
+  rabbitmqAdmin: string;
+  database: Record<string, string>;
+  broker: Record<string, string>;
+  secretKey: Record<string, string>;
+}
+
+/** Fresh credentials for every app of the stack, as the Secrets tier generates them. */
+export function generateCredentials(config: StackConfig): Credentials {
+  const perApp = () => Object.fromEntries(config.apps.map((a) => [a.name, generatePassword()]));
+  return {
+    postgresSuperuser: generatePassword(),
+    redis: generatePassword(),
+    rabbitmqAdmin: generatePassword(),
+    database: perApp(),
+    broker: perApp(),
+    secretKey: Object.fromEntries(config.apps.map((a) => [a.name, generatePassword(50)])),
+  };
+}
+
+/** Where the loopback servers of a test answer. */
+export interface Endpoints {
+  postgres?: { host: string; port: number };
+  redis?: { host: string; port: number };
+  rabbitmq?: { host: string; port: number };
+}
+
+export function process(model: WorkloadModel, name: string): Process {
+  const p = model.processes.find((x) => x.name === name);
+  if (!p) throw new Error(`the model has no process ${name}; it has ${model.processes.map((x) => x.name).join(", ")}`);
+  return p;
+}
+
+/** The value of one secret env source, built with the program's own URL builders. */
+export function secretValue(source: SecretEnvSource, stack: Stack, creds: Credentials, endpoints: Endpoints): string {
+  const need = <T>(v: T | undefined, what: string): T => {
+    if (v === undefined) throw new Error(`test fixture: no ${what} for ${JSON.stringify(source)}`);
+    return v;
+  };
+  switch (source.kind) {
+    case "databaseUrl": {
+      const e = need(endpoints.postgres, "postgres endpoint");
+      return databaseUrl({ user: names.role(source.app), password: creds.database[source.app], host: e.host, port: e.port, database: names.database(source.app) });
+    }
+    case "redisUrl":
+    case "resultBackend": {
+      const e = need(endpoints.redis, "redis endpoint");
+      const app = need(stack.config.apps.find((a) => a.name === source.app), "app");
+      return redisUrl({ password: creds.redis, host: e.host, port: e.port, db: app.redisDb, tls: false });
+    }
+    case "brokerUrl": {
+      const e = need(endpoints.rabbitmq, "rabbitmq endpoint");
+      return amqpUrl({ user: names.brokerUser(source.app), password: creds.broker[source.app], host: e.host, port: e.port, vhost: names.vhost(source.app) });
+    }
+    case "djangoSecretKey":
+      return creds.secretKey[source.app];
+    case "postgresSuperuserPassword":
+      return creds.postgresSuperuser;
+    case "databasePassword":
+      return creds.database[source.app];
+    case "redisPassword":
+      return creds.redis;
+    case "rabbitmqAdminPassword":
+      return creds.rabbitmqAdmin;
+    case "userSecret":
+      return generatePassword();
+  }
+}
+
+/**
+ * The full environment of a model process (plain env + resolved secret env), with the container
+ * paths it names (static root, media, Celery probe files) moved under `dir`.
+ */
+export function processEnv(stack: Stack, processName: string, creds: Credentials, endpoints: Endpoints, dir: string): Record<string, string> {
+  const p = process(stack.model, processName);
+  const moved: [string, string][] = [
+    [PATHS.celeryState, path.join(dir, "celery")],
+    [PATHS.imageStatic, path.join(dir, "staticfiles")],
+    [PATHS.releaseStatic, path.join(dir, "static")],
+    [PATHS.media, path.join(dir, "media")],
+  ];
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(p.env)) {
+    const hit = moved.find(([from]) => value === from || value.startsWith(`${from}/`));
+    env[key] = hit ? hit[1] + value.slice(hit[0].length) : value;
+  }
+  for (const [key, source] of Object.entries(p.secretEnv)) env[key] = secretValue(source, stack, creds, endpoints);
+  return env;
+}
+
+/** A model command with container paths moved under `dir` (e.g. beat's --schedule). */
+export function processCommand(stack: Stack, processName: string, dir: string): string[] {
+  return process(stack.model, processName).command.map((arg) => (arg.startsWith(`${PATHS.celeryState}/`) ? path.join(dir, "celery", arg.slice(PATHS.celeryState.length + 1)) : arg));
+}
+
+/** The test credentials as the Secrets tier hands them to the realizers: secret Outputs. */
+export function programCredentials(config: StackConfig, creds: Credentials): ProgramCredentials {
+  const secret = (v: string) => pulumi.secret(v);
+  const map = (r: Record<string, string>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, secret(v)]));
+  return {
+    djangoSecretKeys: map(creds.secretKey),
+    postgresSuperuser: secret(creds.postgresSuperuser),
+    databasePasswords: map(Object.fromEntries(config.apps.filter((a) => a.database).map((a) => [a.name, creds.database[a.name]]))),
+    brokerPasswords: map(Object.fromEntries(config.apps.filter((a) => a.broker).map((a) => [a.name, creds.broker[a.name]]))),
+    rabbitmqAdmin: secret(creds.rabbitmqAdmin),
+    redisPassword: secret(creds.redis),
+    userSecrets: {},
+  };
+}
+
+function resolve(value: pulumi.Input<string>): Promise<string> {
+  return new Promise((ok) => pulumi.output(value).apply((v) => {
+    ok(v);
+    return v;
+  }));
+}
+
+/**
+ * The config files the Docker realizer places into a process's container (configFilesFor), with
+ * real credentials: container path -> text. Exactly what `pulumi up` would write.
+ */
+export async function renderedFiles(stack: Stack, processName: string, creds: Credentials): Promise<Record<string, string>> {
+  const files = configFilesFor(process(stack.model, processName), stack.config, stack.model, programCredentials(stack.config, creds));
+  const out: Record<string, string> = {};
+  for (const f of files) out[f.path] = await resolve(f.content);
+  return out;
+}
+
+/** The one rendered file of a process whose container path ends with `suffix`. */
+export async function renderedFile(stack: Stack, processName: string, creds: Credentials, suffix: string): Promise<{ path: string; text: string }> {
+  const files = await renderedFiles(stack, processName, creds);
+  const hits = Object.keys(files).filter((p) => p.endsWith(suffix));
+  if (hits.length !== 1) throw new Error(`${processName}: expected one rendered file ending in ${suffix}, got ${Object.keys(files).join(", ") || "none"}`);
+  return { path: hits[0], text: files[hits[0]] };
+}

@@ -1,0 +1,136 @@
+/**
+ * Issue 3 item 2: PostgreSQL with the rendered init SQL. A two-app local stack (web + shop): the
+ * postgres-init process's own command runs the rendered init.sql with psql against a real
+ * PostgreSQL 15 (scram-sha-256), then each app role is checked against its own and the other
+ * app's database, the init is re-run, and the sample app migrates with its DATABASE_URL.
+ */
+import { before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { PATHS } from "../../src/model/build";
+import * as names from "../../src/model/names";
+import { Credentials, Stack, generateCredentials, loadStack, process, processCommand, processEnv, renderedFile } from "./fixtures";
+import { APP_DIR, runAppCommand } from "./harness/django";
+import { RunResult, run, tempDir, useHarness } from "./harness/process";
+import { PostgresServer, startPostgres } from "./harness/postgres";
+import { generatePassword } from "./harness/secrets";
+
+useHarness();
+
+const APPS = ["web", "shop"];
+let stack: Stack;
+let creds: Credentials;
+let pg: PostgresServer;
+let initDir: string;
+
+before(async () => {
+  stack = loadStack("local", { apps: APPS.map((name) => ({ name })) });
+  creds = generateCredentials(stack.config);
+  pg = await startPostgres({ password: creds.postgresSuperuser });
+  const init = await renderedFile(stack, names.POSTGRES_INIT, creds, "/init.sql");
+  assert.equal(init.path, `${PATHS.postgresInit}/init.sql`);
+  initDir = tempDir("pg-init");
+  fs.writeFileSync(path.join(initDir, "init.sql"), init.text);
+});
+
+/**
+ * The postgres-init process exactly as the realizer runs it: its command (`sh -c "until pg_isready;
+ * ...; exec psql -v ON_ERROR_STOP=1 -v pw_<app>="$DB_PASSWORD_<APP>" -f .../init.sql"`), its env and
+ * secret env; only the host/port point at the loopback server and the mount path at the temp copy.
+ */
+async function runInit(c: Credentials = creds): Promise<RunResult> {
+  const p = process(stack.model, names.POSTGRES_INIT);
+  const env = processEnv(stack, names.POSTGRES_INIT, c, {}, initDir);
+  assert.equal(env.PGHOST, names.POSTGRES);
+  const command = p.command.map((arg) => arg.split(PATHS.postgresInit).join(initDir));
+  assert.match(command.join(" "), /psql -v ON_ERROR_STOP=1 .*-v pw_web=.*-v pw_shop=/);
+  return run(command[0], command.slice(1), {
+    check: false,
+    timeoutMs: 60_000,
+    env: { PATH: "/usr/bin:/bin", ...env, PGHOST: pg.host, PGPORT: String(pg.port) },
+  });
+}
+
+async function asRole(app: string, database: string, sql: string, password = creds.database[app]): Promise<RunResult> {
+  return pg.psql(["-v", "ON_ERROR_STOP=1", "-tAc", sql], { user: names.role(app), password, database, check: false });
+}
+
+describe("PostgreSQL init rendered for two apps", () => {
+  test("runs with psql as the postgres-init process runs it", async () => {
+    const r = await runInit();
+    assert.equal(r.code, 0, `init failed:\n${r.stderr}`);
+    const roles = await pg.psql(["-tAc", "SELECT rolname, rolsuper, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname LIKE '%\\_user' ORDER BY 1"]);
+    assert.deepEqual(roles.stdout.trim().split("\n"), ["shop_user|f|f|f", "web_user|f|f|f"]);
+    const dbs = await pg.psql(["-tAc", "SELECT datname, pg_get_userbyid(datdba) FROM pg_database WHERE datname LIKE '%\\_db' ORDER BY 1"]);
+    assert.deepEqual(dbs.stdout.trim().split("\n"), ["shop_db|shop_user", "web_db|web_user"]);
+  });
+
+  for (const app of APPS) {
+    test(`role of ${app} connects to its own database and can create tables`, async () => {
+      const db = names.database(app);
+      const r = await asRole(app, db, `CREATE TABLE probe_${app} (id int); INSERT INTO probe_${app} VALUES (1); SELECT current_user || '@' || current_database() || ':' || count(*) FROM probe_${app};`);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.trim().split("\n").pop(), `${names.role(app)}@${db}:1`);
+    });
+  }
+
+  for (const [app, other] of [["web", "shop"], ["shop", "web"]]) {
+    test(`role of ${app} is refused on the database of ${other}`, async () => {
+      const r = await asRole(app, names.database(other), "SELECT 1");
+      assert.notEqual(r.code, 0, `${names.role(app)} could connect to ${names.database(other)}`);
+      assert.match(r.stderr, /permission denied for database|does not have CONNECT privilege/);
+    });
+  }
+
+  test("a role is refused with a wrong password (scram-sha-256)", async () => {
+    const r = await asRole("web", names.database("web"), "SELECT 1", generatePassword());
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /password authentication failed for user "web_user"/);
+  });
+
+  test("the init is idempotent, and a rotated password takes effect on the re-run", async () => {
+    const again = await runInit();
+    assert.equal(again.code, 0, `second init failed:\n${again.stderr}`);
+    // Data survives a re-run.
+    const kept = await asRole("web", names.database("web"), "SELECT count(*) FROM probe_web");
+    assert.equal(kept.stdout.trim(), "1", kept.stderr);
+    const rotated: Credentials = { ...creds, database: { ...creds.database, web: generatePassword() } };
+    const third = await runInit(rotated);
+    assert.equal(third.code, 0, `third init failed:\n${third.stderr}`);
+    assert.notEqual((await asRole("web", names.database("web"), "SELECT 1")).code, 0, "old password still accepted");
+    assert.equal((await asRole("web", names.database("web"), "SELECT 1", rotated.database.web)).code, 0);
+    // Back to the fixture's password for the tests that follow.
+    assert.equal((await runInit()).code, 0);
+  });
+
+  test("the init fails clearly when a password variable is missing", async () => {
+    const r = await run("/usr/bin/psql", ["-X", "-v", "ON_ERROR_STOP=1", "-v", `pw_web=${creds.database.web}`, "-f", path.join(initDir, "init.sql")], {
+      check: false,
+      env: { PATH: "/usr/bin:/bin", PGHOST: pg.host, PGPORT: String(pg.port), PGUSER: "postgres", PGDATABASE: "postgres", PGPASSWORD: creds.postgresSuperuser },
+    });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /pw_shop is not set/);
+  });
+
+  test("the sample app's migrate process (migrate + collectstatic) succeeds with the app's DATABASE_URL", async () => {
+    const dir = tempDir("migrate");
+    const endpoints = { postgres: { host: pg.host, port: pg.port }, redis: { host: "127.0.0.1", port: 1 }, rabbitmq: { host: "127.0.0.1", port: 1 } };
+    const env = processEnv(stack, names.migrate("web"), creds, endpoints, dir);
+    assert.match(env.DATABASE_URL, new RegExp(`^postgres://web_user:[A-Za-z0-9]{32}@127\\.0\\.0\\.1:${pg.port}/web_db$`));
+    const r = await runAppCommand(processCommand(stack, names.migrate("web"), dir), { env, home: dir, check: false });
+    assert.equal(r.code, 0, `migrate failed:\n${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /Applying auth\.0001_initial\.\.\. OK/);
+    // Tables belong to the app role, in the app database only.
+    const owner = await pg.psql(["-tAc", "SELECT tableowner FROM pg_tables WHERE tablename = 'django_migrations'"], { database: "web_db" });
+    assert.equal(owner.stdout.trim(), "web_user");
+    const other = await pg.psql(["-tAc", "SELECT count(*) FROM pg_tables WHERE tablename = 'django_migrations'"], { database: "shop_db" });
+    assert.equal(other.stdout.trim(), "0");
+    // Nothing left unapplied.
+    const check = await runAppCommand(["python", "manage.py", "migrate", "--check", "--noinput"], { env, home: dir, check: false });
+    assert.equal(check.code, 0, `migrate --check:\n${check.stdout}\n${check.stderr}`);
+    // collectstatic wrote hashed files into the static release dir (the migrate process's volume).
+    assert.ok(fs.existsSync(path.join(env.DJANGO_STATIC_ROOT, "staticfiles.json")), "collectstatic wrote no manifest");
+    assert.ok(fs.existsSync(APP_DIR));
+  });
+});
