@@ -306,7 +306,7 @@ function parseEdge(c: Checker, value: unknown, target: Target, domain: string | 
   const keyPath = c.optionalString("edge.tls.keyPath", tlsRaw.keyPath, /^\/[^\0]*$/, "an absolute path");
   if (mode === "files" && (!certificatePath || !keyPath)) c.fail("edge.tls", raw.tls, 'mode "files" needs certificatePath and keyPath');
   return {
-    nginxVersion: c.string("edge.nginxVersion", raw.nginxVersion, "1.27", VERSION, "an nginx version such as 1.27"),
+    nginxVersion: c.string("edge.nginxVersion", raw.nginxVersion, "1.28", VERSION, "an nginx version from 1.27.3 on, such as 1.28 (upstream re-resolution needs it)"),
     httpPort: c.int("edge.httpPort", raw.httpPort, target === "docker" ? 8080 : 80, { min: 1, max: 65535 }),
     httpsPort: c.int("edge.httpsPort", raw.httpsPort, target === "docker" ? 8443 : 443, { min: 1, max: 65535 }),
     tls: { mode, email, staging: c.bool("edge.tls.staging", tlsRaw.staging, false), certificatePath, keyPath },

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import * as settings from "@pulumi/pulumi/runtime/settings";
 import { fakeInvokes, fakeOutputs } from "./fakes";
 
 /** One resource as the program registered it. */
@@ -69,17 +70,23 @@ export class OfflineEngine implements pulumi.runtime.Mocks {
     return fake(args.inputs as Record<string, unknown>);
   }
 
-  /** Components never reach newResource; record them (and every parent link) through a transformation. */
+  /** Mocks are not told parents or options; a stack transformation sees both before registration. */
   readonly transformation: pulumi.ResourceTransformation = (args) => {
     const parent = nameOf(args.opts.parent);
     const key = `${args.type}::${args.name}`;
     if (parent) this.parents.set(key, parent);
     this.options.set(key, recordOptions(args.opts));
-    if (!(args.resource instanceof pulumi.CustomResource) && !(args.resource instanceof pulumi.ProviderResource)) {
-      this.resources.push({ type: args.type, name: args.name, parent, inputs: {}, options: recordOptions(args.opts) });
-    }
     return undefined;
   };
+}
+
+
+/**
+ * Waits until every resource registration the program started has reached the engine: the SDK's
+ * RPC queue drain, internal but what the language host awaits before a program exits.
+ */
+async function settleRegistrations(): Promise<void> {
+  await settings.waitForRPCs();
 }
 
 export interface OfflineRun {
@@ -102,12 +109,19 @@ export async function runOffline(options: {
   pulumi.runtime.setAllConfig(options.config, options.secretKeys);
   await pulumi.runtime.setMocks(engine, options.project, options.stack, false);
   let exports: Record<string, unknown> = {};
+  let failure: unknown;
   // Inside a root Stack resource, as `pulumi up` runs a program, so stack transformations apply.
   await pulumi.runtime.runInPulumiStack(async () => {
     pulumi.runtime.registerStackTransformation(engine.transformation);
-    exports = await options.program();
+    try {
+      exports = await options.program();
+    } catch (error) {
+      failure = error;
+    }
     return undefined;
   });
+  if (failure !== undefined) throw failure;
+  await settleRegistrations();
   return { engine, exports };
 }
 

@@ -33,8 +33,10 @@ export async function evaluateStack(options: EvaluateOptions): Promise<Evaluatio
     config: files.config,
     secretKeys: files.secretKeys,
     program: () => {
-      // A fresh evaluation each time, exactly as `pulumi up` loads the program.
-      for (const key of Object.keys(require.cache)) if (key.startsWith(path.join(projectDir, "src")) || key === entry) delete require.cache[key];
+      // index.ts runs afresh on each evaluation, exactly as `pulumi up` loads the program; the modules
+      // it imports stay loaded so the artifact registry read below is the one the program wrote to.
+      delete require.cache[entry];
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- the program is loaded by path, as the language host does
       return require(entry) as Record<string, unknown>;
     },
   });

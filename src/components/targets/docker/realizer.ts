@@ -1,0 +1,233 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as docker from "@pulumi/docker";
+import { recordArtifact } from "../../../artifacts";
+import { StackConfig } from "../../../config/types";
+import { Health, Process, Probe, WorkloadModel } from "../../../model/types";
+import { Credentials } from "../../secrets";
+import { DataEndpoints, secretEnvFor, serviceEndpoints } from "../../env";
+import { DIGEST_LABEL, ImagesTier } from "../../images";
+import { configFilesFor } from "./configfiles";
+
+export interface EdgeHookContext {
+  parent: pulumi.Resource;
+  provider?: docker.Provider;
+  network: docker.Network;
+  /** Docker volumes by model volume name (e.g. "certs", "acme"). */
+  volumes: Record<string, docker.Volume>;
+}
+
+export interface DockerRealizerArgs {
+  config: StackConfig;
+  model: WorkloadModel;
+  credentials: Credentials;
+  images: ImagesTier;
+  /** Absent: the local engine's default socket. */
+  provider?: docker.Provider;
+  /** Every Docker resource waits for these (e.g. the Droplet's cloud-init). */
+  dependsOn?: pulumi.Input<pulumi.Resource>[];
+  /** Host address nginx publishes on; 127.0.0.1 keeps a local stack off the LAN. */
+  publishIp?: string;
+  /** Runs after the network and volumes exist; nginx waits for what it returns (e.g. TLS bootstrap). */
+  beforeEdge?: (ctx: EdgeHookContext) => pulumi.Resource[];
+}
+
+/** Docker healthcheck `test` for a model probe. App images have python, the nginx image has wget. */
+export function healthcheckTest(probe: Probe, role: Process["role"]): string[] {
+  switch (probe.kind) {
+    case "exec":
+      return ["CMD", ...probe.command];
+    case "tcp":
+      return ["CMD-SHELL", `nc -z 127.0.0.1 ${probe.port}`];
+    case "http": {
+      const url = `http://127.0.0.1:${probe.port}${probe.path}`;
+      if (role === "edge" || role === "frontend") return ["CMD", "wget", "-q", "-O", "/dev/null", "--header", `Host: ${probe.host ?? "localhost"}`, url];
+      const script = `import sys,urllib.request as u; r=u.urlopen(u.Request('${url}', headers={'Host': '${probe.host ?? "localhost"}'}), timeout=5); sys.exit(0 if r.status < 400 else 1)`;
+      return ["CMD", "python", "-c", script];
+    }
+  }
+}
+
+function healthcheck(process: Process, health: Health): docker.types.input.ContainerHealthcheck {
+  // Docker has one check: readiness gates the cutover (`wait`), restart policy covers liveness.
+  const t = health.timing;
+  return {
+    tests: healthcheckTest(health.readiness, process.role),
+    interval: `${t.intervalSeconds}s`,
+    timeout: `${t.timeoutSeconds}s`,
+    retries: t.failureThreshold,
+    startPeriod: `${t.startPeriodSeconds}s`,
+    startInterval: "2s",
+  };
+}
+
+/** Long-lived containers are replaced create-before-delete, health-gated by `wait`. */
+const WAIT_TIMEOUT_SECONDS = 300;
+
+/**
+ * The Docker realizer: one private network, named volumes, and a container per process of the
+ * model — data services, the one-off init and migrations, web, workers, beat, frontend and nginx.
+ */
+export class DockerRealizer extends pulumi.ComponentResource {
+  readonly network: docker.Network;
+  readonly volumes: Record<string, docker.Volume> = {};
+  readonly containers: Record<string, docker.Container> = {};
+
+  private readonly args: DockerRealizerArgs;
+  private readonly endpoints: DataEndpoints = serviceEndpoints();
+  private readonly childOpts: pulumi.CustomResourceOptions;
+
+  constructor(name: string, args: DockerRealizerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("djangostack:docker:Realizer", name, {}, opts);
+    this.args = args;
+    this.childOpts = { parent: this, provider: args.provider, dependsOn: args.dependsOn };
+    const { config, model } = args;
+    const prefix = `djangostack-${config.stack}`;
+
+    this.network = new docker.Network(`${name}-network`, { name: `${prefix}-net`, driver: "bridge", labels: [{ label: "djangostack.stack", value: config.stack }] }, this.childOpts);
+    for (const v of model.volumes) {
+      // Data outlives the stack: `pulumi destroy` leaves the volume behind on purpose.
+      this.volumes[v.name] = new docker.Volume(
+        `${name}-volume-${v.name}`,
+        { name: `${prefix}-${v.name}`, labels: [{ label: "djangostack.kind", value: v.kind }] },
+        { ...this.childOpts, retainOnDelete: v.kind === "data" },
+      );
+    }
+
+    const byName = new Map(model.processes.map((p) => [p.name, p]));
+    const created = new Map<string, pulumi.Resource[]>();
+    const gateOf = new Map<string, pulumi.Output<string>>();
+    const roleOrder: Process["role"][] = ["postgres", "redis", "rabbitmq", "dbinit", "migrate", "web", "worker", "beat", "frontend"];
+    for (const role of roleOrder) {
+      for (const p of model.processes.filter((x) => x.role === role)) {
+        const deps = this.dependenciesOf(p, model, created, byName);
+        const gates = [...gateOf.entries()].filter(([oneOff]) => byName.get(oneOff)?.runOnceBefore?.includes(p.name)).map(([, gate]) => gate);
+        const containers = this.realize(name, p, deps, gates);
+        created.set(p.name, containers);
+        if (p.runOnceBefore) gateOf.set(p.name, this.gate(p, containers[0] as docker.Container));
+      }
+    }
+    const edge = model.processes.find((p) => p.role === "edge");
+    if (edge) {
+      const hooked = args.beforeEdge?.({ parent: this, provider: args.provider, network: this.network, volumes: this.volumes }) ?? [];
+      const upstreams = model.processes.filter((p) => p.role === "web" || p.role === "frontend").flatMap((p) => created.get(p.name) ?? []);
+      this.realize(name, edge, [...upstreams, ...hooked], []);
+    }
+    this.registerOutputs({ network: this.network.name });
+  }
+
+  /** The data services a process needs, and anything it must run after. */
+  private dependenciesOf(p: Process, model: WorkloadModel, created: Map<string, pulumi.Resource[]>, byName: Map<string, Process>): pulumi.Resource[] {
+    const deps: pulumi.Resource[] = [];
+    for (const role of p.dependsOn) for (const dp of model.processes.filter((x) => x.role === role)) deps.push(...(created.get(dp.name) ?? []));
+    for (const [oneOff, containers] of created) if (byName.get(oneOff)?.runOnceBefore?.includes(p.name)) deps.push(...containers);
+    return deps;
+  }
+
+  /** A one-off's exit code as a value: a failed migration stops the rollout before any web container is replaced. */
+  private gate(p: Process, container: docker.Container): pulumi.Output<string> {
+    return container.exitCode.apply((code) => {
+      if (code !== undefined && code !== 0) throw new Error(`djangostack: ${p.name} exited with code ${code}; the release stops here and the running containers stay. See \`docker logs\` of the ${p.name} container.`);
+      return "passed";
+    });
+  }
+
+  private readonly pulled = new Map<string, pulumi.Output<string>>();
+
+  /** Pulls an image once per reference (RemoteImage) and returns the exact image ID containers run. */
+  private pull(name: string, key: string, ref: pulumi.Input<string>): pulumi.Output<string> {
+    const known = this.pulled.get(key);
+    if (known) return known;
+    const imageId = new docker.RemoteImage(`${name}-image-${key}`, { name: ref, keepLocally: true }, this.childOpts).imageId;
+    this.pulled.set(key, imageId);
+    return imageId;
+  }
+
+  private imageFor(name: string, p: Process): { image: pulumi.Input<string>; digest?: pulumi.Input<string> } {
+    const { images, provider } = this.args;
+    if (p.image.kind === "public") return { image: this.pull(name, p.image.ref.replace(/[^a-z0-9.-]/gi, "-"), p.image.ref) };
+    const key = p.image.kind === "app" ? p.image.app : "frontend";
+    const ref = images.refs[key];
+    // Locally built images are already in the engine; on a remote host they are pulled by digest.
+    return { image: provider ? this.pull(name, key, ref) : ref, digest: images.digests[key] };
+  }
+
+  private realize(name: string, p: Process, dependsOn: pulumi.Resource[], gates: pulumi.Output<string>[]): docker.Container[] {
+    const { config, model, credentials } = this.args;
+    const { image, digest } = this.imageFor(name, p);
+    const secretEnv = secretEnvFor(p, config.apps, credentials, this.endpoints);
+    // Plain values stay readable in a preview; each credential-bearing entry is its own secret.
+    const envs: pulumi.Input<string>[] = [
+      ...Object.entries(p.env).map(([k, v]) => `${k}=${v}`),
+      ...Object.entries(secretEnv).map(([k, v]) => pulumi.secret(pulumi.interpolate`${k}=${v}`)),
+    ];
+    const files = configFilesFor(p, config, model, credentials);
+    for (const f of files) recordArtifact(f.artifact, f.artifactContent);
+    const oneOff = p.runOnceBefore !== undefined;
+    const tmpfs = Object.fromEntries(p.volumes.filter((v) => v.kind === "scratch").map((v) => [v.mountPath, "rw,nosuid,nodev,size=256m"]));
+    const logOpts = { "max-size": `${config.docker.logMaxSizeMiB}m`, "max-file": String(config.docker.logMaxFiles) };
+    const tlsLetsEncrypt = p.role === "edge" && config.edge.tls.mode === "letsencrypt";
+    const labels: docker.types.input.ContainerLabel[] = [
+      { label: "djangostack.stack", value: config.stack },
+      { label: "djangostack.process", value: p.name },
+      { label: "djangostack.role", value: p.role },
+      ...(digest ? [{ label: DIGEST_LABEL, value: digest }] : []),
+      ...gates.map((gate, i) => ({ label: `djangostack.gate.${i}`, value: gate })),
+    ];
+    // Singletons, one-offs and nginx (it owns the host ports) are replaced delete-first under a stable name;
+    // web and workers are auto-named so the new container starts healthy beside the old one.
+    const fixedName = p.singleton || oneOff || p.role === "edge";
+    const count = fixedName ? 1 : Math.max(1, p.replicas);
+    const containers: docker.Container[] = [];
+    for (let i = 0; i < count; i++) {
+      const suffix = count > 1 ? `${p.name}-${i + 1}` : p.name;
+      const ports =
+        p.role === "edge"
+          ? p.ports.map((port) => ({
+              internal: port.port,
+              external: port.name === "https" ? config.edge.httpsPort : config.edge.httpPort,
+              ip: this.args.publishIp ?? "127.0.0.1",
+            }))
+          : [];
+      containers.push(
+        new docker.Container(
+          `${name}-${suffix}`,
+          {
+            name: fixedName ? `djangostack-${config.stack}-${p.name}` : undefined,
+            image,
+            command: tlsLetsEncrypt ? ["sh", "-c", 'while :; do sleep 6h & wait $!; nginx -s reload; done & exec nginx -g "daemon off;"'] : p.command.length > 0 ? p.command : undefined,
+            envs,
+            labels,
+            networksAdvanced: [{ name: this.network.name, aliases: [p.name] }],
+            ports,
+            volumes: p.volumes
+              .filter((v) => v.kind !== "scratch" && v.kind !== "config")
+              .map((v) => ({ volumeName: this.volumes[v.volume].name, containerPath: v.mountPath, readOnly: v.readOnly })),
+            tmpfs,
+            uploads: files.map((f) => ({ file: f.path, content: f.content })),
+            user: p.user,
+            readOnly: p.readOnlyRootFs,
+            securityOpts: ["no-new-privileges:true"],
+            capabilities: p.role === "edge" || p.role === "web" || p.role === "worker" || p.role === "beat" || p.role === "migrate" ? { drops: ["ALL"] } : undefined,
+            memory: p.resources.memoryMiB,
+            cpus: String(p.resources.cpuMillis / 1000),
+            healthcheck: p.health && !oneOff ? healthcheck(p, p.health) : undefined,
+            restart: oneOff ? "no" : "unless-stopped",
+            logDriver: "json-file",
+            logOpts,
+            stopTimeout: p.stopGraceSeconds,
+            destroyGraceSeconds: p.stopGraceSeconds,
+            // One-offs run to completion during `pulumi up`; long-lived ones must report healthy first.
+            attach: oneOff ? true : undefined,
+            logs: oneOff ? true : undefined,
+            mustRun: oneOff ? false : true,
+            wait: !oneOff && p.health ? true : undefined,
+            waitTimeout: !oneOff && p.health ? WAIT_TIMEOUT_SECONDS : undefined,
+          },
+          { ...this.childOpts, dependsOn: [...(this.args.dependsOn ?? []), ...dependsOn], deleteBeforeReplace: fixedName },
+        ),
+      );
+    }
+    this.containers[p.name] = containers[0];
+    return containers;
+  }
+}

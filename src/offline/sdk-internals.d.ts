@@ -1,0 +1,6 @@
+// The SDK exports this from runtime/settings.js but leaves it out of its typings (@internal).
+import "@pulumi/pulumi/runtime/settings";
+
+declare module "@pulumi/pulumi/runtime/settings" {
+  export function waitForRPCs(): Promise<void>;
+}

@@ -1,0 +1,156 @@
+import { before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { Evaluation, evaluateStack, renderStack } from "../../src/offline/render";
+import { RecordedResource, resolveOutputs } from "../../src/offline/engine";
+import { containsSecret, isWireSecret, unwrapSecrets } from "../../src/offline/secret";
+
+let ev: Evaluation;
+
+const containers = () => ev.engine.resources.filter((r) => r.type === "docker:index/container:Container");
+function container(process: string): RecordedResource {
+  const found = containers().find((c) => labelsOf(c)["djangostack.process"] === process);
+  assert.ok(found, `no container for ${process}`);
+  return found;
+}
+function labelsOf(r: RecordedResource): Record<string, string> {
+  const labels = (unwrapSecrets(r.inputs.labels) ?? []) as { label: string; value: string }[];
+  return Object.fromEntries(labels.map((l) => [l.label, l.value]));
+}
+function envOf(r: RecordedResource): Record<string, string> {
+  const envs = (unwrapSecrets(r.inputs.envs) ?? []) as string[];
+  return Object.fromEntries(envs.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
+}
+
+describe("local stack under the offline engine", () => {
+  before(async () => {
+    ev = await evaluateStack({ stack: "local" });
+  });
+
+  it("creates the whole stack: network, volumes, data services, one-offs, web, worker, beat and nginx", () => {
+    const processes = containers().map((c) => labelsOf(c)["djangostack.process"]).sort();
+    assert.deepEqual(processes, ["nginx", "postgres", "postgres-init", "rabbitmq", "redis", "web-beat", "web-migrate", "web-web", "web-worker-default"].sort());
+    assert.equal(ev.engine.resources.filter((r) => r.type === "docker:index/network:Network").length, 1);
+    const volumes = ev.engine.resources.filter((r) => r.type === "docker:index/volume:Volume").map((v) => String(v.inputs.name));
+    for (const v of ["postgres-data", "redis-data", "rabbitmq-data", "static-web", "media-web"]) assert.ok(volumes.includes(`djangostack-local-${v}`), `volume ${v} missing from ${volumes.join(", ")}`);
+    assert.ok(ev.engine.resources.some((r) => r.type === "docker-build:index:Image"), "the app image is built");
+  });
+
+  it("publishes a port only from nginx, on loopback 8080", () => {
+    for (const c of containers()) {
+      const ports = (c.inputs.ports ?? []) as { internal: number; external: number; ip: string }[];
+      if (labelsOf(c)["djangostack.process"] === "nginx") assert.deepEqual(ports, [{ internal: 8080, external: 8080, ip: "127.0.0.1" }]);
+      else assert.equal(ports.length, 0, `${labelsOf(c)["djangostack.process"]} publishes ${JSON.stringify(ports)}`);
+    }
+  });
+
+  it("hands the same generated role password to the Postgres init and to the app's DATABASE_URL, both secret", () => {
+    const init = container("postgres-init");
+    const web = container("web-web");
+    // The engine marks a list secret as a whole when any entry is: each env list carrying a credential is secret.
+    assert.ok(isWireSecret(init.inputs.envs), "the init container's env is secret");
+    assert.ok(isWireSecret(web.inputs.envs), "the web container's env is secret");
+    const password = envOf(init).DB_PASSWORD_WEB;
+    assert.ok(password.length >= 32, "a generated 32-character password");
+    const url = new URL(envOf(web).DATABASE_URL);
+    assert.equal(decodeURIComponent(url.password), password);
+    assert.equal(url.username, "web_user");
+    assert.equal(url.hostname, "postgres");
+    assert.equal(url.pathname, "/web_db");
+    const superuser = envOf(container("postgres")).POSTGRES_PASSWORD;
+    assert.notEqual(superuser, password, "the superuser and the app role have distinct passwords");
+    const passwords = ev.engine.resources.filter((r) => r.type === "random:index/randomPassword:RandomPassword");
+    assert.ok(passwords.every((p) => p.inputs.special === false || p.name.includes("django-secret-key")), "URL-borne passwords have no specials");
+  });
+
+  it("never hands a credential to a container in plain text", () => {
+    const credential = /^(DATABASE_URL|REDIS_URL|CELERY_BROKER_URL|CELERY_RESULT_BACKEND|DJANGO_SECRET_KEY|POSTGRES_PASSWORD|REDIS_PASSWORD|PGPASSWORD|DB_PASSWORD_)=/;
+    for (const c of containers()) {
+      const carries = Object.keys(envOf(c)).some((k) => credential.test(`${k}=`));
+      if (carries) assert.ok(isWireSecret(c.inputs.envs), `${labelsOf(c)["djangostack.process"]} receives credentials in plain env`);
+      else assert.ok(!containsSecret(c.inputs.envs), `${labelsOf(c)["djangostack.process"]} has no credential but a secret env`);
+    }
+    assert.ok(!containsSecret(container("nginx").inputs.envs), "nginx gets no credential at all");
+    assert.ok(containsSecret(container("rabbitmq").inputs.uploads), "RabbitMQ definitions (password hashes) upload is secret");
+  });
+
+  it("runs migrations with the app image before web, workers and beat, gated on their exit code", () => {
+    const migrate = container("web-migrate");
+    assert.equal(migrate.inputs.attach, true);
+    assert.equal(migrate.inputs.mustRun, false);
+    assert.equal(migrate.inputs.image, container("web-web").inputs.image, "migrations run the image web will run");
+    for (const p of ["web-web", "web-worker-default", "web-beat"]) {
+      const c = container(p);
+      assert.ok(c.options.dependsOn.includes(migrate.name), `${p} does not depend on the migration`);
+      assert.equal(labelsOf(c)["djangostack.gate.0"], "passed", `${p} carries the migration gate`);
+    }
+    assert.ok(migrate.options.dependsOn.includes(container("postgres-init").name), "migrations wait for the database init");
+  });
+
+  it("runs exactly one beat and starts new web containers healthy before the old ones go", () => {
+    assert.equal(containers().filter((c) => labelsOf(c)["djangostack.role"] === "beat").length, 1);
+    const web = container("web-web");
+    assert.equal(web.inputs.wait, true, "web waits for its health check");
+    assert.equal(web.options.deleteBeforeReplace, false, "web is replaced create-before-delete");
+    assert.equal(web.inputs.name, undefined, "web is auto-named so old and new can coexist");
+    assert.equal(container("postgres").options.deleteBeforeReplace, true);
+  });
+
+  it("gives every long-running container a health check, restart policy, log rotation and a memory limit", () => {
+    for (const c of containers()) {
+      const process = labelsOf(c)["djangostack.process"];
+      if (c.inputs.attach) continue;
+      const hc = c.inputs.healthcheck as { tests: string[] } | undefined;
+      assert.ok(hc && hc.tests.length > 1, `${process} has no health check`);
+      assert.equal(c.inputs.restart, "unless-stopped", process);
+      assert.deepEqual(c.inputs.logOpts, { "max-size": "10m", "max-file": "5" }, process);
+      assert.ok(Number(c.inputs.memory) > 0, process);
+    }
+    assert.equal(container("nginx").inputs.user, "101:101");
+    assert.deepEqual(container("web-web").inputs.capabilities, { drops: ["ALL"] });
+  });
+
+  it("keeps data volumes when the stack is destroyed", () => {
+    const volume = ev.engine.resources.find((r) => r.inputs.name === "djangostack-local-postgres-data");
+    assert.equal(volume?.options.retainOnDelete, true);
+  });
+
+  it("exports the v1 outputs contract with connection strings only as secrets", async () => {
+    const masked = (await resolveOutputs(ev.exports)) as Record<string, unknown>;
+    assert.equal(masked.outputsVersion, "v1");
+    assert.equal(masked.target, "docker");
+    assert.equal(masked.url, "http://127.0.0.1:8080");
+    assert.equal(masked.healthUrl, "http://127.0.0.1:8080/api/v1/health/");
+    const web = (masked.apps as Record<string, Record<string, unknown>>).web;
+    assert.deepEqual(web.database, { name: "web_db", user: "web_user" });
+    assert.equal(web.databaseUrl, "[secret]");
+    assert.equal(web.brokerUrl, "[secret]");
+    assert.equal(web.redisUrl, "[secret]");
+    assert.match(String((masked.images as Record<string, string>).web), /^djangostack-local-web:local$/);
+  });
+});
+
+describe("npm run render -- --stack local", () => {
+  it("writes resources.json, plan.txt, graph.mmd, outputs.json and the rendered files, with no secret value", async () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "render-"));
+    try {
+      await renderStack({ stack: "local", outDir: out });
+      const dir = path.join(out, "local");
+      for (const f of ["resources.json", "plan.txt", "graph.mmd", "outputs.json", "artifacts/nginx/nginx.conf", "artifacts/gunicorn/web.gunicorn.conf.py", "artifacts/postgres/init.sql", "artifacts/rabbitmq/definitions.json", "artifacts/redis/redis.conf"]) {
+        assert.ok(fs.existsSync(path.join(dir, f)), `${f} missing`);
+      }
+      const resources = JSON.parse(fs.readFileSync(path.join(dir, "resources.json"), "utf8")) as { type: string; name: string; parent: string | null }[];
+      assert.ok(resources.some((r) => r.type === "djangostack:docker:Realizer" && r.parent === null), "components are recorded at the root");
+      assert.ok(resources.filter((r) => r.type === "docker:index/container:Container").every((r) => r.parent === "local-docker"), "containers are children of the realizer");
+      const everything = fs.readdirSync(dir, { recursive: true }).map(String).filter((f) => fs.statSync(path.join(dir, f)).isFile()).map((f) => fs.readFileSync(path.join(dir, f), "utf8")).join("\n");
+      assert.ok(!everything.includes("offline"), "a generated password leaked into the render");
+      assert.ok(everything.includes("[secret]"));
+      assert.match(fs.readFileSync(path.join(dir, "plan.txt"), "utf8"), /djangostack:secrets:Secrets {2}local-secrets/);
+      assert.match(fs.readFileSync(path.join(dir, "graph.mmd"), "utf8"), /^graph TD/);
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
