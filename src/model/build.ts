@@ -33,6 +33,11 @@ export function freshFileProbe(path: string, maxAgeSeconds: number): string[] {
   return ["python", "-c", `import os,sys,time; sys.exit(0 if time.time() - os.path.getmtime('${path}') < ${maxAgeSeconds} else 1)`];
 }
 
+/** Health from exec probes; readiness defaults to the liveness command. */
+function execHealth(timing: Health["timing"], liveness: string[], readiness: string[] = liveness): Health {
+  return { liveness: { kind: "exec", command: liveness }, readiness: { kind: "exec", command: readiness }, timing };
+}
+
 export function buildModel(config: StackConfig): WorkloadModel {
   const serverNames = config.domain ? [config.domain, ...config.apps.flatMap((a) => a.hosts)] : [];
   const processes: Process[] = [...dataProcesses(config)];
@@ -112,7 +117,7 @@ function dataProcesses(config: StackConfig): Process[] {
       env: { POSTGRES_USER: "postgres", POSTGRES_DB: "postgres", PGDATA: "/var/lib/postgresql/data/pgdata", POSTGRES_INITDB_ARGS: "--auth-host=scram-sha-256" },
       secretEnv: { POSTGRES_PASSWORD: { kind: "postgresSuperuserPassword" } },
       ports: [{ name: "postgres", port: 5432 }],
-      health: { liveness: { kind: "exec", command: ["pg_isready", "-U", "postgres", "-h", "127.0.0.1"] }, readiness: { kind: "exec", command: ["pg_isready", "-U", "postgres", "-h", "127.0.0.1"] }, timing: SLOW_START },
+      health: execHealth(SLOW_START, ["pg_isready", "-U", "postgres", "-h", "127.0.0.1"]),
       singleton: true,
       stopGraceSeconds: 60,
       volumes: [
@@ -145,11 +150,7 @@ function dataProcesses(config: StackConfig): Process[] {
       command: ["sh", "-c", `exec redis-server ${PATHS.redisConfigDir}/redis.conf --requirepass "$REDIS_PASSWORD"`],
       secretEnv: { REDIS_PASSWORD: { kind: "redisPassword" } },
       ports: [{ name: "redis", port: 6379 }],
-      health: {
-        liveness: { kind: "exec", command: ["sh", "-c", 'REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli ping | grep -q PONG'] },
-        readiness: { kind: "exec", command: ["sh", "-c", 'REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli ping | grep -q PONG'] },
-        timing: FAST,
-      },
+      health: execHealth(FAST, ["sh", "-c", 'REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli ping | grep -q PONG']),
       singleton: true,
       volumes: [
         { volume: names.volume.redis, kind: "data", mountPath: "/data", readOnly: false },
@@ -165,11 +166,7 @@ function dataProcesses(config: StackConfig): Process[] {
       env: { RABBITMQ_CONFIG_FILES: `${PATHS.rabbitmqConfigDir}/conf.d` },
       secretEnv: {},
       ports: [{ name: "amqp", port: 5672 }],
-      health: {
-        liveness: { kind: "exec", command: ["rabbitmq-diagnostics", "-q", "ping"] },
-        readiness: { kind: "exec", command: ["rabbitmq-diagnostics", "-q", "check_port_connectivity"] },
-        timing: SLOW_START,
-      },
+      health: execHealth(SLOW_START, ["rabbitmq-diagnostics", "-q", "ping"], ["rabbitmq-diagnostics", "-q", "check_port_connectivity"]),
       singleton: true,
       stopGraceSeconds: 60,
       volumes: [
@@ -294,11 +291,7 @@ function appProcesses(config: StackConfig, app: AppConfig, serverNames: string[]
       ...base(names.beat(app.name), "beat", { cpuMillis: 100, memoryMiB: 256 }),
       ...shared,
       command: ["celery", "-A", app.celeryApp, "beat", "--loglevel=INFO", "--schedule", `${PATHS.celeryState}/beat-schedule`, "--pidfile="],
-      health: {
-        liveness: { kind: "exec", command: freshFileProbe(PATHS.beatHeartbeat, 120) },
-        readiness: { kind: "exec", command: freshFileProbe(PATHS.beatHeartbeat, 120) },
-        timing: SLOW_START,
-      },
+      health: execHealth(SLOW_START, freshFileProbe(PATHS.beatHeartbeat, 120)),
       singleton: true,
       volumes: [celeryScratch],
     });
@@ -316,11 +309,7 @@ function workerProcess(app: AppConfig, pool: WorkerPool, shared: Partial<Process
       "--queues", pool.queues.join(","), "--concurrency", String(pool.concurrency), "--pool", pool.pool,
       "--hostname", `${pool.name}@%h`, "--time-limit", String(pool.timeLimitSeconds), "--soft-time-limit", String(soft),
     ],
-    health: {
-      liveness: { kind: "exec", command: freshFileProbe(PATHS.workerHeartbeat, 60) },
-      readiness: { kind: "exec", command: ["test", "-f", PATHS.workerReady] },
-      timing: SLOW_START,
-    },
+    health: execHealth(SLOW_START, freshFileProbe(PATHS.workerHeartbeat, 60), ["test", "-f", PATHS.workerReady]),
     replicas: pool.replicas,
     // A warm shutdown lets the longest task finish; never kill it before its own time limit.
     stopGraceSeconds: pool.timeLimitSeconds + 30,
