@@ -60,6 +60,13 @@ function healthcheck(process: Process, health: Health): docker.types.input.Conta
   };
 }
 
+/** With `edge.tls.mode: files`, the operator's certificate and key are bind-mounted at the same paths. */
+function operatorTlsFiles(config: StackConfig): docker.types.input.ContainerVolume[] {
+  const { mode, certificatePath, keyPath } = config.edge.tls;
+  if (mode !== "files" || !certificatePath || !keyPath) return [];
+  return [certificatePath, keyPath].map((file) => ({ hostPath: file, containerPath: file, readOnly: true }));
+}
+
 /** Long-lived containers are replaced create-before-delete, health-gated by `wait`. */
 const WAIT_TIMEOUT_SECONDS = 300;
 
@@ -199,9 +206,12 @@ export class DockerRealizer extends pulumi.ComponentResource {
             labels,
             networksAdvanced: [{ name: this.network.name, aliases: [p.name] }],
             ports,
-            volumes: p.volumes
-              .filter((v) => v.kind !== "scratch" && v.kind !== "config")
-              .map((v) => ({ volumeName: this.volumes[v.volume].name, containerPath: v.mountPath, readOnly: v.readOnly })),
+            volumes: [
+              ...p.volumes
+                .filter((v) => v.kind !== "scratch" && v.kind !== "config")
+                .map((v) => ({ volumeName: this.volumes[v.volume].name, containerPath: v.mountPath, readOnly: v.readOnly })),
+              ...(p.role === "edge" ? operatorTlsFiles(config) : []),
+            ],
             tmpfs,
             uploads: files.map((f) => ({ file: f.path, content: f.content })),
             user: p.user,
