@@ -154,3 +154,26 @@ describe("npm run render -- --stack local", () => {
     }
   });
 });
+
+describe("local stack with a domain and operator-provided TLS files", () => {
+  it("publishes HTTPS, mounts the certificate read-only and renders TLS server blocks for the domain", async () => {
+    const tlsEv = await evaluateStack({
+      stack: "local",
+      extraConfig: { "djangostack:domain": "shop.example.test", "djangostack:edge": { tls: { mode: "files", certificatePath: "/etc/ssl/shop/fullchain.pem", keyPath: "/etc/ssl/shop/privkey.pem" } } },
+    });
+    const nginx = tlsEv.engine.resources.find((r) => r.type === "docker:index/container:Container" && String(r.inputs.name).endsWith("-nginx"));
+    assert.ok(nginx);
+    assert.deepEqual(nginx.inputs.ports, [
+      { internal: 8080, external: 8080, ip: "127.0.0.1" },
+      { internal: 8443, external: 8443, ip: "127.0.0.1" },
+    ]);
+    const volumes = nginx.inputs.volumes as { hostPath?: string; containerPath: string; readOnly: boolean }[];
+    assert.ok(volumes.some((v) => v.hostPath === "/etc/ssl/shop/privkey.pem" && v.containerPath === "/etc/ssl/shop/privkey.pem" && v.readOnly));
+    const conf = tlsEv.artifacts.find((a) => a.path === "nginx/nginx.conf")?.content ?? "";
+    assert.match(conf, /ssl_certificate\s+\/etc\/ssl\/shop\/fullchain\.pem;/);
+    assert.match(conf, /server_name\s+shop\.example\.test/);
+    const web = tlsEv.engine.resources.find((r) => r.type === "docker:index/container:Container" && (r.inputs.labels as { label: string; value: string }[]).some((l) => l.value === "web-web"));
+    const env = (unwrapSecrets(web?.inputs.envs) as string[]).filter((e) => e.startsWith("CSRF_TRUSTED_ORIGINS=") || e.startsWith("DJANGO_SECURE_COOKIES="));
+    assert.deepEqual(env.sort(), ["CSRF_TRUSTED_ORIGINS=https://shop.example.test", "DJANGO_SECURE_COOKIES=true"]);
+  });
+});
