@@ -28,7 +28,7 @@ test("every temp dir the earlier files made is removed", () => {
 });
 
 test("the harness stops a server's whole process group and removes its dir", async () => {
-  const redis = await startRedis({ config: "save \"\"\n", password: generatePassword() });
+  const redis = await startRedis({ config: (at) => `port ${at.port}\ndir ${at.dir}\nsave ""\n`, password: generatePassword() });
   assert.ok(isAlive(redis.server.pid));
   assert.ok(fs.existsSync(redis.dir));
   await cleanupAll();

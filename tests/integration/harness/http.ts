@@ -5,6 +5,8 @@ import * as https from "node:https";
 export interface HttpResponse {
   status: number;
   headers: http.IncomingHttpHeaders;
+  /** Every header line as received (lower-cased name -> values), duplicates kept. */
+  raw: Record<string, string[]>;
   body: Buffer;
   text: string;
 }
@@ -40,7 +42,9 @@ export function request(req: HttpRequest): Promise<HttpResponse> {
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => {
         const body = Buffer.concat(chunks);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, text: body.toString("utf8") });
+        const raw: Record<string, string[]> = {};
+        for (let i = 0; i < res.rawHeaders.length; i += 2) (raw[res.rawHeaders[i].toLowerCase()] ??= []).push(res.rawHeaders[i + 1]);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, raw, body, text: body.toString("utf8") });
       });
       res.on("error", reject);
     });

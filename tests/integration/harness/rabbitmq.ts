@@ -27,10 +27,18 @@ export interface RabbitServer {
 export interface RabbitOptions {
   /** Rendered rabbitmq.conf text. */
   config: string;
-  /** Rendered definitions JSON text; written to the temp dir and loaded at boot. */
+  /** File name of the rendered config inside conf.d (default 10-rendered.conf). */
+  configName?: string;
+  /** Rendered definitions JSON text; written into conf.d (as in the container) and loaded at boot. */
   definitions?: string;
-  /** Config keys whose values are container paths to definitions; rewritten to the temp copy. */
+  definitionsName?: string;
+  /** Config keys whose values are container paths to definitions; pointed at the temp copy. */
   definitionsKeys?: string[];
+  /**
+   * RABBITMQ_CONFIG_FILES for the temp conf.d dir (default: the dir itself). RabbitMQ reads every
+   * regular file of a dir given here as rabbitmq.conf syntax, or only the matches of a glob.
+   */
+  configFiles?: (confd: string) => string;
   label?: string;
   enabledPlugins?: string[];
 }
@@ -49,10 +57,13 @@ export async function startRabbitmq(opts: RabbitOptions): Promise<RabbitServer> 
   fs.mkdirSync(path.join(dir, "log"));
   fs.writeFileSync(path.join(dir, "enabled_plugins"), `[${(opts.enabledPlugins ?? []).join(",")}].\n`);
   fs.writeFileSync(path.join(dir, ".erlang.cookie"), crypto.randomBytes(20).toString("hex").toUpperCase(), { mode: 0o400 });
-  fs.writeFileSync(path.join(confd, "10-rendered.conf"), opts.config);
+  const configName = opts.configName ?? "10-rendered.conf";
+  if (!configName.endsWith(".conf") || configName >= "90-loopback.conf") throw new Error(`startRabbitmq: config name ${configName} must end in .conf and sort before 90-loopback.conf`);
+  fs.writeFileSync(path.join(confd, configName), opts.config);
+  // conf.d files load in name order and a later value of a key wins: only loopback and paths change.
   const overrides = [`listeners.tcp.default = 127.0.0.1:${port}`];
   if (opts.definitions !== undefined) {
-    const defs = path.join(dir, "definitions.json");
+    const defs = path.join(confd, opts.definitionsName ?? "definitions.json");
     fs.writeFileSync(defs, opts.definitions);
     for (const key of opts.definitionsKeys ?? ["load_definitions"]) overrides.push(`${key} = ${defs}`);
   }
@@ -69,7 +80,7 @@ export async function startRabbitmq(opts: RabbitOptions): Promise<RabbitServer> 
     RABBITMQ_MNESIA_BASE: path.join(dir, "mnesia"),
     RABBITMQ_LOG_BASE: path.join(dir, "log"),
     RABBITMQ_LOGS: "-",
-    RABBITMQ_CONFIG_FILES: confd,
+    RABBITMQ_CONFIG_FILES: opts.configFiles ? opts.configFiles(confd) : confd,
     RABBITMQ_CONFIG_FILE: path.join(dir, "none"),
     RABBITMQ_ADVANCED_CONFIG_FILE: path.join(dir, "advanced.config"),
     RABBITMQ_ENABLED_PLUGINS_FILE: path.join(dir, "enabled_plugins"),

@@ -19,7 +19,17 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-export async function startRedis(opts: { config: string; password: string; label?: string; port?: number }): Promise<RedisServer> {
+export interface RedisPlacement {
+  port: number;
+  bind: string;
+  dir: string;
+}
+
+/**
+ * `config` is the redis.conf text, or a function that renders it for the loopback placement
+ * (redis-server checks `dir` while parsing the file, so a container path cannot stay in it).
+ */
+export async function startRedis(opts: { config: string | ((at: RedisPlacement) => string); password: string; label?: string; port?: number }): Promise<RedisServer> {
   const redisServer = requireBinary("/usr/bin/redis-server", "redis-server");
   const redisCli = requireBinary("/usr/bin/redis-cli", "redis-tools");
   const user = systemUser("redis", "redis-server");
@@ -27,9 +37,9 @@ export async function startRedis(opts: { config: string; password: string; label
   const data = path.join(dir, "data");
   fs.mkdirSync(data);
   const configFile = path.join(dir, "redis.conf");
-  fs.writeFileSync(configFile, opts.config);
-  chownR(dir, user);
   const port = opts.port ?? (await freePort());
+  fs.writeFileSync(configFile, typeof opts.config === "string" ? opts.config : opts.config({ port, bind: "127.0.0.1", dir: data }));
+  chownR(dir, user);
   const server = spawnServer(
     "redis",
     redisServer,

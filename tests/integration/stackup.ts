@@ -1,0 +1,249 @@
+/**
+ * Brings up the processes of a stack's model on loopback, each from its own rendered config and
+ * command line: data services (PostgreSQL + the postgres-init process, Redis, RabbitMQ), an app's
+ * migrate one-off, gunicorn, Celery worker and beat, and the nginx edge. Only addresses, ports and
+ * container paths are moved (to loopback and temp dirs), the way volumes and networks map them.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { PATHS } from "../../src/model/build";
+import * as names from "../../src/model/names";
+import { nginxInputFor, renderNginx, NginxInput } from "../../src/render/nginx";
+import { renderRedisConf } from "../../src/render/redis";
+import { Credentials, Endpoints, Stack, process, processCommand, processEnv, renderedFile } from "./fixtures";
+import { CeleryProcess, GunicornServer, runAppCommand, startCelery, startGunicorn } from "./harness/django";
+import { NginxServer, startNginx } from "./harness/nginx";
+import { PostgresServer, startPostgres } from "./harness/postgres";
+import { RabbitServer, startRabbitmq } from "./harness/rabbitmq";
+import { RedisServer, startRedis } from "./harness/redis";
+import { RunResult, freePort, freePorts, requireBinary, run, tempDir } from "./harness/process";
+
+// ------------------------------------------------------------------------------------- data tier
+
+/** Runs the postgres-init process's command (psql with -v pw_<app>=...) against a loopback server. */
+export async function runPostgresInit(stack: Stack, creds: Credentials, pg: PostgresServer, dir: string): Promise<RunResult> {
+  const init = await renderedFile(stack, names.POSTGRES_INIT, creds, "/init.sql");
+  fs.writeFileSync(path.join(dir, path.basename(init.path)), init.text);
+  const containerDir = path.dirname(init.path);
+  const p = process(stack.model, names.POSTGRES_INIT);
+  const env = processEnv(stack, names.POSTGRES_INIT, creds, {}, dir);
+  const command = p.command.map((arg) => arg.split(containerDir).join(dir));
+  return run(command[0], command.slice(1), {
+    check: false,
+    timeoutMs: 60_000,
+    env: { PATH: "/usr/bin:/bin", ...env, PGHOST: pg.host, PGPORT: String(pg.port) },
+  });
+}
+
+export async function startStackPostgres(stack: Stack, creds: Credentials): Promise<PostgresServer> {
+  const pg = await startPostgres({ password: creds.postgresSuperuser });
+  const r = await runPostgresInit(stack, creds, pg, tempDir("pg-init"));
+  if (r.code !== 0) throw new Error(`postgres-init failed:\n${r.stderr}`);
+  return pg;
+}
+
+/** Lines of a config that differ between two renderings. */
+function changedLines(a: string, b: string): string[] {
+  const x = a.split("\n");
+  const y = b.split("\n");
+  if (x.length !== y.length) return [`line count ${x.length} != ${y.length}`];
+  return x.flatMap((line, i) => (line === y[i] ? [] : [`${line} -> ${y[i]}`]));
+}
+
+/**
+ * redis-server with `--requirepass`, as the redis process runs it, and the redis.conf the realizer
+ * writes, rendered by renderRedisConf with only its port/bind/dir options moved to loopback.
+ */
+export async function startStackRedis(stack: Stack, creds: Credentials, port?: number): Promise<RedisServer> {
+  const deployed = await renderedFile(stack, names.REDIS, creds, "/redis.conf");
+  const cmd = process(stack.model, names.REDIS).command.join(" ");
+  if (!cmd.includes(`redis-server ${deployed.path} --requirepass "$REDIS_PASSWORD"`)) throw new Error(`unexpected redis command: ${cmd}`);
+  return startRedis({
+    password: creds.redis,
+    port,
+    config: (at) => {
+      const text = renderRedisConf(stack.config.data.redis, at);
+      const diff = changedLines(deployed.text, text).filter((l) => !/^(bind|port|dir) /.test(l));
+      if (diff.length > 0) throw new Error(`loopback redis.conf differs from the deployed one beyond bind/port/dir: ${diff.join("; ")}`);
+      return text;
+    },
+  });
+}
+
+/**
+ * RabbitMQ with the rendered rabbitmq.conf and definitions, placed in a conf.d dir as in the
+ * container, with the rabbitmq process's RABBITMQ_CONFIG_FILES. `exact: false` narrows a bare
+ * directory value to its *.conf files, so tests of everything else still get a broker while the
+ * exact boot is proven (and fails) in rabbitmq.test.ts.
+ */
+export async function startStackRabbitmq(stack: Stack, creds: Credentials, opts: { exact?: boolean } = {}): Promise<RabbitServer> {
+  const conf = await renderedFile(stack, names.RABBITMQ, creds, ".conf");
+  const defs = await renderedFile(stack, names.RABBITMQ, creds, "/definitions.json");
+  const containerDir = path.dirname(conf.path);
+  const configFiles = process(stack.model, names.RABBITMQ).env.RABBITMQ_CONFIG_FILES;
+  if (!configFiles?.startsWith(containerDir)) throw new Error(`RABBITMQ_CONFIG_FILES ${configFiles} does not point into ${containerDir}`);
+  return startRabbitmq({
+    config: conf.text,
+    configName: path.basename(conf.path),
+    definitions: defs.text,
+    definitionsName: path.basename(defs.path),
+    // The container's value, with its conf.d mount moved to the temp one.
+    configFiles: (confd) => (opts.exact === false && configFiles === containerDir ? `${confd}/*.conf` : confd + configFiles.slice(containerDir.length)),
+  });
+}
+
+export interface DataTier {
+  postgres?: PostgresServer;
+  redis?: RedisServer;
+  rabbitmq?: RabbitServer;
+  endpoints: Endpoints;
+}
+
+/** Starts the requested data services concurrently (RabbitMQ's boot dominates). */
+export async function startDataTier(stack: Stack, creds: Credentials, want: { postgres?: boolean; redis?: boolean; rabbitmq?: boolean } = {}): Promise<DataTier> {
+  const { postgres = true, redis = true, rabbitmq = true } = want;
+  const [pg, rd, mq] = await Promise.all([
+    postgres ? startStackPostgres(stack, creds) : undefined,
+    redis ? startStackRedis(stack, creds) : undefined,
+    rabbitmq ? startStackRabbitmq(stack, creds, { exact: false }) : undefined,
+  ]);
+  // Ports nothing listens on stand in for absent services, so the app's env is still complete.
+  const [spare1, spare2, spare3] = await freePorts(3);
+  return {
+    postgres: pg,
+    redis: rd,
+    rabbitmq: mq,
+    endpoints: {
+      postgres: { host: "127.0.0.1", port: pg?.port ?? spare1 },
+      redis: { host: "127.0.0.1", port: rd?.port ?? spare2 },
+      rabbitmq: { host: "127.0.0.1", port: mq?.port ?? spare3 },
+    },
+  };
+}
+
+// ------------------------------------------------------------------------------------- app tier
+
+export interface AppDirs {
+  /** Home of the app's processes; container paths (/tmp/celery, /app/staticfiles, /srv/media) map under it. */
+  dir: string;
+  /** nginx's static root: one folder per app, as the static-<app> volumes are mounted into the edge. */
+  staticRoot: string;
+  mediaRoot: string;
+}
+
+export function appDirs(): AppDirs {
+  const dir = tempDir("app");
+  const staticRoot = path.join(dir, "edge-static");
+  const mediaRoot = path.join(dir, "edge-media");
+  fs.mkdirSync(staticRoot, { recursive: true });
+  fs.mkdirSync(mediaRoot, { recursive: true });
+  return { dir, staticRoot, mediaRoot };
+}
+
+/** The environment of one of the app's processes with the edge's volume mapping applied. */
+export function appEnv(stack: Stack, processName: string, creds: Credentials, data: DataTier, dirs: AppDirs, app: string): Record<string, string> {
+  const env = processEnv(stack, processName, creds, data.endpoints, dirs.dir);
+  // The static-<app> / media-<app> volumes: the migrate process writes where the edge reads.
+  if (process(stack.model, processName).volumes.some((v) => v.mountPath === PATHS.releaseStatic)) env.DJANGO_STATIC_ROOT = path.join(dirs.staticRoot, app);
+  env.DJANGO_MEDIA_ROOT = path.join(dirs.mediaRoot, app);
+  fs.mkdirSync(env.DJANGO_MEDIA_ROOT, { recursive: true });
+  return env;
+}
+
+/**
+ * The app image's build step (Dockerfile: `python manage.py collectstatic --noinput` into
+ * /app/staticfiles) and then the migrate process (migrate + collectstatic into the static volume).
+ */
+export async function releaseApp(stack: Stack, creds: Credentials, data: DataTier, dirs: AppDirs, app: string): Promise<void> {
+  const imageEnv = appEnv(stack, names.web(app), creds, data, dirs, app);
+  const build = await runAppCommand(["python", "manage.py", "collectstatic", "--noinput"], { env: imageEnv, home: dirs.dir, check: false });
+  if (build.code !== 0) throw new Error(`image collectstatic failed:\n${build.stdout}\n${build.stderr}`);
+  const env = appEnv(stack, names.migrate(app), creds, data, dirs, app);
+  const r = await runAppCommand(processCommand(stack, names.migrate(app), dirs.dir), { env, home: dirs.dir, check: false });
+  if (r.code !== 0) throw new Error(`${names.migrate(app)} failed:\n${r.stdout}\n${r.stderr}`);
+}
+
+export async function startWeb(stack: Stack, creds: Credentials, data: DataTier, dirs: AppDirs, app: string, extraEnv: Record<string, string> = {}): Promise<GunicornServer> {
+  const conf = await renderedFile(stack, names.web(app), creds, "/gunicorn.conf.py");
+  const appConfig = stack.config.apps.find((a) => a.name === app)!;
+  return startGunicorn({
+    command: process(stack.model, names.web(app)).command,
+    configPath: conf.path,
+    config: conf.text,
+    port: await freePort(),
+    env: { ...appEnv(stack, names.web(app), creds, data, dirs, app), ...extraEnv },
+    healthPath: appConfig.healthPath,
+  });
+}
+
+export async function startWorker(stack: Stack, creds: Credentials, data: DataTier, dirs: AppDirs, app: string, pool = "default", extraEnv: Record<string, string> = {}): Promise<CeleryProcess> {
+  const name = names.worker(app, pool);
+  const env = { ...appEnv(stack, name, creds, data, dirs, app), ...extraEnv };
+  return startCelery({ name, command: processCommand(stack, name, dirs.dir), env, dir: dirs.dir, readyFile: env.CELERY_WORKER_READY_FILE });
+}
+
+export async function startBeat(stack: Stack, creds: Credentials, data: DataTier, dirs: AppDirs, app: string, extraEnv: Record<string, string> = {}): Promise<CeleryProcess> {
+  const name = names.beat(app);
+  const env = { ...appEnv(stack, name, creds, data, dirs, app), ...extraEnv };
+  const beat = await startCelery({ name, command: processCommand(stack, name, dirs.dir), env, dir: dirs.dir, readyLog: /beat: Starting/ });
+  return beat;
+}
+
+// ------------------------------------------------------------------------------------- edge
+
+let nginxVersionCache: string | undefined;
+
+/** Version of the nginx binary the test runs (Debian 12: 1.22), which selects version-dependent syntax. */
+export async function nginxVersion(): Promise<string> {
+  if (nginxVersionCache) return nginxVersionCache;
+  const r = await run(requireBinary("/usr/sbin/nginx", "nginx-light"), ["-v"]);
+  const m = /nginx\/([0-9.]+)/.exec(r.stderr + r.stdout);
+  if (!m) throw new Error(`cannot read the nginx version from: ${r.stderr}`);
+  nginxVersionCache = m[1];
+  return nginxVersionCache;
+}
+
+export interface Edge {
+  nginx: NginxServer;
+  http: number;
+  https: number;
+  input: NginxInput;
+  acmeWebroot: string;
+}
+
+/**
+ * nginx with the config rendered from the model (nginxInputFor), with only the upstream addresses,
+ * listen ports (127.0.0.1), redirect port and paths moved to the test's.
+ */
+export async function startEdge(stack: Stack, upstreams: Record<string, number>, dirs: AppDirs, tls?: { cert: string; key: string }): Promise<Edge> {
+  const dir = tempDir("edge");
+  const [http, https] = await freePorts(2);
+  const base = nginxInputFor(stack.model, stack.config.edge, stack.config.domain);
+  const acmeWebroot = path.join(dir, "acme");
+  // The nginx-cache scratch volume: nginx creates client_temp etc. inside it, not the dir itself.
+  fs.mkdirSync(path.join(dir, "tmp"));
+  fs.mkdirSync(path.join(acmeWebroot, ".well-known", "acme-challenge"), { recursive: true });
+  const input: NginxInput = {
+    ...base,
+    nginxVersion: await nginxVersion(),
+    addresses: Object.fromEntries(Object.keys(base.addresses).map((u) => [u, `127.0.0.1:${upstreams[u] ?? 9}`])),
+    listen: { http, https, address: "127.0.0.1" },
+    redirectHttpsPort: https,
+    paths: {
+      ...base.paths,
+      staticRoot: dirs.staticRoot,
+      mediaRoot: dirs.mediaRoot,
+      // mode "files": the operator's files are used where they are.
+      tlsCertificate: tls?.cert ?? base.paths.tlsCertificate,
+      tlsKey: tls?.key ?? base.paths.tlsKey,
+      acmeWebroot,
+      pidFile: path.join(dir, "nginx.pid"),
+      tempDir: path.join(dir, "tmp"),
+      accessLog: path.join(dir, "access.log"),
+      errorLog: "stderr",
+    },
+  };
+  const tlsOn = stack.config.edge.tls.mode !== "none";
+  const nginx = await startNginx({ config: renderNginx(input), ports: tlsOn ? [http, https] : [http], dir });
+  return { nginx, http, https, input, acmeWebroot };
+}
