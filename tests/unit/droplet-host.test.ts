@@ -1,0 +1,39 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { ALERTS, firewallRules, parseDockerCredentials, pickZone, recordName, zoneCandidates } from "../../src/components/targets/droplet/host";
+import { DropletConfig } from "../../src/config/types";
+
+describe("droplet host helpers", () => {
+  it("reads DOCR docker credentials in auth (base64 user:password) and in username/password form", () => {
+    const auth = Buffer.from("tok:en:with:colons").toString("base64");
+    assert.deepEqual(parseDockerCredentials(JSON.stringify({ auths: { "registry.digitalocean.com": { auth } } }), "registry.digitalocean.com"), { username: "tok", password: "en:with:colons" });
+    assert.deepEqual(parseDockerCredentials(JSON.stringify({ auths: { "r.example": { username: "u", password: "p" } } }), "registry.digitalocean.com"), { username: "u", password: "p" });
+    assert.throws(() => parseDockerCredentials("{}", "registry.digitalocean.com"), /no entry/);
+    assert.throws(() => parseDockerCredentials(JSON.stringify({ auths: { x: { auth: Buffer.from("nocolon").toString("base64") } } }), "x"), /user:password/);
+  });
+
+  it("finds the most specific DigitalOcean zone and the record names inside it", () => {
+    assert.deepEqual(zoneCandidates("staging.example.com"), ["staging.example.com", "example.com"]);
+    assert.deepEqual(zoneCandidates("example.com"), ["example.com"]);
+    assert.equal(pickZone(["example.com", "staging.example.com"], "staging.example.com"), "staging.example.com");
+    assert.equal(pickZone(["example.com"], "staging.example.com"), "example.com");
+    assert.equal(pickZone(["ample.com"], "staging.example.com"), undefined, "a suffix match must fall on a label boundary");
+    assert.equal(recordName("example.com", "example.com"), "@");
+    assert.equal(recordName("api.staging.example.com", "example.com"), "api.staging");
+    assert.equal(recordName("api.other.org", "example.com"), undefined);
+  });
+
+  it("firewall: SSH only from the admin CIDRs, web from anywhere, nothing else", () => {
+    const rules = firewallRules({ adminCidrs: ["198.51.100.0/24", "2001:db8::/32"] } as DropletConfig);
+    assert.deepEqual(rules.inbound.map((r) => [r.protocol, r.portRange, r.sourceAddresses]), [
+      ["tcp", "22", ["198.51.100.0/24", "2001:db8::/32"]],
+      ["tcp", "80", ["0.0.0.0/0", "::/0"]],
+      ["tcp", "443", ["0.0.0.0/0", "::/0"]],
+    ]);
+  });
+
+  it("alerts cover CPU, memory and disk with windows DigitalOcean accepts", () => {
+    assert.deepEqual(ALERTS.map((a) => a.type), ["v1/insights/droplet/cpu", "v1/insights/droplet/memory_utilization_percent", "v1/insights/droplet/disk_utilization_percent"]);
+    for (const a of ALERTS) assert.ok(["5m", "10m", "30m", "1h"].includes(a.window));
+  });
+});
