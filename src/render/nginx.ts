@@ -1,0 +1,679 @@
+/**
+ * nginx.conf renderer: a complete main configuration (not a conf.d snippet) for the edge.
+ *
+ * Pure: a function of `NginxInput`, which `nginxInputFor` derives from the workload model with the
+ * in-container defaults. Tests override the addresses, ports and paths to run the same text against
+ * a real nginx on loopback with temp dirs. Works with nginxinc/nginx-unprivileged (uid 101, no `user`
+ * directive, every writable path under `paths.tempDir` / `paths.pidFile`) and with Debian's nginx 1.22
+ * started as `nginx -p PREFIX -c FILE -g 'daemon off;'` (no include of mime.types: the types are inline).
+ *
+ * Anchors: h5bp server configs, Mozilla intermediate TLS, `default_server` returning 444.
+ */
+import { EdgeConfig } from "../config/types";
+import { AppRouting, WorkloadModel } from "../model/types";
+import { EDGE_PORTS, PATHS } from "../model/build";
+
+export interface NginxPaths {
+  /** Directory holding one folder per app: `/static/<app>/x` is served from `<staticRoot>/<app>/x`. */
+  staticRoot: string;
+  /** Directory holding one folder per app: `/media/<app>/x` is served from `<mediaRoot>/<app>/x`. */
+  mediaRoot: string;
+  /** PEM certificate chain and key (used only when `edge.tls.mode` is not "none"). */
+  tlsCertificate: string;
+  tlsKey: string;
+  /** Webroot of the ACME HTTP-01 client: files live under `<acmeWebroot>/.well-known/acme-challenge/`. */
+  acmeWebroot: string;
+  pidFile: string;
+  /** Writable directory for client body / proxy temp files (created by nginx if missing). */
+  tempDir: string;
+  /** A file path, or "off". */
+  accessLog: string;
+  /** A file path, or "stderr". */
+  errorLog: string;
+}
+
+export interface NginxInput {
+  /** Version of the nginx binary that will run this file; selects version-dependent syntax (http2). */
+  nginxVersion: string;
+  routing: AppRouting[];
+  frontend?: WorkloadModel["frontend"];
+  /** Domain + app hosts; empty means no domain: the app server becomes the catch-all for the IP. */
+  serverNames: string[];
+  edge: EdgeConfig;
+  /** Upstream name ("web-web", "frontend") -> "host:port" nginx connects to. */
+  addresses: Record<string, string>;
+  /** Ports (and optionally one IPv4 address, e.g. "127.0.0.1") nginx listens on. */
+  listen: { http: number; https: number; address?: string };
+  /** Public HTTPS port used in the HTTP -> HTTPS redirect; 443 is left out of the URL. */
+  redirectHttpsPort: number;
+  paths: NginxPaths;
+  /**
+   * DNS resolver (e.g. Docker's "127.0.0.11") to re-resolve upstream names at run time instead of once
+   * at startup, for hosts where containers change IP when replaced. Needs nginx >= 1.27.3 (`resolve`).
+   */
+  resolver?: string;
+}
+
+/** In-container defaults for the edge process built by `buildModel`. */
+export function nginxInputFor(model: WorkloadModel, edge: EdgeConfig, domain?: string): NginxInput {
+  const addresses: Record<string, string> = {};
+  for (const r of model.routing) addresses[r.upstream] = `${r.upstream}:${r.port}`;
+  if (model.frontend) addresses[model.frontend.upstream] = `${model.frontend.upstream}:${model.frontend.port}`;
+  const certName = domain ?? model.serverNames[0] ?? "default";
+  const files = edge.tls.mode === "files";
+  return {
+    nginxVersion: edge.nginxVersion,
+    routing: model.routing,
+    frontend: model.frontend,
+    serverNames: model.serverNames,
+    edge,
+    addresses,
+    listen: { http: EDGE_PORTS.http, https: EDGE_PORTS.https },
+    redirectHttpsPort: edge.httpsPort,
+    paths: {
+      staticRoot: PATHS.nginxStatic,
+      mediaRoot: PATHS.nginxMedia,
+      // "files": the realizer mounts the operator's files at the same paths inside the container.
+      tlsCertificate: files && edge.tls.certificatePath ? edge.tls.certificatePath : `${PATHS.certs}/live/${certName}/fullchain.pem`,
+      tlsKey: files && edge.tls.keyPath ? edge.tls.keyPath : `${PATHS.certs}/live/${certName}/privkey.pem`,
+      acmeWebroot: PATHS.acmeWebroot,
+      pidFile: "/tmp/nginx.pid",
+      tempDir: "/var/cache/nginx",
+      accessLog: "/dev/stdout",
+      errorLog: "stderr",
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixed policy
+
+/**
+ * Mozilla intermediate (guideline 5.7): TLS 1.2 + 1.3, ECDHE AEAD suites, client cipher preference.
+ * The guideline's three DHE-RSA suites are left out: nginx only offers DHE with an `ssl_dhparam` file,
+ * and every client that supports them also supports the ECDHE suites (Mozilla is dropping them too).
+ */
+const MOZILLA_INTERMEDIATE_CIPHERS = [
+  "ECDHE-ECDSA-AES128-GCM-SHA256",
+  "ECDHE-RSA-AES128-GCM-SHA256",
+  "ECDHE-ECDSA-AES256-GCM-SHA384",
+  "ECDHE-RSA-AES256-GCM-SHA384",
+  "ECDHE-ECDSA-CHACHA20-POLY1305",
+  "ECDHE-RSA-CHACHA20-POLY1305",
+];
+
+/** Hashed file names (Django's ManifestStaticFilesStorage uses 12 hex digits; bundlers 8+) never change. */
+export const HASHED_STATIC_REGEX = "\\.[0-9a-f]{8,}\\.[A-Za-z0-9]+$";
+const IMMUTABLE = "public, max-age=31536000, immutable";
+const SHORT_CACHE = "public, max-age=600";
+const PERMISSIONS_POLICY = "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=()";
+/** Uploaded files may be HTML or SVG: opened directly they must not run scripts on our origin. */
+const MEDIA_CSP = "script-src 'none'; base-uri 'none'";
+
+const PROXY_READ_TIMEOUT = "120s";
+const WEBSOCKET_TIMEOUT = "3600s";
+const UPSTREAM_KEEPALIVE = 16;
+/**
+ * Shorter than the smallest keep-alive gunicorn accepts (1s): the app must never close an idle
+ * connection nginx is about to reuse, or a non-idempotent request on it fails with 502.
+ */
+const UPSTREAM_KEEPALIVE_TIMEOUT = "900ms";
+
+/** Inline MIME types, so the file needs no `include mime.types` next to it. Extensions are unique. */
+const MIME_TYPES: [string, string[]][] = [
+  ["text/html", ["html", "htm"]],
+  ["text/css", ["css"]],
+  ["text/xml", ["xml"]],
+  ["text/plain", ["txt"]],
+  ["text/markdown", ["md"]],
+  ["text/csv", ["csv"]],
+  ["text/calendar", ["ics"]],
+  ["text/vtt", ["vtt"]],
+  ["text/javascript", ["js", "mjs"]],
+  ["application/json", ["json", "map"]],
+  ["application/ld+json", ["jsonld"]],
+  ["application/manifest+json", ["webmanifest"]],
+  ["application/atom+xml", ["atom"]],
+  ["application/rss+xml", ["rss"]],
+  ["application/xhtml+xml", ["xhtml"]],
+  ["application/wasm", ["wasm"]],
+  ["application/pdf", ["pdf"]],
+  ["application/rtf", ["rtf"]],
+  ["application/zip", ["zip"]],
+  ["application/gzip", ["gz"]],
+  ["application/msword", ["doc"]],
+  ["application/vnd.ms-excel", ["xls"]],
+  ["application/vnd.ms-powerpoint", ["ppt"]],
+  ["application/vnd.openxmlformats-officedocument.wordprocessingml.document", ["docx"]],
+  ["application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ["xlsx"]],
+  ["application/vnd.openxmlformats-officedocument.presentationml.presentation", ["pptx"]],
+  ["application/vnd.oasis.opendocument.text", ["odt"]],
+  ["application/vnd.oasis.opendocument.spreadsheet", ["ods"]],
+  ["application/vnd.ms-fontobject", ["eot"]],
+  ["application/octet-stream", ["bin", "exe", "dll", "iso", "img", "dmg"]],
+  ["font/woff", ["woff"]],
+  ["font/woff2", ["woff2"]],
+  ["font/ttf", ["ttf"]],
+  ["font/otf", ["otf"]],
+  ["image/png", ["png"]],
+  ["image/jpeg", ["jpeg", "jpg"]],
+  ["image/gif", ["gif"]],
+  ["image/webp", ["webp"]],
+  ["image/avif", ["avif"]],
+  ["image/svg+xml", ["svg", "svgz"]],
+  ["image/x-icon", ["ico"]],
+  ["image/bmp", ["bmp"]],
+  ["image/tiff", ["tif", "tiff"]],
+  ["audio/mpeg", ["mp3"]],
+  ["audio/ogg", ["ogg", "oga"]],
+  ["audio/wav", ["wav"]],
+  ["audio/webm", ["weba"]],
+  ["audio/mp4", ["m4a"]],
+  ["video/mp4", ["mp4", "m4v"]],
+  ["video/webm", ["webm"]],
+  ["video/ogg", ["ogv"]],
+  ["video/quicktime", ["mov"]],
+];
+
+/** text/html is always compressed by nginx and must not be listed. */
+const GZIP_TYPES = [
+  "application/atom+xml", "application/javascript", "application/json", "application/ld+json", "application/manifest+json",
+  "application/rss+xml", "application/vnd.ms-fontobject", "application/wasm", "application/xhtml+xml", "application/xml",
+  "font/otf", "font/ttf", "image/bmp", "image/svg+xml", "image/x-icon", "text/calendar", "text/css", "text/csv",
+  "text/javascript", "text/markdown", "text/plain", "text/vtt", "text/xml",
+];
+
+// ---------------------------------------------------------------------------------------------
+// Validation: everything interpolated into the file is checked, so no input can inject directives.
+
+const URL_PREFIX = /^\/([A-Za-z0-9._~-]+\/)*$/;
+const FILE_PATH = /^\/[A-Za-z0-9._/+-]*$/;
+const SERVER_NAME = /^(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$/;
+const ADDRESS = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):[0-9]{1,5}$/;
+const UPSTREAM_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
+const APP_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
+const IPV4 = /^[0-9]{1,3}(\.[0-9]{1,3}){3}$/;
+const RESOLVER = /^[A-Za-z0-9.:[\]-]+( [A-Za-z0-9.:[\]-]+)*$/;
+
+function check(ok: boolean, what: string, value: unknown): void {
+  if (!ok) throw new Error(`renderNginx: invalid ${what}: ${JSON.stringify(value)}`);
+}
+
+function checkPort(what: string, port: number): void {
+  check(Number.isInteger(port) && port >= 1 && port <= 65535, what, port);
+}
+
+function validate(input: NginxInput): void {
+  const { paths, edge } = input;
+  for (const key of ["staticRoot", "mediaRoot", "tlsCertificate", "tlsKey", "acmeWebroot", "pidFile", "tempDir"] as const) {
+    check(FILE_PATH.test(paths[key]), `paths.${key}`, paths[key]);
+  }
+  check(paths.accessLog === "off" || FILE_PATH.test(paths.accessLog), "paths.accessLog", paths.accessLog);
+  check(paths.errorLog === "stderr" || FILE_PATH.test(paths.errorLog), "paths.errorLog", paths.errorLog);
+  checkPort("listen.http", input.listen.http);
+  checkPort("listen.https", input.listen.https);
+  checkPort("redirectHttpsPort", input.redirectHttpsPort);
+  check(input.listen.http !== input.listen.https, "listen (http and https ports must differ)", input.listen);
+  if (input.listen.address !== undefined) check(IPV4.test(input.listen.address), "listen.address", input.listen.address);
+  if (input.resolver !== undefined) {
+    check(RESOLVER.test(input.resolver), "resolver", input.resolver);
+    check(versionAtLeast(input.nginxVersion, [1, 27, 3]), "nginxVersion (resolver needs nginx >= 1.27.3 for `server ... resolve`)", input.nginxVersion);
+  }
+  check(versionAtLeast(input.nginxVersion, [1, 19, 4]), "nginxVersion (ssl_reject_handshake needs nginx >= 1.19.4)", input.nginxVersion);
+  for (const name of input.serverNames) check(SERVER_NAME.test(name), "server name", name);
+  for (const r of input.routing) {
+    check(APP_NAME.test(r.app), "app name", r.app);
+    check(UPSTREAM_NAME.test(r.upstream), "upstream name", r.upstream);
+    for (const p of [...r.routes, ...r.websocketPaths, r.healthPath, r.readyPath]) check(URL_PREFIX.test(p), `path of app ${r.app}`, p);
+    for (const h of r.hosts) check(SERVER_NAME.test(h), `host of app ${r.app}`, h);
+  }
+  if (input.frontend) {
+    check(UPSTREAM_NAME.test(input.frontend.upstream), "frontend upstream", input.frontend.upstream);
+    check(URL_PREFIX.test(input.frontend.route), "frontend route", input.frontend.route);
+  }
+  for (const p of edge.rateLimit.strictPaths) check(URL_PREFIX.test(p), "edge.rateLimit.strictPaths entry", p);
+  for (const [k, v] of [
+    ["edge.clientMaxBodyMiB", edge.clientMaxBodyMiB],
+    ["edge.hstsSeconds", edge.hstsSeconds],
+    ["edge.rateLimit.generalPerSecond", edge.rateLimit.generalPerSecond],
+    ["edge.rateLimit.generalBurst", edge.rateLimit.generalBurst],
+    ["edge.rateLimit.strictPerMinute", edge.rateLimit.strictPerMinute],
+    ["edge.rateLimit.strictBurst", edge.rateLimit.strictBurst],
+  ] as const) {
+    check(Number.isInteger(v) && v >= 0, k, v);
+  }
+  for (const upstream of upstreamNames(input)) {
+    const address = input.addresses[upstream];
+    check(address !== undefined && ADDRESS.test(address), `addresses["${upstream}"]`, address);
+  }
+}
+
+/** "1.27" is an image tag for the newest 1.27.x, so a missing patch level counts as the highest. */
+function parseVersion(version: string): number[] | undefined {
+  const m = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(version);
+  return m ? [Number(m[1]), Number(m[2]), m[3] === undefined ? Infinity : Number(m[3])] : undefined;
+}
+
+/** Unparsable versions (e.g. "mainline", "stable") are taken to be current. */
+function versionAtLeast(version: string, min: [number, number, number]): boolean {
+  const v = parseVersion(version);
+  if (!v) return true;
+  for (let i = 0; i < 3; i++) if (v[i] !== min[i]) return v[i] > min[i];
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text helpers
+
+const INDENT = "    ";
+
+function block(header: string, body: string[]): string[] {
+  return [`${header} {`, ...body.map((l) => (l === "" ? "" : INDENT + l)), "}"];
+}
+
+function upstreamNames(input: NginxInput): string[] {
+  const names = input.routing.map((r) => r.upstream);
+  if (input.frontend) names.push(input.frontend.upstream);
+  return [...new Set(names)];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Locations
+
+type Limit = "general" | "strict" | "none";
+
+interface ProxyLocation {
+  /** "=" exact match (health paths) or "" prefix match. */
+  modifier: "=" | "";
+  path: string;
+  upstream: string;
+  limit: Limit;
+  websocket: boolean;
+}
+
+interface SiteRoutes {
+  routes: { path: string; upstream: string }[];
+  websockets: { path: string; upstream: string }[];
+  strict: string[];
+  health: { path: string; upstream: string }[];
+}
+
+/**
+ * One location per distinct path. A path that is both a route and a strict/WebSocket path gets one
+ * location carrying both properties (nginx rejects duplicate locations). Prefix ownership mirrors
+ * nginx's own longest-prefix rule, so a strict path proxies to the app that owns it anyway.
+ */
+function proxyLocations(site: SiteRoutes): ProxyLocation[] {
+  const prefix = new Map<string, ProxyLocation>();
+  for (const r of site.routes) prefix.set(r.path, { modifier: "", path: r.path, upstream: r.upstream, limit: "general", websocket: false });
+  for (const w of site.websockets) {
+    prefix.set(w.path, { modifier: "", path: w.path, upstream: w.upstream, limit: prefix.get(w.path)?.limit ?? "general", websocket: true });
+  }
+  const owner = (path: string): ProxyLocation | undefined => {
+    let best: ProxyLocation | undefined;
+    for (const loc of prefix.values()) if (path.startsWith(loc.path) && (!best || loc.path.length > best.path.length)) best = loc;
+    return best;
+  };
+  for (const path of site.strict) {
+    const o = owner(path);
+    // A strict path no app serves would only 404: no location needed.
+    if (o) prefix.set(path, { ...o, path, limit: "strict" });
+  }
+  const exact = new Map<string, ProxyLocation>();
+  for (const h of site.health) {
+    if (exact.has(h.path)) continue;
+    // The routing owner wins if it declares this health path itself; otherwise the first app declaring it.
+    const declaring = site.health.filter((d) => d.path === h.path);
+    const o = owner(h.path);
+    const target = declaring.find((d) => d.upstream === o?.upstream) ?? h;
+    exact.set(h.path, { modifier: "=", path: h.path, upstream: target.upstream, limit: "none", websocket: false });
+  }
+  const byPath = (a: ProxyLocation, b: ProxyLocation): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+  return [...[...exact.values()].sort(byPath), ...[...prefix.values()].sort(byPath)];
+}
+
+function proxyHeaders(websocket: boolean): string[] {
+  return [
+    "proxy_set_header Host $djs_forwarded_host;",
+    // nginx is the first hop: the client's own X-Forwarded-For is not trusted, so it is replaced.
+    "proxy_set_header X-Forwarded-For $remote_addr;",
+    "proxy_set_header X-Real-IP $remote_addr;",
+    "proxy_set_header X-Forwarded-Proto $scheme;",
+    "proxy_set_header X-Forwarded-Host $djs_forwarded_host;",
+    "proxy_set_header X-Request-ID $djs_request_id;",
+    ...(websocket
+      ? ["proxy_set_header Upgrade $http_upgrade;", "proxy_set_header Connection $djs_connection_upgrade;"]
+      : ['proxy_set_header Connection "";']),
+  ];
+}
+
+function limitReq(limit: Limit, edge: EdgeConfig): string[] {
+  if (limit === "none") return [];
+  const burst = limit === "general" ? edge.rateLimit.generalBurst : edge.rateLimit.strictBurst;
+  return [`limit_req zone=djs_${limit}${burst > 0 ? ` burst=${burst} nodelay` : ""};`];
+}
+
+function renderProxyLocation(loc: ProxyLocation, edge: EdgeConfig): string[] {
+  const header = loc.modifier ? `location = ${loc.path}` : `location ${loc.path}`;
+  return block(header, [
+    ...limitReq(loc.limit, edge),
+    `proxy_pass http://${loc.upstream};`,
+    ...proxyHeaders(loc.websocket),
+    ...(loc.websocket ? [`proxy_read_timeout ${WEBSOCKET_TIMEOUT};`, `proxy_send_timeout ${WEBSOCKET_TIMEOUT};`] : []),
+  ]);
+}
+
+/**
+ * Security headers. Each value comes from a map that is empty when the app already sent that header,
+ * so the app's own choice wins and the response never carries the header twice; nginx skips
+ * `add_header` with an empty value. They must be repeated in every location that has its own
+ * `add_header`, because such a location inherits none of the server's.
+ */
+function securityHeaders(tls: boolean, edge: EdgeConfig): string[] {
+  return [
+    ...(tls && edge.hstsSeconds > 0 ? ["add_header Strict-Transport-Security $djs_hsts always;"] : []),
+    "add_header X-Frame-Options $djs_x_frame_options always;",
+    "add_header X-Content-Type-Options $djs_x_content_type_options always;",
+    "add_header Referrer-Policy $djs_referrer_policy always;",
+    "add_header Permissions-Policy $djs_permissions_policy always;",
+  ];
+}
+
+function acmeLocation(paths: NginxPaths): string[] {
+  return block("location ^~ /.well-known/acme-challenge/", [`root ${paths.acmeWebroot};`, "default_type text/plain;"]);
+}
+
+function healthLocation(): string[] {
+  return block("location = /nginx-health", ["access_log off;", "default_type text/plain;", 'return 200 "ok\\n";']);
+}
+
+function staticLocations(apps: AppRouting[], input: NginxInput, tls: boolean): string[] {
+  const headers = securityHeaders(tls, input.edge);
+  const lines: string[] = [];
+  for (const app of apps) {
+    lines.push(
+      ...block(`location /static/${app.app}/`, [
+        `alias ${input.paths.staticRoot}/${app.app}/;`,
+        "access_log off;",
+        `add_header Cache-Control "${SHORT_CACHE}";`,
+        ...headers,
+        ...block(`location ~ "${HASHED_STATIC_REGEX}"`, [`add_header Cache-Control "${IMMUTABLE}";`, ...headers]),
+      ]),
+    );
+    lines.push(
+      // Served as plain files: nothing here is ever passed to an interpreter, and the CSP keeps an
+      // uploaded HTML/SVG file from running script in the browser.
+      ...block(`location /media/${app.app}/`, [`alias ${input.paths.mediaRoot}/${app.app}/;`, `add_header Content-Security-Policy "${MEDIA_CSP}" always;`, ...headers]),
+    );
+  }
+  return lines;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Servers
+
+interface Listen {
+  port: number;
+  ssl: boolean;
+  defaultServer: boolean;
+}
+
+function listenLines(input: NginxInput, l: Listen): string[] {
+  const addr = input.listen.address ? `${input.listen.address}:${l.port}` : String(l.port);
+  const http2Flag = l.ssl && !versionAtLeast(input.nginxVersion, [1, 25, 1]);
+  const params = [l.ssl ? "ssl" : "", http2Flag ? "http2" : "", l.defaultServer ? "default_server" : ""].filter(Boolean);
+  const lines = [`listen ${[addr, ...params].join(" ")};`];
+  if (l.ssl && !http2Flag) lines.push("http2 on;");
+  return lines;
+}
+
+function tlsLines(paths: NginxPaths): string[] {
+  return [`ssl_certificate ${paths.tlsCertificate};`, `ssl_certificate_key ${paths.tlsKey};`];
+}
+
+interface AppSite {
+  names: string[] | "catch-all";
+  routes: SiteRoutes;
+  staticApps: AppRouting[];
+}
+
+function appServer(input: NginxInput, site: AppSite): string[] {
+  const tls = input.edge.tls.mode !== "none";
+  const catchAll = site.names === "catch-all";
+  const body: string[] = [
+    ...listenLines(input, { port: tls ? input.listen.https : input.listen.http, ssl: tls, defaultServer: catchAll }),
+    `server_name ${catchAll ? "_" : (site.names as string[]).join(" ")};`,
+    ...(tls ? tlsLines(input.paths) : []),
+    ...securityHeaders(tls, input.edge),
+    "",
+  ];
+  if (!tls) body.push(...acmeLocation(input.paths));
+  if (catchAll && !tls) body.push(...healthLocation());
+  // Dot files (.env, .git/) are never served nor proxied; /.well-known/ stays reachable.
+  body.push(...block("location ~ /\\.(?!well-known/)", ["deny all;"]));
+  body.push(...staticLocations(site.staticApps, input, tls));
+  const locations = proxyLocations(site.routes);
+  for (const loc of locations) body.push(...renderProxyLocation(loc, input.edge));
+  // Without a "/" location nginx would serve its built-in html root.
+  if (!locations.some((l) => l.modifier === "" && l.path === "/")) body.push(...block("location /", ["return 404;"]));
+  return block("server", body);
+}
+
+function redirectServer(input: NginxInput, names: string[] | "catch-all"): string[] {
+  const catchAll = names === "catch-all";
+  const port = input.redirectHttpsPort === 443 ? "" : `:${input.redirectHttpsPort}`;
+  return block("server", [
+    ...listenLines(input, { port: input.listen.http, ssl: false, defaultServer: catchAll }),
+    `server_name ${catchAll ? "_" : (names as string[]).join(" ")};`,
+    "",
+    ...acmeLocation(input.paths),
+    ...(catchAll ? healthLocation() : []),
+    ...block("location /", [`return 301 https://$host${port}$request_uri;`]),
+  ]);
+}
+
+/**
+ * Container health checks send Host: localhost to the HTTP port. A dedicated server answers them, so the
+ * default server can keep refusing unknown hosts.
+ */
+function localHealthServer(input: NginxInput): string[] {
+  return block("server", [
+    ...listenLines(input, { port: input.listen.http, ssl: false, defaultServer: false }),
+    "server_name localhost 127.0.0.1;",
+    "",
+    ...healthLocation(),
+    ...block("location /", ["return 444;"]),
+  ]);
+}
+
+function defaultServers(input: NginxInput, tls: boolean): string[] {
+  const lines = block("server", [
+    ...listenLines(input, { port: input.listen.http, ssl: false, defaultServer: true }),
+    "server_name _;",
+    "# Requests for a host we do not serve: close the connection without a response.",
+    "return 444;",
+  ]);
+  if (tls) {
+    lines.push(
+      ...block("server", [
+        ...listenLines(input, { port: input.listen.https, ssl: true, defaultServer: true }),
+        "server_name _;",
+        "# Unknown SNI: abort the handshake rather than present our certificate for a foreign name.",
+        "ssl_reject_handshake on;",
+      ]),
+    );
+  }
+  return lines;
+}
+
+// ---------------------------------------------------------------------------------------------
+// http context
+
+function httpContext(input: NginxInput): string[] {
+  const { edge, paths } = input;
+  const tls = edge.tls.mode !== "none";
+  const t = paths.tempDir;
+  const lines: string[] = [
+    ...block("types", MIME_TYPES.map(([type, exts]) => `${type} ${exts.join(" ")};`)),
+    "default_type application/octet-stream;",
+    "charset utf-8;",
+    "charset_types text/css text/plain text/xml text/javascript text/markdown text/csv application/json application/manifest+json application/rss+xml;",
+    "",
+    "server_tokens off;",
+    "sendfile on;",
+    "tcp_nopush on;",
+    "tcp_nodelay on;",
+    "keepalive_timeout 20s;",
+    "client_header_timeout 15s;",
+    "client_body_timeout 30s;",
+    "send_timeout 30s;",
+    "reset_timedout_connection on;",
+    // Redirects nginx generates itself (e.g. a directory without its slash) stay relative: the
+    // container's port is not the public one.
+    "absolute_redirect off;",
+    `client_max_body_size ${edge.clientMaxBodyMiB}m;`,
+    "server_names_hash_bucket_size 128;",
+    "",
+    `client_body_temp_path ${t}/client_temp;`,
+    `proxy_temp_path ${t}/proxy_temp;`,
+    `fastcgi_temp_path ${t}/fastcgi_temp;`,
+    `uwsgi_temp_path ${t}/uwsgi_temp;`,
+    `scgi_temp_path ${t}/scgi_temp;`,
+    "",
+    "log_format djs_json escape=json '{\"time\":\"$time_iso8601\",\"remote_addr\":\"$remote_addr\",\"request_id\":\"$djs_request_id\",'",
+    "    '\"host\":\"$host\",\"method\":\"$request_method\",\"uri\":\"$request_uri\",\"status\":$status,\"bytes\":$body_bytes_sent,'",
+    "    '\"request_time\":$request_time,\"upstream\":\"$upstream_addr\",\"upstream_status\":\"$upstream_status\",'",
+    "    '\"upstream_time\":\"$upstream_response_time\",\"referer\":\"$http_referer\",\"user_agent\":\"$http_user_agent\"}';",
+    paths.accessLog === "off" ? "access_log off;" : `access_log ${paths.accessLog} djs_json;`,
+    "",
+    "gzip on;",
+    "gzip_comp_level 5;",
+    "gzip_min_length 256;",
+    "gzip_proxied any;",
+    "gzip_vary on;",
+    `gzip_types ${GZIP_TYPES.join(" ")};`,
+    "",
+    "# Rate limits per client address; exceeding one answers 429.",
+    `limit_req_zone $binary_remote_addr zone=djs_general:10m rate=${edge.rateLimit.generalPerSecond}r/s;`,
+    `limit_req_zone $binary_remote_addr zone=djs_strict:10m rate=${edge.rateLimit.strictPerMinute}r/m;`,
+    "limit_req_status 429;",
+    "limit_req_log_level warn;",
+    "",
+    ...block("map $http_upgrade $djs_connection_upgrade", ["default upgrade;", "\"\" \"\";"]),
+    "# Keep a caller's request id when it is well formed, otherwise mint one.",
+    ...block("map $http_x_request_id $djs_request_id", ["default $request_id;", '"~^[A-Za-z0-9._-]{1,128}$" $http_x_request_id;']),
+    ...block("map $http_host $djs_forwarded_host", ["default $http_host;", '"" $host;']),
+    ...(tls && edge.hstsSeconds > 0 ? headerMap("strict_transport_security", "hsts", `max-age=${edge.hstsSeconds}`) : []),
+    ...headerMap("x_frame_options", "x_frame_options", "DENY"),
+    ...headerMap("x_content_type_options", "x_content_type_options", "nosniff"),
+    ...headerMap("referrer_policy", "referrer_policy", "strict-origin-when-cross-origin"),
+    ...headerMap("permissions_policy", "permissions_policy", PERMISSIONS_POLICY),
+    "",
+    "proxy_http_version 1.1;",
+    "proxy_connect_timeout 5s;",
+    "proxy_send_timeout 60s;",
+    `proxy_read_timeout ${PROXY_READ_TIMEOUT};`,
+    "proxy_buffering on;",
+    "proxy_request_buffering on;",
+  ];
+  if (tls) {
+    lines.push(
+      "",
+      "# Mozilla intermediate TLS; no OCSP stapling (it needs a resolver and Let's Encrypt is retiring OCSP).",
+      "ssl_protocols TLSv1.2 TLSv1.3;",
+      "ssl_ecdh_curve X25519:prime256v1:secp384r1;",
+      `ssl_ciphers ${MOZILLA_INTERMEDIATE_CIPHERS.join(":")};`,
+      "ssl_prefer_server_ciphers off;",
+      "ssl_session_cache shared:MozSSL:10m;",
+      "ssl_session_timeout 1d;",
+      "ssl_session_tickets off;",
+    );
+  }
+  if (input.resolver) lines.push("", `resolver ${input.resolver} valid=10s ipv6=off;`, "resolver_timeout 5s;");
+  for (const name of upstreamNames(input)) {
+    const address = input.addresses[name];
+    lines.push(
+      "",
+      ...block(`upstream ${name}`, [
+        ...(input.resolver ? [`zone upstream_${name} 64k;`, `server ${address} resolve;`] : [`server ${address};`]),
+        `keepalive ${UPSTREAM_KEEPALIVE};`,
+        `keepalive_timeout ${UPSTREAM_KEEPALIVE_TIMEOUT};`,
+      ]),
+    );
+  }
+  lines.push("", ...servers(input));
+  return lines;
+}
+
+function headerMap(upstreamHeader: string, variable: string, value: string): string[] {
+  return block(`map $upstream_http_${upstreamHeader} $djs_${variable}`, [`"" "${value}";`, 'default "";']);
+}
+
+function servers(input: NginxInput): string[] {
+  const { routing, frontend, edge } = input;
+  const tls = edge.tls.mode !== "none";
+  const hostNames = new Set(routing.flatMap((r) => r.hosts));
+  const mainNames = input.serverNames.filter((n) => !hostNames.has(n));
+  const catchAll = mainNames.length === 0;
+  const strict = edge.rateLimit.strictPaths;
+  const routed = routing.filter((r) => r.routes.length > 0);
+
+  const main: AppSite = {
+    names: catchAll ? "catch-all" : mainNames,
+    staticApps: routing,
+    routes: {
+      routes: [...routed.flatMap((r) => r.routes.map((path) => ({ path, upstream: r.upstream }))), ...(frontend ? [{ path: frontend.route, upstream: frontend.upstream }] : [])],
+      websockets: routed.flatMap((r) => r.websocketPaths.map((path) => ({ path, upstream: r.upstream }))),
+      strict,
+      health: routed.flatMap((r) => [r.healthPath, r.readyPath].map((path) => ({ path, upstream: r.upstream }))),
+    },
+  };
+  const hostSites: AppSite[] = routing
+    .filter((r) => r.hosts.length > 0)
+    .map((r) => ({
+      names: r.hosts,
+      staticApps: [r],
+      routes: {
+        routes: [{ path: "/", upstream: r.upstream }],
+        websockets: r.websocketPaths.map((path) => ({ path, upstream: r.upstream })),
+        strict,
+        health: [r.healthPath, r.readyPath].map((path) => ({ path, upstream: r.upstream })),
+      },
+    }));
+
+  const out: string[] = [];
+  if (catchAll) {
+    out.push(
+      "# No domain configured: this server answers for any Host on the address (the IP), so unknown",
+      "# hosts are served rather than refused; Django's ALLOWED_HOSTS still applies.",
+    );
+  } else {
+    out.push(...localHealthServer(input), "", ...defaultServers(input, tls), "");
+  }
+  if (tls) {
+    out.push(...redirectServer(input, catchAll ? "catch-all" : [...mainNames, ...hostNames]), "");
+  }
+  out.push(...appServer(input, main));
+  for (const site of hostSites) out.push("", ...appServer(input, site));
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** A complete nginx.conf for the edge. Throws on input that would not produce a valid, safe file. */
+export function renderNginx(input: NginxInput): string {
+  validate(input);
+  const { paths } = input;
+  const lines = [
+    "# nginx.conf rendered by djangostack: do not edit, the next deploy overwrites it.",
+    "# Runs unprivileged (no `user` directive); every writable path is under the temp dir or the pid file.",
+    "worker_processes auto;",
+    `pid ${paths.pidFile};`,
+    `error_log ${paths.errorLog} warn;`,
+    "",
+    ...block("events", ["worker_connections 1024;"]),
+    "",
+    ...block("http", httpContext(input)),
+  ];
+  return lines.join("\n") + "\n";
+}
