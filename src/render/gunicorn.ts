@@ -1,0 +1,89 @@
+/**
+ * gunicorn.conf.py renderer. The file is Python executed by gunicorn at startup; module-level names
+ * gunicorn does not know (the helpers below) are ignored. Valid for gunicorn 20 (Debian 12) through 23.
+ */
+import { AppConfig } from "../config/types";
+
+/** Each worker is a full Django process; below this much memory per worker, the derived count is capped. */
+export const GUNICORN_MIB_PER_WORKER = 128;
+/** Upper bound for the derived worker count, whatever the CPU quota. */
+export const GUNICORN_MAX_DERIVED_WORKERS = 12;
+
+function positiveInt(what: string, value: number, min: number): number {
+  if (!Number.isInteger(value) || value < min) throw new Error(`renderGunicornConf: ${what} must be an integer >= ${min}, got ${value}`);
+  return value;
+}
+
+/** A Python string literal (JSON string syntax is a subset of Python's for these inputs). */
+const py = (s: string): string => JSON.stringify(s);
+
+export function renderGunicornConf(app: AppConfig): string {
+  const g = app.gunicorn;
+  const port = positiveInt("port", app.port, 1);
+  const workers = positiveInt("gunicorn.workers", g.workers, 0);
+  const threads = positiveInt("gunicorn.threads", g.threads, 1);
+  const memoryCap = Math.max(1, Math.floor(app.resources.memoryMiB / GUNICORN_MIB_PER_WORKER));
+  const cap = Math.min(GUNICORN_MAX_DERIVED_WORKERS, memoryCap);
+  return `# gunicorn.conf.py for app ${py(app.name)}, rendered by djangostack: do not edit.
+# Valid for gunicorn 20 through 23. GUNICORN_CMD_ARGS and the command line still override it.
+import math
+import os
+
+
+def _cpu_count():
+    """CPUs this container may use: its cgroup v2 quota, else the CPUs the process may run on."""
+    try:
+        with open("/sys/fs/cgroup/cpu.max") as f:
+            quota, period = f.read().split()[:2]
+        if quota != "max":
+            return max(1, math.ceil(int(quota) / int(period)))
+    except (OSError, ValueError):
+        pass
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _workers(configured, cap):
+    """GUNICORN_WORKERS wins; then the configured count; 0 derives (2 x CPUs) + 1, capped."""
+    override = os.environ.get("GUNICORN_WORKERS", "").strip()
+    if override:
+        value = int(override)
+        if value < 1:
+            raise ValueError("GUNICORN_WORKERS must be >= 1, got %r" % override)
+        return value
+    if configured > 0:
+        return configured
+    # The cap keeps a small container (by memory: ${GUNICORN_MIB_PER_WORKER} MiB per worker) from forking more
+    # Django processes than it can hold.
+    return max(1, min(2 * _cpu_count() + 1, cap))
+
+
+bind = [${py(`0.0.0.0:${port}`)}]
+workers = _workers(${workers}, ${cap})
+threads = ${threads}
+worker_class = ${py(threads > 1 ? "gthread" : "sync")}
+timeout = ${positiveInt("gunicorn.timeoutSeconds", g.timeoutSeconds, 1)}
+graceful_timeout = ${positiveInt("gunicorn.gracefulTimeoutSeconds", g.gracefulTimeoutSeconds, 1)}
+keepalive = ${positiveInt("gunicorn.keepaliveSeconds", g.keepaliveSeconds, 1)}
+max_requests = ${positiveInt("gunicorn.maxRequests", g.maxRequests, 0)}
+max_requests_jitter = ${positiveInt("gunicorn.maxRequestsJitter", g.maxRequestsJitter, 0)}
+
+# The heartbeat file must live on a tmpfs: the root filesystem is read-only and a disk-backed
+# directory can stall the heartbeat and get healthy workers killed.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else "/tmp"
+
+accesslog = "-"
+errorlog = "-"
+loglevel = "info"
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(L)ss rid=%({x-request-id}i)s'
+proc_name = ${py(`djangostack-${app.name}`)}
+
+# Only nginx reaches gunicorn: the port is published on the private container network alone, never
+# on the host. So the proxy headers of any peer are trusted, and only X-Forwarded-Proto (which nginx
+# always overwrites) marks a request as HTTPS.
+forwarded_allow_ips = "*"
+secure_scheme_headers = {"X-FORWARDED-PROTO": "https"}
+`;
+}
