@@ -1,0 +1,10 @@
+/** Pure renderers: model and config types in, file text out. No Pulumi, no I/O. */
+export { renderNginx, nginxInputFor } from "./nginx";
+export type { NginxInput, NginxPaths } from "./nginx";
+export { renderGunicornConf } from "./gunicorn";
+export { renderPostgresInit } from "./postgres";
+export type { PostgresInitApp } from "./postgres";
+export { renderRabbitmqConf, renderRabbitmqDefinitions, rabbitPasswordHash, DEFAULT_DEFINITIONS_PATH } from "./rabbitmq";
+export type { RabbitmqConfOptions, RabbitmqDefinitionsInput } from "./rabbitmq";
+export { renderRedisConf } from "./redis";
+export type { RedisRenderOptions } from "./redis";
