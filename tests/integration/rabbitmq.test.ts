@@ -45,7 +45,9 @@ describe("RabbitMQ with the rendered config and definitions", () => {
       await rabbit.stop();
     } catch (e) {
       const text = e instanceof Error ? e.message : String(e);
-      const cause = /Syntax error in \S+ after line \d+ column \d+[^\n]*/.exec(text)?.[0] ?? text.split("\n").slice(0, 3).join(" ");
+      const logFile = /log (\S+rabbitmq\.log)/.exec(text)?.[1];
+      const log = logFile && fs.existsSync(logFile) ? fs.readFileSync(logFile, "utf8") : text;
+      const cause = /Syntax error in \S+ after line \d+ column \d+[^\n]*/.exec(log)?.[0] ?? text.split("\n").slice(0, 3).join(" ");
       assert.fail(
         `RabbitMQ does not boot with RABBITMQ_CONFIG_FILES=${value}: ${cause}. ` +
           "A directory there makes RabbitMQ parse every file in it (definitions.json too) as rabbitmq.conf; " +
