@@ -61,7 +61,10 @@ export class OfflineEngine implements pulumi.runtime.Mocks {
     const key = `${args.type}::${args.name}`;
     this.resources.push({ type: args.type, name: args.name, parent: this.parents.get(key), inputs, provider: args.provider, options: this.options.get(key) ?? { dependsOn: [] } });
     const fake = fakeOutputs[args.type];
-    return { id: `${args.name}-id`, state: { ...inputs, ...(fake ? fake(inputs, args.name) : {}) } };
+    const outputs = fake ? fake(inputs, args.name) : {};
+    // A fake may give the ID the provider would (DigitalOcean Droplet IDs are numeric).
+    const id = typeof outputs.id === "string" ? outputs.id : `${args.name}-id`;
+    return { id, state: { ...inputs, ...outputs } };
   }
 
   call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {

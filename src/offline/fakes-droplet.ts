@@ -29,6 +29,7 @@ export const dropletFakes: Record<string, FakeOutputs> = {
   "digitalocean:index/vpc:Vpc": (inputs, name) => ({ urn: `do:vpc:${hex(`vpc:${name}`, 8)}`, ipRange: "10.110.0.0/20", default: false, region: str(inputs.region, "nyc3") }),
   "digitalocean:index/tag:Tag": (inputs, name) => ({ name: str(inputs.name, name), dropletsCount: 1, totalResourceCount: 1 }),
   "digitalocean:index/droplet:Droplet": (_inputs, name) => ({
+    id: String(numericId(`droplet:${name}`)),
     ipv4Address: OFFLINE_DROPLET_IP,
     ipv4AddressPrivate: "10.110.0.2",
     ipv6Address: "",
@@ -56,12 +57,6 @@ export const dropletFakes: Record<string, FakeOutputs> = {
     credentialExpirationTime: "2076-01-01T00:00:00Z",
     expirySeconds: 1576800000,
   }),
-  // On the Droplet every image is pulled (RemoteImage) and containers run its image ID: one per reference,
-  // so a new app digest yields a new ID exactly where the real engine would.
-  "docker:index/remoteImage:RemoteImage": (inputs) => {
-    const ref = str(inputs.name, "image");
-    return { imageId: `sha256:${hex(`image-id:${ref}`, 64)}`, repoDigest: ref.includes("@") ? ref : `${ref.split(":")[0]}@sha256:${hex(`repo-digest:${ref}`, 64)}` };
-  },
   // `cloud-init status --wait` then `docker version`; the TLS activation prints "issued" or "pending".
   "command:remote:Command": (inputs) => ({ stdout: String(inputs.create ?? "").includes("nginx -s reload") ? "issued" : OFFLINE_DOCKER_VERSION, stderr: "" }),
 };

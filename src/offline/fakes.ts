@@ -32,6 +32,12 @@ const coreFakes: Record<string, FakeOutputs> = {
   },
   "docker:index/network:Network": (_inputs, name) => ({ id: fakeHex(`net:${name}`, 12) }),
   "docker:index/volume:Volume": (inputs, name) => ({ mountpoint: `/var/lib/docker/volumes/${String(inputs.name ?? name)}/_data` }),
+  // Pulled images (RemoteImage) give containers an image ID: one per reference, so a new app digest
+  // yields a new ID exactly where the real engine would.
+  "docker:index/remoteImage:RemoteImage": (inputs) => {
+    const ref = String(inputs.name ?? "image");
+    return { imageId: `sha256:${fakeHex(`image-id:${ref}`)}`, repoDigest: ref.includes("@") ? ref : `${ref.split(":")[0]}@sha256:${fakeHex(`repo-digest:${ref}`)}` };
+  },
   "docker:index/container:Container": (_inputs, name) => ({ exitCode: 0, containerLogs: "", network_data: [], id: fakeHex(`ctr:${name}`) }),
 };
 

@@ -1,3 +1,4 @@
+import { fakeOutputs } from "../../src/offline/fakes";
 import { before, describe, it, mock } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
@@ -99,7 +100,8 @@ describe("staging stack (droplet target) under the offline engine", () => {
     assert.ok(Number(connection.dialErrorLimit) >= 100, "dials are retried while the Droplet boots");
     assert.match(String(wait.inputs.create), /cloud-init status --wait/);
     assert.deepEqual([...wait.options.dependsOn].sort(), ["staging-host-firewall", "staging-host-ip-assignment"]);
-    assert.deepEqual(wait.inputs.triggers, [`${one(ev, "digitalocean:index/droplet:Droplet").name}-id`], "a replacement Droplet is waited for again");
+    const droplet = one(ev, "digitalocean:index/droplet:Droplet");
+    assert.deepEqual(wait.inputs.triggers, [String(fakeOutputs[droplet.type](droplet.inputs, droplet.name).id)], "a replacement Droplet is waited for again");
   });
 
   it("drives Docker over ssh://deploy@<reserved ip>; the provider is registered dependsOn the cloud-init wait (recorded option)", () => {

@@ -87,6 +87,7 @@ describe("local stack under the offline engine", () => {
       assert.equal(labelsOf(c)["djangostack.gate.0"], "passed", `${p} carries the migration gate`);
     }
     assert.ok(migrate.options.dependsOn.includes(container("postgres-init").name), "migrations wait for the database init");
+    for (const p of ["web-worker-default", "web-beat"]) assert.ok(container(p).options.dependsOn.includes(container("web-web").name), `${p} rolls only after web is healthy`);
   });
 
   it("runs exactly one beat and starts new web containers healthy before the old ones go", () => {

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { recordArtifact } from "../../../artifacts";
 import { StackConfig } from "../../../config/types";
+import * as names from "../../../model/names";
 import { Health, Process, Probe, WorkloadModel } from "../../../model/types";
 import { Credentials } from "../../secrets";
 import { DataEndpoints, secretEnvFor, serviceEndpoints } from "../../env";
@@ -127,6 +128,8 @@ export class DockerRealizer extends pulumi.ComponentResource {
     const deps: pulumi.Resource[] = [];
     for (const role of p.dependsOn) for (const dp of model.processes.filter((x) => x.role === role)) deps.push(...(created.get(dp.name) ?? []));
     for (const [oneOff, containers] of created) if (byName.get(oneOff)?.runOnceBefore?.includes(p.name)) deps.push(...containers);
+    // Kamal's order: a release's web must be healthy before its workers and beat roll.
+    if ((p.role === "worker" || p.role === "beat") && p.app) deps.push(...(created.get(names.web(p.app)) ?? []));
     return deps;
   }
 
