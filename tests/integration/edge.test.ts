@@ -35,12 +35,12 @@ let edgeTls: Edge;
 let hashedCss: string;
 
 before(async () => {
-  local = loadStack("local");
+  local = await loadStack("local");
   creds = generateCredentials(local.config);
   const certDir = tempDir("certs");
   const cert = await selfSignedCert(certDir, DOMAIN);
   chownR(certDir, nginxUser());
-  tlsStack = loadStack("local", { domain: DOMAIN, edge: { tls: { mode: "files", certificatePath: cert.cert, keyPath: cert.key } } });
+  tlsStack = await loadStack("local", { domain: DOMAIN, edge: { tls: { mode: "files", certificatePath: cert.cert, keyPath: cert.key } } });
   data = await startDataTier(local, creds);
   dirs = appDirs();
   await releaseApp(local, creds, data, dirs, APP);

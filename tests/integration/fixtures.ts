@@ -4,6 +4,7 @@
  * builders and the renderers. Credentials are generated the way the Secrets tier does
  * (32 alphanumeric characters); endpoints and container paths are moved to loopback/temp dirs.
  */
+import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { configFilesFor } from "../../src/components/targets/docker/configfiles";
@@ -14,7 +15,9 @@ import { PATHS, buildModel } from "../../src/model/build";
 import * as names from "../../src/model/names";
 import { Process, SecretEnvSource, WorkloadModel } from "../../src/model/types";
 import { amqpUrl, databaseUrl, redisUrl } from "../../src/model/urls";
+import { renderStack } from "../../src/offline/render";
 import { readStackFiles } from "../../src/offline/stackfiles";
+import { tempDir } from "./harness/process";
 import { generatePassword } from "./harness/secrets";
 
 export const REPO_ROOT = path.resolve(__dirname, "../..");
@@ -45,11 +48,30 @@ export function stackConfig(stack: string, extra: Record<string, unknown> = {}):
 export interface Stack {
   config: StackConfig;
   model: WorkloadModel;
+  /** artifacts/ of the offline render (`npm run render`) of the same stack and extra config. */
+  artifacts: Record<string, string>;
 }
 
-export function loadStack(stack: string, extra: Record<string, unknown> = {}): Stack {
+function readTree(root: string, dir = root): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) Object.assign(out, readTree(root, full));
+    else out[path.relative(root, full)] = fs.readFileSync(full, "utf8");
+  }
+  return out;
+}
+
+/**
+ * The stack as the program sees it (config, model) and as the offline render writes it: the real
+ * index.ts evaluated under the offline engine with the same extra config, artifacts read back.
+ */
+export async function loadStack(stack: string, extra: Record<string, unknown> = {}): Promise<Stack> {
   const config = stackConfig(stack, extra);
-  return { config, model: buildModel(config) };
+  const outDir = tempDir("render");
+  const qualified = Object.fromEntries(Object.entries(extra).map(([k, v]) => [k.includes(":") ? k : `${NAMESPACE}${k}`, v]));
+  const summary = await renderStack({ stack, outDir, extraConfig: qualified });
+  return { config, model: buildModel(config), artifacts: readTree(path.join(summary.dir, "artifacts")) };
 }
 
 export interface Credentials {
@@ -171,21 +193,41 @@ function resolve(value: pulumi.Input<string>): Promise<string> {
   }));
 }
 
-/**
- * The config files the Docker realizer places into a process's container (configFilesFor), with
- * real credentials: container path -> text. Exactly what `pulumi up` would write.
- */
-export async function renderedFiles(stack: Stack, processName: string, creds: Credentials): Promise<Record<string, string>> {
-  const files = configFilesFor(process(stack.model, processName), stack.config, stack.model, programCredentials(stack.config, creds));
-  const out: Record<string, string> = {};
-  for (const f of files) out[f.path] = await resolve(f.content);
-  return out;
+export interface RenderedFile {
+  /** Where the container gets it. */
+  path: string;
+  /** The text `pulumi up` writes, with this test's real credentials. */
+  text: string;
+  /** The same file in the offline render's artifacts/ (secrets as "[secret]"). */
+  artifactPath: string;
+  artifact: string;
 }
 
-/** The one rendered file of a process whose container path ends with `suffix`. */
-export async function renderedFile(stack: Stack, processName: string, creds: Credentials, suffix: string): Promise<{ path: string; text: string }> {
-  const files = await renderedFiles(stack, processName, creds);
-  const hits = Object.keys(files).filter((p) => p.endsWith(suffix));
-  if (hits.length !== 1) throw new Error(`${processName}: expected one rendered file ending in ${suffix}, got ${Object.keys(files).join(", ") || "none"}`);
-  return { path: hits[0], text: files[hits[0]] };
+/**
+ * A config file the Docker realizer places into a process's container (configFilesFor), with real
+ * credentials, paired with the offline render's artifact of it; the two must agree.
+ */
+export async function renderedFile(stack: Stack, processName: string, creds: Credentials, suffix: string): Promise<RenderedFile> {
+  const files = configFilesFor(process(stack.model, processName), stack.config, stack.model, programCredentials(stack.config, creds));
+  const hits = files.filter((f) => f.path.endsWith(suffix));
+  if (hits.length !== 1) throw new Error(`${processName}: expected one rendered file ending in ${suffix}, got ${files.map((f) => f.path).join(", ") || "none"}`);
+  const f = hits[0];
+  const artifact = stack.artifacts[f.artifact];
+  if (artifact === undefined) throw new Error(`the offline render of ${stack.config.stack} wrote no artifact ${f.artifact}; it wrote ${Object.keys(stack.artifacts).join(", ")}`);
+  if (artifact !== f.artifactContent) throw new Error(`artifact ${f.artifact} of the offline render differs from what the realizer records for ${processName}`);
+  return { path: f.path, text: await resolve(f.content), artifactPath: f.artifact, artifact };
+}
+
+/**
+ * Lines of `actual` and `expected` that differ once lines matching `placement` (addresses, ports,
+ * paths: what a test legitimately moves to loopback) and blank lines are dropped from both. Empty means the two
+ * configs say the same thing.
+ */
+export function diffBeyondPlacement(expected: string, actual: string, placement: RegExp[]): string[] {
+  const keep = (text: string) => text.split("\n").filter((l) => l.trim() !== "" && !placement.some((re) => re.test(l)));
+  const a = keep(expected);
+  const b = keep(actual);
+  const out: string[] = [];
+  for (let i = 0; i < Math.max(a.length, b.length); i++) if (a[i] !== b[i]) out.push(`line ${i + 1}: ${JSON.stringify(a[i])} vs ${JSON.stringify(b[i])}`);
+  return out.slice(0, 5);
 }

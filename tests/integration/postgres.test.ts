@@ -25,13 +25,13 @@ let pg: PostgresServer;
 let initDir: string;
 
 before(async () => {
-  stack = loadStack("local", { apps: APPS.map((name) => ({ name })) });
+  stack = await loadStack("local", { apps: APPS.map((name) => ({ name })) });
   creds = generateCredentials(stack.config);
   pg = await startPostgres({ password: creds.postgresSuperuser });
   const init = await renderedFile(stack, names.POSTGRES_INIT, creds, "/init.sql");
   assert.equal(init.path, `${PATHS.postgresInit}/init.sql`);
   initDir = tempDir("pg-init");
-  fs.writeFileSync(path.join(initDir, "init.sql"), init.text);
+  fs.writeFileSync(path.join(initDir, "init.sql"), init.artifact);
 });
 
 /**

@@ -30,7 +30,7 @@ let creds: Credentials;
 let data: DataTier;
 
 before(async () => {
-  stack = loadStack("local", { apps: APPS });
+  stack = await loadStack("local", { apps: APPS });
   creds = generateCredentials(stack.config);
   data = await startDataTier(stack, creds);
 }, { timeout: 120_000 });

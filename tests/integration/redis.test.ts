@@ -24,7 +24,7 @@ let web: GunicornServer;
 let db: number;
 
 before(async () => {
-  stack = loadStack("local", { apps: [{ name: "web", routes: ["/"] }, { name: APP, routes: [`/${APP}/`] }] });
+  stack = await loadStack("local", { apps: [{ name: "web", routes: ["/"] }, { name: APP, routes: [`/${APP}/`] }] });
   db = stack.config.apps.find((a) => a.name === APP)!.redisDb;
   assert.equal(db, 1);
   creds = generateCredentials(stack.config);

@@ -10,7 +10,7 @@ import { PATHS } from "../../src/model/build";
 import * as names from "../../src/model/names";
 import { nginxInputFor, renderNginx, NginxInput } from "../../src/render/nginx";
 import { renderRedisConf } from "../../src/render/redis";
-import { Credentials, Endpoints, Stack, process, processCommand, processEnv, renderedFile } from "./fixtures";
+import { Credentials, Endpoints, Stack, diffBeyondPlacement, process, processCommand, processEnv, renderedFile } from "./fixtures";
 import { CeleryProcess, GunicornServer, runAppCommand, startCelery, startGunicorn } from "./harness/django";
 import { NginxServer, startNginx } from "./harness/nginx";
 import { PostgresServer, startPostgres } from "./harness/postgres";
@@ -23,7 +23,8 @@ import { RunResult, freePort, freePorts, requireBinary, run, tempDir } from "./h
 /** Runs the postgres-init process's command (psql with -v pw_<app>=...) against a loopback server. */
 export async function runPostgresInit(stack: Stack, creds: Credentials, pg: PostgresServer, dir: string): Promise<RunResult> {
   const init = await renderedFile(stack, names.POSTGRES_INIT, creds, "/init.sql");
-  fs.writeFileSync(path.join(dir, path.basename(init.path)), init.text);
+  // No secret in it: the offline render's artifact is the file itself.
+  fs.writeFileSync(path.join(dir, path.basename(init.path)), init.artifact);
   const containerDir = path.dirname(init.path);
   const p = process(stack.model, names.POSTGRES_INIT);
   const env = processEnv(stack, names.POSTGRES_INIT, creds, {}, dir);
@@ -42,14 +43,6 @@ export async function startStackPostgres(stack: Stack, creds: Credentials): Prom
   return pg;
 }
 
-/** Lines of a config that differ between two renderings. */
-function changedLines(a: string, b: string): string[] {
-  const x = a.split("\n");
-  const y = b.split("\n");
-  if (x.length !== y.length) return [`line count ${x.length} != ${y.length}`];
-  return x.flatMap((line, i) => (line === y[i] ? [] : [`${line} -> ${y[i]}`]));
-}
-
 /**
  * redis-server with `--requirepass`, as the redis process runs it, and the redis.conf the realizer
  * writes, rendered by renderRedisConf with only its port/bind/dir options moved to loopback.
@@ -63,8 +56,8 @@ export async function startStackRedis(stack: Stack, creds: Credentials, port?: n
     port,
     config: (at) => {
       const text = renderRedisConf(stack.config.data.redis, at);
-      const diff = changedLines(deployed.text, text).filter((l) => !/^(bind|port|dir) /.test(l));
-      if (diff.length > 0) throw new Error(`loopback redis.conf differs from the deployed one beyond bind/port/dir: ${diff.join("; ")}`);
+      const diff = diffBeyondPlacement(deployed.artifact, text, [/^(bind|port|dir) /]);
+      if (diff.length > 0) throw new Error(`loopback redis.conf differs from the offline render's ${deployed.artifactPath} beyond bind/port/dir: ${diff.join("; ")}`);
       return text;
     },
   });
@@ -82,8 +75,10 @@ export async function startStackRabbitmq(stack: Stack, creds: Credentials, opts:
   const containerDir = path.dirname(conf.path);
   const configFiles = process(stack.model, names.RABBITMQ).env.RABBITMQ_CONFIG_FILES;
   if (!configFiles?.startsWith(containerDir)) throw new Error(`RABBITMQ_CONFIG_FILES ${configFiles} does not point into ${containerDir}`);
+  const hashes = diffBeyondPlacement(defs.artifact, defs.text, [/"password_hash":/]);
+  if (hashes.length > 0) throw new Error(`definitions differ from the offline render's ${defs.artifactPath} beyond password hashes: ${hashes.join("; ")}`);
   return startRabbitmq({
-    config: conf.text,
+    config: conf.artifact,
     configName: path.basename(conf.path),
     definitions: defs.text,
     definitionsName: path.basename(defs.path),
@@ -169,7 +164,7 @@ export async function startWeb(stack: Stack, creds: Credentials, data: DataTier,
   return startGunicorn({
     command: process(stack.model, names.web(app)).command,
     configPath: conf.path,
-    config: conf.text,
+    config: conf.artifact,
     port: await freePort(),
     env: { ...appEnv(stack, names.web(app), creds, data, dirs, app), ...extraEnv },
     healthPath: appConfig.healthPath,
@@ -190,6 +185,19 @@ export async function startBeat(stack: Stack, creds: Credentials, data: DataTier
 }
 
 // ------------------------------------------------------------------------------------- edge
+
+/**
+ * nginx.conf lines that only place the edge: listen ports, upstream addresses (and the run-time
+ * re-resolution that needs nginx >= 1.27.3), writable and served paths, the redirect's public port,
+ * and the http2 syntax that differs between nginx versions.
+ */
+const NGINX_PLACEMENT = [
+  /^\s*(listen|pid|access_log|error_log|resolver|resolver_timeout|client_body_temp_path|proxy_temp_path|fastcgi_temp_path|uwsgi_temp_path|scgi_temp_path|alias|root) /,
+  /^\s*http2 on;$/,
+  /^\s*zone upstream_\S+ \d+k;$/,
+  /^\s*server \S+:\d+( resolve)?;$/,
+  /^\s*return 301 https:\/\/\$host(:\d+)?\$request_uri;$/,
+];
 
 let nginxVersionCache: string | undefined;
 
@@ -243,7 +251,12 @@ export async function startEdge(stack: Stack, upstreams: Record<string, number>,
       errorLog: "stderr",
     },
   };
+  const config = renderNginx(input);
+  const artifact = stack.artifacts["nginx/nginx.conf"];
+  if (artifact === undefined) throw new Error("the offline render wrote no nginx/nginx.conf");
+  const diff = diffBeyondPlacement(artifact, config, NGINX_PLACEMENT);
+  if (diff.length > 0) throw new Error(`the nginx.conf under test differs from the offline render's beyond addresses, ports and paths: ${diff.join("; ")}`);
   const tlsOn = stack.config.edge.tls.mode !== "none";
-  const nginx = await startNginx({ config: renderNginx(input), ports: tlsOn ? [http, https] : [http], dir });
+  const nginx = await startNginx({ config, ports: tlsOn ? [http, https] : [http], dir });
   return { nginx, http, https, input, acmeWebroot };
 }
