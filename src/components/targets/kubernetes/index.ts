@@ -1,6 +1,71 @@
-import { Deployer } from "../types";
+import * as pulumi from "@pulumi/pulumi";
+import { resolveSecret } from "../../env";
+import { ImagesTier } from "../../images";
+import { AppConnections, Deployer, TargetResult } from "../types";
+import { AppTier, SecretResolver } from "./app";
+import { KubernetesCluster } from "./cluster";
+import { DataTier } from "./data";
+import { EdgeTier } from "./edge";
+import { KubernetesNamespace } from "./namespace";
 
-// Being built in this session; stack.ts dispatches here for target "kubernetes".
-export const deployKubernetes: Deployer = () => {
-  throw new Error('djangostack: target "kubernetes" is not available yet');
+/**
+ * Production on DigitalOcean Kubernetes: the workload model realized as hardened, autoscaled
+ * cluster workloads behind a DigitalOcean Load Balancer, with managed PostgreSQL and Valkey by default.
+ */
+export const deployKubernetes: Deployer = (target): TargetResult => {
+  const { name, config, model, credentials } = target;
+  const kc = config.kubernetes;
+  if (!kc) throw new Error('djangostack: target "kubernetes" needs the djangostack:kubernetes settings');
+  if (config.edge.tls.mode === "files") {
+    throw new Error('djangostack: edge.tls.mode "files" is not supported on target "kubernetes": TLS terminates at the DigitalOcean Load Balancer with a managed certificate; use "letsencrypt" (or "none")');
+  }
+
+  const cluster = new KubernetesCluster(`${name}-cluster`, { config, kubernetes: kc });
+  const images = new ImagesTier(`${name}-images`, { config, registry: cluster.registry });
+  const ns = new KubernetesNamespace(`${name}-namespace`, {
+    project: config.project,
+    stack: config.stack,
+    namespace: kc.namespace,
+    provider: cluster.provider,
+    pullSecretJson: cluster.pullSecretJson,
+  });
+  const ctx = ns.context;
+
+  const data = new DataTier(`${name}-data`, { config, kubernetes: kc, model, credentials, ctx, vpc: cluster.vpc, cluster: cluster.cluster });
+  const resolve: SecretResolver = (source) =>
+    source.kind === "databaseUrl" && data.databaseUrls[source.app] ? data.databaseUrls[source.app] : resolveSecret(source, config.apps, data.credentials, data.endpoints);
+
+  // nginx sits behind a TLS-terminating load balancer and does not add HSTS itself on plain HTTP:
+  // Django adds it to the HTTPS responses it sees through X-Forwarded-Proto.
+  const tlsAtLoadBalancer = config.edge.tls.mode !== "none";
+  const extraEnv = { ...data.appEnv, ...(tlsAtLoadBalancer ? { DJANGO_SECURE_HSTS_SECONDS: String(config.edge.hstsSeconds) } : {}) };
+  const apps = new AppTier(`${name}-app`, { config, model, ctx, images: images.refs, digests: images.digests, resolve, dataReady: data.ready, extraEnv });
+  const edge = new EdgeTier(`${name}-edge`, { config, kubernetes: kc, model, ctx, images: images.refs, vpcCidr: cluster.vpc.ipRange, upstreams: apps.servers });
+
+  const connections: Record<string, AppConnections> = Object.fromEntries(
+    config.apps.map((a) => [
+      a.name,
+      {
+        databaseUrl: a.database ? resolve({ kind: "databaseUrl", app: a.name }) : undefined,
+        brokerUrl: a.broker ? resolve({ kind: "brokerUrl", app: a.name }) : undefined,
+        redisUrl: resolve({ kind: "redisUrl", app: a.name }),
+      },
+    ]),
+  );
+  const first = model.routing[0];
+  const url = config.domain ? pulumi.output(`${tlsAtLoadBalancer ? "https" : "http"}://${config.domain}`) : pulumi.interpolate`http://${edge.loadBalancerIp}`;
+  return {
+    url,
+    healthUrl: pulumi.interpolate`${url}${first ? first.healthPath : "/"}`,
+    images: images.refs,
+    connections,
+    extra: {
+      clusterName: cluster.cluster.name,
+      clusterId: cluster.cluster.id,
+      namespace: ctx.namespace,
+      kubeconfig: cluster.kubeconfig,
+      loadBalancerIp: edge.loadBalancerIp,
+      databaseHosts: pulumi.all(data.databaseHosts),
+    },
+  };
 };

@@ -1,0 +1,155 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as digitalocean from "@pulumi/digitalocean";
+import * as k8s from "@pulumi/kubernetes";
+import { KubernetesConfig, StackConfig } from "../../../config/types";
+import { ImageRegistry } from "../../images";
+import { execKubeconfig } from "./kubeconfig";
+
+/** Node label every workload pod selects: nothing of ours lands on the small system pool. */
+export const POOL_LABEL = "djangostack.io/pool";
+export const WORKLOAD_POOL = "workload";
+export const SYSTEM_POOL = "system";
+export const DOCR_SERVER = "registry.digitalocean.com";
+
+/** metrics-server feeds the HPAs; DOKS does not install it. Chart pinned, from the upstream repository. */
+export const METRICS_SERVER_CHART = { chart: "metrics-server", version: "3.12.2", repo: "https://kubernetes-sigs.github.io/metrics-server/" } as const;
+
+export interface ClusterArgs {
+  config: StackConfig;
+  kubernetes: KubernetesConfig;
+}
+
+/** Pulls `user:password` out of a Docker config JSON (what DOCR hands out for push and pull). */
+export function dockerAuth(dockerConfigJson: string, server: string): { username: string; password: string } {
+  const parsed = JSON.parse(dockerConfigJson) as { auths?: Record<string, { auth?: string }> };
+  const auth = parsed.auths?.[server]?.auth;
+  if (!auth) throw new Error(`djangostack: the registry credentials hold no auth for ${server}`);
+  const decoded = Buffer.from(auth, "base64").toString("utf8");
+  const colon = decoded.indexOf(":");
+  if (colon < 0) throw new Error(`djangostack: malformed registry auth for ${server}`);
+  return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+/**
+ * The cluster tier (`djangostack:kubernetes:Cluster`): VPC, DOKS control plane with a small system
+ * pool (protected: resizing the default pool would replace the cluster), a separate autoscaling
+ * workload pool, the DOCR registry and its credentials, the Kubernetes provider, and metrics-server.
+ */
+export class KubernetesCluster extends pulumi.ComponentResource {
+  readonly vpc: digitalocean.Vpc;
+  readonly cluster: digitalocean.KubernetesCluster;
+  readonly workloadPool: digitalocean.KubernetesNodePool;
+  readonly provider: k8s.Provider;
+  /** Exec-plugin kubeconfig (no credential inside), marked secret all the same. */
+  readonly kubeconfig: pulumi.Output<string>;
+  readonly version: pulumi.Output<string>;
+  /** Push credentials for the Images tier. */
+  readonly registry: ImageRegistry;
+  /** Read-only Docker config JSON for the namespace's imagePullSecret. */
+  readonly pullSecretJson: pulumi.Output<string>;
+
+  constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("djangostack:kubernetes:Cluster", name, {}, opts);
+    const { config, kubernetes: kc } = args;
+    const base = `${config.project}-${config.stack}`;
+    const tags = ["djangostack", `djangostack-${config.stack}`];
+
+    this.vpc = new digitalocean.Vpc(`${name}-vpc`, { name: `${base}-vpc`, region: config.region, description: `djangostack ${config.stack}: cluster and managed databases` }, { parent: this });
+
+    const versions = digitalocean.getKubernetesVersionsOutput({ versionPrefix: kc.versionPrefix }, { parent: this });
+    this.version = versions.latestVersion.apply((v) => {
+      if (!v) throw new Error(`djangostack: no DOKS version matches kubernetes.versionPrefix "${kc.versionPrefix}"; run \`doctl kubernetes options versions\``);
+      return v;
+    });
+
+    let registryName: pulumi.Output<string>;
+    let registryDeps: pulumi.Resource[] = [];
+    if (kc.registry.create) {
+      const registry = new digitalocean.ContainerRegistry(`${name}-registry`, { name: kc.registry.name, subscriptionTierSlug: kc.registry.tier, region: config.region }, { parent: this });
+      registryName = registry.name;
+      registryDeps = [registry];
+    } else {
+      registryName = digitalocean.getContainerRegistryOutput({ name: kc.registry.name }, { parent: this }).name;
+    }
+
+    this.cluster = new digitalocean.KubernetesCluster(
+      `${name}-cluster`,
+      {
+        name: base,
+        region: config.region,
+        version: this.version,
+        vpcUuid: this.vpc.id,
+        ha: kc.ha,
+        autoUpgrade: true,
+        surgeUpgrade: true,
+        maintenancePolicy: { day: kc.maintenance.day, startTime: kc.maintenance.startTime },
+        registryIntegration: true,
+        // The default pool is part of the cluster resource: it stays small and fixed, and only DOKS
+        // system pods run on it. Workloads select the separate pool below.
+        nodePool: { name: `${base}-system`, size: kc.systemPool.size, nodeCount: kc.systemPool.count, autoScale: false, labels: { [POOL_LABEL]: SYSTEM_POOL }, tags },
+        tags,
+      },
+      // Protected: a replacing change (region, VPC, default pool size...) must fail, not destroy the cluster.
+      { parent: this, protect: true, dependsOn: registryDeps },
+    );
+
+    this.workloadPool = new digitalocean.KubernetesNodePool(
+      `${name}-workload`,
+      {
+        clusterId: this.cluster.id,
+        name: `${base}-workload`,
+        size: kc.workloadPool.size,
+        autoScale: true,
+        minNodes: kc.workloadPool.minNodes,
+        maxNodes: kc.workloadPool.maxNodes,
+        labels: { [POOL_LABEL]: WORKLOAD_POOL },
+        tags,
+      },
+      // The cluster autoscaler owns the node count inside [min, max].
+      { parent: this, ignoreChanges: ["nodeCount"] },
+    );
+
+    const ca = this.cluster.kubeConfigs.apply((configs) => configs[0]?.clusterCaCertificate ?? "");
+    this.kubeconfig = pulumi.secret(
+      pulumi.all([this.cluster.name, this.cluster.id, this.cluster.endpoint, ca]).apply(([clusterName, clusterId, endpoint, caCertificate]) =>
+        execKubeconfig({ clusterName, clusterId, endpoint, caCertificate }),
+      ),
+    );
+    this.provider = new k8s.Provider(
+      `${name}-k8s`,
+      {
+        kubeconfig: this.kubeconfig,
+        // Only a new cluster replaces the provider (and everything under it); a kubeconfig change is an update.
+        clusterIdentifier: this.cluster.id,
+        enableServerSideApply: true,
+      },
+      { parent: this, dependsOn: [this.workloadPool] },
+    );
+
+    const pushCredentials = new digitalocean.ContainerRegistryDockerCredentials(`${name}-registry-push`, { registryName, write: true }, { parent: this });
+    const push = pushCredentials.dockerCredentials.apply((json) => dockerAuth(json, DOCR_SERVER));
+    this.registry = {
+      server: DOCR_SERVER,
+      repositoryPrefix: pulumi.interpolate`${DOCR_SERVER}/${registryName}`,
+      username: pulumi.secret(push.apply((a) => a.username)),
+      password: pulumi.secret(push.apply((a) => a.password)),
+    };
+    const pullCredentials = new digitalocean.ContainerRegistryDockerCredentials(`${name}-registry-pull`, { registryName, write: false }, { parent: this });
+    this.pullSecretJson = pulumi.secret(pullCredentials.dockerCredentials);
+
+    new k8s.helm.v3.Release(
+      `${name}-metrics-server`,
+      {
+        name: "metrics-server",
+        chart: METRICS_SERVER_CHART.chart,
+        version: METRICS_SERVER_CHART.version,
+        repositoryOpts: { repo: METRICS_SERVER_CHART.repo },
+        namespace: "kube-system",
+        atomic: true,
+      },
+      { parent: this, provider: this.provider },
+    );
+
+    this.registerOutputs({ clusterId: this.cluster.id, clusterName: this.cluster.name, version: this.version });
+  }
+}

@@ -1,0 +1,469 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as digitalocean from "@pulumi/digitalocean";
+import * as k8s from "@pulumi/kubernetes";
+import * as random from "@pulumi/random";
+import { SECRET_PLACEHOLDER, recordArtifact } from "../../../artifacts";
+import { AppConfig, KubernetesConfig, StackConfig } from "../../../config/types";
+import * as names from "../../../model/names";
+import { Process, WorkloadModel } from "../../../model/types";
+import { databaseUrl } from "../../../model/urls";
+import { renderPostgresInit } from "../../../render/postgres";
+import { DEFAULT_DEFINITIONS_PATH, renderRabbitmqConf, renderRabbitmqDefinitions } from "../../../render/rabbitmq";
+import { renderRedisConf } from "../../../render/redis";
+import { DataEndpoints, secretEnvFor, serviceEndpoints } from "../../env";
+import { Credentials } from "../../secrets";
+import { EgressRule, KubeContext, configMap, labelsOf, networkPolicy, opts, pdb, roleSelector, secret, service } from "./objects";
+import { LABELS, PodOptions, VolumeSource, mainContainer, podTemplate, selectorLabels } from "./workload";
+
+type Input<T> = pulumi.Input<T>;
+
+/** RabbitMQ's operator account in the definitions; apps never use it. */
+export const RABBITMQ_ADMIN = "djangostack-admin";
+/** DigitalOcean's managed cache engine (Redis is no longer offered) and its current major version. */
+export const VALKEY_ENGINE = "valkey";
+export const VALKEY_VERSION = "8";
+/**
+ * PgBouncer in session mode: a server connection belongs to one client connection for its lifetime,
+ * so Django's server-side cursors (QuerySet.iterator()), advisory locks and SET work unchanged.
+ * Transaction mode would need DISABLE_SERVER_SIDE_CURSORS in every app's settings.
+ */
+export const POOL_MODE = "session";
+/** Roles of the processes that talk to the data services. */
+export const APP_ROLES: Process["role"][] = ["web", "worker", "beat", "migrate"];
+
+/** Pool name per app: the database name clients put in the DSN when they connect through the pool. */
+export const poolName = (app: string): string => `${names.database(app)}_pool`;
+
+/**
+ * Backend connections a managed PostgreSQL node allows: 25 per GiB of RAM, 3 reserved (DigitalOcean
+ * API reference). 80% of them go to the app pools, split evenly; the rest stay for direct admin use.
+ */
+export function poolSize(sizeSlug: string, apps: number): number {
+  const gib = /-(\d+)gb$/.exec(sizeSlug);
+  const backends = gib ? 25 * Number(gib[1]) - 3 : 22;
+  return Math.max(1, Math.floor((backends * 0.8) / Math.max(1, apps)));
+}
+
+/** Grants for the DigitalOcean-created roles: managed PostgreSQL gives a new user no rights on a database. */
+export function renderManagedGrants(apps: { database: string; role: string }[]): string {
+  const ident = /^[a-z_][a-z0-9_]{0,62}$/;
+  const lines = ["-- Grants rendered by djangostack for managed PostgreSQL: idempotent, no secret inside.", "\\set ON_ERROR_STOP on"];
+  for (const a of apps) {
+    if (!ident.test(a.database) || !ident.test(a.role)) throw new Error(`djangostack: invalid database or role name ${a.database}/${a.role}`);
+    lines.push(
+      "",
+      `-- ${a.database}: only ${a.role} (and the admin) may connect; ${a.role} owns what it creates in public.`,
+      "\\connect defaultdb",
+      `REVOKE CONNECT, TEMPORARY ON DATABASE "${a.database}" FROM PUBLIC;`,
+      `GRANT CONNECT, TEMPORARY ON DATABASE "${a.database}" TO "${a.role}";`,
+      `\\connect ${a.database}`,
+      "REVOKE ALL ON SCHEMA public FROM PUBLIC;",
+      `GRANT USAGE, CREATE ON SCHEMA public TO "${a.role}";`,
+    );
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+export interface DataArgs {
+  config: StackConfig;
+  kubernetes: KubernetesConfig;
+  model: WorkloadModel;
+  credentials: Credentials;
+  ctx: KubeContext;
+  vpc: digitalocean.Vpc;
+  cluster: digitalocean.KubernetesCluster;
+}
+
+/**
+ * The data tier (`djangostack:kubernetes:Data`): PostgreSQL and Redis as DigitalOcean managed
+ * clusters (PostgreSQL and Valkey, private network, firewalled to the cluster) or as in-cluster
+ * StatefulSets; RabbitMQ always as a StatefulSet from the official image.
+ */
+export class DataTier extends pulumi.ComponentResource {
+  readonly endpoints: DataEndpoints;
+  /** The stack's credentials with the managed services' passwords in place of the generated ones. */
+  readonly credentials: Credentials;
+  /** Per-app DATABASE_URL through the managed connection pool (replaces the model's default). */
+  readonly databaseUrls: Record<string, pulumi.Output<string>> = {};
+  /** Hosts of the managed database clusters (private network); empty when everything runs in-cluster. */
+  readonly databaseHosts: pulumi.Output<string>[] = [];
+  /** Everything an app must wait for: data services ready, databases created and granted. */
+  readonly ready: pulumi.Resource[] = [];
+  /** Egress the app pods need to reach the data services. */
+  readonly appEgress: EgressRule[] = [];
+  /** Env the realizer adds to app processes (only when a managed pool sits in front of PostgreSQL). */
+  readonly appEnv: Record<string, string> = {};
+
+  private readonly ctx: KubeContext;
+  private readonly args: DataArgs;
+
+  constructor(name: string, args: DataArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("djangostack:kubernetes:Data", name, {}, opts);
+    this.ctx = args.ctx;
+    this.args = args;
+    const { config } = args;
+    const local = serviceEndpoints();
+    let creds: Credentials = { ...args.credentials };
+    let postgres: DataEndpoints["postgres"] = local.postgres;
+    let redis: DataEndpoints["redis"] = local.redis;
+
+    const databaseApps = config.apps.filter((a) => a.database);
+    if (databaseApps.length > 0) {
+      if (config.data.postgres.mode === "managed") {
+        const managed = this.managedPostgres(name, databaseApps);
+        creds = { ...creds, databasePasswords: { ...creds.databasePasswords, ...managed.passwords } };
+        postgres = managed.endpoint;
+      } else {
+        this.inClusterPostgres(creds);
+      }
+    }
+    if (config.data.redis.mode === "managed") {
+      const managed = this.managedValkey(name);
+      creds = { ...creds, redisPassword: managed.password };
+      redis = managed.endpoint;
+    } else {
+      this.inClusterRedis(creds);
+    }
+    if (config.apps.some((a) => a.broker)) this.rabbitmq(name, creds);
+
+    this.credentials = creds;
+    this.endpoints = { postgres, redis, rabbitmq: local.rabbitmq };
+    networkPolicy(this.ctx, "apps-to-data", roleSelector(APP_ROLES), { egress: this.appEgress }, this);
+    this.registerOutputs({ databaseHosts: this.databaseHosts });
+  }
+
+  private get model(): WorkloadModel {
+    return this.args.model;
+  }
+
+  private process(name: string): Process {
+    const p = this.model.processes.find((x) => x.name === name);
+    if (!p) throw new Error(`djangostack: the workload model has no process ${name}`);
+    return p;
+  }
+
+  private maintenanceWindows(): digitalocean.types.input.DatabaseClusterMaintenanceWindow[] | undefined {
+    const m = this.args.kubernetes.maintenance;
+    return m.day === "any" ? undefined : [{ day: m.day, hour: m.startTime }];
+  }
+
+  private firewall(name: string, cluster: digitalocean.DatabaseCluster): digitalocean.DatabaseFirewall {
+    // Only the DOKS cluster (its nodes and pods) may connect; nothing on the public internet.
+    return new digitalocean.DatabaseFirewall(`${name}-firewall`, { clusterId: cluster.id, rules: [{ type: "k8s", value: this.args.cluster.id }] }, { parent: this });
+  }
+
+  private vpcEgress(port: Input<number>): EgressRule {
+    return { to: [{ ipBlock: { cidr: this.args.vpc.ipRange } }], ports: [{ protocol: "TCP", port }] };
+  }
+
+  private managedPostgres(name: string, apps: AppConfig[]): { passwords: Record<string, pulumi.Output<string>>; endpoint: DataEndpoints["postgres"] } {
+    const { config } = this.args;
+    const pg = config.data.postgres;
+    const base = `${config.project}-${config.stack}`;
+    const cluster = new digitalocean.DatabaseCluster(
+      `${name}-postgres`,
+      {
+        name: `${base}-pg`,
+        engine: "pg",
+        version: pg.version,
+        size: pg.managedSize,
+        nodeCount: pg.managedNodes,
+        region: config.region,
+        privateNetworkUuid: this.args.vpc.id,
+        maintenanceWindows: this.maintenanceWindows(),
+        tags: ["djangostack", `djangostack-${config.stack}`],
+      },
+      // The stack's data: a `pulumi destroy` or a replacing change must be deliberate.
+      { parent: this, protect: true },
+    );
+    const firewall = this.firewall(`${name}-postgres`, cluster);
+    this.databaseHosts.push(cluster.privateHost);
+    const passwords: Record<string, pulumi.Output<string>> = {};
+    const size = poolSize(pg.managedSize, apps.length);
+    const grantDeps: pulumi.Resource[] = [firewall];
+    let poolPort: pulumi.Output<number> = cluster.port;
+    for (const app of apps) {
+      const db = new digitalocean.DatabaseDb(`${name}-${app.name}-db`, { clusterId: cluster.id, name: names.database(app.name) }, { parent: this });
+      const user = new digitalocean.DatabaseUser(`${name}-${app.name}-db-user`, { clusterId: cluster.id, name: names.role(app.name) }, { parent: this });
+      const pool = new digitalocean.DatabaseConnectionPool(
+        `${name}-${app.name}-pool`,
+        { clusterId: cluster.id, name: poolName(app.name), dbName: db.name, user: user.name, mode: POOL_MODE, size },
+        { parent: this },
+      );
+      passwords[app.name] = pulumi.secret(user.password);
+      this.databaseUrls[app.name] = pulumi.secret(
+        pulumi.all([user.password, pool.privateHost, pool.port]).apply(([password, host, port]) =>
+          databaseUrl({ user: names.role(app.name), password, host, port, database: poolName(app.name), sslmode: "require" }),
+        ),
+      );
+      poolPort = pool.port;
+      grantDeps.push(db, user, pool);
+      this.ready.push(pool);
+    }
+    // With a pool in front, each request borrows a server connection and gives it back: Django
+    // must not pin one per thread, or the pool's waiting room fills up with idle sessions.
+    this.appEnv.DJANGO_DB_CONN_MAX_AGE = "0";
+    this.appEgress.push(this.vpcEgress(cluster.port), this.vpcEgress(poolPort));
+    this.ready.push(this.grantsJob(cluster, apps, grantDeps));
+    return { passwords, endpoint: { host: cluster.privateHost, port: cluster.port, sslmode: "require" } };
+  }
+
+  /** A one-off Job (postgres image, psql as the admin user) applying the grants; reruns whenever they change. */
+  private grantsJob(cluster: digitalocean.DatabaseCluster, apps: AppConfig[], deps: pulumi.Resource[]): k8s.batch.v1.Job {
+    const { config } = this.args;
+    const sql = renderManagedGrants(apps.map((a) => ({ database: names.database(a.name), role: names.role(a.name) })));
+    const process: Process = {
+      name: "postgres-grants",
+      role: "dbinit",
+      image: { kind: "public", ref: `postgres:${config.data.postgres.version}-bookworm` },
+      command: ["psql", "-v", "ON_ERROR_STOP=1", "-f", "/etc/djangostack/grants/grants.sql"],
+      env: { PGDATABASE: "defaultdb", PGSSLMODE: "require", PGCONNECT_TIMEOUT: "10" },
+      // The admin password is not one of the model's credentials; the Secret below carries it.
+      secretEnv: { PGPASSWORD: { kind: "postgresSuperuserPassword" } },
+      ports: [],
+      resources: { cpuMillis: 100, memoryMiB: 64 },
+      replicas: 1,
+      singleton: true,
+      stopGraceSeconds: 10,
+      volumes: [
+        { volume: "grants", kind: "config", mountPath: "/etc/djangostack/grants", readOnly: true },
+        { volume: "tmp", kind: "scratch", mountPath: "/tmp", readOnly: false, memory: true },
+      ],
+      claims: {},
+      user: "999:999",
+      readOnlyRootFs: true,
+      dependsOn: [],
+    };
+    const labels = labelsOf(this.ctx, process);
+    const sqlMap = configMap(this.ctx, "postgres-grants-sql", { "grants.sql": sql }, this, labels);
+    const connection = configMap(this.ctx, "postgres-grants-env", { ...process.env, PGHOST: cluster.privateHost, PGPORT: cluster.port.apply(String), PGUSER: cluster.user }, this, labels);
+    const admin = secret(this.ctx, "postgres-grants", { PGPASSWORD: pulumi.secret(cluster.password) }, this, labels);
+    networkPolicy(this.ctx, "postgres-grants", { matchLabels: selectorLabels(process, this.ctx.stack) }, { egress: [this.vpcEgress(cluster.port)] }, this);
+    return this.job(process, {
+      image: process.image.kind === "public" ? process.image.ref : "",
+      configMaps: [connection.metadata.name],
+      secretName: admin.metadata.name,
+      volumes: { sources: { grants: { volume: { configMap: { name: sqlMap.metadata.name } } } }, memoryScratchMiB: 16 },
+    }, deps);
+  }
+
+  private managedValkey(name: string): { password: pulumi.Output<string>; endpoint: DataEndpoints["redis"] } {
+    const { config } = this.args;
+    const cluster = new digitalocean.DatabaseCluster(
+      `${name}-valkey`,
+      {
+        name: `${config.project}-${config.stack}-valkey`,
+        engine: VALKEY_ENGINE,
+        version: VALKEY_VERSION,
+        size: config.data.redis.managedSize,
+        nodeCount: 1,
+        region: config.region,
+        privateNetworkUuid: this.args.vpc.id,
+        maintenanceWindows: this.maintenanceWindows(),
+        tags: ["djangostack", `djangostack-${config.stack}`],
+      },
+      { parent: this },
+    );
+    const settings = new digitalocean.DatabaseValkeyConfig(
+      `${name}-valkey-config`,
+      { clusterId: cluster.id, valkeyMaxmemoryPolicy: config.data.redis.evictionPolicy, ssl: true },
+      { parent: this },
+    );
+    const firewall = this.firewall(`${name}-valkey`, cluster);
+    this.databaseHosts.push(cluster.privateHost);
+    this.ready.push(settings, firewall);
+    this.appEgress.push(this.vpcEgress(cluster.port));
+    return { password: pulumi.secret(cluster.password), endpoint: { host: cluster.privateHost, port: cluster.port, tls: true, user: cluster.user } };
+  }
+
+  /** ConfigMap of a process's plain env (when it has any) and Secret of its secret env. */
+  private envObjects(process: Process, creds: Credentials, extra: Record<string, Input<string>> = {}): { configMaps: Input<string>[]; secretName?: Input<string> } {
+    const labels = labelsOf(this.ctx, process);
+    const plain = { ...process.env, ...extra };
+    const configMaps = Object.keys(plain).length > 0 ? [configMap(this.ctx, `${process.name}-env`, plain, this, labels).metadata.name] : [];
+    const values = secretEnvFor(process, this.args.config.apps, creds, serviceEndpoints());
+    const secretName = Object.keys(values).length > 0 ? secret(this.ctx, `${process.name}-env`, values, this, labels).metadata.name : undefined;
+    return { configMaps, secretName };
+  }
+
+  private statefulSet(process: Process, pod: Omit<PodOptions, "labels">, claims: { name: string; sizeGiB: number }[]): k8s.apps.v1.StatefulSet {
+    const ctx = this.ctx;
+    const labels = labelsOf(ctx, process);
+    const svc = service(ctx, process, this, { headless: true });
+    pdb(ctx, process, this);
+    return new k8s.apps.v1.StatefulSet(
+      `${ctx.name}-${process.name}`,
+      {
+        metadata: { name: process.name, namespace: ctx.namespace, labels },
+        spec: {
+          serviceName: svc.metadata.name,
+          replicas: 1,
+          selector: { matchLabels: selectorLabels(process, ctx.stack) },
+          updateStrategy: { type: "RollingUpdate" },
+          podManagementPolicy: "OrderedReady",
+          // Deleting the StatefulSet keeps the claims (and the Retain class keeps the disks).
+          persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
+          template: podTemplate({ ...pod, labels }),
+          volumeClaimTemplates: claims.map((c) => ({
+            metadata: { name: c.name, labels },
+            spec: { accessModes: ["ReadWriteOnce"], storageClassName: ctx.storageClass, resources: { requests: { storage: `${c.sizeGiB}Gi` } } },
+          })),
+        },
+      },
+      // The name is fixed (it is the DNS name apps use), so a replacing change deletes first.
+      // Claim templates are immutable and an existing claim is never resized through them: a new
+      // volumeSize is applied by expanding the PVC (see docs/production.md), not by replacing the set.
+      opts(ctx, this, { deleteBeforeReplace: true, ignoreChanges: ["spec.volumeClaimTemplates"] }),
+    );
+  }
+
+  private job(process: Process, pod: Omit<PodOptions, "labels" | "process">, deps: pulumi.Resource[]): k8s.batch.v1.Job {
+    const ctx = this.ctx;
+    const labels = labelsOf(ctx, process);
+    return new k8s.batch.v1.Job(
+      `${ctx.name}-${process.name}`,
+      {
+        metadata: { name: process.name, namespace: ctx.namespace, labels },
+        spec: {
+          backoffLimit: 3,
+          activeDeadlineSeconds: 600,
+          template: podTemplate({ ...pod, process, labels, restartPolicy: "Never", probes: false }),
+        },
+      },
+      // Its pod template names the content-addressed ConfigMap and Secret: any change replaces the
+      // Job (same name, so delete first) and it runs again. Never ttlSecondsAfterFinished: Pulumi would
+      // see the finished Job gone and run it again on the next deploy.
+      opts(ctx, this, { deleteBeforeReplace: true, dependsOn: deps }),
+    );
+  }
+
+  private inClusterPostgres(creds: Credentials): void {
+    const { config } = this.args;
+    const pg = this.process(names.POSTGRES);
+    const env = this.envObjects(pg, creds);
+    const set = this.statefulSet(
+      pg,
+      { process: pg, image: publicRef(pg), ...env, volumes: { sources: {}, claims: new Set([names.volume.postgres]), memoryScratchMiB: 64 } },
+      [{ name: names.volume.postgres, sizeGiB: config.data.postgres.volumeSizeGiB }],
+    );
+    const init = this.process(names.POSTGRES_INIT);
+    const sql = renderPostgresInit(
+      config.apps.filter((a) => a.database).map((a) => ({ database: names.database(a.name), role: names.role(a.name), passwordVar: names.dbPasswordVar(a.name) })),
+    );
+    const sqlMap = configMap(this.ctx, "postgres-init-sql", { "init.sql": sql }, this, labelsOf(this.ctx, init));
+    const initEnv = this.envObjects(init, creds);
+    this.ready.push(
+      set,
+      this.job(init, { image: publicRef(init), ...initEnv, volumes: { sources: { "postgres-init": { volume: { configMap: { name: sqlMap.metadata.name } } } }, memoryScratchMiB: 16 } }, [set]),
+    );
+    this.ingressFromApps(pg, [...APP_ROLES, "dbinit"]);
+    networkPolicy(this.ctx, "dbinit-to-postgres", roleSelector(["dbinit"]), { egress: [toRole("postgres", 5432)] }, this);
+    this.appEgress.push(toRole("postgres", 5432));
+  }
+
+  private inClusterRedis(creds: Credentials): void {
+    const { config } = this.args;
+    const rd = this.process(names.REDIS);
+    const conf = configMap(this.ctx, "redis-config", { "redis.conf": renderRedisConf(config.data.redis) }, this, labelsOf(this.ctx, rd));
+    const env = this.envObjects(rd, creds);
+    const set = this.statefulSet(
+      rd,
+      {
+        process: rd,
+        image: publicRef(rd),
+        ...env,
+        volumes: { sources: { "redis-config": { volume: { configMap: { name: conf.metadata.name } } } }, claims: new Set([names.volume.redis]), memoryScratchMiB: 16 },
+      },
+      [{ name: names.volume.redis, sizeGiB: config.data.redis.volumeSizeGiB }],
+    );
+    this.ready.push(set);
+    this.ingressFromApps(rd, APP_ROLES);
+    this.appEgress.push(toRole("redis", 6379));
+  }
+
+  private rabbitmq(name: string, creds: Credentials): void {
+    const { config } = this.args;
+    const mq = this.process(names.RABBITMQ);
+    const labels = labelsOf(this.ctx, mq);
+    const conf = renderRabbitmqConf(config.data.rabbitmq, { definitionsPath: DEFAULT_DEFINITIONS_PATH });
+    const confMap = configMap(this.ctx, "rabbitmq-config", { "10-djangostack.conf": conf }, this, labels);
+    const brokerApps = config.apps.filter((a) => a.broker).map((a) => a.name);
+    const definitionsFor = (password: (app: string) => string, admin: string) =>
+      renderRabbitmqDefinitions({ apps: brokerApps.map((a) => ({ vhost: names.vhost(a), user: names.brokerUser(a), password: password(a) })), admin: { user: RABBITMQ_ADMIN, password: admin } });
+    const definitions = pulumi
+      .all([pulumi.all(brokerApps.map((a) => creds.brokerPasswords[a])), creds.rabbitmqAdmin])
+      .apply(([passwords, admin]) => definitionsFor((a) => passwords[brokerApps.indexOf(a)], admin));
+    // Secrets are written masked: the definitions (password hashes) are recorded with placeholders.
+    recordArtifact("rabbitmq/definitions.json", definitionsFor(() => SECRET_PLACEHOLDER, SECRET_PLACEHOLDER));
+    const definitionsSecret = secret(this.ctx, "rabbitmq-definitions", { "definitions.json": pulumi.secret(definitions) }, this, labels);
+    const cookie = new random.RandomPassword(`${name}-rabbitmq-erlang-cookie`, { length: 32, special: false, keepers: { rotation: String(config.secrets.rotation) } }, { parent: this });
+    const cookieSecret = secret(this.ctx, "rabbitmq-erlang-cookie", { ".erlang.cookie": pulumi.secret(cookie.result) }, this, labels);
+    const configDir = mq.volumes.find((v) => v.volume === "rabbitmq-config");
+    if (!configDir || `${configDir.mountPath}/definitions.json` !== DEFAULT_DEFINITIONS_PATH) throw new Error("djangostack: rabbitmq config volume must hold the definitions file");
+    const sources: Record<string, VolumeSource> = {
+      // One directory from two objects: the config from a ConfigMap, the definitions from a Secret.
+      "rabbitmq-config": {
+        volume: {
+          projected: {
+            defaultMode: 0o440,
+            sources: [{ configMap: { name: confMap.metadata.name } }, { secret: { name: definitionsSecret.metadata.name } }],
+          },
+        },
+      },
+    };
+    const dataDir = mq.volumes.find((v) => v.kind === "data");
+    if (!dataDir) throw new Error("djangostack: rabbitmq needs a data volume");
+    const env = this.envObjects(mq, creds);
+    // The Erlang cookie must be readable by its owner only; a Secret mount cannot guarantee that,
+    // so an init container copies it onto the data volume with mode 0400.
+    const cookieInit = mainContainer(
+      {
+        process: { ...mq, command: ["sh", "-c", `rm -f ${dataDir.mountPath}/.erlang.cookie && cp /run/erlang-cookie/.erlang.cookie ${dataDir.mountPath}/.erlang.cookie && chmod 0400 ${dataDir.mountPath}/.erlang.cookie`], secretEnv: {}, health: undefined, readOnlyRootFs: true, resources: { cpuMillis: 50, memoryMiB: 32 } },
+        image: publicRef(mq),
+        labels: {},
+        configMaps: [],
+        volumes: { sources: {}, memoryScratchMiB: 16 },
+        probes: false,
+        ports: [],
+      },
+      [
+        { name: dataDir.volume, mountPath: dataDir.mountPath },
+        { name: "erlang-cookie", mountPath: "/run/erlang-cookie", readOnly: true },
+      ],
+    );
+    const set = this.statefulSet(
+      mq,
+      {
+        process: mq,
+        image: publicRef(mq),
+        ...env,
+        volumes: { sources, claims: new Set([dataDir.volume]), memoryScratchMiB: 16 },
+        initContainers: [{ ...cookieInit, name: "erlang-cookie" }],
+        extraVolumes: [{ name: "erlang-cookie", secret: { secretName: cookieSecret.metadata.name, defaultMode: 0o400 } }],
+      },
+      [{ name: dataDir.volume, sizeGiB: config.data.rabbitmq.volumeSizeGiB }],
+    );
+    this.ready.push(set);
+    this.ingressFromApps(mq, APP_ROLES);
+    this.appEgress.push(toRole("rabbitmq", 5672));
+  }
+
+  private ingressFromApps(process: Process, roles: Process["role"][]): void {
+    networkPolicy(
+      this.ctx,
+      `${process.name}-ingress`,
+      { matchLabels: selectorLabels(process, this.ctx.stack) },
+      { ingress: [{ from: [{ podSelector: roleSelector(roles) }], ports: process.ports.map((p) => ({ protocol: "TCP", port: p.port })) }] },
+      this,
+    );
+  }
+}
+
+function publicRef(process: Process): string {
+  if (process.image.kind !== "public") throw new Error(`djangostack: ${process.name} is expected to run a public image`);
+  return process.image.ref;
+}
+
+function toRole(role: Process["role"], port: number): EgressRule {
+  return { to: [{ podSelector: { matchLabels: { [LABELS.role]: role } } }], ports: [{ protocol: "TCP", port }] };
+}

@@ -1,0 +1,206 @@
+import { createHash } from "node:crypto";
+import * as pulumi from "@pulumi/pulumi";
+import * as digitalocean from "@pulumi/digitalocean";
+import * as k8s from "@pulumi/kubernetes";
+import { KubernetesConfig, StackConfig } from "../../../config/types";
+import { EDGE_PORTS, PATHS } from "../../../model/build";
+import * as names from "../../../model/names";
+import { Process, WorkloadModel } from "../../../model/types";
+import { nginxInputFor, renderNginx } from "../../../render/nginx";
+import { KubeContext, configMap, deployment, labelsOf, networkPolicy, opts, pdb, roleSelector } from "./objects";
+import { Container, PRE_STOP_SECONDS, VolumeSource, mainContainer, selectorLabels, volumesFor } from "./workload";
+
+/** Legacy size slugs mapped to DigitalOcean Load Balancer size units (the size-slug annotation is deprecated). */
+export const LB_SIZE_UNITS: Record<KubernetesConfig["loadBalancerSize"], number> = { "lb-small": 1, "lb-medium": 3, "lb-large": 6 };
+export const LB_ANNOTATION = "service.beta.kubernetes.io/do-loadbalancer-";
+/** Idle timeout of LB -> nginx connections; nginx's own proxy_read_timeout is 120 s. */
+export const LB_IDLE_TIMEOUT_SECONDS = 120;
+
+/**
+ * The rendered nginx.conf sits behind a TLS-terminating, HTTP-speaking load balancer here: the peer
+ * is the LB, so the client address comes from X-Forwarded-For (trusted only from the VPC range the LB
+ * connects from) and the original scheme from X-Forwarded-Proto. Without this, every client would
+ * share one rate-limit bucket and Django would see every request as plain HTTP.
+ */
+export function behindLoadBalancer(conf: string, trustedCidr: string): string {
+  if (!/^[0-9.]+\/[0-9]{1,2}$/.test(trustedCidr)) throw new Error(`djangostack: invalid load balancer source range ${JSON.stringify(trustedCidr)}`);
+  const anchor = "    server_tokens off;\n";
+  const proto = "proxy_set_header X-Forwarded-Proto $scheme;";
+  if (!conf.includes(anchor) || !conf.includes(proto)) throw new Error("djangostack: nginx.conf lacks the lines the load balancer adaptation expects; update behindLoadBalancer");
+  const directives = [
+    "",
+    "    # Behind the DigitalOcean Load Balancer (djangostack kubernetes target): it terminates TLS and",
+    "    # forwards plain HTTP with X-Forwarded-For / X-Forwarded-Proto.",
+    `    set_real_ip_from ${trustedCidr};`,
+    "    real_ip_header X-Forwarded-For;",
+    "    real_ip_recursive on;",
+    "    map $http_x_forwarded_proto $djs_forwarded_proto {",
+    "        default $scheme;",
+    "        https https;",
+    "    }",
+    "",
+  ].join("\n");
+  return conf.replace(anchor, `${anchor}${directives}`).split(proto).join("proxy_set_header X-Forwarded-Proto $djs_forwarded_proto;");
+}
+
+/** Hosts served: the domain and every app host. */
+export function publicHosts(config: StackConfig): string[] {
+  return config.domain ? [...new Set([config.domain, ...config.apps.flatMap((a) => a.hosts)])] : [];
+}
+
+/** DNS zone and record name for a host: inside the stack's domain, else its parent zone. */
+export function dnsRecordFor(host: string, domain: string): { zone: string; name: string } {
+  if (host === domain) return { zone: domain, name: "@" };
+  if (host.endsWith(`.${domain}`)) return { zone: domain, name: host.slice(0, -(domain.length + 1)) };
+  const dot = host.indexOf(".");
+  return { zone: host.slice(dot + 1), name: host.slice(0, dot) };
+}
+
+export interface EdgeArgs {
+  config: StackConfig;
+  kubernetes: KubernetesConfig;
+  model: WorkloadModel;
+  ctx: KubeContext;
+  images: Record<string, pulumi.Output<string>>;
+  /** VPC range the load balancer reaches the nodes from. */
+  vpcCidr: pulumi.Input<string>;
+  /** The Deployments nginx proxies to: it rolls after them. */
+  upstreams: pulumi.Resource[];
+}
+
+/**
+ * The edge tier (`djangostack:kubernetes:Edge`): a DigitalOcean Load Balancer (Service type
+ * LoadBalancer) with a DigitalOcean-managed Let's Encrypt certificate and HTTP -> HTTPS redirect, in
+ * front of an nginx Deployment running the same rendered nginx.conf as staging; DNS records.
+ */
+export class EdgeTier extends pulumi.ComponentResource {
+  readonly loadBalancerIp: pulumi.Output<string>;
+  readonly service: k8s.core.v1.Service;
+  readonly certificate?: digitalocean.Certificate;
+
+  constructor(name: string, args: EdgeArgs, opts_?: pulumi.ComponentResourceOptions) {
+    super("djangostack:kubernetes:Edge", name, {}, opts_);
+    const { config, model, ctx } = args;
+    const edge = model.processes.find((p) => p.role === "edge");
+    if (!edge) throw new Error("djangostack: the workload model has no edge process");
+    const tls = config.edge.tls.mode !== "none";
+    const hosts = publicHosts(config);
+    const labels = labelsOf(ctx, edge);
+
+    // TLS is the load balancer's: nginx is rendered without it and listens on plain HTTP only.
+    const plainEdge = { ...config.edge, tls: { ...config.edge.tls, mode: "none" as const } };
+    const conf = pulumi.output(args.vpcCidr).apply((cidr) => behindLoadBalancer(renderNginx(nginxInputFor(model, plainEdge, config.domain)), cidr));
+    const confMap = configMap(ctx, "nginx-config", { "nginx.conf": conf }, this, labels);
+    const sources: Record<string, VolumeSource> = {
+      "nginx-config": { volume: { configMap: { name: confMap.metadata.name } }, file: { key: "nginx.conf", mountPath: PATHS.nginxConf } },
+    };
+    const volumes = { sources, memoryScratchMiB: 64 };
+
+    const staticInit = config.apps.map((app): Container => {
+      const image = args.images[app.name];
+      if (!image) throw new Error(`djangostack: no image for app ${app.name}`);
+      const target = `${PATHS.nginxStatic}/${app.name}`;
+      const copy: Process = {
+        ...edge,
+        image: { kind: "app", app: app.name },
+        // The app image's own collected (hashed) static files: same digest as the web pods it fronts.
+        command: ["python", "-c", "import shutil, sys; shutil.copytree(sys.argv[1], sys.argv[2], dirs_exist_ok=True)", PATHS.imageStatic, target],
+        env: {},
+        secretEnv: {},
+        health: undefined,
+        readOnlyRootFs: true,
+        resources: { cpuMillis: 100, memoryMiB: 128 },
+        volumes: edge.volumes.filter((v) => v.volume === names.volume.static(app.name)).map((v) => ({ ...v, readOnly: false })),
+      };
+      const { mounts } = volumesFor(copy, volumes);
+      return { ...mainContainer({ process: copy, image, labels: {}, configMaps: [], volumes, probes: false, ports: [] }, mounts), name: `static-${app.name}` };
+    });
+
+    const nginx = deployment(ctx, edge, this, {
+      pod: {
+        process: edge,
+        image: publicRef(edge),
+        configMaps: [],
+        pullSecret: ctx.pullSecret,
+        volumes,
+        initContainers: staticInit,
+        preStopSeconds: PRE_STOP_SECONDS,
+        spread: true,
+        ports: [{ name: "http", port: EDGE_PORTS.http }],
+      },
+      replicas: edge.replicas,
+      strategy: "rolling",
+      dependsOn: args.upstreams,
+    });
+    pdb(ctx, edge, this);
+
+    const annotations: Record<string, pulumi.Input<string>> = {
+      [`${LB_ANNOTATION}name`]: `${config.project}-${config.stack}`,
+      [`${LB_ANNOTATION}protocol`]: "http",
+      [`${LB_ANNOTATION}size-unit`]: String(LB_SIZE_UNITS[args.kubernetes.loadBalancerSize]),
+      [`${LB_ANNOTATION}enable-backend-keepalive`]: "true",
+      [`${LB_ANNOTATION}http-idle-timeout-seconds`]: String(LB_IDLE_TIMEOUT_SECONDS),
+    };
+    const ports = [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }];
+    if (tls) {
+      if (hosts.length === 0) throw new Error("djangostack: TLS at the load balancer needs djangostack:domain");
+      // The name stays fixed while DigitalOcean renews the certificate (the ID changes at every
+      // renewal, so the certificate-id annotation would go stale). New domains: new name, created first.
+      const certName = `${config.project}-${config.stack}-${createHash("sha256").update(hosts.join(",")).digest("hex").slice(0, 8)}`;
+      this.certificate = new digitalocean.Certificate(`${name}-certificate`, { name: certName, type: "lets_encrypt", domains: hosts }, { parent: this });
+      Object.assign(annotations, {
+        [`${LB_ANNOTATION}certificate-name`]: this.certificate.name,
+        [`${LB_ANNOTATION}tls-ports`]: "443",
+        [`${LB_ANNOTATION}redirect-http-to-https`]: "true",
+        // djangostack writes the A records itself (below) when it manages DNS.
+        [`${LB_ANNOTATION}disable-lets-encrypt-dns-records`]: String(args.kubernetes.dnsManaged),
+      });
+      ports.push({ name: "https", port: 443, targetPort: "http", protocol: "TCP" });
+    }
+    this.service = new k8s.core.v1.Service(
+      `${ctx.name}-${edge.name}-lb`,
+      {
+        metadata: { name: `${edge.name}-public`, namespace: ctx.namespace, labels, annotations },
+        spec: {
+          type: "LoadBalancer",
+          // Local: the LB's own address reaches nginx (no SNAT), so only the VPC range is trusted for
+          // X-Forwarded-For, and nodes without an nginx pod drop out of the LB before they are drained.
+          externalTrafficPolicy: "Local",
+          selector: selectorLabels(edge, ctx.stack),
+          ports,
+        },
+      },
+      opts(ctx, this, { dependsOn: [nginx] }),
+    );
+    this.loadBalancerIp = this.service.status.loadBalancer.ingress.apply((ingress) => ingress?.[0]?.ip ?? "");
+
+    if (config.domain && args.kubernetes.dnsManaged) {
+      for (const host of hosts) {
+        const { zone, name: record } = dnsRecordFor(host, config.domain);
+        new digitalocean.DnsRecord(`${name}-dns-${host}`, { domain: zone, name: record, type: "A", value: this.loadBalancerIp, ttl: 300 }, { parent: this });
+      }
+    }
+
+    networkPolicy(
+      ctx,
+      "edge",
+      { matchLabels: selectorLabels(edge, ctx.stack) },
+      {
+        ingress: [{ ports: [{ protocol: "TCP", port: EDGE_PORTS.http }] }],
+        egress: [
+          {
+            to: [{ podSelector: roleSelector(["web", "frontend"]) }],
+            ports: [...new Set([...model.routing.map((r) => r.port), ...(model.frontend ? [model.frontend.port] : [])])].map((port) => ({ protocol: "TCP", port })),
+          },
+        ],
+      },
+      this,
+    );
+    this.registerOutputs({ loadBalancerIp: this.loadBalancerIp });
+  }
+}
+
+function publicRef(process: Process): string {
+  if (process.image.kind !== "public") throw new Error(`djangostack: ${process.name} is expected to run a public image`);
+  return process.image.ref;
+}
