@@ -6,7 +6,11 @@ import { buildModel } from "../../src/model/build";
 import { nginxInputFor, renderNginx } from "../../src/render/nginx";
 import { doctlExecArgs, execKubeconfig } from "../../src/components/targets/kubernetes/kubeconfig";
 import { dockerAuth } from "../../src/components/targets/kubernetes/cluster";
-import { behindLoadBalancer, dnsRecordFor, publicHosts } from "../../src/components/targets/kubernetes/edge";
+import { behindLoadBalancer, dnsRecordFor, publicHosts, staticCopyCommand } from "../../src/components/targets/kubernetes/edge";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { poolSize, renderManagedGrants } from "../../src/components/targets/kubernetes/data";
 import { digestSuffix, splitEnv } from "../../src/components/targets/kubernetes/app";
 import { probesFor, volumesFor } from "../../src/components/targets/kubernetes/workload";
@@ -121,5 +125,26 @@ describe("kubernetes target: pure helpers", () => {
     assert.ok(mounts.every((m) => typeof m.mountPath === "string"));
     const web = model.processes.find((p) => p.role === "web") as Process;
     assert.throws(() => volumesFor(web, { sources: {}, memoryScratchMiB: 64 }), /no Kubernetes source for config volume gunicorn-config/);
+  });
+
+  it("copies static files strictly for built images and tolerantly for named ones (run with the local python3)", () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "djs-static-"));
+    try {
+      const src = path.join(tmp, "staticfiles");
+      fs.mkdirSync(path.join(src, "admin"), { recursive: true });
+      fs.writeFileSync(path.join(src, "admin", "base.0123456789ab.css"), "body{}");
+      const run = (required: boolean, from: string, to: string) => {
+        const [, flag, code] = staticCopyCommand(required, "/srv/static/x");
+        return execFileSync("python3", [flag, code, from, to], { stdio: "pipe" });
+      };
+      run(true, src, path.join(tmp, "out"));
+      assert.equal(fs.readFileSync(path.join(tmp, "out", "admin", "base.0123456789ab.css"), "utf8"), "body{}");
+      assert.throws(() => run(true, path.join(tmp, "missing"), path.join(tmp, "out2")), /No such file|FileNotFoundError|Command failed/);
+      run(false, path.join(tmp, "missing"), path.join(tmp, "out3"));
+      assert.ok(!fs.existsSync(path.join(tmp, "out3")));
+      assert.deepEqual(staticCopyCommand(true, "/srv/static/shop").slice(-2), ["/app/staticfiles", "/srv/static/shop"]);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });

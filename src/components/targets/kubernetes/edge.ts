@@ -43,6 +43,18 @@ export function behindLoadBalancer(conf: string, trustedCidr: string): string {
   return conf.replace(anchor, `${anchor}${directives}`).split(proto).join("proxy_set_header X-Forwarded-Proto $djs_forwarded_proto;");
 }
 
+/**
+ * Copies an app image's collected static files into nginx's emptyDir. Images djangostack builds always
+ * have them (the Dockerfile runs collectstatic), so a missing directory fails the pod loudly; a named
+ * image may not, and then the copy is skipped with a warning rather than taking the whole edge down.
+ */
+export function staticCopyCommand(required: boolean, target: string): string[] {
+  const copy = required
+    ? "import shutil, sys; shutil.copytree(sys.argv[1], sys.argv[2], dirs_exist_ok=True)"
+    : "import os, shutil, sys; src, dst = sys.argv[1:3]; os.path.isdir(src) and shutil.copytree(src, dst, dirs_exist_ok=True) or print('djangostack: ' + src + ' is not in this image; its /static/ URLs will 404', file=sys.stderr)";
+  return ["python", "-c", copy, PATHS.imageStatic, target];
+}
+
 /** Hosts served: the domain and every app host. */
 export function publicHosts(config: StackConfig): string[] {
   return config.domain ? [...new Set([config.domain, ...config.apps.flatMap((a) => a.hosts)])] : [];
@@ -104,7 +116,7 @@ export class EdgeTier extends pulumi.ComponentResource {
         ...edge,
         image: { kind: "app", app: app.name },
         // The app image's own collected (hashed) static files: same digest as the web pods it fronts.
-        command: ["python", "-c", "import shutil, sys; shutil.copytree(sys.argv[1], sys.argv[2], dirs_exist_ok=True)", PATHS.imageStatic, target],
+        command: staticCopyCommand(app.source.kind === "build", target),
         env: {},
         secretEnv: {},
         health: undefined,
