@@ -32,6 +32,14 @@ function record(entry: LedgerEntry): void {
   fs.appendFileSync(LEDGER, `${JSON.stringify(entry)}\n`);
 }
 
+/** Ledgers of earlier runs whose runner has exited (a file run on its own leaves one behind). */
+function removeStaleLedgers(): void {
+  for (const name of fs.readdirSync(os.tmpdir())) {
+    const m = /^djangostack-ledger-([0-9]+)\.jsonl$/.exec(name);
+    if (m && Number(m[1]) !== Number(RUN_ID) && !isAlive(Number(m[1]))) fs.rmSync(path.join(os.tmpdir(), name), { force: true });
+  }
+}
+
 export function readLedger(): LedgerEntry[] {
   if (!fs.existsSync(LEDGER)) return [];
   return fs
@@ -298,6 +306,7 @@ function killAllSync(): void {
 export function useHarness(): void {
   if (hooked) return;
   hooked = true;
+  removeStaleLedgers();
   after(cleanupAll, { timeout: 120_000 });
   process.once("exit", killAllSync);
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
