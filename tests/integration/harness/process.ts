@@ -121,8 +121,20 @@ export function run(file: string, args: string[], opts: RunOptions = {}): Promis
   });
 }
 
-/** A free TCP port on 127.0.0.1, found by listening on port 0. */
-export function freePort(): Promise<number> {
+const handedOut = new Set<number>();
+
+/** A free TCP port on 127.0.0.1, found by listening on port 0; never the same one twice per file. */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await listenZero();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+}
+
+function listenZero(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();
