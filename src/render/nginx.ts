@@ -52,6 +52,11 @@ export interface NginxInput {
    * at startup, for hosts where containers change IP when replaced. Needs nginx >= 1.27.3 (`resolve`).
    */
   resolver?: string;
+  /**
+   * A TLS-terminating proxy in front (the Kubernetes target's DigitalOcean Load Balancer): the client
+   * address comes from X-Forwarded-For sent by these networks, and X-Forwarded-Proto is passed on.
+   */
+  trustedProxy?: { cidrs: string[] };
 }
 
 /** In-container defaults for the edge process built by `buildModel`. */
@@ -215,6 +220,7 @@ function validate(input: NginxInput): void {
   checkPort("redirectHttpsPort", input.redirectHttpsPort);
   check(input.listen.http !== input.listen.https, "listen (http and https ports must differ)", input.listen);
   if (input.listen.address !== undefined) check(IPV4.test(input.listen.address), "listen.address", input.listen.address);
+  for (const cidr of input.trustedProxy?.cidrs ?? []) check(/^[0-9.]+\/[0-9]{1,2}$/.test(cidr), "trustedProxy.cidrs", cidr);
   if (input.resolver !== undefined) {
     check(RESOLVER.test(input.resolver), "resolver", input.resolver);
     check(versionAtLeast(input.nginxVersion, [1, 27, 3]), "nginxVersion (resolver needs nginx >= 1.27.3 for `server ... resolve`)", input.nginxVersion);
@@ -332,13 +338,25 @@ function proxyLocations(site: SiteRoutes): ProxyLocation[] {
   return [...[...exact.values()].sort(byPath), ...[...prefix.values()].sort(byPath)];
 }
 
+/** The scheme the client used: nginx's own, or the trusted proxy's X-Forwarded-Proto. */
+function forwardedProto(input: NginxInput): string[] {
+  if (!input.trustedProxy) return block("map $scheme $djs_forwarded_proto", ["default $scheme;"]);
+  return [
+    "# Behind a TLS-terminating proxy: trust its X-Forwarded-For and X-Forwarded-Proto, nobody else's.",
+    ...input.trustedProxy.cidrs.map((cidr) => `set_real_ip_from ${cidr};`),
+    "real_ip_header X-Forwarded-For;",
+    "real_ip_recursive on;",
+    ...block("map $http_x_forwarded_proto $djs_forwarded_proto", ["default $scheme;", "https https;"]),
+  ];
+}
+
 function proxyHeaders(websocket: boolean): string[] {
   return [
     "proxy_set_header Host $djs_forwarded_host;",
     // nginx is the first hop: the client's own X-Forwarded-For is not trusted, so it is replaced.
     "proxy_set_header X-Forwarded-For $remote_addr;",
     "proxy_set_header X-Real-IP $remote_addr;",
-    "proxy_set_header X-Forwarded-Proto $scheme;",
+    "proxy_set_header X-Forwarded-Proto $djs_forwarded_proto;",
     "proxy_set_header X-Forwarded-Host $djs_forwarded_host;",
     "proxy_set_header X-Request-ID $djs_request_id;",
     ...(websocket
@@ -560,6 +578,7 @@ function httpContext(input: NginxInput): string[] {
     "limit_req_log_level warn;",
     "",
     ...block("map $http_upgrade $djs_connection_upgrade", ["default upgrade;", "\"\" \"\";"]),
+    ...forwardedProto(input),
     "# Keep a caller's request id when it is well formed, otherwise mint one.",
     ...block("map $http_x_request_id $djs_request_id", ["default $request_id;", '"~^[A-Za-z0-9._-]{1,128}$" $http_x_request_id;']),
     ...block("map $http_host $djs_forwarded_host", ["default $http_host;", '"" $host;']),

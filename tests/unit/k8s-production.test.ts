@@ -11,8 +11,7 @@ import { parseConfig } from "../../src/config/schema";
 import { readStackFiles } from "../../src/offline/stackfiles";
 import { REPO_ROOT } from "../../src/offline/render";
 import { Raw } from "../../src/config/checker";
-import { nginxInputFor, renderNginx } from "../../src/render/nginx";
-import { behindLoadBalancer } from "../../src/components/targets/kubernetes/edge";
+import { loadBalancedNginx } from "../../src/components/targets/kubernetes/edge";
 
 type Obj = Record<string, unknown>;
 type Container = { name: string; image: string; command?: string[]; env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[]; envFrom?: { configMapRef?: { name: string } }[]; securityContext: Obj; resources: { requests: Obj; limits: Obj }; livenessProbe?: Obj; readinessProbe?: Obj; startupProbe?: Obj; volumeMounts?: { name: string; mountPath: string; subPath?: string; readOnly?: boolean }[]; lifecycle?: Obj };
@@ -460,7 +459,7 @@ describe("production stack (kubernetes target, managed data) under the offline e
       const volume = volumeOf<{ configMap: { name: string } }>(podOf(nginx), mount?.name);
       const conf = configData(ev, volume.configMap.name)["nginx.conf"];
       const config = productionConfig();
-      const expected = behindLoadBalancer(renderNginx(nginxInputFor(buildModel(config), { ...config.edge, tls: { ...config.edge.tls, mode: "none" } }, config.domain)), "10.110.0.0/20");
+      const expected = loadBalancedNginx(buildModel(config), config, "10.110.0.0/20");
       assert.equal(conf, expected);
       assert.match(conf, /upstream shop-web \{\n\s+server shop-web:8000;/);
       assert.ok(nginx.options.dependsOn.includes(named(ev, K.deploy, "shop-web").name), "nginx rolls after web");

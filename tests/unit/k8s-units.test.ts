@@ -3,10 +3,9 @@ import assert from "node:assert/strict";
 import YAML from "yaml";
 import { parseConfig } from "../../src/config/schema";
 import { buildModel } from "../../src/model/build";
-import { nginxInputFor, renderNginx } from "../../src/render/nginx";
 import { doctlExecArgs, execKubeconfig } from "../../src/components/targets/kubernetes/kubeconfig";
 import { dockerAuth } from "../../src/components/targets/kubernetes/cluster";
-import { behindLoadBalancer, dnsRecordFor, publicHosts, staticCopyCommand } from "../../src/components/targets/kubernetes/edge";
+import { dnsRecordFor, loadBalancedNginx, publicHosts, staticCopyCommand } from "../../src/components/targets/kubernetes/edge";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -54,19 +53,15 @@ describe("kubernetes target: pure helpers", () => {
 
   it("adapts the staging nginx.conf to the load balancer: real client IP from the VPC, original scheme forwarded", () => {
     const config = production();
-    const plain = { ...config.edge, tls: { ...config.edge.tls, mode: "none" as const } };
-    const base = renderNginx(nginxInputFor(buildModel(config), plain, config.domain));
-    const conf = behindLoadBalancer(base, "10.110.0.0/20");
+    const conf = loadBalancedNginx(buildModel(config), config, "10.110.0.0/20");
     assert.match(conf, /^\s*set_real_ip_from 10\.110\.0\.0\/20;$/m);
     assert.match(conf, /^\s*real_ip_header X-Forwarded-For;$/m);
-    assert.ok(!conf.includes("X-Forwarded-Proto $scheme;"), "no upstream sees the LB->nginx scheme (always http)");
-    const proxied = conf.match(/proxy_set_header X-Forwarded-Proto \$djs_forwarded_proto;/g) ?? [];
-    assert.equal(proxied.length, (base.match(/proxy_set_header X-Forwarded-Proto \$scheme;/g) ?? []).length);
+    assert.match(conf, /map \$http_x_forwarded_proto \$djs_forwarded_proto \{\s*default \$scheme;\s*https https;\s*\}/);
+    assert.ok((conf.match(/proxy_set_header X-Forwarded-Proto \$djs_forwarded_proto;/g) ?? []).length > 0);
     // Directives land in the http context, before the first server block.
     assert.ok(conf.indexOf("set_real_ip_from") < conf.indexOf("server {"));
     assert.ok(!/listen \d+ ssl/.test(conf), "nginx never terminates TLS here");
-    assert.throws(() => behindLoadBalancer("events {}\n", "10.110.0.0/20"), /lacks the lines/);
-    assert.throws(() => behindLoadBalancer(base, "10.110.0.0/20; evil"), /invalid load balancer source range/);
+    assert.throws(() => loadBalancedNginx(buildModel(config), config, "10.110.0.0/20; evil"), /trustedProxy/);
   });
 
   it("places DNS records in the domain's zone, and other hosts in their parent zone", () => {

@@ -377,13 +377,13 @@ describe("renderNginx: headers", () => {
     const headers = new Map(argsOf(loc.block, "proxy_set_header").map((a) => [a[0], a[1]]));
     assert.equal(headers.get("Host"), "$djs_forwarded_host");
     assert.equal(headers.get("X-Forwarded-For"), "$remote_addr");
-    assert.equal(headers.get("X-Forwarded-Proto"), "$scheme");
+    assert.equal(headers.get("X-Forwarded-Proto"), "$djs_forwarded_proto");
     assert.equal(headers.get("X-Forwarded-Host"), "$djs_forwarded_host");
     assert.equal(headers.get("X-Request-ID"), "$djs_request_id");
     assert.equal(headers.get("Connection"), "");
-    // The Kubernetes target adapts these lines for its load balancer (behindLoadBalancer).
-    assert.match(text, /^ {4}server_tokens off;$/m);
-    assert.ok(text.includes("proxy_set_header X-Forwarded-Proto $scheme;"));
+    // Without a trusted proxy the scheme is nginx's own; a client's X-Forwarded-Proto is ignored.
+    assert.match(text, /map \$scheme \$djs_forwarded_proto \{\s*default \$scheme;\s*\}/);
+    assert.ok(!text.includes("set_real_ip_from"));
   });
 });
 

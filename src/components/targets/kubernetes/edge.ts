@@ -17,30 +17,14 @@ export const LB_ANNOTATION = "service.beta.kubernetes.io/do-loadbalancer-";
 export const LB_IDLE_TIMEOUT_SECONDS = 120;
 
 /**
- * The rendered nginx.conf sits behind a TLS-terminating, HTTP-speaking load balancer here: the peer
- * is the LB, so the client address comes from X-Forwarded-For (trusted only from the VPC range the LB
- * connects from) and the original scheme from X-Forwarded-Proto. Without this, every client would
- * share one rate-limit bucket and Django would see every request as plain HTTP.
+ * The staging nginx.conf, behind a TLS-terminating, HTTP-speaking load balancer: the peer is the LB,
+ * so the client address comes from X-Forwarded-For (trusted only from the VPC range the LB connects
+ * from) and the original scheme from X-Forwarded-Proto. Without this, every client would share one
+ * rate-limit bucket and Django would see every request as plain HTTP. nginx itself never does TLS here.
  */
-export function behindLoadBalancer(conf: string, trustedCidr: string): string {
-  if (!/^[0-9.]+\/[0-9]{1,2}$/.test(trustedCidr)) throw new Error(`djangostack: invalid load balancer source range ${JSON.stringify(trustedCidr)}`);
-  const anchor = "    server_tokens off;\n";
-  const proto = "proxy_set_header X-Forwarded-Proto $scheme;";
-  if (!conf.includes(anchor) || !conf.includes(proto)) throw new Error("djangostack: nginx.conf lacks the lines the load balancer adaptation expects; update behindLoadBalancer");
-  const directives = [
-    "",
-    "    # Behind the DigitalOcean Load Balancer (djangostack kubernetes target): it terminates TLS and",
-    "    # forwards plain HTTP with X-Forwarded-For / X-Forwarded-Proto.",
-    `    set_real_ip_from ${trustedCidr};`,
-    "    real_ip_header X-Forwarded-For;",
-    "    real_ip_recursive on;",
-    "    map $http_x_forwarded_proto $djs_forwarded_proto {",
-    "        default $scheme;",
-    "        https https;",
-    "    }",
-    "",
-  ].join("\n");
-  return conf.replace(anchor, `${anchor}${directives}`).split(proto).join("proxy_set_header X-Forwarded-Proto $djs_forwarded_proto;");
+export function loadBalancedNginx(model: WorkloadModel, config: StackConfig, trustedCidr: string): string {
+  const plainEdge = { ...config.edge, tls: { ...config.edge.tls, mode: "none" as const } };
+  return renderNginx({ ...nginxInputFor(model, plainEdge, config.domain), trustedProxy: { cidrs: [trustedCidr] } });
 }
 
 /**
@@ -100,8 +84,7 @@ export class EdgeTier extends pulumi.ComponentResource {
     const labels = labelsOf(ctx, edge);
 
     // TLS is the load balancer's: nginx is rendered without it and listens on plain HTTP only.
-    const plainEdge = { ...config.edge, tls: { ...config.edge.tls, mode: "none" as const } };
-    const conf = pulumi.output(args.vpcCidr).apply((cidr) => behindLoadBalancer(renderNginx(nginxInputFor(model, plainEdge, config.domain)), cidr));
+    const conf = pulumi.output(args.vpcCidr).apply((cidr) => loadBalancedNginx(model, config, cidr));
     const confMap = configMap(ctx, "nginx-config", { "nginx.conf": conf }, this, labels);
     const sources: Record<string, VolumeSource> = {
       "nginx-config": { volume: { configMap: { name: confMap.metadata.name } }, file: { key: "nginx.conf", mountPath: PATHS.nginxConf } },
