@@ -300,7 +300,9 @@ function parseEdge(c: Checker, value: unknown, target: Target, domain: string | 
   const mode = c.oneOf("edge.tls.mode", tlsRaw.mode, TLS_MODES, tlsDefault);
   const email = c.optionalString("edge.tls.email", tlsRaw.email, EMAIL, "an email address for the Let's Encrypt account");
   if (mode !== "none" && !domain) c.fail("edge.tls.mode", mode, 'TLS needs djangostack:domain; set a domain or use "none"');
-  if (mode === "letsencrypt" && !email) c.fail("edge.tls.email", tlsRaw.email, 'required when edge.tls.mode is "letsencrypt"');
+  // On Kubernetes DigitalOcean issues and renews the load balancer's certificate: no ACME account.
+  if (mode === "letsencrypt" && !email && target === "droplet") c.fail("edge.tls.email", tlsRaw.email, 'required when edge.tls.mode is "letsencrypt" on target "droplet"');
+  if (mode === "files" && target === "kubernetes") c.fail("edge.tls.mode", mode, 'TLS terminates at the DigitalOcean Load Balancer with a managed certificate on target "kubernetes"; allowed here: "letsencrypt", "none"');
   if (mode === "letsencrypt" && target === "docker") c.fail("edge.tls.mode", mode, 'Let\'s Encrypt cannot reach a local engine; use "none" or "files" on target "docker"');
   const certificatePath = c.optionalString("edge.tls.certificatePath", tlsRaw.certificatePath, /^\/[^\0]*$/, "an absolute path");
   const keyPath = c.optionalString("edge.tls.keyPath", tlsRaw.keyPath, /^\/[^\0]*$/, "an absolute path");

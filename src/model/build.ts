@@ -163,7 +163,8 @@ function dataProcesses(config: StackConfig): Process[] {
     result.push({
       ...base(names.RABBITMQ, "rabbitmq", rabbitmq.resources),
       image: { kind: "public", ref: `rabbitmq:${rabbitmq.version}-alpine` },
-      env: { RABBITMQ_CONFIG_FILES: `${PATHS.rabbitmqConfigDir}/conf.d` },
+      // A glob, not the directory: definitions.json lives beside the .conf files and is not config syntax.
+      env: { RABBITMQ_CONFIG_FILES: `${PATHS.rabbitmqConfigDir}/conf.d/*.conf` },
       secretEnv: {},
       ports: [{ name: "amqp", port: 5672 }],
       health: execHealth(SLOW_START, ["rabbitmq-diagnostics", "-q", "ping"], ["rabbitmq-diagnostics", "-q", "check_port_connectivity"]),

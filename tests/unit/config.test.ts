@@ -36,7 +36,8 @@ describe("parseConfig defaults", () => {
   });
 
   it("derives per-target defaults: managed data on kubernetes, Let's Encrypt on a droplet with a domain", () => {
-    const k8s = parseConfig({ target: "kubernetes" }, id);
+    const k8s = parseConfig({ target: "kubernetes", domain: "example.com" }, id);
+    assert.equal(k8s.edge.tls.mode, "letsencrypt", "a managed certificate needs no ACME email");
     assert.equal(k8s.data.postgres.mode, "managed");
     assert.equal(k8s.edge.replicas, 2);
     const staging = parseConfig({ target: "droplet", domain: "example.com", droplet, edge: { tls: { email: "ops@example.com" } } }, id);
@@ -100,6 +101,7 @@ const badInputs: [string, Raw, string, string][] = [
   ["rabbitmq watermark above 0.9", { data: { rabbitmq: { memoryHighWatermark: 1.2 } } }, "djangostack:data.rabbitmq.memoryHighWatermark", "0.1 to 0.9"],
   ["TLS without a domain", { edge: { tls: { mode: "files", certificatePath: "/c.pem", keyPath: "/k.pem" } } }, "djangostack:edge.tls.mode", "needs djangostack:domain"],
   ["Let's Encrypt without email", { target: "droplet", domain: "example.com", droplet }, "djangostack:edge.tls.email", "required"],
+  ["operator TLS files on kubernetes", { target: "kubernetes", domain: "example.com", edge: { tls: { mode: "files", certificatePath: "/c.pem", keyPath: "/k.pem" } } }, "djangostack:edge.tls.mode", "managed certificate"],
   ["droplet without admin CIDRs", { target: "droplet", droplet: { sshKeys: ["aa"] } }, "djangostack:droplet.adminCidrs", "never opened to 0.0.0.0/0"],
   ["SSH open to the internet", { target: "droplet", droplet: { ...droplet, adminCidrs: ["0.0.0.0/0"] } }, "djangostack:droplet.adminCidrs[0]", "refused"],
   ["droplet settings on the docker target", { droplet }, "djangostack:droplet", 'target is "droplet"'],

@@ -16,9 +16,6 @@ export const deployKubernetes: Deployer = (target): TargetResult => {
   const { name, config, model, credentials } = target;
   const kc = config.kubernetes;
   if (!kc) throw new Error('djangostack: target "kubernetes" needs the djangostack:kubernetes settings');
-  if (config.edge.tls.mode === "files") {
-    throw new Error('djangostack: edge.tls.mode "files" is not supported on target "kubernetes": TLS terminates at the DigitalOcean Load Balancer with a managed certificate; use "letsencrypt" (or "none")');
-  }
 
   const cluster = new KubernetesCluster(`${name}-cluster`, { config, kubernetes: kc });
   const images = new ImagesTier(`${name}-images`, { config, registry: cluster.registry });
