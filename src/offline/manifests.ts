@@ -1,6 +1,6 @@
 import YAML from "yaml";
 import { RecordedResource } from "./engine";
-import { maskSecrets } from "./secret";
+import { maskSecretsKeepingShape } from "./secret";
 
 /** Kubernetes objects the program registered, one YAML manifest each (secrets masked). */
 export function kubernetesManifests(resources: RecordedResource[]): { path: string; content: string }[] {
@@ -10,6 +10,6 @@ export function kubernetesManifests(resources: RecordedResource[]): { path: stri
       const meta = (r.inputs.metadata ?? {}) as { name?: string; namespace?: string };
       const kind = String(r.inputs.kind).toLowerCase();
       const file = `kubernetes/${meta.namespace ? `${meta.namespace}/` : ""}${kind}-${meta.name ?? r.name}.yaml`;
-      return { path: file, content: YAML.stringify(maskSecrets(r.inputs)) };
+      return { path: file, content: YAML.stringify(maskSecretsKeepingShape(r.inputs)) };
     });
 }

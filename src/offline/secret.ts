@@ -25,6 +25,19 @@ export function maskSecrets(value: unknown, placeholder = "[secret]"): unknown {
   return value;
 }
 
+/**
+ * Like maskSecrets, but a secret object or list keeps its keys and length with every leaf replaced,
+ * so a masked Kubernetes Secret is still a valid manifest (`stringData: {KEY: "[secret]"}`).
+ */
+export function maskSecretsKeepingShape(value: unknown, placeholder = "[secret]", inSecret = false): unknown {
+  if (isWireSecret(value)) return maskSecretsKeepingShape(value.value, placeholder, true);
+  if (Array.isArray(value)) return value.map((v) => maskSecretsKeepingShape(v, placeholder, inSecret));
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskSecretsKeepingShape(v, placeholder, inSecret)]));
+  }
+  return inSecret ? placeholder : value;
+}
+
 /** Deep copy with every secret unwrapped to its value (for tests that inspect wiring). */
 export function unwrapSecrets(value: unknown): unknown {
   if (isWireSecret(value)) return unwrapSecrets(value.value);
