@@ -5,7 +5,7 @@ import { StackConfig } from "./types";
 import { SuppliedSecrets } from "../components/secrets";
 
 /** Pulumi keeps structured config as JSON text; plain strings stay strings. */
-function decode(text: string): unknown {
+export function decodeConfigValue(text: string): unknown {
   const trimmed = text.trim();
   if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
     try {
@@ -22,7 +22,7 @@ export function readRawConfig(): Raw {
   const raw: Raw = {};
   const prefix = `${NAMESPACE}:`;
   for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
-    if (key.startsWith(prefix)) raw[key.slice(prefix.length)] = decode(value);
+    if (key.startsWith(prefix)) raw[key.slice(prefix.length)] = decodeConfigValue(value);
   }
   return raw;
 }

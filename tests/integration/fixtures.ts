@@ -17,31 +17,19 @@ import { Process, SecretEnvSource, WorkloadModel } from "../../src/model/types";
 import { amqpUrl, databaseUrl, redisUrl } from "../../src/model/urls";
 import { renderStack } from "../../src/offline/render";
 import { readStackFiles } from "../../src/offline/stackfiles";
+import { decodeConfigValue } from "../../src/config/load";
 import { tempDir } from "./harness/process";
 import { generatePassword } from "./harness/secrets";
 
 export const REPO_ROOT = path.resolve(__dirname, "../..");
 const NAMESPACE = "djangostack:";
 
-/** Pulumi hands structured config to the program as JSON text; decode it as src/config/load.ts does. */
-function decode(text: string): unknown {
-  const trimmed = text.trim();
-  if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
-    try {
-      return JSON.parse(trimmed);
-    } catch {
-      return text;
-    }
-  }
-  return text;
-}
-
 /** The validated config of `Pulumi.<stack>.yaml`, plus `extra` keys as `pulumi config set` would add them. */
 export function stackConfig(stack: string, extra: Record<string, unknown> = {}): StackConfig {
   const qualified = Object.fromEntries(Object.entries(extra).map(([k, v]) => [k.includes(":") ? k : `${NAMESPACE}${k}`, v]));
   const files = readStackFiles(REPO_ROOT, stack, qualified);
   const raw: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(files.config)) if (key.startsWith(NAMESPACE)) raw[key.slice(NAMESPACE.length)] = decode(value);
+  for (const [key, value] of Object.entries(files.config)) if (key.startsWith(NAMESPACE)) raw[key.slice(NAMESPACE.length)] = decodeConfigValue(value);
   return parseConfig(raw, { project: files.project, stack });
 }
 
