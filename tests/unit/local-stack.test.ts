@@ -110,6 +110,12 @@ describe("local stack under the offline engine", () => {
       assert.ok(Number(c.inputs.memory) > 0, process);
     }
     assert.equal(container("nginx").inputs.user, "101:101");
+    for (const c of containers()) {
+      // Docker cannot copy uploads into a read-only root: those containers must stay writable.
+      const uploads = (c.inputs.uploads ?? []) as unknown[];
+      if (containsSecret(c.inputs.uploads) || uploads.length > 0) assert.notEqual(c.inputs.readOnly, true, `${labelsOf(c)["djangostack.process"]} gets uploads on a read-only root`);
+    }
+    for (const p of ["web-worker-default", "web-beat", "web-migrate", "postgres"]) assert.equal(container(p).inputs.readOnly, true, `${p} runs on a read-only root`);
     assert.deepEqual(container("web-web").inputs.capabilities, { drops: ["ALL"] });
   });
 

@@ -218,7 +218,10 @@ export class DockerRealizer extends pulumi.ComponentResource {
             tmpfs,
             uploads: files.map((f) => ({ file: f.path, content: f.content })),
             user: p.user,
-            readOnly: p.readOnlyRootFs,
+            // Docker refuses to copy files into a read-only root filesystem (uploads happen before start),
+            // so a process that receives rendered config keeps a writable root here; Kubernetes mounts
+            // the same files from ConfigMaps and keeps every root read-only.
+            readOnly: p.readOnlyRootFs && files.length === 0,
             securityOpts: ["no-new-privileges:true"],
             capabilities: p.role === "edge" || p.role === "web" || p.role === "worker" || p.role === "beat" || p.role === "migrate" ? { drops: ["ALL"] } : undefined,
             memory: p.resources.memoryMiB,
