@@ -2,6 +2,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError } from "../src/config/checker";
 import { renderStack } from "../src/offline/render";
+import { StackFileError } from "../src/offline/stackfiles";
 
 /** `npm run render -- --stack <name> [--out DIR]`: the offline render, no CLI and no account. */
 async function main(): Promise<number> {
@@ -15,7 +16,8 @@ async function main(): Promise<number> {
     process.stdout.write(`rendered stack ${values.stack}: ${summary.resources} resources, ${summary.artifacts} artifacts -> ${path.relative(process.cwd(), summary.dir) || "."}\n`);
     return 0;
   } catch (error) {
-    const message = error instanceof ConfigError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
+    const expected = error instanceof ConfigError || error instanceof StackFileError;
+    const message = expected ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
     process.stderr.write(`render failed for stack ${values.stack}:\n${message}\n`);
     return 1;
   }

@@ -2,6 +2,14 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
 
+/** A stack that cannot be read: the render reports it as a usage error, without a stack trace. */
+export class StackFileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "StackFileError";
+  }
+}
+
 export interface StackFiles {
   project: string;
   /** `namespace:key` -> string, exactly as the Pulumi CLI hands config to a program. */
@@ -25,7 +33,7 @@ export function readStackFiles(projectDir: string, stack: string, extraConfig: R
   const projectFile = path.join(projectDir, "Pulumi.yaml");
   const project = YAML.parse(fs.readFileSync(projectFile, "utf8")) as { name: string; config?: Record<string, { default?: unknown; value?: unknown }> };
   const stackFile = path.join(projectDir, `Pulumi.${stack}.yaml`);
-  if (!fs.existsSync(stackFile)) throw new Error(`no stack file ${stackFile}; stacks are the Pulumi.<stack>.yaml files next to Pulumi.yaml`);
+  if (!fs.existsSync(stackFile)) throw new StackFileError(`no stack file ${stackFile}; stacks are the Pulumi.<stack>.yaml files next to Pulumi.yaml`);
   const stackDoc = (YAML.parse(fs.readFileSync(stackFile, "utf8")) ?? {}) as { config?: Record<string, unknown> };
   const config: Record<string, string> = {};
   const secretKeys: string[] = [];
