@@ -150,7 +150,9 @@ describe("npm run render -- --stack local", () => {
       }
       const resources = JSON.parse(fs.readFileSync(path.join(dir, "resources.json"), "utf8")) as { type: string; name: string; parent: string | null }[];
       assert.ok(resources.some((r) => r.type === "djangostack:docker:Realizer" && r.parent === null), "components are recorded at the root");
-      assert.ok(resources.filter((r) => r.type === "docker:index/container:Container").every((r) => r.parent === "local-docker"), "containers are children of the realizer");
+      const tierOf = (process: string) => resources.find((r) => r.type === "docker:index/container:Container" && r.name === `local-docker-${process}`)?.parent;
+      assert.deepEqual(["postgres", "web-web", "nginx"].map(tierOf), ["local-docker-data", "local-docker-app", "local-docker-edge"], "containers are grouped by tier");
+      assert.ok(resources.some((r) => r.type === "djangostack:data:Docker" && r.parent === "local-docker"), "tiers are children of the realizer");
       const everything = fs.readdirSync(dir, { recursive: true }).map(String).filter((f) => fs.statSync(path.join(dir, f)).isFile()).map((f) => fs.readFileSync(path.join(dir, f), "utf8")).join("\n");
       assert.ok(!everything.includes("offline"), "a generated password leaked into the render");
       assert.ok(everything.includes("[secret]"));

@@ -71,6 +71,26 @@ function operatorTlsFiles(config: StackConfig): docker.types.input.ContainerVolu
 /** Long-lived containers are replaced create-before-delete, health-gated by `wait`. */
 const WAIT_TIMEOUT_SECONDS = 300;
 
+/** The tier a process belongs to, and the component type that groups its containers. */
+const TIERS = {
+  data: { type: "djangostack:data:Docker", roles: ["postgres", "redis", "rabbitmq", "dbinit"] },
+  app: { type: "djangostack:app:Docker", roles: ["migrate", "web", "worker", "beat", "frontend"] },
+  edge: { type: "djangostack:edge:Docker", roles: ["edge"] },
+} as const;
+type TierName = keyof typeof TIERS;
+
+function tierOf(role: Process["role"]): TierName {
+  return (Object.keys(TIERS) as TierName[]).find((t) => (TIERS[t].roles as readonly string[]).includes(role)) ?? "app";
+}
+
+/** Groups one tier's containers under the realizer (data services, app processes, the edge). */
+class DockerTier extends pulumi.ComponentResource {
+  constructor(type: string, name: string, opts: pulumi.ComponentResourceOptions) {
+    super(type, name, {}, opts);
+    this.registerOutputs({});
+  }
+}
+
 /**
  * The Docker realizer: one private network, named volumes, and a container per process of the
  * model — data services, the one-off init and migrations, web, workers, beat, frontend and nginx.
@@ -83,11 +103,17 @@ export class DockerRealizer extends pulumi.ComponentResource {
   private readonly args: DockerRealizerArgs;
   private readonly endpoints: DataEndpoints = serviceEndpoints();
   private readonly childOpts: pulumi.CustomResourceOptions;
+  private readonly tiers: Record<TierName, DockerTier>;
 
   constructor(name: string, args: DockerRealizerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("djangostack:docker:Realizer", name, {}, opts);
     this.args = args;
     this.childOpts = { parent: this, provider: args.provider, dependsOn: args.dependsOn };
+    this.tiers = {
+      data: new DockerTier(TIERS.data.type, `${name}-data`, { parent: this }),
+      app: new DockerTier(TIERS.app.type, `${name}-app`, { parent: this }),
+      edge: new DockerTier(TIERS.edge.type, `${name}-edge`, { parent: this }),
+    };
     const { config, model } = args;
     const prefix = `djangostack-${config.stack}`;
 
@@ -116,7 +142,7 @@ export class DockerRealizer extends pulumi.ComponentResource {
     }
     const edge = model.processes.find((p) => p.role === "edge");
     if (edge) {
-      const hooked = args.beforeEdge?.({ parent: this, provider: args.provider, network: this.network, volumes: this.volumes }) ?? [];
+      const hooked = args.beforeEdge?.({ parent: this.tiers.edge, provider: args.provider, network: this.network, volumes: this.volumes }) ?? [];
       const upstreams = model.processes.filter((p) => p.role === "web" || p.role === "frontend").flatMap((p) => created.get(p.name) ?? []);
       this.realize(name, edge, [...upstreams, ...hooked], []);
     }
@@ -239,7 +265,7 @@ export class DockerRealizer extends pulumi.ComponentResource {
             wait: !oneOff && p.health ? true : undefined,
             waitTimeout: !oneOff && p.health ? WAIT_TIMEOUT_SECONDS : undefined,
           },
-          { ...this.childOpts, dependsOn: [...(this.args.dependsOn ?? []), ...dependsOn], deleteBeforeReplace: fixedName },
+          { ...this.childOpts, parent: this.tiers[tierOf(p.role)], dependsOn: [...(this.args.dependsOn ?? []), ...dependsOn], deleteBeforeReplace: fixedName },
         ),
       );
     }
