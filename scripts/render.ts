@@ -4,15 +4,18 @@ import { ConfigError } from "../src/config/checker";
 import { renderStack } from "../src/offline/render";
 import { StackFileError } from "../src/offline/stackfiles";
 
-/** `npm run render -- --stack <name> [--out DIR]`: the offline render, no CLI and no account. */
+/**
+ * `npm run render -- --stack <name> [--out DIR] [--file STACK_FILE]`: the offline render, no CLI and
+ * no account. `--file` reads the stack's config from another file, e.g. one of examples/.
+ */
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { stack: { type: "string" }, out: { type: "string", default: "out" } } });
+  const { values } = parseArgs({ options: { stack: { type: "string" }, out: { type: "string", default: "out" }, file: { type: "string" } } });
   if (!values.stack) {
-    process.stderr.write("usage: npm run render -- --stack <local|staging|production> [--out DIR]\n");
+    process.stderr.write("usage: npm run render -- --stack <local|staging|production> [--out DIR] [--file STACK_FILE]\n");
     return 2;
   }
   try {
-    const summary = await renderStack({ stack: values.stack, outDir: path.resolve(values.out ?? "out") });
+    const summary = await renderStack({ stack: values.stack, outDir: path.resolve(values.out ?? "out"), stackFile: values.file });
     process.stdout.write(`rendered stack ${values.stack}: ${summary.resources} resources, ${summary.artifacts} artifacts -> ${path.relative(process.cwd(), summary.dir) || "."}\n`);
     return 0;
   } catch (error) {

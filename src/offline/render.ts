@@ -12,6 +12,8 @@ export interface EvaluateOptions {
   projectDir?: string;
   /** Extra `key: value` config (keys without namespace go to the project's), as `pulumi config set` would add. */
   extraConfig?: Record<string, unknown>;
+  /** Read the stack's config from this file instead of `Pulumi.<stack>.yaml` (e.g. one of examples/). */
+  stackFile?: string;
 }
 
 export interface Evaluation extends OfflineRun {
@@ -24,7 +26,7 @@ export const REPO_ROOT = path.resolve(__dirname, "..", "..");
 /** Evaluates the real index.ts for a stack under the offline engine. */
 export async function evaluateStack(options: EvaluateOptions): Promise<Evaluation> {
   const projectDir = options.projectDir ?? REPO_ROOT;
-  const files = readStackFiles(projectDir, options.stack, options.extraConfig);
+  const files = readStackFiles(projectDir, options.stack, options.extraConfig, options.stackFile);
   const entry = require.resolve(path.join(projectDir, "index.ts"));
   resetArtifacts();
   const run = await runOffline({
