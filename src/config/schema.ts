@@ -93,7 +93,8 @@ export function parseConfig(raw: Raw, identity: StackIdentity): StackConfig {
   const c = new Checker(NAMESPACE);
   for (const key of Object.keys(raw)) {
     if (!(CONFIG_KEYS as readonly string[]).includes(key) && !(SECRET_CONFIG_KEYS as readonly string[]).includes(key)) {
-      c.fail(key, raw[key], `unknown key; allowed keys are ${[...CONFIG_KEYS, ...SECRET_CONFIG_KEYS].join(", ")}`);
+      // The value is not echoed: a misspelt secret key would otherwise print its secret.
+      c.fail(key, "[value not shown]", `unknown key; allowed keys are ${[...CONFIG_KEYS, ...SECRET_CONFIG_KEYS].join(", ")}`);
     }
   }
   const target = c.oneOf<Target>("target", raw.target, TARGETS, "docker");
@@ -101,6 +102,7 @@ export function parseConfig(raw: Raw, identity: StackIdentity): StackConfig {
   const frontend = raw.frontend === undefined ? undefined : parseFrontend(c, raw.frontend);
   const apps = parseApps(c, raw.apps, frontend);
   attachSecretEnvKeys(c, apps, raw.secretEnv);
+  checkSuppliedSecrets(c, apps, raw);
   const config: StackConfig = {
     project: identity.project,
     stack: identity.stack,
@@ -427,6 +429,29 @@ function attachSecretEnvKeys(c: Checker, apps: AppConfig[], value: unknown): voi
       else if (RESERVED_ENV.includes(name) || name in app.env) c.fail(`secretEnv.${appName}.${name}`, name, "already set by djangostack or by the app's env");
       else if (typeof secret !== "string") c.fail(`secretEnv.${appName}.${name}`, "[secret]", "expected a string value");
       else app.secretEnvKeys.push(name);
+    }
+  }
+}
+
+/** Shapes of user-supplied credentials; messages name the key and never the value. */
+function checkSuppliedSecrets(c: Checker, apps: AppConfig[], raw: Raw): void {
+  const minLength = (key: string, value: unknown, min: number) => {
+    if (value === undefined || value === null) return;
+    if (typeof value !== "string" || value.length < min) c.fail(key, "[secret]", `expected a secret string of at least ${min} characters`);
+  };
+  minLength("secretKey", raw.secretKey, 50);
+  for (const key of ["postgresPassword", "redisPassword", "rabbitmqAdminPassword"] as const) minLength(key, raw[key], 16);
+  for (const [key, needs] of [["databasePasswords", (a: AppConfig) => a.database], ["brokerPasswords", (a: AppConfig) => a.broker]] as const) {
+    const value = raw[key];
+    if (value === undefined || value === null) continue;
+    if (!isPlainObject(value)) {
+      c.fail(key, "[secret]", "expected an object of app name -> password");
+      continue;
+    }
+    for (const [appName, password] of Object.entries(value)) {
+      const app = apps.find((a) => a.name === appName);
+      if (!app || !needs(app)) c.fail(`${key}.${appName}`, appName, `no app with ${key === "databasePasswords" ? "a database" : "a broker"} by that name; apps are ${apps.map((a) => a.name).join(", ")}`);
+      else minLength(`${key}.${appName}`, password, 16);
     }
   }
 }

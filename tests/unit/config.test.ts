@@ -106,6 +106,8 @@ const badInputs: [string, Raw, string, string][] = [
   ["SSH open to the internet", { target: "droplet", droplet: { ...droplet, adminCidrs: ["0.0.0.0/0"] } }, "djangostack:droplet.adminCidrs[0]", "refused"],
   ["droplet settings on the docker target", { droplet }, "djangostack:droplet", 'target is "droplet"'],
   ["secretEnv for an unknown app", { secretEnv: { shop: { TOKEN: "x" } } }, "djangostack:secretEnv.shop", "no such app"],
+  ["a short user-supplied Django SECRET_KEY", { secretKey: "tooshort" }, "djangostack:secretKey", "at least 50 characters"],
+  ["a database password for an unknown app", { databasePasswords: { shop: "0123456789abcdefXYZ" } }, "djangostack:databasePasswords.shop", "no app with a database"],
   ["workload pool min above max", { target: "kubernetes", kubernetes: { workloadPool: { minNodes: 4, maxNodes: 2 } } }, "djangostack:kubernetes.workloadPool.minNodes", "must not exceed"],
 ];
 
@@ -119,6 +121,12 @@ describe("parseConfig rejects bad input before any resource exists", () => {
       assert.ok(match.includes("got "), `message does not show the value: ${match}`);
     });
   }
+
+  it("never echoes a secret value, even under a misspelt key", () => {
+    const found = problems({ secretkey: "hunter2-hunter2-hunter2", postgresPassword: "short-pw", secretKey: 12345678 });
+    assert.ok(found.length >= 3, found.join("\n"));
+    assert.ok(found.every((p) => !p.includes("hunter2") && !p.includes("short-pw") && !p.includes("12345678")), found.join("\n"));
+  });
 
   it("reports every problem of a stack file at once", () => {
     const found = problems({ target: "nope", region: "x", apps: [{ name: "A", replicas: 0 }] });
