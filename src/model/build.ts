@@ -173,9 +173,10 @@ function dataProcesses(config: StackConfig): Process[] {
       volumes: [
         { volume: names.volume.rabbitmq, kind: "data", mountPath: "/var/lib/rabbitmq", readOnly: false },
         { volume: "rabbitmq-config", kind: "config", mountPath: `${PATHS.rabbitmqConfigDir}/conf.d`, readOnly: true },
+        { volume: "rabbitmq-tmp", kind: "scratch", mountPath: "/tmp", readOnly: false },
       ],
+      // Run as the image's rabbitmq user: the node writes only its data dir (cookie, mnesia) and /tmp.
       user: "100:101",
-      readOnlyRootFs: false,
     });
   }
   return result;

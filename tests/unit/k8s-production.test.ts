@@ -373,7 +373,9 @@ describe("production stack (kubernetes target, managed data) under the offline e
       assert.equal(web.securityContext.fsGroup, 10001);
       const tmp = volumeOf<{ emptyDir: { medium: string } }>(web, "tmp");
       assert.equal(tmp.emptyDir.medium, "Memory", "gunicorn's scratch dir is memory-backed");
-      assert.equal(podOf(named(ev, K.sts, "rabbitmq")).containers[0].securityContext.readOnlyRootFilesystem, false, "only where the model allows it");
+      const rabbit = podOf(named(ev, K.sts, "rabbitmq"));
+      assert.equal(rabbit.containers[0].securityContext.readOnlyRootFilesystem, true, "RabbitMQ writes only its volume and /tmp");
+      assert.ok(rabbit.containers[0].volumeMounts?.some((m) => m.mountPath === "/tmp"), "RabbitMQ gets a writable /tmp");
     });
 
     it("pins app images by digest and public images by an explicit version tag; pods with DOCR images pull with a namespace Secret", () => {

@@ -262,7 +262,8 @@ export class DataTier extends pulumi.ComponentResource {
         maintenanceWindows: this.maintenanceWindows(),
         tags: ["djangostack", `djangostack-${config.stack}`],
       },
-      { parent: this },
+      // Protected like Postgres: deleting it would drop sessions and results and change every app's REDIS_URL.
+      { parent: this, protect: true },
     );
     const settings = new digitalocean.DatabaseValkeyConfig(
       `${name}-valkey-config`,

@@ -1,0 +1,53 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { CheckedResource, rules } from "../../policy/rules";
+import { evaluateStack } from "../../src/offline/render";
+import { unwrapSecrets } from "../../src/offline/secret";
+
+function violations(resources: CheckedResource[]): string[] {
+  return resources.flatMap((r) => rules.flatMap((rule) => rule.check(r).map((p) => `${rule.name} ${r.type}: ${p}`)));
+}
+
+function rule(name: string) {
+  const found = rules.find((r) => r.name === name);
+  assert.ok(found, `no rule ${name}`);
+  return found;
+}
+
+describe("policy pack over the stacks the program renders", () => {
+  for (const [stack, stackFile] of [["local"], ["staging"], ["production"], ["seed-003", "examples/seed-003-ecommerce-k8s.yaml"]] as const) {
+    it(`${stack}: every resource passes every guardrail`, async () => {
+      const ev = await evaluateStack({ stack, stackFile });
+      const checked = ev.engine.resources.map((r) => ({ type: r.type, props: unwrapSecrets(r.inputs) as Record<string, unknown>, opts: { protect: r.options.protect } }));
+      assert.ok(checked.length > 20);
+      assert.deepEqual(violations(checked), []);
+    });
+  }
+});
+
+describe("each guardrail catches what it guards", () => {
+  it("data-services-private: a Postgres container publishing 5432", () => {
+    const labels = [{ label: "djangostack.role", value: "postgres" }];
+    assert.equal(rule("data-services-private").check({ type: "docker:index/container:Container", props: { labels, ports: [{ internal: 5432, external: 5432 }] }, opts: {} }).length, 1);
+  });
+
+  it("ssh-restricted: SSH from ::/0", () => {
+    const props = { inboundRules: [{ protocol: "tcp", portRange: "22", sourceAddresses: ["203.0.113.7/32", "::/0"] }] };
+    assert.equal(rule("ssh-restricted").check({ type: "digitalocean:index/firewall:Firewall", props, opts: {} }).length, 1);
+  });
+
+  it("pods-hardened and no-plaintext-credentials: a root container with a literal DATABASE_URL", () => {
+    const props = { spec: { template: { spec: { containers: [{ name: "web", image: "x", env: [{ name: "DATABASE_URL", value: "postgres://u:p@h/db" }] }] } } } };
+    const resource = { type: "kubernetes:apps/v1:Deployment", props, opts: {} };
+    assert.equal(rule("pods-hardened").check(resource).length, 5);
+    assert.deepEqual(rule("no-plaintext-credentials").check(resource), ["web: DATABASE_URL is a plain env literal"]);
+  });
+
+  it("app-images-pinned: a registry image by tag only", () => {
+    assert.equal(rule("app-images-pinned").check({ type: "docker:index/remoteImage:RemoteImage", props: { name: "registry.digitalocean.com/acme/web:staging" }, opts: {} }).length, 1);
+  });
+
+  it("stateful-cloud-resources-protected: an unprotected database cluster", () => {
+    assert.equal(rule("stateful-cloud-resources-protected").check({ type: "digitalocean:index/databaseCluster:DatabaseCluster", props: {}, opts: { protect: false } }).length, 1);
+  });
+});
