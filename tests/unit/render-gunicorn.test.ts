@@ -8,19 +8,12 @@ import { Raw } from "../../src/config/checker";
 import { AppConfig } from "../../src/config/types";
 import { parseConfig } from "../../src/config/schema";
 import { GUNICORN_MAX_DERIVED_WORKERS, renderGunicornConf } from "../../src/render/gunicorn";
+import { requireExecutable } from "../helpers/executables";
 
 /** Debian's interpreter, which has gunicorn 20 (a pyenv shim earlier on PATH may not). */
 const PYTHON = "/usr/bin/python3";
 const GUNICORN = "/usr/bin/gunicorn";
 
-function requireExecutable(file: string, pkg: string): string {
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-  } catch {
-    assert.fail(`${file} is missing: install the Debian package "${pkg}" (bash .ci/install-debian-packages.sh)`);
-  }
-  return file;
-}
 
 function app(raw: Raw = {}): AppConfig {
   return parseConfig({ apps: [raw] }, { project: "djangostack", stack: "test" }).apps[0];

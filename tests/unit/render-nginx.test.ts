@@ -8,6 +8,7 @@ import { Raw } from "../../src/config/checker";
 import { parseConfig } from "../../src/config/schema";
 import { buildModel, EDGE_PORTS, PATHS } from "../../src/model/build";
 import { HASHED_STATIC_REGEX, NginxInput, nginxInputFor, renderNginx } from "../../src/render/nginx";
+import { requireExecutable } from "../helpers/executables";
 
 // ------------------------------------------------------------------------------------------
 // A small nginx config parser, so assertions read the structure nginx will see, not substrings.
@@ -540,14 +541,6 @@ describe("renderNginx: input checks", () => {
 // ------------------------------------------------------------------------------------------
 // The real binary: `nginx -t` on rendered files pointed at temp dirs.
 
-function requireExecutable(file: string, pkg: string): string {
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-  } catch {
-    assert.fail(`${file} is missing: install the Debian package "${pkg}" (bash .ci/install-debian-packages.sh)`);
-  }
-  return file;
-}
 
 describe("renderNginx: accepted by a real nginx", () => {
   const nginx = "/usr/sbin/nginx";
