@@ -48,7 +48,8 @@ export class ImagesTier extends pulumi.ComponentResource {
           context: { location: source.context },
           dockerfile: { location: `${source.context}/${source.dockerfile}` },
           target: source.target,
-          platforms: [dockerBuild.Platform.Linux_amd64],
+          // Droplets and DOKS nodes are amd64; a local build stays native (no emulation on arm64 laptops).
+          platforms: args.registry ? [dockerBuild.Platform.Linux_amd64] : undefined,
           tags: [pulumi.interpolate`${repository}:${args.config.stack}`],
           push: Boolean(args.registry),
           load: !args.registry,
