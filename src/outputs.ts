@@ -59,16 +59,22 @@ export function buildOutputs(config: StackConfig, result: TargetResult): Record<
   };
 }
 
+/** Checks another stack's raw outputs against the v1 contract this reader understands. */
+export function asStackOutputsV1(stackName: string, raw: Record<string, unknown>): StackOutputsV1 {
+  if (raw.outputsVersion !== OUTPUTS_VERSION) {
+    throw new Error(`djangostack: stack ${stackName} exports outputs ${String(raw.outputsVersion)}; this reader understands ${OUTPUTS_VERSION}`);
+  }
+  for (const key of ["target", "url", "healthUrl", "images", "apps"] as const) {
+    if (raw[key] === undefined) throw new Error(`djangostack: stack ${stackName} lacks the v1 output ${key}`);
+  }
+  return raw as StackOutputsV1;
+}
+
 /**
  * Typed reader for consumers: `readStackOutputs("org/djangostack/production")` gives the v1 contract.
  * Secret members (connection strings, kubeconfig) stay secret in the returned Output.
  */
 export function readStackOutputs(stackName: string, opts?: pulumi.CustomResourceOptions): pulumi.Output<StackOutputsV1> {
   const ref = new pulumi.StackReference(stackName, { name: stackName }, opts);
-  return pulumi.all([ref.getOutput("outputsVersion"), ref.getOutput("target"), ref.getOutput("url"), ref.getOutput("healthUrl"), ref.getOutput("images"), ref.getOutput("apps")]).apply(
-    ([version, target, url, healthUrl, images, apps]) => {
-      if (version !== OUTPUTS_VERSION) throw new Error(`djangostack: stack ${stackName} exports outputs ${String(version)}; this reader understands ${OUTPUTS_VERSION}`);
-      return { outputsVersion: OUTPUTS_VERSION, target, url, healthUrl, images, apps } as StackOutputsV1;
-    },
-  );
+  return ref.outputs.apply((raw) => asStackOutputsV1(stackName, raw));
 }
