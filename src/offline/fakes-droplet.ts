@@ -1,5 +1,5 @@
-import { createHash } from "node:crypto";
 import type { FakeInvoke, FakeOutputs } from "./fakes";
+import { fakeHex as hex, inputString as str } from "./fake-values";
 import { wireSecret } from "./secret";
 
 /**
@@ -11,9 +11,7 @@ export const OFFLINE_RESERVED_IP = "203.0.113.20";
 export const OFFLINE_REGISTRY_SERVER = "registry.digitalocean.com";
 const OFFLINE_DOCKER_VERSION = "28.5.1";
 
-const hex = (seed: string, length: number): string => createHash("sha256").update(seed).digest("hex").slice(0, length);
 const numericId = (seed: string): number => 100000 + (parseInt(hex(seed, 8), 16) % 900000);
-const str = (value: unknown, fallback: string): string => (typeof value === "string" && value !== "" ? value : fallback);
 
 /** What DOCR's docker-credentials endpoint returns: a Docker config JSON (secret). */
 function dockerCredentials(registry: string, write: boolean): string {

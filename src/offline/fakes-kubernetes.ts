@@ -1,5 +1,5 @@
-import { createHash } from "node:crypto";
 import type { FakeInvoke, FakeOutputs } from "./fakes";
+import { fakeHex as hex, inputString as str } from "./fake-values";
 import { wireSecret } from "./secret";
 
 /**
@@ -11,8 +11,6 @@ export const OFFLINE_LOAD_BALANCER_IP = "203.0.113.50";
 /** What DOKS offers, newest first (getKubernetesVersions filters by prefix). */
 export const OFFLINE_DOKS_VERSIONS = ["1.34.1-do.0", "1.33.5-do.0", "1.33.2-do.1", "1.32.9-do.2"];
 
-const hex = (seed: string, length: number): string => createHash("sha256").update(seed).digest("hex").slice(0, length);
-const str = (value: unknown, fallback: string): string => (typeof value === "string" && value !== "" ? value : fallback);
 const uuid = (seed: string): string => {
   const h = hex(seed, 32);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;

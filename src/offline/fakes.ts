@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { fakeDigest, fakeHex } from "./fake-values";
 import { wireSecret } from "./secret";
 import { dropletFakes, dropletInvokes } from "./fakes-droplet";
 import { kubernetesFakes, kubernetesInvokes } from "./fakes-kubernetes";
@@ -7,15 +7,6 @@ import { kubernetesFakes, kubernetesInvokes } from "./fakes-kubernetes";
 export type FakeOutputs = (inputs: Record<string, unknown>, name: string) => Record<string, unknown>;
 /** Results of a data-source call (invoke), given its arguments. */
 export type FakeInvoke = (args: Record<string, unknown>) => Record<string, unknown>;
-
-/** Stable stand-in values: the same name always yields the same fake, so renders diff cleanly. */
-export function fakeHex(seed: string, length = 64): string {
-  return createHash("sha256").update(seed).digest("hex").slice(0, length);
-}
-
-export function fakeDigest(seed: string): string {
-  return `sha256:${fakeHex(seed)}`;
-}
 
 const coreFakes: Record<string, FakeOutputs> = {
   // The real engine marks the result secret; returning it wrapped keeps the render faithful.

@@ -9,7 +9,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as names from "../../src/model/names";
-import { RABBITMQ_ADMIN } from "../../src/components/targets/docker/configfiles";
+import { RABBITMQ_ADMIN } from "../../src/components/rendered";
 import { Credentials, Stack, generateCredentials, loadStack } from "./fixtures";
 import { CeleryProcess, GunicornServer } from "./harness/django";
 import { request } from "./harness/http";

@@ -1,14 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
-import { SECRET_PLACEHOLDER } from "../../../artifacts";
 import { StackConfig } from "../../../config/types";
 import { PATHS } from "../../../model/build";
-import * as names from "../../../model/names";
 import { Process, WorkloadModel } from "../../../model/types";
 import { renderGunicornConf } from "../../../render/gunicorn";
 import { nginxInputFor, renderNginx } from "../../../render/nginx";
-import { renderPostgresInit } from "../../../render/postgres";
-import { renderRabbitmqConf, renderRabbitmqDefinitions } from "../../../render/rabbitmq";
+import { DEFAULT_DEFINITIONS_PATH, renderRabbitmqConf } from "../../../render/rabbitmq";
 import { renderRedisConf } from "../../../render/redis";
+import { postgresInitSql, rabbitmqDefinitions } from "../../rendered";
 import { Credentials } from "../../secrets";
 
 /** A file placed into a container; `artifact` is its path under the render's artifacts/ (secret-free text). */
@@ -17,16 +15,6 @@ export interface ConfigFile {
   content: pulumi.Input<string>;
   artifact: string;
   artifactContent: string;
-}
-
-/** Admin user of the RabbitMQ definitions: operators only, never used by apps. */
-export const RABBITMQ_ADMIN = "djangostack-admin";
-
-function rabbitmqDefinitionsFor(config: StackConfig, passwords: (app: string) => string, admin: string): string {
-  return renderRabbitmqDefinitions({
-    apps: config.apps.filter((a) => a.broker).map((a) => ({ vhost: names.vhost(a.name), user: names.brokerUser(a.name), password: passwords(a.name) })),
-    admin: { user: RABBITMQ_ADMIN, password: admin },
-  });
 }
 
 /** Docker's embedded DNS: nginx re-resolves upstream names so a replaced web container is found. */
@@ -45,9 +33,7 @@ export function configFilesFor(process: Process, config: StackConfig, model: Wor
         break;
       }
       case "postgres-init": {
-        const text = renderPostgresInit(
-          config.apps.filter((a) => a.database).map((a) => ({ database: names.database(a.name), role: names.role(a.name), passwordVar: names.dbPasswordVar(a.name) })),
-        );
+        const text = postgresInitSql(config.apps);
         files.push({ path: `${PATHS.postgresInit}/init.sql`, content: text, artifact: "postgres/init.sql", artifactContent: text });
         break;
       }
@@ -57,19 +43,10 @@ export function configFilesFor(process: Process, config: StackConfig, model: Wor
         break;
       }
       case "rabbitmq-config": {
-        const definitionsPath = `${PATHS.rabbitmqConfigDir}/conf.d/definitions.json`;
-        const conf = renderRabbitmqConf(config.data.rabbitmq, { definitionsPath });
+        const conf = renderRabbitmqConf(config.data.rabbitmq, { definitionsPath: DEFAULT_DEFINITIONS_PATH });
         files.push({ path: `${PATHS.rabbitmqConfigDir}/conf.d/10-djangostack.conf`, content: conf, artifact: "rabbitmq/rabbitmq.conf", artifactContent: conf });
-        const brokerApps = Object.keys(creds.brokerPasswords);
-        const definitions = pulumi
-          .all([pulumi.all(brokerApps.map((a) => creds.brokerPasswords[a])), creds.rabbitmqAdmin])
-          .apply(([passwords, admin]) => rabbitmqDefinitionsFor(config, (app) => passwords[brokerApps.indexOf(app)], admin));
-        files.push({
-          path: definitionsPath,
-          content: pulumi.secret(definitions),
-          artifact: "rabbitmq/definitions.json",
-          artifactContent: rabbitmqDefinitionsFor(config, () => SECRET_PLACEHOLDER, SECRET_PLACEHOLDER),
-        });
+        const definitions = rabbitmqDefinitions(config.apps, creds);
+        files.push({ path: DEFAULT_DEFINITIONS_PATH, content: definitions.content, artifact: "rabbitmq/definitions.json", artifactContent: definitions.masked });
         break;
       }
       case "nginx-config": {

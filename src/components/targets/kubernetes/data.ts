@@ -2,23 +2,21 @@ import * as pulumi from "@pulumi/pulumi";
 import * as digitalocean from "@pulumi/digitalocean";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
-import { SECRET_PLACEHOLDER, recordArtifact } from "../../../artifacts";
+import { recordArtifact } from "../../../artifacts";
 import { AppConfig, KubernetesConfig, StackConfig } from "../../../config/types";
 import * as names from "../../../model/names";
 import { Process, WorkloadModel } from "../../../model/types";
 import { databaseUrl } from "../../../model/urls";
-import { renderPostgresInit } from "../../../render/postgres";
-import { DEFAULT_DEFINITIONS_PATH, renderRabbitmqConf, renderRabbitmqDefinitions } from "../../../render/rabbitmq";
+import { DEFAULT_DEFINITIONS_PATH, renderRabbitmqConf } from "../../../render/rabbitmq";
 import { renderRedisConf } from "../../../render/redis";
 import { DataEndpoints, secretEnvFor, serviceEndpoints } from "../../env";
+import { postgresInitSql, rabbitmqDefinitions } from "../../rendered";
 import { Credentials } from "../../secrets";
 import { EgressRule, KubeContext, configMap, labelsOf, networkPolicy, opts, pdb, roleSelector, secret, service } from "./objects";
 import { LABELS, PodOptions, VolumeSource, mainContainer, podTemplate, selectorLabels } from "./workload";
 
 type Input<T> = pulumi.Input<T>;
 
-/** RabbitMQ's operator account in the definitions; apps never use it. */
-export const RABBITMQ_ADMIN = "djangostack-admin";
 /** DigitalOcean's managed cache engine (Redis is no longer offered) and its current major version. */
 export const VALKEY_ENGINE = "valkey";
 export const VALKEY_VERSION = "8";
@@ -348,9 +346,7 @@ export class DataTier extends pulumi.ComponentResource {
       [{ name: names.volume.postgres, sizeGiB: config.data.postgres.volumeSizeGiB }],
     );
     const init = this.process(names.POSTGRES_INIT);
-    const sql = renderPostgresInit(
-      config.apps.filter((a) => a.database).map((a) => ({ database: names.database(a.name), role: names.role(a.name), passwordVar: names.dbPasswordVar(a.name) })),
-    );
+    const sql = postgresInitSql(config.apps);
     const sqlMap = configMap(this.ctx, "postgres-init-sql", { "init.sql": sql }, this, labelsOf(this.ctx, init));
     const initEnv = this.envObjects(init, creds);
     this.ready.push(
@@ -388,15 +384,10 @@ export class DataTier extends pulumi.ComponentResource {
     const labels = labelsOf(this.ctx, mq);
     const conf = renderRabbitmqConf(config.data.rabbitmq, { definitionsPath: DEFAULT_DEFINITIONS_PATH });
     const confMap = configMap(this.ctx, "rabbitmq-config", { "10-djangostack.conf": conf }, this, labels);
-    const brokerApps = config.apps.filter((a) => a.broker).map((a) => a.name);
-    const definitionsFor = (password: (app: string) => string, admin: string) =>
-      renderRabbitmqDefinitions({ apps: brokerApps.map((a) => ({ vhost: names.vhost(a), user: names.brokerUser(a), password: password(a) })), admin: { user: RABBITMQ_ADMIN, password: admin } });
-    const definitions = pulumi
-      .all([pulumi.all(brokerApps.map((a) => creds.brokerPasswords[a])), creds.rabbitmqAdmin])
-      .apply(([passwords, admin]) => definitionsFor((a) => passwords[brokerApps.indexOf(a)], admin));
+    const definitions = rabbitmqDefinitions(config.apps, creds);
     // Secrets are written masked: the definitions (password hashes) are recorded with placeholders.
-    recordArtifact("rabbitmq/definitions.json", definitionsFor(() => SECRET_PLACEHOLDER, SECRET_PLACEHOLDER));
-    const definitionsSecret = secret(this.ctx, "rabbitmq-definitions", { "definitions.json": pulumi.secret(definitions) }, this, labels);
+    recordArtifact("rabbitmq/definitions.json", definitions.masked);
+    const definitionsSecret = secret(this.ctx, "rabbitmq-definitions", { "definitions.json": definitions.content }, this, labels);
     const cookie = new random.RandomPassword(`${name}-rabbitmq-erlang-cookie`, { length: 32, special: false, keepers: { rotation: String(config.secrets.rotation) } }, { parent: this });
     const cookieSecret = secret(this.ctx, "rabbitmq-erlang-cookie", { ".erlang.cookie": pulumi.secret(cookie.result) }, this, labels);
     const configDir = mq.volumes.find((v) => v.volume === "rabbitmq-config");

@@ -1,0 +1,35 @@
+import * as pulumi from "@pulumi/pulumi";
+import { SECRET_PLACEHOLDER } from "../artifacts";
+import { AppConfig } from "../config/types";
+import * as names from "../model/names";
+import { renderPostgresInit } from "../render/postgres";
+import { renderRabbitmqDefinitions } from "../render/rabbitmq";
+import { Credentials } from "./secrets";
+
+/** Admin user of the RabbitMQ definitions: operators only, never used by apps. */
+export const RABBITMQ_ADMIN = "djangostack-admin";
+
+/** The idempotent init SQL for every app that has a database (passwords arrive as psql variables). */
+export function postgresInitSql(apps: AppConfig[]): string {
+  return renderPostgresInit(apps.filter((a) => a.database).map((a) => ({ database: names.database(a.name), role: names.role(a.name), passwordVar: names.dbPasswordVar(a.name) })));
+}
+
+/** A rendered file that embeds secrets: the real text as a secret, and the same text with placeholders for the record. */
+export interface SecretFile {
+  content: pulumi.Output<string>;
+  masked: string;
+}
+
+/** RabbitMQ definitions (a vhost and user per broker app, the admin) with the stack's credentials. */
+export function rabbitmqDefinitions(apps: AppConfig[], creds: Credentials): SecretFile {
+  const brokerApps = apps.filter((a) => a.broker).map((a) => a.name);
+  const render = (password: (app: string) => string, admin: string) =>
+    renderRabbitmqDefinitions({
+      apps: brokerApps.map((a) => ({ vhost: names.vhost(a), user: names.brokerUser(a), password: password(a) })),
+      admin: { user: RABBITMQ_ADMIN, password: admin },
+    });
+  const content = pulumi
+    .all([pulumi.all(brokerApps.map((a) => creds.brokerPasswords[a])), creds.rabbitmqAdmin])
+    .apply(([passwords, admin]) => render((a) => passwords[brokerApps.indexOf(a)], admin));
+  return { content: pulumi.secret(content), masked: render(() => SECRET_PLACEHOLDER, SECRET_PLACEHOLDER) };
+}
