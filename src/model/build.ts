@@ -39,7 +39,8 @@ function execHealth(timing: Health["timing"], liveness: string[], readiness: str
 }
 
 export function buildModel(config: StackConfig): WorkloadModel {
-  const serverNames = config.domain ? [config.domain, ...config.apps.flatMap((a) => a.hosts)] : [];
+  // The domain first, then app hosts, once each: nginx, DNS records and certificates all take this list.
+  const serverNames = config.domain ? [...new Set([config.domain, ...config.apps.flatMap((a) => a.hosts)])] : [];
   const processes: Process[] = [...dataProcesses(config)];
   for (const app of config.apps) processes.push(...appProcesses(config, app, serverNames));
   if (config.frontend) {
@@ -196,7 +197,7 @@ function appProcessNames(app: AppConfig): string[] {
 
 function appEnv(config: StackConfig, app: AppConfig, serverNames: string[]): Record<string, string> {
   const tls = config.edge.tls.mode !== "none";
-  const publicHosts = serverNames.length > 0 ? [...serverNames, ...app.hosts] : ["*"];
+  const publicHosts = serverNames.length > 0 ? serverNames : ["*"];
   const scheme = tls ? "https" : "http";
   return {
     ...app.env,

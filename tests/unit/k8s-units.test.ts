@@ -5,7 +5,7 @@ import { parseConfig } from "../../src/config/schema";
 import { buildModel } from "../../src/model/build";
 import { doctlExecArgs, execKubeconfig } from "../../src/components/targets/kubernetes/kubeconfig";
 import { dockerAuth } from "../../src/components/targets/kubernetes/cluster";
-import { dnsRecordFor, loadBalancedNginx, publicHosts, staticCopyCommand } from "../../src/components/targets/kubernetes/edge";
+import { dnsRecordFor, loadBalancedNginx, staticCopyCommand } from "../../src/components/targets/kubernetes/edge";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -68,7 +68,7 @@ describe("kubernetes target: pure helpers", () => {
     assert.deepEqual(dnsRecordFor("shop.example.com", "shop.example.com"), { zone: "shop.example.com", name: "@" });
     assert.deepEqual(dnsRecordFor("api.shop.example.com", "shop.example.com"), { zone: "shop.example.com", name: "api" });
     assert.deepEqual(dnsRecordFor("shop.example.org", "shop.example.com"), { zone: "example.org", name: "shop" });
-    assert.deepEqual(publicHosts(production()), ["shop.example.com", "api.shop.example.com", "shop.example.org"]);
+    assert.deepEqual(buildModel(production()).serverNames, ["shop.example.com", "api.shop.example.com", "shop.example.org"]);
   });
 
   it("sizes session pools from the managed node's connection limit (25 per GiB, 3 reserved), 80% split across apps", () => {

@@ -64,6 +64,12 @@ describe("workload model", () => {
     for (const p of model.processes) for (const value of Object.values(p.env)) assert.ok(!/password|secret/i.test(value), `${p.name} has a plain secret-looking value ${value}`);
   });
 
+  it("lists each public host once, the domain first, for nginx, DNS and certificates alike", () => {
+    const withHosts = buildModel(parseConfig({ domain: "example.com", apps: [{ name: "web", hosts: ["example.com", "api.example.com"] }] }, id));
+    assert.deepEqual(withHosts.serverNames, ["example.com", "api.example.com"]);
+    assert.deepEqual(model.serverNames, [], "no domain: any host on the IP");
+  });
+
   it("keeps health checks valid behind ALLOWED_HOSTS and without an SSL redirect", () => {
     const env = process(model, "web-web").env;
     assert.ok(env.DJANGO_ALLOWED_HOSTS.split(",").includes("localhost"));

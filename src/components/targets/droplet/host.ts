@@ -186,7 +186,7 @@ export class DropletHost extends pulumi.ComponentResource {
 
     // DNS: A records in the DigitalOcean zone holding the domain (looked up: "staging.example.com" may
     // live in the zone "example.com"), pointing at the Reserved IP. No zone: a note instead of records.
-    const hosts = config.domain ? [...new Set([config.domain, ...args.serverNames])] : [];
+    const hosts = args.serverNames;
     if (config.domain && dr.dnsManaged) {
       const domain = config.domain;
       const zones = digitalocean.getDomains({ filters: [{ key: "name", values: zoneCandidates(domain) }] }, parent);

@@ -29,7 +29,7 @@ export function tlsSettingsFor(config: StackConfig, serverNames: string[]): TlsS
   const tls = config.edge.tls;
   if (tls.mode !== "letsencrypt" || !config.domain) return undefined;
   if (!tls.email) throw new Error("djangostack: edge.tls.email is required for Let's Encrypt");
-  return { domain: config.domain, names: [...new Set([config.domain, ...serverNames])], email: tls.email, staging: tls.staging };
+  return { domain: config.domain, names: serverNames, email: tls.email, staging: tls.staging };
 }
 
 const SH_SAFE = /^[A-Za-z0-9@._+-]+$/;

@@ -39,11 +39,6 @@ export function staticCopyCommand(required: boolean, target: string): string[] {
   return ["python", "-c", copy, PATHS.imageStatic, target];
 }
 
-/** Hosts served: the domain and every app host. */
-export function publicHosts(config: StackConfig): string[] {
-  return config.domain ? [...new Set([config.domain, ...config.apps.flatMap((a) => a.hosts)])] : [];
-}
-
 /** DNS zone and record name for a host: inside the stack's domain, else its parent zone. */
 export function dnsRecordFor(host: string, domain: string): { zone: string; name: string } {
   if (host === domain) return { zone: domain, name: "@" };
@@ -80,7 +75,7 @@ export class EdgeTier extends pulumi.ComponentResource {
     const edge = model.processes.find((p) => p.role === "edge");
     if (!edge) throw new Error("djangostack: the workload model has no edge process");
     const tls = config.edge.tls.mode !== "none";
-    const hosts = publicHosts(config);
+    const hosts = model.serverNames;
     const labels = labelsOf(ctx, edge);
 
     // TLS is the load balancer's: nginx is rendered without it and listens on plain HTTP only.
