@@ -24,24 +24,22 @@ def env_bool(name, default=False):
     raise ImproperlyConfigured(f"{name} must be true or false, got {value!r}")
 
 
-def env_int(name, default):
+def _env_parsed(name, default, parse, expected):
     value = os.environ.get(name)
     if value is None or not value.strip():
         return default
     try:
-        return int(value)
+        return parse(value)
     except ValueError:
-        raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from None
+        raise ImproperlyConfigured(f"{name} must be {expected}, got {value!r}") from None
+
+
+def env_int(name, default):
+    return _env_parsed(name, default, int, "an integer")
 
 
 def env_float(name, default):
-    value = os.environ.get(name)
-    if value is None or not value.strip():
-        return default
-    try:
-        return float(value)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a number, got {value!r}") from None
+    return _env_parsed(name, default, float, "a number")
 
 
 def env_list(name, default=()):

@@ -14,9 +14,9 @@ import assert from "node:assert/strict";
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { freePort } from "./harness/process";
 
 const APP_DIR = path.resolve(__dirname, "../../app");
 
@@ -54,18 +54,6 @@ function findPython(): string {
     `the sample app needs Debian's Python packages (${best ? `${best.python} lacks ${missing.join(", ")}` : "no python3 found"}): ` +
       `apt-get install -y ${[...new Set(missing.map((m) => MODULES[m]))].join(" ")}`,
   );
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 interface HttpResult {
