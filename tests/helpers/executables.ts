@@ -1,12 +1,19 @@
-import assert from "node:assert/strict";
 import * as fs from "node:fs";
 
-/** The path of a Debian-packaged executable, or a failure naming the package to install (never a skip). */
-export function requireExecutable(file: string, pkg: string): string {
+/** A server or tool from a Debian package is absent: the suite fails naming the package, never skips. */
+export class MissingPackageError extends Error {
+  constructor(what: string, pkg: string) {
+    super(`${what} is missing: install the Debian package "${pkg}" (bash .ci/install-debian-packages.sh)`);
+    this.name = "MissingPackageError";
+  }
+}
+
+/** The path of an executable, or a MissingPackageError naming the Debian package that provides it. */
+export function requireBinary(file: string, pkg: string): string {
   try {
     fs.accessSync(file, fs.constants.X_OK);
   } catch {
-    assert.fail(`${file} is missing: install the Debian package "${pkg}" (bash .ci/install-debian-packages.sh)`);
+    throw new MissingPackageError(file, pkg);
   }
   return file;
 }

@@ -8,7 +8,7 @@ import { Raw } from "../../src/config/checker";
 import { AppConfig } from "../../src/config/types";
 import { parseConfig } from "../../src/config/schema";
 import { GUNICORN_MAX_DERIVED_WORKERS, renderGunicornConf } from "../../src/render/gunicorn";
-import { requireExecutable } from "../helpers/executables";
+import { requireBinary } from "../helpers/executables";
 
 /** Debian's interpreter, which has gunicorn 20 (a pyenv shim earlier on PATH may not). */
 const PYTHON = "/usr/bin/python3";
@@ -54,7 +54,7 @@ interface Evaluated {
  * returns its settings. `cpuMax` is the content of /sys/fs/cgroup/cpu.max, or null for "no such file".
  */
 function evaluate(text: string, cpuMax: string | null, env: Record<string, string> = {}): Evaluated {
-  requireExecutable(PYTHON, "python3");
+  requireBinary(PYTHON, "python3");
   const script = `
 import builtins, io, json, os, sys
 cpu_max = json.loads(sys.argv[2])
@@ -82,7 +82,7 @@ print(json.dumps(out))
 
 describe("renderGunicornConf", () => {
   it("is valid Python (py_compile)", () => {
-    requireExecutable(PYTHON, "python3");
+    requireBinary(PYTHON, "python3");
     withFile(renderGunicornConf(app()), (file) => {
       const r = spawnSync(PYTHON, ["-m", "py_compile", file], { encoding: "utf8" });
       assert.equal(r.status, 0, r.stderr);
@@ -158,7 +158,7 @@ describe("renderGunicornConf", () => {
   });
 
   it("is accepted by gunicorn 20 itself (--check-config loads the file and the app)", () => {
-    requireExecutable(GUNICORN, "gunicorn");
+    requireBinary(GUNICORN, "gunicorn");
     withFile(renderGunicornConf(app({ gunicorn: { threads: 2, workers: 0 } })), (file, dir) => {
       fs.writeFileSync(path.join(dir, "wsgiapp.py"), "def application(environ, start_response):\n    start_response('200 OK', [])\n    return [b'ok']\n");
       const r = spawnSync(GUNICORN, ["--check-config", "--config", file, "--chdir", dir, "wsgiapp:application"], { encoding: "utf8", cwd: dir });

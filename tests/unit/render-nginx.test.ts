@@ -8,7 +8,7 @@ import { Raw } from "../../src/config/checker";
 import { parseConfig } from "../../src/config/schema";
 import { buildModel, EDGE_PORTS, PATHS } from "../../src/model/build";
 import { HASHED_STATIC_REGEX, NginxInput, nginxInputFor, renderNginx } from "../../src/render/nginx";
-import { requireExecutable } from "../helpers/executables";
+import { requireBinary } from "../helpers/executables";
 
 // ------------------------------------------------------------------------------------------
 // A small nginx config parser, so assertions read the structure nginx will see, not substrings.
@@ -546,7 +546,7 @@ describe("renderNginx: accepted by a real nginx", () => {
   const nginx = "/usr/sbin/nginx";
 
   function nginxTest(raw: Raw, label: string): void {
-    requireExecutable(nginx, "nginx-light");
+    requireBinary(nginx, "nginx-light");
     const version = /nginx\/(\d+\.\d+\.\d+)/.exec(spawnSync(nginx, ["-v"], { encoding: "utf8" }).stderr)?.[1];
     assert.ok(version, "nginx -v prints its version");
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `djs-render-nginx-${label}-`));
@@ -554,7 +554,7 @@ describe("renderNginx: accepted by a real nginx", () => {
       for (const d of ["static/web", "media/web", "acme", "tmp", "logs"]) fs.mkdirSync(path.join(dir, d), { recursive: true });
       const cert = path.join(dir, "cert.pem");
       const key = path.join(dir, "key.pem");
-      execFileSync(requireExecutable("/usr/bin/openssl", "openssl"), ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=example.com"], { stdio: "pipe" });
+      execFileSync(requireBinary("/usr/bin/openssl", "openssl"), ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=example.com"], { stdio: "pipe" });
       const input = inputFor(raw);
       input.nginxVersion = version;
       input.listen = { address: "127.0.0.1", http: 18080, https: 18443 };

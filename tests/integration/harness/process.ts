@@ -9,6 +9,9 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { MissingPackageError, requireBinary } from "../../helpers/executables";
+
+export { MissingPackageError, requireBinary };
 
 /** The environment variable every spawned process carries; its value is the run id. */
 export const MARKER_ENV = "DJANGOSTACK_IT_RUN";
@@ -51,23 +54,6 @@ export function readLedger(): LedgerEntry[] {
 
 /** The interpreter that has Debian's Django, gunicorn and Celery (a pyenv shim on PATH may not). */
 export const PYTHON = "/usr/bin/python3";
-
-export class MissingPackageError extends Error {
-  constructor(what: string, pkg: string) {
-    super(`${what} is missing: install the Debian package "${pkg}" (bash .ci/install-debian-packages.sh)`);
-    this.name = "MissingPackageError";
-  }
-}
-
-/** Fails with the Debian package to install when an executable is absent. Never skips. */
-export function requireBinary(file: string, pkg: string): string {
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-  } catch {
-    throw new MissingPackageError(file, pkg);
-  }
-  return file;
-}
 
 /** Fails with the Debian package to install when a Python module cannot be imported. */
 export async function requirePythonModules(modules: Record<string, string>): Promise<void> {
