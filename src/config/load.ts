@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Raw } from "./checker";
-import { NAMESPACE, parseConfig, SECRET_CONFIG_KEYS } from "./schema";
+import { NAMESPACE, parseConfig } from "./schema";
 import { StackConfig } from "./types";
 import { SuppliedSecrets } from "../components/secrets";
 
@@ -59,7 +59,5 @@ export interface LoadedConfig {
 export function loadConfig(): LoadedConfig {
   const raw = readRawConfig();
   const config = parseConfig(raw, { project: pulumi.getProject(), stack: pulumi.getStack() });
-  const supplied = readSuppliedSecrets(raw);
-  for (const key of SECRET_CONFIG_KEYS) delete raw[key];
-  return { config, supplied };
+  return { config, supplied: readSuppliedSecrets(raw) };
 }
