@@ -58,6 +58,9 @@ export function resolveSecret(source: SecretEnvSource, apps: AppConfig[], creds:
     case "postgresSuperuserPassword":
       value = creds.postgresSuperuser;
       break;
+    case "postgresBootstrapPassword":
+      value = creds.postgresBootstrap;
+      break;
     case "databasePassword":
       value = must(creds.databasePasswords[source.app], `database password of ${source.app}`);
       break;

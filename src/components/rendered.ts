@@ -9,9 +9,17 @@ import { Credentials } from "./secrets";
 /** Admin user of the RabbitMQ definitions: operators only, never used by apps. */
 export const RABBITMQ_ADMIN = "djangostack-admin";
 
-/** The idempotent init SQL for every app that has a database (passwords arrive as psql variables). */
-export function postgresInitSql(apps: AppConfig[]): string {
-  return renderPostgresInit(apps.filter((a) => a.database).map((a) => ({ database: names.database(a.name), role: names.role(a.name), passwordVar: names.dbPasswordVar(a.name) })));
+/**
+ * The idempotent init SQL for every app that has a database (passwords are read from the env).
+ * `setSuperuser`: also set the superuser's password, where the init logs in over the trusted socket.
+ */
+export function postgresInitSql(apps: AppConfig[], setSuperuser: boolean): string {
+  return renderPostgresInit({
+    apps: apps
+      .filter((a) => a.database)
+      .map((a) => ({ database: names.database(a.name), role: names.role(a.name), passwordVar: names.dbPasswordVar(a.name), passwordEnv: names.dbPasswordEnv(a.name) })),
+    superuser: setSuperuser ? names.SUPERUSER : undefined,
+  });
 }
 
 /** A rendered file that embeds secrets: the real text as a secret, and the same text with placeholders for the record. */

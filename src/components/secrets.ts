@@ -24,6 +24,8 @@ export interface SecretsArgs {
 export interface Credentials {
   djangoSecretKeys: Record<string, pulumi.Output<string>>;
   postgresSuperuser: pulumi.Output<string>;
+  /** Only initdb's first superuser password: never rotated, replaced by `postgresSuperuser` at the first init. */
+  postgresBootstrap: pulumi.Output<string>;
   databasePasswords: Record<string, pulumi.Output<string>>;
   brokerPasswords: Record<string, pulumi.Output<string>>;
   rabbitmqAdmin: pulumi.Output<string>;
@@ -44,7 +46,7 @@ export class SecretsTier extends pulumi.ComponentResource {
   constructor(name: string, args: SecretsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("djangostack:secrets:Secrets", name, {}, opts);
     const keepers = { rotation: String(args.rotation) };
-    const generate = (suffix: string, supplied: pulumi.Output<string> | undefined, length = PASSWORD_LENGTH, special = false) =>
+    const generate = (suffix: string, supplied: pulumi.Output<string> | undefined, length = PASSWORD_LENGTH, special = false, rotates = true) =>
       supplied
         ? pulumi.secret(supplied)
         : pulumi.secret(
@@ -56,7 +58,7 @@ export class SecretsTier extends pulumi.ComponentResource {
               minNumeric: 2,
               minUpper: 2,
               minLower: 2,
-              keepers,
+              keepers: rotates ? keepers : undefined,
             }, { parent: this }).result,
           );
     const perApp = (filter: (a: AppConfig) => boolean, suffix: string, supplied: Record<string, pulumi.Output<string>>, length?: number, special?: boolean) =>
@@ -64,6 +66,7 @@ export class SecretsTier extends pulumi.ComponentResource {
     this.credentials = {
       djangoSecretKeys: perApp(() => true, "django-secret-key", args.supplied.secretKey ? Object.fromEntries(args.apps.map((a) => [a.name, args.supplied.secretKey as pulumi.Output<string>])) : {}, DJANGO_SECRET_KEY_LENGTH, true),
       postgresSuperuser: generate("postgres-superuser", args.supplied.postgresPassword),
+      postgresBootstrap: generate("postgres-bootstrap", undefined, PASSWORD_LENGTH, false, false),
       databasePasswords: perApp((a) => a.database, "db-password", args.supplied.databasePasswords),
       brokerPasswords: perApp((a) => a.broker, "broker-password", args.supplied.brokerPasswords),
       rabbitmqAdmin: generate("rabbitmq-admin", args.supplied.rabbitmqAdminPassword),

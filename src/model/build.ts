@@ -13,6 +13,8 @@ export const PATHS = {
   workerReady: "/tmp/celery/worker.ready",
   beatHeartbeat: "/tmp/celery/beat.heartbeat",
   postgresInit: "/docker-entrypoint-initdb.d/djangostack",
+  /** The server's Unix socket directory; its local connections are trusted (see dataProcesses). */
+  postgresSocket: "/var/run/postgresql",
   redisConfigDir: "/usr/local/etc/redis",
   rabbitmqConfigDir: "/etc/rabbitmq",
   nginxConf: "/etc/nginx/nginx.conf",
@@ -116,14 +118,19 @@ function dataProcesses(config: StackConfig): Process[] {
       image: { kind: "public", ref: `postgres:${postgres.version}-bookworm` },
       command: ["postgres", "-c", `max_connections=${postgres.maxConnections}`, "-c", `shared_buffers=${Math.max(32, Math.floor(postgres.resources.memoryMiB / 4))}MB`, "-c", "password_encryption=scram-sha-256"],
       env: { POSTGRES_USER: "postgres", POSTGRES_DB: "postgres", PGDATA: "/var/lib/postgresql/data/pgdata", POSTGRES_INITDB_ARGS: "--auth-host=scram-sha-256" },
-      secretEnv: { POSTGRES_PASSWORD: { kind: "postgresSuperuserPassword" } },
+      // The image applies POSTGRES_PASSWORD only to an empty data directory: a bootstrap password that
+      // never rotates keeps a rotation from changing (and so replacing) this container; the init sets
+      // the real, rotating superuser password on every deploy.
+      secretEnv: { POSTGRES_PASSWORD: { kind: "postgresBootstrapPassword" } },
       ports: [{ name: "postgres", port: 5432 }],
       health: execHealth(SLOW_START, ["pg_isready", "-U", "postgres", "-h", "127.0.0.1"]),
       singleton: true,
       stopGraceSeconds: 60,
       volumes: [
         { volume: names.volume.postgres, kind: "data", mountPath: "/var/lib/postgresql/data", readOnly: false },
-        { volume: "postgres-run", kind: "scratch", mountPath: "/var/run/postgresql", readOnly: false },
+        // Shared with the init only: initdb leaves Unix-socket logins trusted (docker-entrypoint.sh passes
+        // only --auth-host), so the init needs no password that a rotation could have made stale.
+        { volume: names.volume.postgresSocket, kind: "socket", mountPath: PATHS.postgresSocket, readOnly: false },
         { volume: "postgres-tmp", kind: "scratch", mountPath: "/tmp", readOnly: false },
       ],
       user: "999:999",
@@ -131,13 +138,16 @@ function dataProcesses(config: StackConfig): Process[] {
     result.push({
       ...base(names.POSTGRES_INIT, "dbinit", { cpuMillis: 100, memoryMiB: 64 }),
       image: { kind: "public", ref: `postgres:${postgres.version}-bookworm` },
-      command: postgresInitCommand(databaseApps),
-      env: { PGHOST: names.POSTGRES, PGUSER: "postgres", PGDATABASE: "postgres", PGCONNECT_TIMEOUT: "5" },
+      command: postgresInitCommand(),
+      env: { PGHOST: PATHS.postgresSocket, PGUSER: names.SUPERUSER.role, PGDATABASE: "postgres", PGCONNECT_TIMEOUT: "5" },
       secretEnv: {
-        PGPASSWORD: { kind: "postgresSuperuserPassword" },
+        [names.SUPERUSER.passwordEnv]: { kind: "postgresSuperuserPassword" },
         ...Object.fromEntries(databaseApps.map((a) => [names.dbPasswordEnv(a.name), { kind: "databasePassword", app: a.name } as SecretEnvSource])),
       },
-      volumes: [{ volume: "postgres-init", kind: "config", mountPath: PATHS.postgresInit, readOnly: true }],
+      volumes: [
+        { volume: "postgres-init", kind: "config", mountPath: PATHS.postgresInit, readOnly: true },
+        { volume: names.volume.postgresSocket, kind: "socket", mountPath: PATHS.postgresSocket, readOnly: false },
+      ],
       // Roles and databases exist before any app process touches them: its migration, or its processes when it has none.
       runOnceBefore: databaseApps.flatMap((a) => (a.migrate ? [names.migrate(a.name)] : appProcessNames(a))),
       user: "999:999",
@@ -183,11 +193,10 @@ function dataProcesses(config: StackConfig): Process[] {
   return result;
 }
 
-/** psql receives every role password as a variable, so the SQL file itself holds no secret. */
-function postgresInitCommand(apps: AppConfig[]): string[] {
-  const vars = apps.map((a) => `-v ${names.dbPasswordVar(a.name)}="$${names.dbPasswordEnv(a.name)}"`).join(" ");
+/** The init SQL reads every password from the env itself: no secret on psql's command line. */
+function postgresInitCommand(): string[] {
   const wait = "until pg_isready -q; do sleep 1; done";
-  return ["sh", "-c", `${wait}; exec psql -v ON_ERROR_STOP=1 ${vars} -f ${PATHS.postgresInit}/init.sql`];
+  return ["sh", "-c", `${wait}; exec psql -X -v ON_ERROR_STOP=1 -f ${PATHS.postgresInit}/init.sql`];
 }
 
 /** The long-running processes of an app, which roll on each release. */

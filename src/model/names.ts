@@ -23,11 +23,14 @@ export const brokerUser = (app: string): string => `${sqlSafe(app)}_broker`;
 export const dbPasswordEnv = (app: string): string => `DB_PASSWORD_${sqlSafe(app).toUpperCase()}`;
 /** psql variable that carries an app role's password into the init SQL. */
 export const dbPasswordVar = (app: string): string => `pw_${sqlSafe(app)}`;
+/** The superuser, and where the init reads the password it sets for it. */
+export const SUPERUSER = { role: "postgres", passwordVar: "pw_superuser", passwordEnv: "POSTGRES_SUPERUSER_PASSWORD" } as const;
 
 export const volume = {
   postgres: "postgres-data",
   redis: "redis-data",
   rabbitmq: "rabbitmq-data",
+  postgresSocket: "postgres-socket",
   certs: "certs",
   acme: "acme",
   static: (app: string): string => `static-${app}`,

@@ -29,7 +29,8 @@ export interface Health {
   timing: ProbeTiming;
 }
 
-export type VolumeKind = "data" | "static" | "media" | "scratch" | "config" | "certs" | "acme";
+/** "socket": a Unix socket directory shared by the processes of one host (Docker) or one pod. */
+export type VolumeKind = "data" | "static" | "media" | "scratch" | "config" | "certs" | "acme" | "socket";
 
 export interface VolumeMount {
   /** Logical volume name, shared between processes that mount the same data (e.g. "static-web"). */
@@ -56,6 +57,7 @@ export type SecretEnvSource =
   | { kind: "resultBackend"; app: string }
   | { kind: "djangoSecretKey"; app: string }
   | { kind: "postgresSuperuserPassword" }
+  | { kind: "postgresBootstrapPassword" }
   | { kind: "databasePassword"; app: string }
   | { kind: "redisPassword" }
   | { kind: "rabbitmqAdminPassword" }

@@ -64,6 +64,7 @@ export async function loadStack(stack: string, extra: Record<string, unknown> = 
 
 export interface Credentials {
   postgresSuperuser: string;
+  postgresBootstrap: string;
   redis: string;
   rabbitmqAdmin: string;
   database: Record<string, string>;
@@ -76,6 +77,7 @@ export function generateCredentials(config: StackConfig): Credentials {
   const perApp = () => Object.fromEntries(config.apps.map((a) => [a.name, generatePassword()]));
   return {
     postgresSuperuser: generatePassword(),
+    postgresBootstrap: generatePassword(),
     redis: generatePassword(),
     rabbitmqAdmin: generatePassword(),
     database: perApp(),
@@ -122,6 +124,8 @@ export function secretValue(source: SecretEnvSource, stack: Stack, creds: Creden
       return creds.secretKey[source.app];
     case "postgresSuperuserPassword":
       return creds.postgresSuperuser;
+    case "postgresBootstrapPassword":
+      return creds.postgresBootstrap;
     case "databasePassword":
       return creds.database[source.app];
     case "redisPassword":
@@ -166,6 +170,7 @@ export function programCredentials(config: StackConfig, creds: Credentials): Pro
   return {
     djangoSecretKeys: map(creds.secretKey),
     postgresSuperuser: secret(creds.postgresSuperuser),
+    postgresBootstrap: secret(creds.postgresBootstrap),
     databasePasswords: map(Object.fromEntries(config.apps.filter((a) => a.database).map((a) => [a.name, creds.database[a.name]]))),
     brokerPasswords: map(Object.fromEntries(config.apps.filter((a) => a.broker).map((a) => [a.name, creds.broker[a.name]]))),
     rabbitmqAdmin: secret(creds.rabbitmqAdmin),

@@ -1,8 +1,10 @@
 /**
- * Issue 3 item 2: PostgreSQL with the rendered init SQL. A two-app local stack (web + shop): the
- * postgres-init process's own command runs the rendered init.sql with psql against a real
- * PostgreSQL 15 (scram-sha-256), then each app role is checked against its own and the other
- * app's database, the init is re-run, and the sample app migrates with its DATABASE_URL.
+ * PostgreSQL with the rendered init SQL. A two-app local stack (web + shop): the postgres-init
+ * process's own command runs the rendered init.sql with psql over the server's trusted Unix socket
+ * (as the container shares it) against a real PostgreSQL 15 initialised like the official image,
+ * then each app role is checked against its own and the other app's database, the init is re-run,
+ * the sample app migrates with its DATABASE_URL, and every credential is rotated on the populated
+ * database.
  */
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -27,7 +29,7 @@ let initDir: string;
 before(async () => {
   stack = await loadStack("local", { apps: APPS.map((name) => ({ name })) });
   creds = generateCredentials(stack.config);
-  pg = await startPostgres({ password: creds.postgresSuperuser });
+  pg = await startPostgres({ password: creds.postgresBootstrap });
   const init = await renderedFile(stack, names.POSTGRES_INIT, creds, "/init.sql");
   assert.equal(init.path, `${PATHS.postgresInit}/init.sql`);
   initDir = tempDir("pg-init");
@@ -36,20 +38,25 @@ before(async () => {
 
 /**
  * The postgres-init process exactly as the realizer runs it: its command (`sh -c "until pg_isready;
- * ...; exec psql -v ON_ERROR_STOP=1 -v pw_<app>="$DB_PASSWORD_<APP>" -f .../init.sql"`), its env and
- * secret env; only the host/port point at the loopback server and the mount path at the temp copy.
+ * ...; exec psql -X -v ON_ERROR_STOP=1 -f .../init.sql"`), its env and secret env; only the socket
+ * directory points at the loopback server's and the mount path at the temp copy.
  */
 async function runInit(c: Credentials = creds): Promise<RunResult> {
   const p = process(stack.model, names.POSTGRES_INIT);
   const env = processEnv(stack, names.POSTGRES_INIT, c, {}, initDir);
-  assert.equal(env.PGHOST, names.POSTGRES);
+  assert.equal(env.PGHOST, PATHS.postgresSocket, "the init connects over the shared socket");
+  assert.equal(env.PGPASSWORD, undefined, "the init needs no password to log in");
   const command = p.command.map((arg) => arg.split(PATHS.postgresInit).join(initDir));
-  assert.match(command.join(" "), /psql -v ON_ERROR_STOP=1 .*-v pw_web=.*-v pw_shop=/);
+  for (const secret of [c.postgresSuperuser, c.database.web, c.database.shop]) assert.ok(!command.join(" ").includes(secret), "a password on the command line");
   return run(command[0], command.slice(1), {
     check: false,
     timeoutMs: 60_000,
-    env: { PATH: "/usr/bin:/bin", ...env, PGHOST: pg.host, PGPORT: String(pg.port) },
+    env: { PATH: "/usr/bin:/bin", ...env, PGHOST: pg.socketDir, PGPORT: String(pg.port) },
   });
+}
+
+async function asSuperuser(password: string): Promise<RunResult> {
+  return pg.psql(["-tAc", "SELECT 1"], { password, check: false });
 }
 
 async function asRole(app: string, database: string, sql: string, password = creds.database[app]): Promise<RunResult> {
@@ -104,13 +111,20 @@ describe("PostgreSQL init rendered for two apps", () => {
     assert.equal((await runInit()).code, 0);
   });
 
-  test("the init fails clearly when a password variable is missing", async () => {
-    const r = await run("/usr/bin/psql", ["-X", "-v", "ON_ERROR_STOP=1", "-v", `pw_web=${creds.database.web}`, "-f", path.join(initDir, "init.sql")], {
+  test("the init sets the superuser's password: the bootstrap one no longer logs in over TCP", async () => {
+    assert.notEqual((await asSuperuser(creds.postgresBootstrap)).code, 0, "bootstrap password still accepted");
+    assert.equal((await asSuperuser(creds.postgresSuperuser)).code, 0);
+  });
+
+  test("the init fails clearly, before changing anything, when a password is missing from its env", async () => {
+    const env = processEnv(stack, names.POSTGRES_INIT, creds, {}, initDir);
+    delete env[names.dbPasswordEnv("shop")];
+    const r = await run("/usr/bin/psql", ["-X", "-v", "ON_ERROR_STOP=1", "-f", path.join(initDir, "init.sql")], {
       check: false,
-      env: { PATH: "/usr/bin:/bin", PGHOST: pg.host, PGPORT: String(pg.port), PGUSER: "postgres", PGDATABASE: "postgres", PGPASSWORD: creds.postgresSuperuser },
+      env: { PATH: "/usr/bin:/bin", ...env, PGHOST: pg.socketDir, PGPORT: String(pg.port) },
     });
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /pw_shop is not set/);
+    assert.match(r.stderr, /environment variable DB_PASSWORD_SHOP is empty or not set/);
   });
 
   test("the sample app's migrate process (migrate + collectstatic) succeeds with the app's DATABASE_URL", async () => {
@@ -132,5 +146,41 @@ describe("PostgreSQL init rendered for two apps", () => {
     // collectstatic wrote hashed files into the static release dir (the migrate process's volume).
     assert.ok(fs.existsSync(path.join(env.DJANGO_STATIC_ROOT, "staticfiles.json")), "collectstatic wrote no manifest");
     assert.ok(fs.existsSync(APP_DIR));
+  });
+
+  test("rotation on a populated database: every password changes, old ones are refused, the app reconnects", async () => {
+    const dir = tempDir("rotate");
+    const endpoints = { postgres: { host: pg.host, port: pg.port }, redis: { host: "127.0.0.1", port: 1 }, rabbitmq: { host: "127.0.0.1", port: 1 } };
+    const migrated = await asRole("web", names.database("web"), "SELECT count(*) FROM django_migrations");
+    assert.equal(migrated.code, 0, migrated.stderr);
+    const rows = Number(migrated.stdout.trim());
+    assert.ok(rows > 10, "the database holds the app's data");
+    // secrets.rotation bumped: every generated credential is new, the bootstrap one stays.
+    const rotated: Credentials = {
+      ...creds,
+      postgresSuperuser: generatePassword(),
+      database: { web: generatePassword(), shop: generatePassword() },
+    };
+    const r = await runInit(rotated);
+    assert.equal(r.code, 0, `init with rotated credentials failed:\n${r.stderr}`);
+    assert.notEqual((await asSuperuser(creds.postgresSuperuser)).code, 0, "old superuser password still accepted");
+    assert.equal((await asSuperuser(rotated.postgresSuperuser)).code, 0);
+    for (const app of APPS) {
+      assert.notEqual((await asRole(app, names.database(app), "SELECT 1")).code, 0, `old password of ${app} still accepted`);
+      assert.equal((await asRole(app, names.database(app), "SELECT 1", rotated.database[app])).code, 0, `${app} refused with its new password`);
+    }
+    // The app's next release gets the new DATABASE_URL and finds its data; the old URL is refused.
+    const oldEnv = processEnv(stack, names.web("web"), creds, endpoints, dir);
+    const newEnv = processEnv(stack, names.web("web"), rotated, endpoints, dir);
+    const check = ["python", "manage.py", "migrate", "--check", "--noinput"];
+    const after = await runAppCommand(check, { env: newEnv, home: dir, check: false });
+    assert.equal(after.code, 0, `the app with rotated credentials:\n${after.stdout}\n${after.stderr}`);
+    const before = await runAppCommand(check, { env: oldEnv, home: dir, check: false });
+    assert.notEqual(before.code, 0, "the app with the old credentials still connects");
+    assert.match(before.stderr, /password authentication failed for user "web_user"/);
+    const kept = await asRole("web", names.database("web"), "SELECT count(*) FROM django_migrations", rotated.database.web);
+    assert.equal(Number(kept.stdout.trim()), rows, "the data survived the rotation");
+    // Back to the fixture's credentials: the init needs no old password to do that either.
+    assert.equal((await runInit()).code, 0);
   });
 });

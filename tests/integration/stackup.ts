@@ -20,7 +20,7 @@ import { RunResult, freePort, freePorts, requireBinary, run, tempDir } from "./h
 
 // ------------------------------------------------------------------------------------- data tier
 
-/** Runs the postgres-init process's command (psql with -v pw_<app>=...) against a loopback server. */
+/** Runs the postgres-init process's command (psql reading the passwords from its env) on the server's socket. */
 export async function runPostgresInit(stack: Stack, creds: Credentials, pg: PostgresServer, dir: string): Promise<RunResult> {
   const init = await renderedFile(stack, names.POSTGRES_INIT, creds, "/init.sql");
   // No secret in it: the offline render's artifact is the file itself.
@@ -32,12 +32,12 @@ export async function runPostgresInit(stack: Stack, creds: Credentials, pg: Post
   return run(command[0], command.slice(1), {
     check: false,
     timeoutMs: 60_000,
-    env: { PATH: "/usr/bin:/bin", ...env, PGHOST: pg.host, PGPORT: String(pg.port) },
+    env: { PATH: "/usr/bin:/bin", ...env, PGHOST: pg.socketDir, PGPORT: String(pg.port) },
   });
 }
 
 export async function startStackPostgres(stack: Stack, creds: Credentials): Promise<PostgresServer> {
-  const pg = await startPostgres({ password: creds.postgresSuperuser });
+  const pg = await startPostgres({ password: creds.postgresBootstrap });
   const r = await runPostgresInit(stack, creds, pg, tempDir("pg-init"));
   if (r.code !== 0) throw new Error(`postgres-init failed:\n${r.stderr}`);
   return pg;

@@ -555,6 +555,13 @@ describe("production stack with in-cluster PostgreSQL and Redis, and a registry 
     assert.equal(decodeURIComponent(dbUrl.password), env.DB_PASSWORD_SHOP, "the app connects with the password the init Job set");
     assert.equal(dbUrl.hostname, "postgres");
     assert.equal(dbUrl.pathname, "/shop_db");
+    // Its own pod: over TCP to the Service, logging in with the server's bootstrap password (it never rotates).
+    assert.equal(env.PGHOST, "postgres");
+    assert.equal(env.PGPASSWORD, envOf(ev, mainOf(named(ev, K.sts, "postgres"))).POSTGRES_PASSWORD);
+    assert.equal(env.POSTGRES_SUPERUSER_PASSWORD, undefined, "the in-cluster init leaves the superuser's password alone");
+    assert.doesNotMatch(configData(ev, sql.configMap.name)["init.sql"], /ALTER ROLE "postgres"/);
+    const socket = volumeOf<{ emptyDir: { medium: string } }>(podOf(named(ev, K.sts, "postgres")), "postgres-socket");
+    assert.equal(socket.emptyDir.medium, "Memory", "the server's socket dir is writable on its read-only root");
     const migrate = one(ev, K.job, (r) => /^shop-migrate-/.test(String(meta(r).name)));
     assert.ok(migrate.options.dependsOn.includes(init.name));
     assert.equal(envOf(ev, mainOf(named(ev, K.deploy, "shop-web"))).DJANGO_DB_CONN_MAX_AGE, undefined, "no pool: the app's own default");

@@ -66,7 +66,7 @@ describe("local stack under the offline engine", () => {
   });
 
   it("never hands a credential to a container in plain text", () => {
-    const credential = /^(DATABASE_URL|REDIS_URL|CELERY_BROKER_URL|CELERY_RESULT_BACKEND|DJANGO_SECRET_KEY|POSTGRES_PASSWORD|REDIS_PASSWORD|PGPASSWORD|DB_PASSWORD_)=/;
+    const credential = /^(DATABASE_URL|REDIS_URL|CELERY_BROKER_URL|CELERY_RESULT_BACKEND|DJANGO_SECRET_KEY|POSTGRES_PASSWORD|POSTGRES_SUPERUSER_PASSWORD|REDIS_PASSWORD|PGPASSWORD|DB_PASSWORD_)=/;
     for (const c of containers()) {
       const carries = Object.keys(envOf(c)).some((k) => credential.test(`${k}=`));
       if (carries) assert.ok(isWireSecret(c.inputs.envs), `${labelsOf(c)["djangostack.process"]} receives credentials in plain env`);
@@ -117,6 +117,19 @@ describe("local stack under the offline engine", () => {
     }
     for (const p of ["web-worker-default", "web-beat", "web-migrate", "postgres"]) assert.equal(container(p).inputs.readOnly, true, `${p} runs on a read-only root`);
     assert.deepEqual(container("web-web").inputs.capabilities, { drops: ["ALL"] });
+  });
+
+  it("rotates Postgres credentials without replacing the server: the init sets them over the shared socket", () => {
+    const pg = container("postgres");
+    const init = container("postgres-init");
+    // The container holds only initdb's bootstrap password, which never rotates.
+    assert.notEqual(envOf(pg).POSTGRES_PASSWORD, envOf(init).POSTGRES_SUPERUSER_PASSWORD);
+    assert.equal(envOf(init).PGHOST, "/var/run/postgresql");
+    assert.equal(envOf(init).PGPASSWORD, undefined, "the init does not log in with a password a rotation may have changed");
+    const socketOf = (c: RecordedResource) => ((c.inputs.volumes ?? []) as { volumeName: string; containerPath: string }[]).find((v) => v.containerPath === "/var/run/postgresql")?.volumeName;
+    assert.equal(socketOf(init), socketOf(pg), "server and init share the socket directory");
+    assert.equal(socketOf(pg), "djangostack-local-postgres-socket");
+    assert.ok(!String(init.inputs.command).includes("pw_"), "no password variable on psql's command line");
   });
 
   it("keeps data volumes when the stack is destroyed", () => {

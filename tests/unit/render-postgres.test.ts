@@ -3,7 +3,9 @@ import assert from "node:assert/strict";
 import * as names from "../../src/model/names";
 import { PostgresInitApp, renderPostgresInit } from "../../src/render/postgres";
 
-const appsFor = (...apps: string[]): PostgresInitApp[] => apps.map((a) => ({ database: names.database(a), role: names.role(a), passwordVar: names.dbPasswordVar(a) }));
+const appsFor = (...apps: string[]): PostgresInitApp[] =>
+  apps.map((a) => ({ database: names.database(a), role: names.role(a), passwordVar: names.dbPasswordVar(a), passwordEnv: names.dbPasswordEnv(a) }));
+const one = (app: Partial<PostgresInitApp>) => ({ apps: [{ database: "db", role: "r", passwordVar: "pw", passwordEnv: "PW", ...app }] });
 
 /** The script's statements and psql meta-commands in order, comments dropped, multi-line SQL joined. */
 function statements(sql: string): string[] {
@@ -39,12 +41,17 @@ function inDatabase(sql: string, db: string): string[] {
 }
 
 describe("renderPostgresInit", () => {
-  const sql = renderPostgresInit(appsFor("web", "shop-api"));
+  const sql = renderPostgresInit({ apps: appsFor("web", "shop-api") });
   const all = statements(sql);
 
-  it("stops at the first error and names the psql variables it needs", () => {
+  it("stops at the first error and names the environment variables it reads", () => {
     assert.equal(all[0], "\\set ON_ERROR_STOP on");
-    assert.match(sql, /-v pw_web=\.\.\. -v pw_shop_api=\.\.\./);
+    assert.match(sql, /with DB_PASSWORD_WEB, DB_PASSWORD_SHOP_API in the environment/);
+  });
+
+  it("reads every password from the environment inside psql, never from its command line", () => {
+    assert.equal(all[1], "\\set pw_web `printf '%s' \"$DB_PASSWORD_WEB\"`");
+    assert.ok(all.includes("\\set pw_shop_api `printf '%s' \"$DB_PASSWORD_SHOP_API\"`"));
   });
 
   it("creates each role only when missing, with the \\gexec idiom (psql variables do not reach DO blocks)", () => {
@@ -85,15 +92,22 @@ describe("renderPostgresInit", () => {
     assert.equal(all[all.length - 1], "\\connect postgres");
   });
 
-  it("fails before changing anything when a password variable is missing or empty", () => {
+  it("fails before changing anything when a password is missing or empty", () => {
     const firstChange = all.findIndex((s) => /^(SELECT format|ALTER|CREATE|GRANT|REVOKE)/.test(s));
-    for (const v of ["pw_web", "pw_shop_api"]) {
-      const guard = all.indexOf(`\\if :{?${v}}`);
-      assert.ok(guard >= 0 && guard < firstChange, `${v} is checked first`);
-      assert.match(all[guard + 2], new RegExp(`RAISE EXCEPTION 'psql variable ${v} is not set`));
+    for (const [v, e] of [["pw_web", "DB_PASSWORD_WEB"], ["pw_shop_api", "DB_PASSWORD_SHOP_API"]]) {
       const empty = all.indexOf(`SELECT :'${v}' = '' AS djs_password_empty \\gset`);
-      assert.ok(empty > guard && empty < firstChange);
+      assert.ok(empty >= 0 && empty < firstChange, `${v} is checked first`);
+      assert.match(all[empty + 2], new RegExp(`RAISE EXCEPTION 'environment variable ${e} is empty or not set`));
     }
+  });
+
+  it("sets the superuser's password on every run only when asked to", () => {
+    const su = statements(renderPostgresInit({ apps: appsFor("web"), superuser: names.SUPERUSER }));
+    assert.ok(su.includes("\\set pw_superuser `printf '%s' \"$POSTGRES_SUPERUSER_PASSWORD\"`"));
+    const alter = su.find((s) => s.startsWith('ALTER ROLE "postgres"'));
+    assert.equal(alter, `ALTER ROLE "postgres" WITH PASSWORD :'pw_superuser';`);
+    assert.ok(su.indexOf(alter) < su.findIndex((s) => s.includes("CREATE ROLE")), "the superuser is set before the app roles");
+    assert.ok(!all.some((s) => s.startsWith('ALTER ROLE "postgres"')), "not set unless asked");
   });
 
   it("contains no secret: passwords appear only as psql variable references", () => {
@@ -104,11 +118,13 @@ describe("renderPostgresInit", () => {
   });
 
   it("refuses identifiers that are not plain lowercase SQL names, reserved names and duplicates", () => {
-    assert.throws(() => renderPostgresInit([{ database: "x; DROP DATABASE postgres", role: "r", passwordVar: "pw" }]), /database/);
-    assert.throws(() => renderPostgresInit([{ database: "db", role: "Robert'", passwordVar: "pw" }]), /role/);
-    assert.throws(() => renderPostgresInit([{ database: "db", role: "r", passwordVar: "pw x" }]), /passwordVar/);
-    assert.throws(() => renderPostgresInit([{ database: "postgres", role: "r", passwordVar: "pw" }]), /reserved/);
-    assert.throws(() => renderPostgresInit([{ database: "db", role: "pg_monitor", passwordVar: "pw" }]), /reserved/);
-    assert.throws(() => renderPostgresInit([...appsFor("web"), { database: "web_db", role: "other", passwordVar: "pw_other" }]), /duplicate database/);
+    assert.throws(() => renderPostgresInit(one({ database: "x; DROP DATABASE postgres" })), /database/);
+    assert.throws(() => renderPostgresInit(one({ role: "Robert'" })), /role/);
+    assert.throws(() => renderPostgresInit(one({ passwordVar: "pw x" })), /passwordVar/);
+    assert.throws(() => renderPostgresInit(one({ passwordEnv: 'PW"; rm -rf /' })), /passwordEnv/);
+    assert.throws(() => renderPostgresInit(one({ database: "postgres" })), /reserved/);
+    assert.throws(() => renderPostgresInit(one({ role: "pg_monitor" })), /reserved/);
+    assert.throws(() => renderPostgresInit({ apps: [...appsFor("web"), { database: "web_db", role: "other", passwordVar: "pw_other", passwordEnv: "PW_OTHER" }] }), /duplicate database/);
+    assert.throws(() => renderPostgresInit({ apps: appsFor("web"), superuser: { role: "postgres", passwordVar: "pw_web", passwordEnv: "SU" } }), /duplicate passwordVar/);
   });
 });

@@ -17,7 +17,7 @@ describe("secrets tier", () => {
   it("generates every credential: 32 alphanumerics for URL-borne passwords, 64 characters for SECRET_KEY", async () => {
     const ev = await evaluateStack({ stack: "local" });
     const byName = Object.fromEntries(passwords(ev.engine.resources).map((p) => [p.name.replace("local-secrets-", ""), p.inputs]));
-    assert.deepEqual(Object.keys(byName).sort(), ["postgres-superuser", "rabbitmq-admin", "redis-password", "web-broker-password", "web-db-password", "web-django-secret-key"]);
+    assert.deepEqual(Object.keys(byName).sort(), ["postgres-bootstrap", "postgres-superuser", "rabbitmq-admin", "redis-password", "web-broker-password", "web-db-password", "web-django-secret-key"]);
     for (const [name, inputs] of Object.entries(byName)) {
       if (name.endsWith("django-secret-key")) {
         assert.equal(inputs.length, 64);
@@ -26,7 +26,8 @@ describe("secrets tier", () => {
         assert.equal(inputs.length, 32, name);
         assert.equal(inputs.special, false, name);
       }
-      assert.deepEqual(inputs.keepers, { rotation: "0" }, name);
+      // initdb's bootstrap password never rotates: a new value would only replace the Postgres container.
+      assert.deepEqual(inputs.keepers, name === "postgres-bootstrap" ? undefined : { rotation: "0" }, name);
     }
     const broker = new URL(containerEnv(ev.engine.resources, "web-worker-default").CELERY_BROKER_URL);
     assert.equal(broker.username, "web_broker", "no guest: each app has its own broker user");
@@ -35,7 +36,7 @@ describe("secrets tier", () => {
 
   it("regenerates every generated credential when the rotation knob changes", async () => {
     const ev = await evaluateStack({ stack: "local", extraConfig: { "djangostack:secrets": { rotation: 3 } } });
-    for (const p of passwords(ev.engine.resources)) assert.deepEqual(p.inputs.keepers, { rotation: "3" }, p.name);
+    for (const p of passwords(ev.engine.resources).filter((x) => !x.name.endsWith("postgres-bootstrap"))) assert.deepEqual(p.inputs.keepers, { rotation: "3" }, p.name);
   });
 
   it("uses a credential supplied with `pulumi config set --secret` instead of generating it, and keeps it secret", async () => {
@@ -45,7 +46,9 @@ describe("secrets tier", () => {
     });
     const names = passwords(ev.engine.resources).map((p) => p.name);
     assert.ok(!names.includes("local-secrets-postgres-superuser"), "a supplied superuser password is not generated");
-    assert.equal(containerEnv(ev.engine.resources, "postgres").POSTGRES_PASSWORD, "offline-placeholder-djangostack-postgresPassword");
+    // The init sets it on the server; the container itself only ever gets the bootstrap password.
+    assert.equal(containerEnv(ev.engine.resources, "postgres-init").POSTGRES_SUPERUSER_PASSWORD, "offline-placeholder-djangostack-postgresPassword");
+    assert.notEqual(containerEnv(ev.engine.resources, "postgres").POSTGRES_PASSWORD, "offline-placeholder-djangostack-postgresPassword");
   });
 
   it("passes an app's secretEnv through to its processes as secrets only", async () => {

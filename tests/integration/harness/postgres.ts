@@ -1,6 +1,8 @@
 /**
- * A throwaway PostgreSQL 15 cluster on 127.0.0.1: initdb with scram-sha-256 and a superuser
- * password, run as the `postgres` system user (the server refuses root) in a temp dir.
+ * A throwaway PostgreSQL 15 cluster on 127.0.0.1, initialised the way the official image's
+ * docker-entrypoint.sh does it (`initdb --pwfile ... --auth-host=scram-sha-256`: TCP logins need a
+ * scram password, logins on the Unix socket are trusted), run as the `postgres` system user (the
+ * server refuses root) in a temp dir that also holds the socket.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -12,17 +14,23 @@ const PKG = "postgresql";
 export interface PostgresServer {
   host: string;
   port: number;
+  /** Directory of the server's Unix socket (the container's /var/run/postgresql). */
+  socketDir: string;
   superuser: string;
   password: string;
   dir: string;
   server: ServerProcess;
-  /** Runs psql against this server (as `user`/`password`, default the superuser). */
+  /**
+   * Runs psql against this server: over TCP as `user`/`password` when a password is given, else as the
+   * superuser over the trusted socket (its password may have been changed by an init since).
+   */
   psql(args: string[], opts?: { user?: string; password?: string; database?: string; check?: boolean; env?: NodeJS.ProcessEnv }): Promise<RunResult>;
   /** A libpq URL for a role. */
   url(user: string, password: string, database: string): string;
   stop(): Promise<void>;
 }
 
+/** `password`: the one initdb gives the superuser (the image's POSTGRES_PASSWORD). */
 export async function startPostgres(opts: { password: string; label?: string }): Promise<PostgresServer> {
   const initdb = requireBinary(path.join(PG_BIN, "initdb"), PKG);
   const postgres = requireBinary(path.join(PG_BIN, "postgres"), PKG);
@@ -34,7 +42,7 @@ export async function startPostgres(opts: { password: string; label?: string }):
   const pwfile = path.join(dir, "pwfile");
   fs.writeFileSync(pwfile, opts.password, { mode: 0o600 });
   chownR(dir, user);
-  await run(initdb, ["-D", data, "-U", "postgres", "--auth=scram-sha-256", `--pwfile=${pwfile}`, "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"], {
+  await run(initdb, ["-D", data, "-U", "postgres", "--auth-host=scram-sha-256", `--pwfile=${pwfile}`, "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"], {
     uid: user.uid,
     gid: user.gid,
     cwd: dir,
@@ -53,13 +61,14 @@ export async function startPostgres(opts: { password: string; label?: string }):
   const host = "127.0.0.1";
   await waitReady(server, "accepting connections", async () => (await run(pgIsReady, ["-q", "-h", host, "-p", String(port)], { check: false })).code === 0);
   const psql: PostgresServer["psql"] = (args, o = {}) =>
-    run(psqlBin, ["-X", "-h", host, "-p", String(port), "-U", o.user ?? "postgres", "-d", o.database ?? "postgres", ...args], {
+    run(psqlBin, ["-X", "-h", o.password === undefined ? dir : host, "-p", String(port), "-U", o.user ?? "postgres", "-d", o.database ?? "postgres", ...args], {
       check: o.check,
-      env: { PATH: process.env.PATH, PGPASSWORD: o.password ?? opts.password, PGCONNECT_TIMEOUT: "5", ...o.env },
+      env: { PATH: process.env.PATH, ...(o.password === undefined ? {} : { PGPASSWORD: o.password }), PGCONNECT_TIMEOUT: "5", ...o.env },
     });
   return {
     host,
     port,
+    socketDir: dir,
     superuser: "postgres",
     password: opts.password,
     dir,

@@ -33,7 +33,8 @@ export function configFilesFor(process: Process, config: StackConfig, model: Wor
         break;
       }
       case "postgres-init": {
-        const text = postgresInitSql(config.apps);
+        // The Docker init logs in over the trusted socket, so it may set the superuser's password too.
+        const text = postgresInitSql(config.apps, true);
         files.push({ path: `${PATHS.postgresInit}/init.sql`, content: text, artifact: "postgres/init.sql", artifactContent: text });
         break;
       }

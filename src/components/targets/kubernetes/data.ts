@@ -345,8 +345,17 @@ export class DataTier extends pulumi.ComponentResource {
       { process: pg, image: publicRef(pg), ...env, volumes: { sources: {}, claims: new Set([names.volume.postgres]), memoryScratchMiB: 64 } },
       [{ name: names.volume.postgres, sizeGiB: config.data.postgres.volumeSizeGiB }],
     );
-    const init = this.process(names.POSTGRES_INIT);
-    const sql = postgresInitSql(config.apps);
+    // The init Job is its own pod and cannot share the server's socket: it logs in over TCP with the
+    // bootstrap password, which never rotates, so the superuser keeps it and app roles still rotate.
+    const modelInit = this.process(names.POSTGRES_INIT);
+    const roleSecrets = Object.entries(modelInit.secretEnv).filter(([key]) => key !== names.SUPERUSER.passwordEnv);
+    const init: Process = {
+      ...modelInit,
+      env: { ...modelInit.env, PGHOST: names.POSTGRES },
+      secretEnv: { ...Object.fromEntries(roleSecrets), PGPASSWORD: { kind: "postgresBootstrapPassword" } },
+      volumes: modelInit.volumes.filter((v) => v.kind !== "socket"),
+    };
+    const sql = postgresInitSql(config.apps, false);
     const sqlMap = configMap(this.ctx, "postgres-init-sql", { "init.sql": sql }, this, labelsOf(this.ctx, init));
     const initEnv = this.envObjects(init, creds);
     this.ready.push(

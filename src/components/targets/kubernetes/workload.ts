@@ -152,6 +152,10 @@ export function volumesFor(process: Process, opts: VolumeOptions): { volumes: Vo
       case "scratch":
         add(v, { emptyDir: v.memory ? { medium: "Memory", sizeLimit: `${opts.memoryScratchMiB}Mi` } : { sizeLimit: `${DISK_SCRATCH_MIB}Mi` } });
         break;
+      case "socket":
+        // Shared only within the pod: the server's socket directory on a read-only root.
+        add(v, { emptyDir: { medium: "Memory", sizeLimit: "1Mi" } });
+        break;
       case "static":
       case "media":
         add(v, { emptyDir: { sizeLimit: `${DISK_SCRATCH_MIB}Mi` } });
