@@ -132,9 +132,16 @@ describe("local stack under the offline engine", () => {
     assert.ok(!String(init.inputs.command).includes("pw_"), "no password variable on psql's command line");
   });
 
-  it("keeps data volumes when the stack is destroyed", () => {
-    const volume = ev.engine.resources.find((r) => r.inputs.name === "djangostack-local-postgres-data");
-    assert.equal(volume?.options.retainOnDelete, true);
+  it("keeps data and media volumes when the stack is destroyed or an app is removed", () => {
+    for (const name of ["postgres-data", "redis-data", "rabbitmq-data", "media-web"]) {
+      const volume = ev.engine.resources.find((r) => r.inputs.name === `djangostack-local-${name}`);
+      assert.equal(volume?.options.retainOnDelete, true, `${name} is deleted with its resource`);
+    }
+    // Rebuilt on every release: nothing is lost with them.
+    for (const name of ["static-web", "postgres-socket"]) {
+      const volume = ev.engine.resources.find((r) => r.inputs.name === `djangostack-local-${name}`);
+      assert.notEqual(volume?.options.retainOnDelete, true, name);
+    }
   });
 
   it("exports the v1 outputs contract with connection strings only as secrets", async () => {

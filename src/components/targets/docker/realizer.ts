@@ -119,11 +119,12 @@ export class DockerRealizer extends pulumi.ComponentResource {
 
     this.network = new docker.Network(`${name}-network`, { name: `${prefix}-net`, driver: "bridge", labels: [{ label: "djangostack.stack", value: config.stack }] }, this.childOpts);
     for (const v of model.volumes) {
-      // Data outlives the stack: `pulumi destroy` leaves the volume behind on purpose.
+      // Data and uploads outlive the stack and the app: `pulumi destroy`, or removing an app from
+      // config, leaves the volume behind on purpose (`docker volume rm` drops it deliberately).
       this.volumes[v.name] = new docker.Volume(
         `${name}-volume-${v.name}`,
         { name: `${prefix}-${v.name}`, labels: [{ label: "djangostack.kind", value: v.kind }] },
-        { ...this.childOpts, retainOnDelete: v.kind === "data" },
+        { ...this.childOpts, retainOnDelete: v.kind === "data" || v.kind === "media" },
       );
     }
 
