@@ -182,7 +182,8 @@ describe("production stack (kubernetes target, managed data) under the offline e
       assert.equal(one(ev, DO.dbDb).inputs.name, "shop_db");
       assert.equal(one(ev, DO.dbUser).inputs.name, "shop_user");
       const pool = one(ev, DO.dbPool);
-      assert.deepEqual({ mode: pool.inputs.mode, dbName: pool.inputs.dbName, user: pool.inputs.user, name: pool.inputs.name }, { mode: "session", dbName: "shop_db", user: "shop_user", name: "shop_db_pool" });
+      assert.deepEqual({ mode: pool.inputs.mode, dbName: pool.inputs.dbName, user: pool.inputs.user }, { mode: "session", dbName: "shop_db", user: "shop_user" });
+      assert.match(String(pool.inputs.name), /^shop_db_pool_[0-9a-f]{8}$/, "named by a hash of its replace-forcing fields");
     });
 
     it("creates managed Valkey (DigitalOcean's cache engine) with TLS and the configured eviction policy", () => {
@@ -213,7 +214,7 @@ describe("production stack (kubernetes target, managed data) under the offline e
       assert.match(db.password, /^offline[0-9a-f]{24}$/, "the DatabaseUser's generated password (fake), not a RandomPassword");
       assert.match(db.hostname, /^private-pool-/);
       assert.equal(db.port, "25061");
-      assert.equal(db.pathname, "/shop_db_pool");
+      assert.equal(db.pathname, `/${String(one(ev, DO.dbPool).inputs.name)}`);
       assert.equal(db.searchParams.get("sslmode"), "require");
       const redis = new URL(env.REDIS_URL);
       assert.equal(redis.protocol, "rediss:");
@@ -507,7 +508,7 @@ describe("production stack (kubernetes target, managed data) under the offline e
       const shop = (out.apps as Record<string, Obj>).shop;
       assert.equal(shop.databaseUrl, "[secret]");
       const revealed = (await resolveOutputs(ev.exports, "[secret]", true)) as { apps: Record<string, { databaseUrl: string }> };
-      assert.match(revealed.apps.shop.databaseUrl, /@private-pool-[0-9a-f]+\.k\.db\.ondigitalocean\.com:25061\/shop_db_pool\?sslmode=require$/);
+      assert.match(revealed.apps.shop.databaseUrl, /@private-pool-[0-9a-f]+\.k\.db\.ondigitalocean\.com:25061\/shop_db_pool_[0-9a-f]{8}\?sslmode=require$/);
     });
   });
 });

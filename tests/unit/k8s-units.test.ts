@@ -10,7 +10,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { poolSize, renderManagedGrants } from "../../src/components/targets/kubernetes/data";
+import { poolName, poolSize, renderManagedGrants } from "../../src/components/targets/kubernetes/data";
 import { digestSuffix, splitEnv } from "../../src/components/targets/kubernetes/app";
 import { probesFor, volumesFor } from "../../src/components/targets/kubernetes/workload";
 import { Process } from "../../src/model/types";
@@ -76,6 +76,16 @@ describe("kubernetes target: pure helpers", () => {
     assert.equal(poolSize("db-s-2vcpu-4gb", 2), Math.floor((97 * 0.8) / 2));
     assert.equal(poolSize("db-s-1vcpu-1gb", 5), Math.floor((22 * 0.8) / 5));
     assert.ok(poolSize("db-s-1vcpu-1gb", 50) >= 1);
+  });
+
+  it("renames a connection pool whenever one of its replace-forcing fields changes, within DigitalOcean's 3-63 characters", () => {
+    const spec = { dbName: "shop_db", user: "shop_user", mode: "session", size: 77 };
+    const changed = [{ ...spec, dbName: "shop2_db" }, { ...spec, user: "other_user" }, { ...spec, mode: "transaction" }, { ...spec, size: 38 }];
+    const names = new Set([spec, ...changed].map(poolName));
+    assert.equal(names.size, changed.length + 1);
+    assert.equal(poolName(spec), poolName({ ...spec }), "stable for the same pool");
+    const longest = poolName({ dbName: `${"a".repeat(20)}_db`, user: `${"a".repeat(20)}_user`, mode: "transaction", size: 1000 });
+    assert.ok(longest.length <= 63, `${longest} fits the provider's StringLenBetween(3, 63)`);
   });
 
   it("grants each DigitalOcean-created role its own database and nothing else", () => {

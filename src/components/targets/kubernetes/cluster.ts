@@ -97,7 +97,9 @@ export class KubernetesCluster extends pulumi.ComponentResource {
       `${name}-workload`,
       {
         clusterId: this.cluster.id,
-        name: `${base}-workload`,
+        // Named after its size, the only replace-forcing field that changes: a resize creates the new
+        // pool under a new name next to the old one, which goes only once the new nodes run.
+        name: `${base}-workload-${kc.workloadPool.size}`,
         size: kc.workloadPool.size,
         autoScale: true,
         minNodes: kc.workloadPool.minNodes,
@@ -105,8 +107,9 @@ export class KubernetesCluster extends pulumi.ComponentResource {
         labels: { [POOL_LABEL]: WORKLOAD_POOL },
         tags,
       },
-      // The cluster autoscaler owns the node count inside [min, max].
-      { parent: this, ignoreChanges: ["nodeCount"] },
+      // The cluster autoscaler owns the node count inside [min, max]. The bridge would replace a
+      // pool whose name the program sets delete-first, removing every node the pods run on.
+      { parent: this, ignoreChanges: ["nodeCount"], deleteBeforeReplace: false },
     );
 
     const ca = this.cluster.kubeConfigs.apply((configs) => configs[0]?.clusterCaCertificate ?? "");

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as digitalocean from "@pulumi/digitalocean";
 import * as k8s from "@pulumi/kubernetes";
@@ -29,8 +30,22 @@ export const POOL_MODE = "session";
 /** Roles of the processes that talk to the data services. */
 export const APP_ROLES: Process["role"][] = ["web", "worker", "beat", "migrate"];
 
-/** Pool name per app: the database name clients put in the DSN when they connect through the pool. */
-export const poolName = (app: string): string => `${names.database(app)}_pool`;
+export interface PoolSpec {
+  dbName: string;
+  user: string;
+  mode: string;
+  size: number;
+}
+
+/**
+ * Pool name (the database name clients put in the DSN): every field of a pool forces its replacement,
+ * so the name carries a hash of them. A changed pool gets a new name, is created next to the old one,
+ * the apps move to it, and only then is the old one deleted.
+ */
+export function poolName(spec: PoolSpec): string {
+  const hash = createHash("sha256").update(JSON.stringify([spec.dbName, spec.user, spec.mode, spec.size])).digest("hex").slice(0, 8);
+  return `${spec.dbName}_pool_${hash}`;
+}
 
 /**
  * Backend connections a managed PostgreSQL node allows: 25 per GiB of RAM, 3 reserved (DigitalOcean
@@ -183,15 +198,17 @@ export class DataTier extends pulumi.ComponentResource {
     for (const app of apps) {
       const db = new digitalocean.DatabaseDb(`${name}-${app.name}-db`, { clusterId: cluster.id, name: names.database(app.name) }, { parent: this });
       const user = new digitalocean.DatabaseUser(`${name}-${app.name}-db-user`, { clusterId: cluster.id, name: names.role(app.name) }, { parent: this });
+      const spec: PoolSpec = { dbName: names.database(app.name), user: names.role(app.name), mode: POOL_MODE, size };
       const pool = new digitalocean.DatabaseConnectionPool(
         `${name}-${app.name}-pool`,
-        { clusterId: cluster.id, name: poolName(app.name), dbName: db.name, user: user.name, mode: POOL_MODE, size },
-        { parent: this },
+        { clusterId: cluster.id, name: poolName(spec), dbName: db.name, user: user.name, mode: spec.mode, size: spec.size },
+        // Create-first (the bridge would delete first, as the name is set here): the new name allows it.
+        { parent: this, deleteBeforeReplace: false },
       );
       passwords[app.name] = pulumi.secret(user.password);
       this.databaseUrls[app.name] = pulumi.secret(
         pulumi.all([user.password, pool.privateHost, pool.port]).apply(([password, host, port]) =>
-          databaseUrl({ user: names.role(app.name), password, host, port, database: poolName(app.name), sslmode: "require" }),
+          databaseUrl({ user: spec.user, password, host, port, database: poolName(spec), sslmode: "require" }),
         ),
       );
       poolPort = pool.port;

@@ -135,9 +135,11 @@ export class EdgeTier extends pulumi.ComponentResource {
     if (tls) {
       if (hosts.length === 0) throw new Error("djangostack: TLS at the load balancer needs djangostack:domain");
       // The name stays fixed while DigitalOcean renews the certificate (the ID changes at every
-      // renewal, so the certificate-id annotation would go stale). New domains: new name, created first.
+      // renewal, so the certificate-id annotation would go stale). New domains: new name, created first
+      // (the bridge would delete first, and DigitalOcean refuses to delete a certificate the load
+      // balancer still uses); the old one goes once the load balancer names the new one.
       const certName = `${config.project}-${config.stack}-${createHash("sha256").update(hosts.join(",")).digest("hex").slice(0, 8)}`;
-      this.certificate = new digitalocean.Certificate(`${name}-certificate`, { name: certName, type: "lets_encrypt", domains: hosts }, { parent: this });
+      this.certificate = new digitalocean.Certificate(`${name}-certificate`, { name: certName, type: "lets_encrypt", domains: hosts }, { parent: this, deleteBeforeReplace: false });
       Object.assign(annotations, {
         [`${LB_ANNOTATION}certificate-name`]: this.certificate.name,
         [`${LB_ANNOTATION}tls-ports`]: "443",

@@ -1,0 +1,63 @@
+/**
+ * What a real `pulumi up` decides for a DigitalOcean resource whose inputs changed: mocks never diff,
+ * so tests compare two renders with this model of the provider and the engine (see
+ * docs/production-engine.md for the source each rule comes from).
+ */
+import { isDeepStrictEqual } from "node:util";
+import { readStackFiles } from "../../src/offline/stackfiles";
+import { REPO_ROOT } from "../../src/offline/render";
+import { RecordedResource } from "../../src/offline/engine";
+
+/**
+ * Inputs whose change forces a replacement (`ForceNew: true` in terraform-provider-digitalocean's
+ * schema, Pulumi names), for every DigitalOcean resource type the program names explicitly.
+ */
+export const FORCE_NEW: Record<string, string[]> = {
+  "digitalocean:index/kubernetesNodePool:KubernetesNodePool": ["clusterId", "size", "gpuPartitionMode"],
+  "digitalocean:index/databaseConnectionPool:DatabaseConnectionPool": ["clusterId", "name", "user", "mode", "size", "dbName"],
+  "digitalocean:index/certificate:Certificate": ["name", "privateKey", "leafCertificate", "certificateChain", "domains", "type"],
+  "digitalocean:index/databaseDb:DatabaseDb": ["clusterId", "name"],
+  "digitalocean:index/databaseUser:DatabaseUser": ["clusterId", "name"],
+  "digitalocean:index/databaseCluster:DatabaseCluster": ["engine", "name", "privateNetworkUuid", "projectId"],
+  "digitalocean:index/kubernetesCluster:KubernetesCluster": ["region", "vpcUuid", "workerSubnetUuid", "clusterSubnet", "serviceSubnet", "isolatedWorkers"],
+  "digitalocean:index/vpc:Vpc": ["region", "ipRange"],
+  "digitalocean:index/containerRegistry:ContainerRegistry": ["name", "region"],
+  "digitalocean:index/dnsRecord:DnsRecord": ["domain", "type"],
+  "digitalocean:index/tag:Tag": ["name"],
+  "digitalocean:index/firewall:Firewall": [],
+  "digitalocean:index/droplet:Droplet": ["image", "region", "monitoring", "sshKeys", "userData", "vpcUuid", "dropletAgent", "publicNetworking", "gpuPartitionMode"],
+};
+
+export interface Replacement {
+  /** Replace-forcing inputs that differ. */
+  replaced: string[];
+  /** The old resource goes before the new one exists. */
+  deleteFirst: boolean;
+  /** The engine refuses the replacement (protect in state and in the program). */
+  refused: boolean;
+}
+
+/**
+ * The bridge replaces delete-first whenever the program set an auto-named `name` itself
+ * (`nameRequiresDeleteBeforeReplace`, even when the name changes too); an explicit
+ * `deleteBeforeReplace` option overrides the provider; a protected resource is never replaced.
+ */
+export function replacementOf(before: RecordedResource, after: RecordedResource): Replacement {
+  const forceNew = FORCE_NEW[after.type];
+  if (!forceNew) throw new Error(`no ForceNew list for ${after.type}: read its schema and add it`);
+  const ignored = new Set(after.options.ignoreChanges ?? []);
+  const replaced = forceNew.filter((k) => !ignored.has(k) && !isDeepStrictEqual(before.inputs[k], after.inputs[k]));
+  const providerSays = replaced.length > 0 && after.inputs.name !== undefined;
+  return {
+    replaced,
+    deleteFirst: replaced.length > 0 && (after.options.deleteBeforeReplace ?? providerSays),
+    refused: replaced.length > 0 && before.options.protect === true && after.options.protect === true,
+  };
+}
+
+/** A stack file's `djangostack:<key>` object, to change one field of it in a second render. */
+export function stackObject(stack: string, key: string): Record<string, unknown> {
+  const raw = readStackFiles(REPO_ROOT, stack).config[`djangostack:${key}`];
+  if (raw === undefined) throw new Error(`Pulumi.${stack}.yaml has no djangostack:${key}`);
+  return JSON.parse(raw) as Record<string, unknown>;
+}
