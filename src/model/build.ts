@@ -174,8 +174,14 @@ function dataProcesses(config: StackConfig): Process[] {
     result.push({
       ...base(names.RABBITMQ, "rabbitmq", rabbitmq.resources),
       image: { kind: "public", ref: `rabbitmq:${rabbitmq.version}-alpine` },
-      // A glob, not the directory: definitions.json lives beside the .conf files and is not config syntax.
-      env: { RABBITMQ_CONFIG_FILES: `${PATHS.rabbitmqConfigDir}/conf.d/*.conf` },
+      // The node keeps its data in mnesia/<node name>, and the name defaults to rabbit@<hostname> (the
+      // container id on Docker): a fixed hostname and node name let a replaced container find its data.
+      hostname: names.RABBITMQ,
+      env: {
+        // A glob, not the directory: definitions.json lives beside the .conf files and is not config syntax.
+        RABBITMQ_CONFIG_FILES: `${PATHS.rabbitmqConfigDir}/conf.d/*.conf`,
+        RABBITMQ_NODENAME: rabbitmqNodeName(names.RABBITMQ),
+      },
       secretEnv: {},
       ports: [{ name: "amqp", port: 5672 }],
       health: execHealth(SLOW_START, ["rabbitmq-diagnostics", "-q", "ping"], ["rabbitmq-diagnostics", "-q", "check_port_connectivity"]),
@@ -191,6 +197,11 @@ function dataProcesses(config: StackConfig): Process[] {
     });
   }
   return result;
+}
+
+/** A RabbitMQ node on `host`: `rabbit@<host>`, where the host part must resolve to the node itself. */
+export function rabbitmqNodeName(host: string): string {
+  return `rabbit@${host}`;
 }
 
 /** The init SQL reads every password from the env itself: no secret on psql's command line. */

@@ -88,6 +88,8 @@ export interface Process {
   claims: Claims;
   /** uid:gid to run as; undefined when the image's own user is already unprivileged. */
   user?: string;
+  /** A fixed container hostname, for servers that key their data by it; undefined lets the platform pick. */
+  hostname?: string;
   readOnlyRootFs: boolean;
   /** Data services this process needs reachable (drives ordering and network policy). */
   dependsOn: Role[];

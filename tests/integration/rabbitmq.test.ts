@@ -8,13 +8,14 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
+import * as path from "node:path";
 import * as names from "../../src/model/names";
 import { RABBITMQ_ADMIN } from "../../src/components/rendered";
-import { Credentials, Stack, generateCredentials, loadStack } from "./fixtures";
+import { Credentials, Stack, generateCredentials, loadStack, renderedFile } from "./fixtures";
 import { CeleryProcess, GunicornServer } from "./harness/django";
 import { request } from "./harness/http";
-import { amqpLogin } from "./harness/rabbitmq";
-import { waitFor, useHarness } from "./harness/process";
+import { RabbitServer, amqpLogin, amqpQueue, startRabbitmq } from "./harness/rabbitmq";
+import { chownR, systemUser, tempDir, waitFor, useHarness } from "./harness/process";
 import { AppDirs, DataTier, Edge, appDirs, appEnv, releaseApp, startBeat, startDataTier, startEdge, startStackRabbitmq, startWeb, startWorker } from "./stackup";
 
 useHarness();
@@ -156,5 +157,59 @@ describe("Celery through the web app, worker and beat", () => {
     assert.match(fs.readFileSync(beat.server.logFile, "utf8"), /Scheduler: Sending due task core-heartbeat \(core\.tasks\.heartbeat\)/);
     assert.match(fs.readFileSync(worker.server.logFile, "utf8"), /Task core\.tasks\.heartbeat\[[0-9a-f-]+\] succeeded/);
     assert.ok(fs.existsSync(env.CELERY_BEAT_HEARTBEAT_FILE), "beat heartbeat probe file missing");
+  });
+});
+
+describe("issue 8 item 1: a node finds its data by node name", () => {
+  const QUEUE = "celery";
+  const TASKS = ["task-1", "task-2", "task-3"];
+  let volume: string;
+  const login = () => ({ user: names.brokerUser("web"), password: creds.broker.web, vhost: names.vhost("web") });
+
+  /** A node with the rendered conf.d on a Mnesia base that outlives it, as the Docker volume outlives its container. */
+  async function nodeOnVolume(node: string): Promise<RabbitServer> {
+    const conf = await renderedFile(stack, names.RABBITMQ, creds, ".conf");
+    const defs = await renderedFile(stack, names.RABBITMQ, creds, "/definitions.json");
+    const containerDir = path.dirname(conf.path);
+    const configFiles = stack.model.processes.find((p) => p.name === names.RABBITMQ)!.env.RABBITMQ_CONFIG_FILES;
+    return startRabbitmq({
+      config: conf.artifact,
+      configName: path.basename(conf.path),
+      definitions: defs.text,
+      definitionsName: path.basename(defs.path),
+      configFiles: (confd) => confd + configFiles.slice(containerDir.length),
+      node,
+      mnesiaBase: volume,
+      label: "rabbitmq-node",
+    });
+  }
+
+  before(() => {
+    volume = tempDir("rabbitmq-volume");
+    chownR(volume, systemUser("rabbitmq", "rabbitmq-server"));
+  });
+
+  // Host parts must resolve for the CLI, so the names differ in the node part here; on Docker it is the
+  // host part (rabbit@<container id>) that changed at every replacement.
+  test("restarted under the same node name, the node reopens its directory: the durable queue keeps every persistent message", async () => {
+    const first = await nodeOnVolume("rabbit@localhost");
+    await amqpQueue(first.port, login(), QUEUE, { publish: TASKS });
+    await first.stop();
+    const again = await nodeOnVolume("rabbit@localhost");
+    const seen = await amqpQueue(again.port, login(), QUEUE, "peek");
+    await again.stop();
+    assert.deepEqual(seen, { exists: true, bodies: TASKS });
+  });
+
+  test("under another node name on the same volume, the node starts empty: the messages sit unreachable in the old directory", async () => {
+    const other = await nodeOnVolume("rabbit-0c5e9f2a7b1d@localhost");
+    // The definitions import again, so the vhost and user are there: only the queue and its messages are gone.
+    assert.ok((await amqpLogin(other.port, login().user, login().password, login().vhost)).ok);
+    const seen = await amqpQueue(other.port, login(), QUEUE, "peek");
+    await other.stop();
+    assert.deepEqual(seen, { exists: false, bodies: [] });
+    // Each node name gets its own directory (and plugins-expand dir) side by side in the one volume.
+    const dirs = fs.readdirSync(volume);
+    for (const node of ["rabbit@localhost", "rabbit-0c5e9f2a7b1d@localhost"]) assert.ok(dirs.includes(node), `no ${node} in ${dirs.join(", ")}`);
   });
 });

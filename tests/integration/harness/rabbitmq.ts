@@ -41,6 +41,10 @@ export interface RabbitOptions {
   configFiles?: (confd: string) => string;
   label?: string;
   enabledPlugins?: string[];
+  /** Node name (default: a fresh `it<hex>@localhost`); its data lives in `<mnesiaBase>/<node>`. */
+  node?: string;
+  /** RABBITMQ_MNESIA_BASE to keep across starts (a dir from tempDir, owned by rabbitmq); default a fresh one. */
+  mnesiaBase?: string;
 }
 
 export async function startRabbitmq(opts: RabbitOptions): Promise<RabbitServer> {
@@ -50,10 +54,11 @@ export async function startRabbitmq(opts: RabbitOptions): Promise<RabbitServer> 
   const user = systemUser("rabbitmq", PKG);
   const dir = tempDir(opts.label ?? "rabbitmq");
   const [port, distPort, epmdPort] = await freePorts(3);
-  const node = `it${crypto.randomBytes(4).toString("hex")}@localhost`;
+  const node = opts.node ?? `it${crypto.randomBytes(4).toString("hex")}@localhost`;
   const confd = path.join(dir, "conf.d");
   fs.mkdirSync(confd);
-  fs.mkdirSync(path.join(dir, "mnesia"));
+  const mnesiaBase = opts.mnesiaBase ?? path.join(dir, "mnesia");
+  if (!opts.mnesiaBase) fs.mkdirSync(mnesiaBase);
   fs.mkdirSync(path.join(dir, "log"));
   fs.writeFileSync(path.join(dir, "enabled_plugins"), `[${(opts.enabledPlugins ?? []).join(",")}].\n`);
   fs.writeFileSync(path.join(dir, ".erlang.cookie"), crypto.randomBytes(20).toString("hex").toUpperCase(), { mode: 0o400 });
@@ -77,7 +82,7 @@ export async function startRabbitmq(opts: RabbitOptions): Promise<RabbitServer> 
     RABBITMQ_NODE_IP_ADDRESS: "127.0.0.1",
     RABBITMQ_NODE_PORT: String(port),
     RABBITMQ_DIST_PORT: String(distPort),
-    RABBITMQ_MNESIA_BASE: path.join(dir, "mnesia"),
+    RABBITMQ_MNESIA_BASE: mnesiaBase,
     RABBITMQ_LOG_BASE: path.join(dir, "log"),
     RABBITMQ_LOGS: "-",
     RABBITMQ_CONFIG_FILES: opts.configFiles ? opts.configFiles(confd) : confd,
@@ -124,4 +129,39 @@ export async function amqpLogin(port: number, user: string, password: string, vh
   ].join("\n");
   const r = await run(PYTHON, ["-c", script, `127.0.0.1:${port}`, user, password, vhost], { check: false, timeoutMs: 30_000 });
   return { ok: r.code === 0 && r.stdout.includes("OK"), error: `${r.stdout}${r.stderr}`.trim() };
+}
+
+export interface AmqpLogin {
+  user: string;
+  password: string;
+  vhost: string;
+}
+
+/**
+ * Persistent messages on a durable queue (as Celery declares its task queues): `publish` sends the
+ * bodies; `peek` reads every message without acknowledging it, so closing the channel requeues them.
+ * `exists` is false when the broker does not know the queue (404 NOT_FOUND).
+ */
+export async function amqpQueue(port: number, login: AmqpLogin, queue: string, op: { publish: string[] } | "peek"): Promise<{ exists: boolean; bodies: string[] }> {
+  await requirePythonModules({ amqp: "python3-amqp" });
+  const script = [
+    "import json, sys, amqp",
+    "host, user, password, vhost, queue, op = sys.argv[1:7]",
+    "c = amqp.Connection(host=host, userid=user, password=password, virtual_host=vhost, connect_timeout=5)",
+    "c.connect(); ch = c.channel()",
+    "if op == 'publish':",
+    "    ch.queue_declare(queue, durable=True, auto_delete=False)",
+    "    for body in json.loads(sys.argv[7]): ch.basic_publish(amqp.Message(body, delivery_mode=2), routing_key=queue)",
+    "    ch.close(); c.close(); print(json.dumps({'exists': True, 'bodies': []}))",
+    "else:",
+    "    try:",
+    "        bodies = []",
+    "        while (m := ch.basic_get(queue, no_ack=False)) is not None: bodies.append(m.body if isinstance(m.body, str) else m.body.decode())",
+    "        print(json.dumps({'exists': True, 'bodies': bodies}))",
+    "    except amqp.exceptions.NotFound:",
+    "        print(json.dumps({'exists': False, 'bodies': []}))",
+  ].join("\n");
+  const args = ["-c", script, `127.0.0.1:${port}`, login.user, login.password, login.vhost, queue, op === "peek" ? "peek" : "publish", ...(op === "peek" ? [] : [JSON.stringify(op.publish)])];
+  const r = await run(PYTHON, args, { timeoutMs: 30_000 });
+  return JSON.parse(r.stdout.trim().split("\n").pop() ?? "") as { exists: boolean; bodies: string[] };
 }

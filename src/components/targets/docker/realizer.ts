@@ -245,6 +245,7 @@ export class DockerRealizer extends pulumi.ComponentResource {
             tmpfs,
             uploads: files.map((f) => ({ file: f.path, content: f.content })),
             user: p.user,
+            hostname: p.hostname,
             // Docker refuses to copy files into a read-only root filesystem (uploads happen before start),
             // so a process that receives rendered config keeps a writable root here; Kubernetes mounts
             // the same files from ConfigMaps and keeps every root read-only.

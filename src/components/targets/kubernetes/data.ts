@@ -5,6 +5,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import { recordArtifact } from "../../../artifacts";
 import { AppConfig, KubernetesConfig, StackConfig } from "../../../config/types";
+import { rabbitmqNodeName } from "../../../model/build";
 import * as names from "../../../model/names";
 import { Process, WorkloadModel } from "../../../model/types";
 import { databaseUrl } from "../../../model/urls";
@@ -406,7 +407,12 @@ export class DataTier extends pulumi.ComponentResource {
 
   private rabbitmq(name: string, creds: Credentials): void {
     const { config } = this.args;
-    const mq = this.process(names.RABBITMQ);
+    const modelMq = this.process(names.RABBITMQ);
+    // The StatefulSet controller names its one pod, and that pod's hostname, <set name>-0 whatever the
+    // template says; the node is named after that host: the name its data directory has always had,
+    // and one the pod's /etc/hosts resolves (the headless Service lists no pod before it is ready).
+    const podHost = `${modelMq.name}-0`;
+    const mq: Process = { ...modelMq, env: { ...modelMq.env, RABBITMQ_NODENAME: rabbitmqNodeName(podHost) } };
     const labels = labelsOf(this.ctx, mq);
     const conf = renderRabbitmqConf(config.data.rabbitmq, { definitionsPath: DEFAULT_DEFINITIONS_PATH });
     const confMap = configMap(this.ctx, "rabbitmq-config", { "10-djangostack.conf": conf }, this, labels);
