@@ -370,15 +370,21 @@ function parseDroplet(c: Checker, value: unknown): DropletConfig {
 }
 
 function parseKubernetes(c: Checker, value: unknown): KubernetesConfig {
-  const raw = c.object("kubernetes", value, ["versionPrefix", "namespace", "ha", "maintenance", "systemPool", "workloadPool", "registry", "dnsManaged", "loadBalancerSize"]);
+  const raw = c.object("kubernetes", value, ["versionPrefix", "version", "namespace", "ha", "maintenance", "systemPool", "workloadPool", "registry", "dnsManaged", "loadBalancerSize"]);
   const m = c.object("kubernetes.maintenance", raw.maintenance, ["day", "startTime"]);
   const sp = c.object("kubernetes.systemPool", raw.systemPool, ["size", "count"]);
   const wp = c.object("kubernetes.workloadPool", raw.workloadPool, ["size", "minNodes", "maxNodes"]);
   const minNodes = c.int("kubernetes.workloadPool.minNodes", wp.minNodes, 2, { min: 1, max: 100 });
   const maxNodes = c.int("kubernetes.workloadPool.maxNodes", wp.maxNodes, 5, { min: 1, max: 100 });
   if (minNodes > maxNodes) c.fail("kubernetes.workloadPool.minNodes", minNodes, `must not exceed maxNodes (${maxNodes})`);
+  const versionPrefix = c.string("kubernetes.versionPrefix", raw.versionPrefix, "1.33.", /^[0-9]+\.[0-9]+\.?$/, 'a version prefix such as "1.33."');
+  const version = c.optionalString("kubernetes.version", raw.version, /^[0-9]+\.[0-9]+\.[0-9]+-do\.[0-9]+$/, 'an exact DOKS version slug such as "1.33.5-do.0" (`doctl kubernetes options versions`)');
+  if (version && raw.versionPrefix !== undefined && !version.startsWith(versionPrefix)) {
+    c.fail("kubernetes.version", version, `must start with kubernetes.versionPrefix ("${versionPrefix}"), or drop versionPrefix`);
+  }
   return {
-    versionPrefix: c.string("kubernetes.versionPrefix", raw.versionPrefix, "1.33.", /^[0-9]+\.[0-9]+\.?$/, 'a version prefix such as "1.33."'),
+    versionPrefix,
+    version,
     namespace: c.string("kubernetes.namespace", raw.namespace, NAMESPACE, /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, "a Kubernetes namespace name"),
     ha: c.bool("kubernetes.ha", raw.ha, false),
     maintenance: {

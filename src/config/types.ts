@@ -197,6 +197,8 @@ export interface DropletConfig {
 
 export interface KubernetesConfig {
   versionPrefix: string;
+  /** Exact DOKS version: applied as given, without DigitalOcean's auto-upgrade. Unset: resolved from the prefix once, on create. */
+  version?: string;
   namespace: string;
   ha: boolean;
   maintenance: { day: string; startTime: string };

@@ -61,3 +61,22 @@ export function stackObject(stack: string, key: string): Record<string, unknown>
   if (raw === undefined) throw new Error(`Pulumi.${stack}.yaml has no djangostack:${key}`);
   return JSON.parse(raw) as Record<string, unknown>;
 }
+
+/** `1.33.5-do.0` -> [1, 33, 5, 0]: DOKS slugs as hashicorp/go-version orders them (release, then the do.N pre-release). */
+function doksVersion(slug: string): number[] {
+  const m = /^(\d+)\.(\d+)\.(\d+)(?:-do\.(\d+))?$/.exec(slug);
+  if (!m) throw new Error(`not a DOKS version slug: ${slug}`);
+  return m.slice(1).map((n) => Number(n ?? 0));
+}
+
+/**
+ * What an `up` does to the cluster's version. The engine keeps the old input for an ignored property
+ * (after a refresh that input is what the bridge read back); the provider upgrades in place on a
+ * higher version and forces a replacement on a lower one (`ForceNewIfChange("version", newVer < oldVer)`).
+ */
+export function clusterVersionChange(stateVersion: string, program: RecordedResource): "none" | "upgrade" | "replace" {
+  const next = (program.options.ignoreChanges ?? []).includes("version") ? stateVersion : String(program.inputs.version);
+  const [a, b] = [doksVersion(stateVersion), doksVersion(next)];
+  const order = a.map((x, i) => Math.sign(b[i] - x)).find((s) => s !== 0) ?? 0;
+  return order === 0 ? "none" : order > 0 ? "upgrade" : "replace";
+}

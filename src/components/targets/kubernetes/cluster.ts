@@ -56,11 +56,14 @@ export class KubernetesCluster extends pulumi.ComponentResource {
 
     this.vpc = new digitalocean.Vpc(`${name}-vpc`, { name: `${base}-vpc`, region: config.region, description: `djangostack ${config.stack}: cluster and managed databases` }, { parent: this });
 
-    const versions = digitalocean.getKubernetesVersionsOutput({ versionPrefix: kc.versionPrefix }, { parent: this });
-    this.version = versions.latestVersion.apply((v) => {
-      if (!v) throw new Error(`djangostack: no DOKS version matches kubernetes.versionPrefix "${kc.versionPrefix}"; run \`doctl kubernetes options versions\``);
-      return v;
-    });
+    // The prefix resolves to the newest patch DigitalOcean offers today: it only seeds a new cluster.
+    const requested =
+      kc.version !== undefined
+        ? pulumi.output(kc.version)
+        : digitalocean.getKubernetesVersionsOutput({ versionPrefix: kc.versionPrefix }, { parent: this }).latestVersion.apply((v) => {
+            if (!v) throw new Error(`djangostack: no DOKS version matches kubernetes.versionPrefix "${kc.versionPrefix}"; run \`doctl kubernetes options versions\``);
+            return v;
+          });
 
     let registryName: pulumi.Output<string>;
     let registryDeps: pulumi.Resource[] = [];
@@ -77,10 +80,12 @@ export class KubernetesCluster extends pulumi.ComponentResource {
       {
         name: base,
         region: config.region,
-        version: this.version,
+        version: requested,
         vpcUuid: this.vpc.id,
         ha: kc.ha,
-        autoUpgrade: true,
+        // A pinned version is the user's to raise; DigitalOcean's patch upgrades would leave the pin
+        // below the running version, which the provider treats as a downgrade (a replacement).
+        autoUpgrade: kc.version === undefined,
         surgeUpgrade: true,
         maintenancePolicy: { day: kc.maintenance.day, startTime: kc.maintenance.startTime },
         registryIntegration: true,
@@ -90,8 +95,11 @@ export class KubernetesCluster extends pulumi.ComponentResource {
         tags,
       },
       // Protected: a replacing change (region, VPC, default pool size...) must fail, not destroy the cluster.
-      { parent: this, protect: true, dependsOn: registryDeps },
+      // Without a pinned version the one in state stays: the provider reads back what DigitalOcean
+      // upgraded to, and a prefix resolving lower (a forced minor upgrade) would be a replacement.
+      { parent: this, protect: true, dependsOn: registryDeps, ignoreChanges: kc.version === undefined ? ["version"] : [] },
     );
+    this.version = this.cluster.version;
 
     this.workloadPool = new digitalocean.KubernetesNodePool(
       `${name}-workload`,
