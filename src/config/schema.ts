@@ -17,6 +17,7 @@ import {
   TARGETS,
   TLS_MODES,
   Target,
+  VALKEY_EVICTION_POLICIES,
   WorkerPool,
 } from "./types";
 
@@ -265,6 +266,10 @@ function parseData(c: Checker, value: unknown, target: Target): DataConfig {
   const redisResources = parseResources(c, "data.redis.resources", rd.resources, { cpuMillis: 250, memoryMiB: 256 });
   const maxMemoryMiB = c.int("data.redis.maxMemory", rd.maxMemory, Math.floor(redisResources.memoryMiB * 0.75), { min: 16, max: 262144 });
   if (maxMemoryMiB >= redisResources.memoryMiB) c.fail("data.redis.maxMemory", rd.maxMemory, `must stay below the container memory (${redisResources.memoryMiB} MiB) to leave room for AOF rewrites`);
+  const evictionPolicy = c.oneOf("data.redis.evictionPolicy", rd.evictionPolicy, REDIS_EVICTION_POLICIES, "allkeys-lru");
+  if (redisMode === "managed" && !(VALKEY_EVICTION_POLICIES as readonly string[]).includes(evictionPolicy)) {
+    c.fail("data.redis.evictionPolicy", evictionPolicy, `managed Valkey (data.redis.mode "managed") allows ${VALKEY_EVICTION_POLICIES.map((p) => `"${p}"`).join(", ")}; the LFU policies need mode "container"`);
+  }
   return {
     postgres: {
       mode: pgMode,
@@ -281,7 +286,7 @@ function parseData(c: Checker, value: unknown, target: Target): DataConfig {
       resources: redisResources,
       volumeSizeGiB: c.int("data.redis.volumeSize", rd.volumeSize, 2, { min: 1, max: 16384 }),
       maxMemoryMiB,
-      evictionPolicy: c.oneOf("data.redis.evictionPolicy", rd.evictionPolicy, REDIS_EVICTION_POLICIES, "allkeys-lru"),
+      evictionPolicy,
       managedSize: c.string("data.redis.managedSize", rd.managedSize, "db-s-1vcpu-1gb", SLUG, "a DigitalOcean database size slug"),
     },
     rabbitmq: {

@@ -26,6 +26,8 @@ export const REDIS_EVICTION_POLICIES = [
   "volatile-ttl",
 ] as const;
 export type RedisEvictionPolicy = (typeof REDIS_EVICTION_POLICIES)[number];
+/** What DigitalOcean's managed Valkey accepts (the provider's DatabaseValkeyConfig validation): no LFU. */
+export const VALKEY_EVICTION_POLICIES = ["noeviction", "allkeys-lru", "allkeys-random", "volatile-lru", "volatile-random", "volatile-ttl"] as const satisfies readonly RedisEvictionPolicy[];
 
 /** CPU in millicores and memory in MiB: one unit system for Docker and Kubernetes. */
 export interface Resources {

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { ConfigError } from "../../src/config/checker";
 import { parseConfig } from "../../src/config/schema";
 import { Raw } from "../../src/config/checker";
+import { REDIS_EVICTION_POLICIES } from "../../src/config/types";
 
 const id = { project: "djangostack", stack: "test" };
 
@@ -58,6 +59,15 @@ describe("parseConfig defaults", () => {
     assert.deepEqual(config.apps[0].resources, { cpuMillis: 1500, memoryMiB: 2048 });
   });
 
+  it("keeps all eight Redis eviction policies for the container Redis, LFU included", () => {
+    for (const evictionPolicy of REDIS_EVICTION_POLICIES) {
+      for (const target of ["docker", "kubernetes"] as const) {
+        const config = parseConfig({ target, data: { redis: { mode: "container", evictionPolicy } } }, id);
+        assert.equal(config.data.redis.evictionPolicy, evictionPolicy);
+      }
+    }
+  });
+
   it("records secretEnv names without ever echoing their values", () => {
     const config = parseConfig({ secretEnv: { web: { CLICKHOUSE_PASSWORD: "hunter2" } } }, id);
     assert.deepEqual(config.apps[0].secretEnvKeys, ["CLICKHOUSE_PASSWORD"]);
@@ -98,6 +108,16 @@ const badInputs: [string, Raw, string, string][] = [
   ["unsupported postgres version", { data: { postgres: { version: "9.6" } } }, "djangostack:data.postgres.version", "13 to 17"],
   ["redis maxmemory above its container", { data: { redis: { maxMemory: 4096 } } }, "djangostack:data.redis.maxMemory", "below the container memory"],
   ["unknown eviction policy", { data: { redis: { evictionPolicy: "lru" } } }, "djangostack:data.redis.evictionPolicy", '"allkeys-lru"'],
+  // terraform-provider-digitalocean DatabaseValkeyConfig: valkey_maxmemory_policy is one of six, no LFU.
+  ["LFU eviction on managed Valkey", { target: "kubernetes", data: { redis: { mode: "managed", evictionPolicy: "allkeys-lfu" } } }, "djangostack:data.redis.evictionPolicy", '"noeviction", "allkeys-lru", "allkeys-random", "volatile-lru", "volatile-random", "volatile-ttl"'],
+  ["volatile LFU eviction on managed Valkey (the kubernetes default mode)", { target: "kubernetes", data: { redis: { evictionPolicy: "volatile-lfu" } } }, "djangostack:data.redis.evictionPolicy", 'data.redis.mode "managed"'],
+  // The other values passed on to DigitalOcean, each within the provider's own list: maintenance_policy.day
+  // (any, monday..sunday), subscription_tier_slug (starter, basic, professional), and the load balancer's
+  // size slugs (lb-small/medium/large, sent as size units 1/3/6 as the provider's size diff maps them).
+  ["unknown maintenance day", { target: "kubernetes", kubernetes: { maintenance: { day: "weekend" } } }, "djangostack:kubernetes.maintenance.day", '"any", "monday"'],
+  ["maintenance time not HH:MM", { target: "kubernetes", kubernetes: { maintenance: { startTime: "4am" } } }, "djangostack:kubernetes.maintenance.startTime", "HH:MM"],
+  ["unknown registry tier", { target: "kubernetes", kubernetes: { registry: { tier: "pro" } } }, "djangostack:kubernetes.registry.tier", '"starter", "basic", "professional"'],
+  ["load balancer size the provider does not list", { target: "kubernetes", kubernetes: { loadBalancerSize: "lb-xlarge" } }, "djangostack:kubernetes.loadBalancerSize", '"lb-small", "lb-medium", "lb-large"'],
   ["rabbitmq watermark above 0.9", { data: { rabbitmq: { memoryHighWatermark: 1.2 } } }, "djangostack:data.rabbitmq.memoryHighWatermark", "0.1 to 0.9"],
   ["TLS without a domain", { edge: { tls: { mode: "files", certificatePath: "/c.pem", keyPath: "/k.pem" } } }, "djangostack:edge.tls.mode", "needs djangostack:domain"],
   ["Let's Encrypt without email", { target: "droplet", domain: "example.com", droplet }, "djangostack:edge.tls.email", "required"],
