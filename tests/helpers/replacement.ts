@@ -8,6 +8,11 @@ import { readStackFiles } from "../../src/offline/stackfiles";
 import { REPO_ROOT } from "../../src/offline/render";
 import { RecordedResource } from "../../src/offline/engine";
 
+/** A stack file's djangostack:apps list. */
+export function stackApps(stack: string): Record<string, unknown>[] {
+  return JSON.parse(readStackFiles(REPO_ROOT, stack).config["djangostack:apps"] ?? "[]") as Record<string, unknown>[];
+}
+
 /**
  * Inputs whose change forces a replacement (`ForceNew: true` in terraform-provider-digitalocean's
  * schema, Pulumi names), for every DigitalOcean resource type the program names explicitly.
@@ -79,4 +84,13 @@ export function clusterVersionChange(stateVersion: string, program: RecordedReso
   const [a, b] = [doksVersion(stateVersion), doksVersion(next)];
   const order = a.map((x, i) => Math.sign(b[i] - x)).find((s) => s !== 0) ?? 0;
   return order === 0 ? "none" : order > 0 ? "upgrade" : "replace";
+}
+
+/**
+ * What the engine does to a resource the program no longer registers (pulumi/pulumi
+ * `DeleteStep.Apply`): a protected one fails the update, a retained one leaves state only.
+ */
+export function deletionOf(gone: RecordedResource): "refused" | "kept" | "deleted" {
+  if (gone.options.protect === true) return "refused";
+  return gone.options.retainOnDelete === true ? "kept" : "deleted";
 }

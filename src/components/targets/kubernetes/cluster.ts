@@ -68,7 +68,12 @@ export class KubernetesCluster extends pulumi.ComponentResource {
     let registryName: pulumi.Output<string>;
     let registryDeps: pulumi.Resource[] = [];
     if (kc.registry.create) {
-      const registry = new digitalocean.ContainerRegistry(`${name}-registry`, { name: kc.registry.name, subscriptionTierSlug: kc.registry.tier, region: config.region }, { parent: this });
+      // One registry per account, shared by every stack: never deleted with this one.
+      const registry = new digitalocean.ContainerRegistry(
+        `${name}-registry`,
+        { name: kc.registry.name, subscriptionTierSlug: kc.registry.tier, region: config.region },
+        { parent: this, retainOnDelete: true },
+      );
       registryName = registry.name;
       registryDeps = [registry];
     } else {

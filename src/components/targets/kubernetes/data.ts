@@ -197,8 +197,12 @@ export class DataTier extends pulumi.ComponentResource {
     const grantDeps: pulumi.Resource[] = [firewall];
     let poolPort: pulumi.Output<number> = cluster.port;
     for (const app of apps) {
-      const db = new digitalocean.DatabaseDb(`${name}-${app.name}-db`, { clusterId: cluster.id, name: names.database(app.name) }, { parent: this });
-      const user = new digitalocean.DatabaseUser(`${name}-${app.name}-db-user`, { clusterId: cluster.id, name: names.role(app.name) }, { parent: this });
+      // Protected, not retained: removing an app must stop the update and ask (a retained database
+      // would leave state silently, and adding the app back would fail on the name DigitalOcean still
+      // holds). The user owns every table its migrations created, so it goes only with the data.
+      const kept = { parent: this, protect: true };
+      const db = new digitalocean.DatabaseDb(`${name}-${app.name}-db`, { clusterId: cluster.id, name: names.database(app.name) }, kept);
+      const user = new digitalocean.DatabaseUser(`${name}-${app.name}-db-user`, { clusterId: cluster.id, name: names.role(app.name) }, kept);
       const spec: PoolSpec = { dbName: names.database(app.name), user: names.role(app.name), mode: POOL_MODE, size };
       const pool = new digitalocean.DatabaseConnectionPool(
         `${name}-${app.name}-pool`,
