@@ -94,3 +94,13 @@ export function deletionOf(gone: RecordedResource): "refused" | "kept" | "delete
   if (gone.options.protect === true) return "refused";
   return gone.options.retainOnDelete === true ? "kept" : "deleted";
 }
+
+/**
+ * The next `up` after a Job failed (its create returned pulumi-kubernetes' partial error, so the state
+ * carries init errors): with `pulumi.com/replaceUnready` the provider's Diff reads the live Job, finds it
+ * not complete and replaces it, so it runs again; without it the engine only re-awaits the failed Job.
+ */
+export function nextUpAfterFailedJob(job: RecordedResource): "runs again" | "stays failed" {
+  const annotations = (job.inputs.metadata as { annotations?: Record<string, string> } | undefined)?.annotations ?? {};
+  return annotations["pulumi.com/replaceUnready"] === "true" ? "runs again" : "stays failed";
+}

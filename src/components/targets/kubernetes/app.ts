@@ -6,7 +6,7 @@ import * as names from "../../../model/names";
 import { Process, SecretEnvSource, WorkloadModel } from "../../../model/types";
 import { renderGunicornConf } from "../../../render/gunicorn";
 import { EgressRule, KubeContext, configMap, deployment, labelsOf, networkPolicy, opts, pdb, roleSelector, secret, service } from "./objects";
-import { APP_ROLES } from "./data";
+import { APP_ROLES, RERUN_IF_FAILED } from "./data";
 import { Container, LABELS, PRE_STOP_SECONDS, PodOptions, VolumeSource, mainContainer, podTemplate, selectorLabels, volumesFor } from "./workload";
 
 type Input<T> = pulumi.Input<T>;
@@ -159,7 +159,8 @@ export class AppTier extends pulumi.ComponentResource {
 
   /**
    * `<app>-migrate-<digest>`: a new image is a new Job. Pulumi waits for it to complete before the
-   * Deployments that depend on it roll; a failed migration fails the deploy and nothing rolls.
+   * Deployments that depend on it roll; a failed migration fails the deploy and nothing rolls, and the
+   * next deploy runs it again (replaceUnready), with the same image or a fixed one.
    */
   private migrationJob(app: AppConfig, process: Process, pod: Omit<PodOptions, "labels">): k8s.batch.v1.Job {
     const { ctx } = this;
@@ -169,7 +170,7 @@ export class AppTier extends pulumi.ComponentResource {
     return new k8s.batch.v1.Job(
       `${ctx.name}-${process.name}`,
       {
-        metadata: { name: jobName, namespace: ctx.namespace, labels },
+        metadata: { name: jobName, namespace: ctx.namespace, labels, annotations: RERUN_IF_FAILED },
         spec: {
           backoffLimit: 1,
           activeDeadlineSeconds: 1800,

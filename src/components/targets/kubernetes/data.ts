@@ -28,6 +28,13 @@ export const VALKEY_VERSION = "8";
  * Transaction mode would need DISABLE_SERVER_SIDE_CURSORS in every app's settings.
  */
 export const POOL_MODE = "session";
+/**
+ * On a one-off Job: a Job that failed is replaced (run again) by the next `up`. pulumi-kubernetes reads
+ * the live Job in Diff and replaces it unless it completed; without this the next `up` only waits for
+ * the same failed Job again.
+ */
+export const RERUN_IF_FAILED = { "pulumi.com/replaceUnready": "true" } as const;
+
 /** Roles of the processes that talk to the data services. */
 export const APP_ROLES: Process["role"][] = ["web", "worker", "beat", "migrate"];
 
@@ -196,20 +203,24 @@ export class DataTier extends pulumi.ComponentResource {
     const size = poolSize(pg.managedSize, apps.length);
     const grantDeps: pulumi.Resource[] = [firewall];
     let poolPort: pulumi.Output<number> = cluster.port;
+    // One at a time: the DigitalOcean API fails parallel database and user creates on one cluster
+    // (terraform-provider-digitalocean #360, #493; the provider serializes only users).
+    let previous: pulumi.Resource[] = [];
     for (const app of apps) {
       // Protected, not retained: removing an app must stop the update and ask (a retained database
       // would leave state silently, and adding the app back would fail on the name DigitalOcean still
       // holds). The user owns every table its migrations created, so it goes only with the data.
       const kept = { parent: this, protect: true };
-      const db = new digitalocean.DatabaseDb(`${name}-${app.name}-db`, { clusterId: cluster.id, name: names.database(app.name) }, kept);
-      const user = new digitalocean.DatabaseUser(`${name}-${app.name}-db-user`, { clusterId: cluster.id, name: names.role(app.name) }, kept);
+      const db = new digitalocean.DatabaseDb(`${name}-${app.name}-db`, { clusterId: cluster.id, name: names.database(app.name) }, { ...kept, dependsOn: previous });
+      const user = new digitalocean.DatabaseUser(`${name}-${app.name}-db-user`, { clusterId: cluster.id, name: names.role(app.name) }, { ...kept, dependsOn: [db] });
       const spec: PoolSpec = { dbName: names.database(app.name), user: names.role(app.name), mode: POOL_MODE, size };
       const pool = new digitalocean.DatabaseConnectionPool(
         `${name}-${app.name}-pool`,
         { clusterId: cluster.id, name: poolName(spec), dbName: db.name, user: user.name, mode: spec.mode, size: spec.size },
         // Create-first (the bridge would delete first, as the name is set here): the new name allows it.
-        { parent: this, deleteBeforeReplace: false },
+        { parent: this, deleteBeforeReplace: false, dependsOn: [user] },
       );
+      previous = [pool];
       passwords[app.name] = pulumi.secret(user.password);
       this.databaseUrls[app.name] = pulumi.secret(
         pulumi.all([user.password, pool.privateHost, pool.port]).apply(([password, host, port]) =>
@@ -344,7 +355,7 @@ export class DataTier extends pulumi.ComponentResource {
     return new k8s.batch.v1.Job(
       `${ctx.name}-${process.name}`,
       {
-        metadata: { name: process.name, namespace: ctx.namespace, labels },
+        metadata: { name: process.name, namespace: ctx.namespace, labels, annotations: RERUN_IF_FAILED },
         spec: {
           backoffLimit: 3,
           activeDeadlineSeconds: 600,
