@@ -1,5 +1,5 @@
 import type { FakeInvoke, FakeOutputs } from "./fakes";
-import { fakeHex as hex, inputString as str } from "./fake-values";
+import { fakeDigest, fakeHex as hex, inputString as str } from "./fake-values";
 import { wireSecret } from "./secret";
 
 /**
@@ -106,6 +106,11 @@ export const kubernetesFakes: Record<string, FakeOutputs> = {
 };
 
 export const kubernetesInvokes: Record<string, FakeInvoke> = {
+  // The registry's digest for a tag (docker.getRegistryImage): one stable fake digest per reference.
+  "docker:index/getRegistryImage:getRegistryImage": (args) => {
+    const name = str(args.name, "image");
+    return { id: name, name, sha256Digest: fakeDigest(`registry:${name}`), insecureSkipVerify: false };
+  },
   "digitalocean:index/getKubernetesVersions:getKubernetesVersions": (args) => {
     const prefix = str(args.versionPrefix, "");
     const validVersions = OFFLINE_DOKS_VERSIONS.filter((v) => v.startsWith(prefix));

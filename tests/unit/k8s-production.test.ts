@@ -239,7 +239,7 @@ describe("production stack (kubernetes target, managed data) under the offline e
     it("runs the official image as a StatefulSet with a headless Service, PDB, PVC and diagnostics probes", () => {
       const sts = named(ev, K.sts, "rabbitmq");
       const c = mainOf(sts);
-      assert.match(c.image, /^rabbitmq:3\.13-alpine$/);
+      assert.match(c.image, /^rabbitmq:3\.13-alpine@sha256:[0-9a-f]{64}$/);
       assert.deepEqual((c.livenessProbe as { exec: { command: string[] } }).exec.command, ["rabbitmq-diagnostics", "-q", "ping"]);
       const svc = named(ev, K.svc, "rabbitmq");
       assert.equal(spec(svc).clusterIP, "None");
@@ -379,11 +379,11 @@ describe("production stack (kubernetes target, managed data) under the offline e
       assert.ok(rabbit.containers[0].volumeMounts?.some((m) => m.mountPath === "/tmp"), "RabbitMQ gets a writable /tmp");
     });
 
-    it("pins app images by digest and public images by an explicit version tag; pods with DOCR images pull with a namespace Secret", () => {
+    it("pins app images by digest and public images by their version tag plus the registry's digest; pods with DOCR images pull with a namespace Secret", () => {
       for (const w of workloads(ev)) {
         for (const c of allContainers(podOf(w))) {
           if (c.image.startsWith("registry.digitalocean.com/")) assert.match(c.image, APP_IMAGE);
-          else assert.match(c.image, /^[a-z0-9./-]+:[0-9][0-9a-z.-]*$/, `${w.name}/${c.name}: ${c.image} has a version tag`);
+          else assert.match(c.image, /^[a-z0-9./-]+:[0-9][0-9a-z.-]*@sha256:[0-9a-f]{64}$/, `${w.name}/${c.name}: ${c.image} has a version tag and a digest`);
         }
         if (allContainers(podOf(w)).some((c) => c.image.startsWith("registry.digitalocean.com/"))) {
           assert.match(String(podOf(w).imagePullSecrets?.[0]?.name ?? ""), /^production-namespace-registry-pull-/, `${w.name} pulls with the registry Secret`);
@@ -531,13 +531,13 @@ describe("production stack with in-cluster PostgreSQL and Redis, and a registry 
     assert.equal(ofType(ev, DO.db).length, 0);
     assert.equal(ofType(ev, DO.firewall).length, 0);
     const pg = named(ev, K.sts, "postgres");
-    assert.match(mainOf(pg).image, /^postgres:16-bookworm$/);
+    assert.match(mainOf(pg).image, /^postgres:16-bookworm@sha256:[0-9a-f]{64}$/);
     const claim = (spec(pg).volumeClaimTemplates as { metadata: { name: string }; spec: { resources: { requests: { storage: string } }; storageClassName: string } }[])[0];
     assert.deepEqual([claim.metadata.name, claim.spec.resources.requests.storage, claim.spec.storageClassName], ["postgres-data", "20Gi", "shop-retain"]);
     assert.deepEqual((mainOf(pg).readinessProbe as { exec: { command: string[] } }).exec.command.slice(0, 1), ["pg_isready"]);
     assert.equal(pg.options.deleteBeforeReplace, true);
     const redis = named(ev, K.sts, "redis");
-    assert.match(mainOf(redis).image, /^redis:7-bookworm$/);
+    assert.match(mainOf(redis).image, /^redis:7-bookworm@sha256:[0-9a-f]{64}$/);
     const conf = volumeOf<{ configMap: { name: string } }>(podOf(redis), "redis-config");
     assert.match(configData(ev, conf.configMap.name)["redis.conf"], /maxmemory-policy allkeys-lru/);
     for (const name of ["postgres", "redis"]) {

@@ -15,6 +15,7 @@ import { DataEndpoints, secretEnvFor, serviceEndpoints } from "../../env";
 import { postgresInitSql, rabbitmqDefinitions } from "../../rendered";
 import { Credentials } from "../../secrets";
 import { EgressRule, KubeContext, configMap, labelsOf, networkPolicy, opts, pdb, roleSelector, secret, service } from "./objects";
+import { pinnedPublicImage } from "./pinning";
 import { LABELS, PodOptions, VolumeSource, mainContainer, podTemplate, selectorLabels } from "./workload";
 
 type Input<T> = pulumi.Input<T>;
@@ -271,7 +272,7 @@ export class DataTier extends pulumi.ComponentResource {
     const admin = secret(this.ctx, "postgres-grants", { PGPASSWORD: pulumi.secret(cluster.password) }, this, labels);
     networkPolicy(this.ctx, "postgres-grants", { matchLabels: selectorLabels(process, this.ctx.stack) }, { egress: [this.vpcEgress(cluster.port)] }, this);
     return this.job(process, {
-      image: process.image.kind === "public" ? process.image.ref : "",
+      image: pinnedPublicImage(process, this),
       configMaps: [connection.metadata.name],
       secretName: admin.metadata.name,
       volumes: { sources: { grants: { volume: { configMap: { name: sqlMap.metadata.name } } } }, memoryScratchMiB: 16 },
@@ -375,7 +376,7 @@ export class DataTier extends pulumi.ComponentResource {
     const env = this.envObjects(pg, creds);
     const set = this.statefulSet(
       pg,
-      { process: pg, image: publicRef(pg), ...env, volumes: { sources: {}, claims: new Set([names.volume.postgres]), memoryScratchMiB: 64 } },
+      { process: pg, image: pinnedPublicImage(pg, this), ...env, volumes: { sources: {}, claims: new Set([names.volume.postgres]), memoryScratchMiB: 64 } },
       [{ name: names.volume.postgres, sizeGiB: config.data.postgres.volumeSizeGiB }],
     );
     // The init Job is its own pod and cannot share the server's socket: it logs in over TCP with the
@@ -393,7 +394,7 @@ export class DataTier extends pulumi.ComponentResource {
     const initEnv = this.envObjects(init, creds);
     this.ready.push(
       set,
-      this.job(init, { image: publicRef(init), ...initEnv, volumes: { sources: { "postgres-init": { volume: { configMap: { name: sqlMap.metadata.name } } } }, memoryScratchMiB: 16 } }, [set]),
+      this.job(init, { image: pinnedPublicImage(init, this), ...initEnv, volumes: { sources: { "postgres-init": { volume: { configMap: { name: sqlMap.metadata.name } } } }, memoryScratchMiB: 16 } }, [set]),
     );
     this.ingressFromApps(pg, [...APP_ROLES, "dbinit"]);
     networkPolicy(this.ctx, "dbinit-to-postgres", roleSelector(["dbinit"]), { egress: [toRole("postgres", 5432)] }, this);
@@ -409,7 +410,7 @@ export class DataTier extends pulumi.ComponentResource {
       rd,
       {
         process: rd,
-        image: publicRef(rd),
+        image: pinnedPublicImage(rd, this),
         ...env,
         volumes: { sources: { "redis-config": { volume: { configMap: { name: conf.metadata.name } } } }, claims: new Set([names.volume.redis]), memoryScratchMiB: 16 },
       },
@@ -453,12 +454,13 @@ export class DataTier extends pulumi.ComponentResource {
     const dataDir = mq.volumes.find((v) => v.kind === "data");
     if (!dataDir) throw new Error("djangostack: rabbitmq needs a data volume");
     const env = this.envObjects(mq, creds);
+    const image = pinnedPublicImage(mq, this);
     // The Erlang cookie must be readable by its owner only; a Secret mount cannot guarantee that,
     // so an init container copies it onto the data volume with mode 0400.
     const cookieInit = mainContainer(
       {
         process: { ...mq, command: ["sh", "-c", `rm -f ${dataDir.mountPath}/.erlang.cookie && cp /run/erlang-cookie/.erlang.cookie ${dataDir.mountPath}/.erlang.cookie && chmod 0400 ${dataDir.mountPath}/.erlang.cookie`], secretEnv: {}, health: undefined, readOnlyRootFs: true, resources: { cpuMillis: 50, memoryMiB: 32 } },
-        image: publicRef(mq),
+        image,
         labels: {},
         configMaps: [],
         volumes: { sources: {}, memoryScratchMiB: 16 },
@@ -474,7 +476,7 @@ export class DataTier extends pulumi.ComponentResource {
       mq,
       {
         process: mq,
-        image: publicRef(mq),
+        image,
         ...env,
         volumes: { sources, claims: new Set([dataDir.volume]), memoryScratchMiB: 16 },
         initContainers: [{ ...cookieInit, name: "erlang-cookie" }],
@@ -496,11 +498,6 @@ export class DataTier extends pulumi.ComponentResource {
       this,
     );
   }
-}
-
-function publicRef(process: Process): string {
-  if (process.image.kind !== "public") throw new Error(`djangostack: ${process.name} is expected to run a public image`);
-  return process.image.ref;
 }
 
 function toRole(role: Process["role"], port: number): EgressRule {

@@ -8,6 +8,7 @@ import * as names from "../../../model/names";
 import { Process, WorkloadModel } from "../../../model/types";
 import { nginxInputFor, renderNginx } from "../../../render/nginx";
 import { KubeContext, configMap, deployment, labelsOf, networkPolicy, opts, pdb, roleSelector } from "./objects";
+import { pinnedPublicImage } from "./pinning";
 import { Container, PRE_STOP_SECONDS, VolumeSource, mainContainer, selectorLabels, volumesFor } from "./workload";
 
 /** Legacy size slugs mapped to DigitalOcean Load Balancer size units (the size-slug annotation is deprecated). */
@@ -109,7 +110,7 @@ export class EdgeTier extends pulumi.ComponentResource {
     const nginx = deployment(ctx, edge, this, {
       pod: {
         process: edge,
-        image: publicRef(edge),
+        image: pinnedPublicImage(edge, this),
         configMaps: [],
         pullSecret: ctx.pullSecret,
         volumes,
@@ -190,9 +191,4 @@ export class EdgeTier extends pulumi.ComponentResource {
     );
     this.registerOutputs({ loadBalancerIp: this.loadBalancerIp });
   }
-}
-
-function publicRef(process: Process): string {
-  if (process.image.kind !== "public") throw new Error(`djangostack: ${process.name} is expected to run a public image`);
-  return process.image.ref;
 }
