@@ -50,11 +50,15 @@ export const dropletFakes: Record<string, FakeOutputs> = {
   "digitalocean:index/monitorAlert:MonitorAlert": (_inputs, name) => ({ uuid: `${hex(`alert:${name}`, 8)}-0000-4000-8000-${hex(`alert2:${name}`, 12)}` }),
   "digitalocean:index/containerRegistry:ContainerRegistry": (inputs, name) => registry(str(inputs.name, name), str(inputs.region, "nyc3")),
   // The real engine marks dockerCredentials secret; returning it wrapped keeps the render faithful.
-  "digitalocean:index/containerRegistryDockerCredentials:ContainerRegistryDockerCredentials": (inputs) => ({
-    dockerCredentials: wireSecret(dockerCredentials(str(inputs.registryName, "registry"), inputs.write === true)),
-    credentialExpirationTime: "2076-01-01T00:00:00Z",
-    expirySeconds: 1576800000,
-  }),
+  // Valid expiry_seconds from the (fixed) offline issue time; the provider's default is about 50 years.
+  "digitalocean:index/containerRegistryDockerCredentials:ContainerRegistryDockerCredentials": (inputs) => {
+    const expirySeconds = Number(inputs.expirySeconds ?? 1576800000);
+    return {
+      dockerCredentials: wireSecret(dockerCredentials(str(inputs.registryName, "registry"), inputs.write === true)),
+      credentialExpirationTime: new Date(Date.UTC(2026, 0, 1) + expirySeconds * 1000).toISOString().replace(/\.000Z$/, "Z"),
+      expirySeconds,
+    };
+  },
   // `cloud-init status --wait` then `docker version`; the TLS activation prints "issued" or "pending".
   "command:remote:Command": (inputs) => ({ stdout: String(inputs.create ?? "").includes("nginx -s reload") ? "issued" : OFFLINE_DOCKER_VERSION, stderr: "" }),
 };

@@ -8,6 +8,7 @@ import { RecordedResource, resolveOutputs } from "../../src/offline/engine";
 import { containsSecret, isWireSecret, unwrapSecrets } from "../../src/offline/secret";
 import { OFFLINE_RESERVED_IP } from "../../src/offline/fakes-droplet";
 import { CERTBOT_IMAGE } from "../../src/components/targets/droplet/tls";
+import { REGISTRY_CREDENTIALS } from "../../src/components/registry-credentials";
 
 const CONTAINER = "docker:index/container:Container";
 const DIGEST_REF = /^registry\.digitalocean\.com\/djangostack\/staging-web:staging@sha256:[0-9a-f]{64}$/;
@@ -147,6 +148,10 @@ describe("staging stack (droplet target) under the offline engine", () => {
     assert.equal(ofType(ev, "digitalocean:index/containerRegistry:ContainerRegistry").length, 0, "registry.create is false: no registry is created");
     const creds = ofType(ev, "digitalocean:index/containerRegistryDockerCredentials:ContainerRegistryDockerCredentials");
     assert.deepEqual(creds.map((c) => [c.inputs.registryName, c.inputs.write]).sort(), [["djangostack", false], ["djangostack", true]]);
+    for (const c of creds) {
+      const expiry = Number(c.inputs.expirySeconds);
+      assert.ok(expiry > (REGISTRY_CREDENTIALS.lifetimeDays - 1) * 86_400 && expiry <= REGISTRY_CREDENTIALS.lifetimeDays * 86_400, `${c.name}: bounded expiry, not the provider's 50-year default (${expiry})`);
+    }
   });
 
   it("wires Let's Encrypt: placeholder one-off and certbot on nginx's certs/acme volumes, nginx waits for both", () => {

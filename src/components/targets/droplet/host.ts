@@ -6,6 +6,7 @@ import * as docker from "@pulumi/docker";
 import { recordArtifact } from "../../../artifacts";
 import { DropletConfig, StackConfig } from "../../../config/types";
 import { renderCloudInit, waitForBootstrapCommand } from "../../../render/cloudinit";
+import { registryCredentials } from "../../registry-credentials";
 
 /** journald's cap on the Droplet; Docker's own logs are capped separately by daemon.json. */
 export const JOURNAL_MAX_USE = "500M";
@@ -271,8 +272,7 @@ export class DropletHost extends pulumi.ComponentResource {
           { parent: this, retainOnDelete: true },
         )
       : digitalocean.getContainerRegistryOutput({ name: dr.registry.name }, parent);
-    const credentials = (suffix: string, write: boolean) =>
-      new digitalocean.ContainerRegistryDockerCredentials(`${name}-registry-${suffix}`, { registryName: registry.name, write }, parent).dockerCredentials;
+    const credentials = (suffix: string, write: boolean) => registryCredentials(`${name}-registry-${suffix}`, registry.name, write, this).dockerCredentials;
     const pushConfig = credentials("push", true);
     const push = pulumi.all([pushConfig, registry.serverUrl]).apply(([json, server]) => parseDockerCredentials(json, server));
     return {

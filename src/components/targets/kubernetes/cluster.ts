@@ -3,6 +3,7 @@ import * as digitalocean from "@pulumi/digitalocean";
 import * as k8s from "@pulumi/kubernetes";
 import { KubernetesConfig, StackConfig } from "../../../config/types";
 import { ImageRegistry } from "../../images";
+import { registryCredentials } from "../../registry-credentials";
 import { execKubeconfig } from "./kubeconfig";
 
 /** Node label every workload pod selects: nothing of ours lands on the small system pool. */
@@ -142,7 +143,7 @@ export class KubernetesCluster extends pulumi.ComponentResource {
       { parent: this, dependsOn: [this.workloadPool] },
     );
 
-    const pushCredentials = new digitalocean.ContainerRegistryDockerCredentials(`${name}-registry-push`, { registryName, write: true }, { parent: this });
+    const pushCredentials = registryCredentials(`${name}-registry-push`, registryName, true, this);
     const push = pushCredentials.dockerCredentials.apply((json) => dockerAuth(json, DOCR_SERVER));
     this.registry = {
       server: DOCR_SERVER,
@@ -150,7 +151,7 @@ export class KubernetesCluster extends pulumi.ComponentResource {
       username: pulumi.secret(push.apply((a) => a.username)),
       password: pulumi.secret(push.apply((a) => a.password)),
     };
-    const pullCredentials = new digitalocean.ContainerRegistryDockerCredentials(`${name}-registry-pull`, { registryName, write: false }, { parent: this });
+    const pullCredentials = registryCredentials(`${name}-registry-pull`, registryName, false, this);
     this.pullSecretJson = pulumi.secret(pullCredentials.dockerCredentials);
 
     new k8s.helm.v3.Release(
