@@ -55,8 +55,9 @@ export interface NginxInput {
   /**
    * A TLS-terminating proxy in front (the Kubernetes target's DigitalOcean Load Balancer): the client
    * address comes from X-Forwarded-For sent by these networks, and X-Forwarded-Proto is passed on.
+   * `idleTimeoutSeconds`: how long the proxy keeps an idle connection to nginx open for reuse.
    */
-  trustedProxy?: { cidrs: string[] };
+  trustedProxy?: { cidrs: string[]; idleTimeoutSeconds: number };
 }
 
 /** In-container defaults for the edge process built by `buildModel`. */
@@ -116,6 +117,14 @@ const PERMISSIONS_POLICY = "accelerometer=(), camera=(), geolocation=(), gyrosco
 const MEDIA_CSP = "script-src 'none'; base-uri 'none'";
 
 const PROXY_READ_TIMEOUT = "120s";
+/** Idle client connections, when clients connect directly (h5bp's value). */
+const DIRECT_KEEPALIVE_SECONDS = 20;
+/**
+ * Behind a proxy that reuses its connections, nginx waits this much longer than the proxy before
+ * closing an idle one, so the proxy always gives up on it first: its timer starts a little later (when
+ * the response has crossed the network) and a request it sends at its deadline is still in flight.
+ */
+const PROXY_KEEPALIVE_MARGIN_SECONDS = 5;
 const WEBSOCKET_TIMEOUT = "3600s";
 const UPSTREAM_KEEPALIVE = 16;
 /**
@@ -221,6 +230,7 @@ function validate(input: NginxInput): void {
   check(input.listen.http !== input.listen.https, "listen (http and https ports must differ)", input.listen);
   if (input.listen.address !== undefined) check(IPV4.test(input.listen.address), "listen.address", input.listen.address);
   for (const cidr of input.trustedProxy?.cidrs ?? []) check(/^[0-9.]+\/[0-9]{1,2}$/.test(cidr), "trustedProxy.cidrs", cidr);
+  if (input.trustedProxy) check(Number.isInteger(input.trustedProxy.idleTimeoutSeconds) && input.trustedProxy.idleTimeoutSeconds >= 1, "trustedProxy.idleTimeoutSeconds", input.trustedProxy.idleTimeoutSeconds);
   if (input.resolver !== undefined) {
     check(RESOLVER.test(input.resolver), "resolver", input.resolver);
     check(versionAtLeast(input.nginxVersion, [1, 27, 3]), "nginxVersion (resolver needs nginx >= 1.27.3 for `server ... resolve`)", input.nginxVersion);
@@ -541,7 +551,7 @@ function httpContext(input: NginxInput): string[] {
     "sendfile on;",
     "tcp_nopush on;",
     "tcp_nodelay on;",
-    "keepalive_timeout 20s;",
+    `keepalive_timeout ${input.trustedProxy ? input.trustedProxy.idleTimeoutSeconds + PROXY_KEEPALIVE_MARGIN_SECONDS : DIRECT_KEEPALIVE_SECONDS}s;`,
     "client_header_timeout 15s;",
     "client_body_timeout 30s;",
     "send_timeout 30s;",

@@ -489,6 +489,36 @@ describe("renderNginx: limits", () => {
   });
 });
 
+/** A duration as nginx reads it ("20s", "2m", "125"), in seconds. */
+function seconds(value: string): number {
+  const m = /^([0-9]+)(s|m|h)?$/.exec(value);
+  assert.ok(m, `not an nginx duration: ${value}`);
+  return Number(m[1]) * ({ s: 1, m: 60, h: 3600 } as const)[(m[2] ?? "s") as "s" | "m" | "h"];
+}
+
+describe("renderNginx: keepalive behind a load balancer", () => {
+  const keepalive = (http: Directive[]) => seconds(one(http, "keepalive_timeout").args[0]);
+
+  it("keeps idle client connections open longer than the proxy keeps its idle connections to nginx", () => {
+    // An idle connection the proxy still holds must not be one nginx has already closed.
+    for (const idleTimeoutSeconds of [1, 30, 60, 120, 600]) {
+      const { http } = render({}, (input) => (input.trustedProxy = { cidrs: ["10.110.0.0/20"], idleTimeoutSeconds }));
+      assert.ok(keepalive(http) > idleTimeoutSeconds, `keepalive_timeout ${keepalive(http)}s does not outlast the proxy's ${idleTimeoutSeconds}s`);
+    }
+  });
+
+  it("leaves the directly exposed variant (local, droplet) at 20s", () => {
+    assert.equal(keepalive(render({}).http), 20);
+    assert.equal(keepalive(render(multi).http), 20);
+  });
+
+  it("refuses a proxy idle timeout that is not a positive whole number of seconds", () => {
+    for (const idleTimeoutSeconds of [0, -5, 1.5, Number.NaN]) {
+      assert.throws(() => render({}, (input) => (input.trustedProxy = { cidrs: ["10.110.0.0/20"], idleTimeoutSeconds })), /trustedProxy\.idleTimeoutSeconds/);
+    }
+  });
+});
+
 describe("renderNginx: static and media", () => {
   it("serves /static/<app>/ from the static dir: a year immutable for hashed names, short otherwise, no access log", () => {
     const { servers, input } = render(multi);

@@ -14,7 +14,10 @@ import { Container, PRE_STOP_SECONDS, VolumeSource, mainContainer, selectorLabel
 /** Legacy size slugs mapped to DigitalOcean Load Balancer size units (the size-slug annotation is deprecated). */
 export const LB_SIZE_UNITS: Record<KubernetesConfig["loadBalancerSize"], number> = { "lb-small": 1, "lb-medium": 3, "lb-large": 6 };
 export const LB_ANNOTATION = "service.beta.kubernetes.io/do-loadbalancer-";
-/** Idle timeout of LB -> nginx connections; nginx's own proxy_read_timeout is 120 s. */
+/**
+ * Idle timeout of LB -> nginx connections, which backend keepalive reuses; nginx's own proxy_read_timeout
+ * is 120 s. nginx is rendered to keep idle connections open longer than this (renderNginx, trustedProxy).
+ */
 export const LB_IDLE_TIMEOUT_SECONDS = 120;
 
 /**
@@ -25,7 +28,7 @@ export const LB_IDLE_TIMEOUT_SECONDS = 120;
  */
 export function loadBalancedNginx(model: WorkloadModel, config: StackConfig, trustedCidr: string): string {
   const plainEdge = { ...config.edge, tls: { ...config.edge.tls, mode: "none" as const } };
-  return renderNginx({ ...nginxInputFor(model, plainEdge, config.domain), trustedProxy: { cidrs: [trustedCidr] } });
+  return renderNginx({ ...nginxInputFor(model, plainEdge, config.domain), trustedProxy: { cidrs: [trustedCidr], idleTimeoutSeconds: LB_IDLE_TIMEOUT_SECONDS } });
 }
 
 /**
