@@ -17,6 +17,8 @@ export const PATHS = {
   postgresSocket: "/var/run/postgresql",
   redisConfigDir: "/usr/local/etc/redis",
   rabbitmqConfigDir: "/etc/rabbitmq",
+  /** The image's HOME and data dir: Mnesia, the Erlang cookie. */
+  rabbitmqData: "/var/lib/rabbitmq",
   nginxConf: "/etc/nginx/nginx.conf",
   certs: "/etc/letsencrypt",
   acmeWebroot: "/var/www/acme",
@@ -181,6 +183,11 @@ function dataProcesses(config: StackConfig): Process[] {
         // A glob, not the directory: definitions.json lives beside the .conf files and is not config syntax.
         RABBITMQ_CONFIG_FILES: `${PATHS.rabbitmqConfigDir}/conf.d/*.conf`,
         RABBITMQ_NODENAME: rabbitmqNodeName(names.RABBITMQ),
+        // Both default to RABBITMQ_LOG_BASE (/var/log/rabbitmq), on the read-only root: the upgrade log,
+        // which RabbitMQ < 3.12 writes at boot even with log.file = false, goes to stdout instead, and a
+        // crash dump to the data volume, where it survives the restart that follows it.
+        RABBITMQ_UPGRADE_LOG: "-",
+        ERL_CRASH_DUMP: `${PATHS.rabbitmqData}/erl_crash.dump`,
       },
       secretEnv: {},
       ports: [{ name: "amqp", port: 5672 }],
@@ -188,11 +195,11 @@ function dataProcesses(config: StackConfig): Process[] {
       singleton: true,
       stopGraceSeconds: 60,
       volumes: [
-        { volume: names.volume.rabbitmq, kind: "data", mountPath: "/var/lib/rabbitmq", readOnly: false },
+        { volume: names.volume.rabbitmq, kind: "data", mountPath: PATHS.rabbitmqData, readOnly: false },
         { volume: "rabbitmq-config", kind: "config", mountPath: `${PATHS.rabbitmqConfigDir}/conf.d`, readOnly: true },
         { volume: "rabbitmq-tmp", kind: "scratch", mountPath: "/tmp", readOnly: false },
       ],
-      // Run as the image's rabbitmq user: the node writes only its data dir (cookie, mnesia) and /tmp.
+      // Run as the image's rabbitmq user: the node writes only its data dir (cookie, mnesia, crash dump) and /tmp.
       user: "100:101",
     });
   }

@@ -47,6 +47,7 @@ disk_free_limit.absolute = ${cfg.diskFreeLimitMiB * MIB}
 # 30-minute default would close its channel. 24 hours still catches a truly stuck consumer.
 consumer_timeout = 86400000
 
+# The console only: the log directory is on the container's read-only root.
 log.console = true
 log.console.level = info
 log.file = false

@@ -142,7 +142,14 @@ export interface AmqpLogin {
  * bodies; `peek` reads every message without acknowledging it, so closing the channel requeues them.
  * `exists` is false when the broker does not know the queue (404 NOT_FOUND).
  */
-export async function amqpQueue(port: number, login: AmqpLogin, queue: string, op: { publish: string[] } | "peek"): Promise<{ exists: boolean; bodies: string[] }> {
+export async function amqpQueue(
+  port: number,
+  login: AmqpLogin,
+  queue: string,
+  op: { publish: string[] } | "peek",
+  /** Where the client runs: here by default, or inside a pod's namespaces. */
+  via: (argv: string[]) => Promise<RunResult> = (argv) => run(argv[0], argv.slice(1), { check: false, timeoutMs: 30_000 }),
+): Promise<{ exists: boolean; bodies: string[] }> {
   await requirePythonModules({ amqp: "python3-amqp" });
   const script = [
     "import json, sys, amqp",
@@ -162,6 +169,7 @@ export async function amqpQueue(port: number, login: AmqpLogin, queue: string, o
     "        print(json.dumps({'exists': False, 'bodies': []}))",
   ].join("\n");
   const args = ["-c", script, `127.0.0.1:${port}`, login.user, login.password, login.vhost, queue, op === "peek" ? "peek" : "publish", ...(op === "peek" ? [] : [JSON.stringify(op.publish)])];
-  const r = await run(PYTHON, args, { timeoutMs: 30_000 });
+  const r = await via([PYTHON, ...args]);
+  if (r.code !== 0) throw new Error(`AMQP ${op === "peek" ? "peek at" : "publish to"} ${queue} failed (exit ${r.code}):\n${r.stderr}${r.stdout}`);
   return JSON.parse(r.stdout.trim().split("\n").pop() ?? "") as { exists: boolean; bodies: string[] };
 }
