@@ -172,7 +172,12 @@ describe("staging stack (droplet target) under the offline engine", () => {
     assert.equal(certbotImage.inputs.name, CERTBOT_IMAGE);
     assert.equal(certbot.inputs.restart, "unless-stopped");
     assert.equal(placeholder.inputs.restart, "no");
-    assert.equal(placeholder.inputs.attach, true, "the placeholder runs to completion before nginx");
+    assert.equal(placeholder.inputs.start, false, "the placeholder is only created by the provider");
+    assert.equal(placeholder.inputs.attach, undefined);
+    const placeholderRun = one(ev, "command:remote:Command", "staging-tls-placeholder-run");
+    assert.match(String(placeholderRun.inputs.create), /docker start 'djangostack-staging-tls-placeholder'/);
+    assert.match(String(placeholderRun.inputs.create), /ssh deploy@[^ ]+ docker logs djangostack-staging-tls-placeholder/, "the failure message says how to read its output on the Droplet");
+    assert.ok(certbot.options.dependsOn.includes(placeholderRun.name), "certbot waits for the placeholder to have run");
     const script = (certbot.inputs.command as string[])[0];
     assert.match(script, /certbot certonly --webroot -w \/var\/www\/acme --cert-name "\$DOMAIN" -d staging\.example\.com -d api\.staging\.example\.com/);
     assert.match(script, /--email ops@example\.com --agree-tos/);
@@ -180,7 +185,7 @@ describe("staging stack (droplet target) under the offline engine", () => {
     assert.match(script, /certbot renew/);
     assert.match(script, /sleep 43200/, "renewal every 12 h");
     assert.match((placeholder.inputs.command as string[])[0], /openssl req -x509/);
-    assert.ok(nginx.options.dependsOn.includes(certbot.name) && nginx.options.dependsOn.includes(placeholder.name), "nginx starts after the TLS bootstrap");
+    assert.ok(nginx.options.dependsOn.includes(certbot.name) && nginx.options.dependsOn.includes(placeholderRun.name), "nginx starts after the TLS bootstrap");
     assert.match((nginx.inputs.command as string[]).join(" "), /nginx -s reload/, "nginx reloads periodically to pick up renewals");
     const activate = one(ev, "command:remote:Command", "staging-tls-activate");
     assert.match(String(activate.inputs.create), /docker exec djangostack-staging-nginx nginx -s reload/);

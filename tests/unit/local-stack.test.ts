@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { Evaluation, evaluateStack, renderStack } from "../../src/offline/render";
 import { RecordedResource, resolveOutputs } from "../../src/offline/engine";
 import { containsSecret, isWireSecret, unwrapSecrets } from "../../src/offline/secret";
+import { fakeHex } from "../../src/offline/fake-values";
 
 let ev: Evaluation;
 
@@ -23,6 +24,15 @@ function envOf(r: RecordedResource): Record<string, string> {
   const envs = (unwrapSecrets(r.inputs.envs) ?? []) as string[];
   return Object.fromEntries(envs.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
 }
+
+/** The Command that runs a one-off container (`<stack>-docker-<process>-run`). */
+function oneOffRun(process: string): RecordedResource {
+  const found = ev.engine.resources.find((r) => r.type === "command:local:Command" && r.name.endsWith(`-${process}-run`));
+  assert.ok(found, `no run command for ${process}`);
+  return found;
+}
+/** The ID the offline engine's container fake returns (src/offline/fakes.ts). */
+const fakeContainerId = (c: RecordedResource): string => fakeHex(`ctr:${c.name}`);
 
 describe("local stack under the offline engine", () => {
   before(async () => {
@@ -78,15 +88,22 @@ describe("local stack under the offline engine", () => {
 
   it("runs migrations with the app image before web, workers and beat, gated on their exit code", () => {
     const migrate = container("web-migrate");
-    assert.equal(migrate.inputs.attach, true);
+    assert.equal(migrate.inputs.start, false, "the provider only creates the one-off; a Command runs it");
     assert.equal(migrate.inputs.mustRun, false);
+    assert.equal(migrate.inputs.attach, undefined, "an attached one-off's non-zero exit is recorded, never failed");
+    assert.equal(migrate.inputs.logs, undefined, "no one-off output is kept in state");
     assert.equal(migrate.inputs.image, container("web-web").inputs.image, "migrations run the image web will run");
+    const run = oneOffRun("web-migrate");
+    assert.ok(run.options.dependsOn.includes(migrate.name), "the run waits for its container");
+    assert.deepEqual(run.inputs.triggers, [fakeContainerId(migrate)], "a new migration container (new image or env) runs again");
+    assert.equal(run.inputs.environment, undefined, "the local engine: no DOCKER_HOST");
+    assert.match(String(run.inputs.create), /docker start 'djangostack-local-web-migrate'/);
     for (const p of ["web-web", "web-worker-default", "web-beat"]) {
       const c = container(p);
-      assert.ok(c.options.dependsOn.includes(migrate.name), `${p} does not depend on the migration`);
-      assert.equal(labelsOf(c)["djangostack.gate.0"], "passed", `${p} carries the migration gate`);
+      assert.ok(c.options.dependsOn.includes(run.name), `${p} does not wait for the migration's run`);
+      assert.ok(!Object.keys(labelsOf(c)).some((l) => l.startsWith("djangostack.gate")), `${p} carries no exit-code gate`);
     }
-    assert.ok(migrate.options.dependsOn.includes(container("postgres-init").name), "migrations wait for the database init");
+    assert.ok(migrate.options.dependsOn.includes(oneOffRun("postgres-init").name), "migrations wait for the database init to have run");
     for (const p of ["web-worker-default", "web-beat"]) assert.ok(container(p).options.dependsOn.includes(container("web-web").name), `${p} rolls only after web is healthy`);
   });
 
@@ -102,7 +119,7 @@ describe("local stack under the offline engine", () => {
   it("gives every long-running container a health check, restart policy, log rotation and a memory limit", () => {
     for (const c of containers()) {
       const process = labelsOf(c)["djangostack.process"];
-      if (c.inputs.attach) continue;
+      if (c.inputs.start === false) continue;
       const hc = c.inputs.healthcheck as { tests: string[] } | undefined;
       assert.ok(hc && hc.tests.length > 1, `${process} has no health check`);
       assert.equal(c.inputs.restart, "unless-stopped", process);

@@ -7,6 +7,8 @@ import { Health, Process, Probe, WorkloadModel } from "../../../model/types";
 import { Credentials } from "../../secrets";
 import { DataEndpoints, secretEnvFor, serviceEndpoints } from "../../env";
 import { DIGEST_LABEL, ImagesTier } from "../../images";
+import { renderOneOffScript } from "../../../render/oneoff";
+import { DockerCli, dockerScript, logsCommandFor } from "./cli";
 import { configFilesFor } from "./configfiles";
 
 export interface EdgeHookContext {
@@ -15,6 +17,8 @@ export interface EdgeHookContext {
   network: docker.Network;
   /** Docker volumes by model volume name (e.g. "certs", "acme"). */
   volumes: Record<string, docker.Volume>;
+  /** Runs a created, never-started one-off container to completion; what follows it depends on the result. */
+  runOnce: (name: string, process: string, container: docker.Container, parent: pulumi.Resource) => pulumi.Resource;
 }
 
 export interface DockerRealizerArgs {
@@ -24,6 +28,8 @@ export interface DockerRealizerArgs {
   images: ImagesTier;
   /** Absent: the local engine's default socket. */
   provider?: docker.Provider;
+  /** Where the deploy's `docker` scripts (one-offs) run against the same engine. */
+  cli: DockerCli;
   /** Every Docker resource waits for these (e.g. the Droplet's cloud-init). */
   dependsOn?: pulumi.Input<pulumi.Resource>[];
   /** Host address nginx publishes on; 127.0.0.1 keeps a local stack off the LAN. */
@@ -130,22 +136,20 @@ export class DockerRealizer extends pulumi.ComponentResource {
 
     const byName = new Map(model.processes.map((p) => [p.name, p]));
     const created = new Map<string, pulumi.Resource[]>();
-    const gateOf = new Map<string, pulumi.Output<string>>();
     const roleOrder: Process["role"][] = ["postgres", "redis", "rabbitmq", "dbinit", "migrate", "web", "worker", "beat", "frontend"];
     for (const role of roleOrder) {
       for (const p of model.processes.filter((x) => x.role === role)) {
-        const deps = this.dependenciesOf(p, model, created, byName);
-        const gates = [...gateOf.entries()].filter(([oneOff]) => byName.get(oneOff)?.runOnceBefore?.includes(p.name)).map(([, gate]) => gate);
-        const containers = this.realize(name, p, deps, gates);
-        created.set(p.name, containers);
-        if (p.runOnceBefore) gateOf.set(p.name, this.gate(p, containers[0] as docker.Container));
+        const containers = this.realize(name, p, this.dependenciesOf(p, model, created, byName));
+        // What a one-off must precede waits for its run, not for its container's creation.
+        created.set(p.name, p.runOnceBefore ? [this.runOnce(`${name}-${p.name}`, p.name, containers[0], this.tiers[tierOf(p.role)])] : containers);
       }
     }
     const edge = model.processes.find((p) => p.role === "edge");
     if (edge) {
-      const hooked = args.beforeEdge?.({ parent: this.tiers.edge, provider: args.provider, network: this.network, volumes: this.volumes }) ?? [];
+      const runOnce = this.runOnce.bind(this);
+      const hooked = args.beforeEdge?.({ parent: this.tiers.edge, provider: args.provider, network: this.network, volumes: this.volumes, runOnce }) ?? [];
       const upstreams = model.processes.filter((p) => p.role === "web" || p.role === "frontend").flatMap((p) => created.get(p.name) ?? []);
-      this.realize(name, edge, [...upstreams, ...hooked], []);
+      this.realize(name, edge, [...upstreams, ...hooked]);
     }
     this.registerOutputs({ network: this.network.name });
   }
@@ -160,12 +164,16 @@ export class DockerRealizer extends pulumi.ComponentResource {
     return deps;
   }
 
-  /** A one-off's exit code as a value: a failed migration stops the rollout before any web container is replaced. */
-  private gate(p: Process, container: docker.Container): pulumi.Output<string> {
-    return container.exitCode.apply((code) => {
-      if (code !== undefined && code !== 0) throw new Error(`djangostack: ${p.name} exited with code ${code}; the release stops here and the running containers stay. See \`docker logs\` of the ${p.name} container.`);
-      return "passed";
-    });
+  /**
+   * Runs a one-off container (created with `start: false`) with the docker CLI. kreuzwerker records an
+   * attached container's non-zero exit as `exit_code` without failing the create, so it would never run
+   * again; a failed Command leaves no state and the next `up` retries it. Nothing reads its logs.
+   */
+  private runOnce(name: string, process: string, container: docker.Container, parent: pulumi.Resource): pulumi.Resource {
+    const script = pulumi
+      .all([container.name, logsCommandFor(this.args.cli, container.name)])
+      .apply(([containerName, logsCommand]) => renderOneOffScript({ process, container: containerName, logsCommand }));
+    return dockerScript(`${name}-run`, this.args.cli, { script, triggers: [container.id] }, { parent, dependsOn: [container] });
   }
 
   private readonly pulled = new Map<string, pulumi.Output<string>>();
@@ -188,7 +196,7 @@ export class DockerRealizer extends pulumi.ComponentResource {
     return { image: provider ? this.pull(name, key, ref) : ref, digest: images.digests[key] };
   }
 
-  private realize(name: string, p: Process, dependsOn: pulumi.Resource[], gates: pulumi.Output<string>[]): docker.Container[] {
+  private realize(name: string, p: Process, dependsOn: pulumi.Resource[]): docker.Container[] {
     const { config, model, credentials } = this.args;
     const { image, digest } = this.imageFor(name, p);
     const secretEnv = secretEnvFor(p, config.apps, credentials, this.endpoints);
@@ -208,7 +216,6 @@ export class DockerRealizer extends pulumi.ComponentResource {
       { label: "djangostack.process", value: p.name },
       { label: "djangostack.role", value: p.role },
       ...(digest ? [{ label: DIGEST_LABEL, value: digest }] : []),
-      ...gates.map((gate, i) => ({ label: `djangostack.gate.${i}`, value: gate })),
     ];
     // Singletons, one-offs and nginx (it owns the host ports) are replaced delete-first under a stable name;
     // web and workers are auto-named so the new container starts healthy beside the old one.
@@ -260,9 +267,8 @@ export class DockerRealizer extends pulumi.ComponentResource {
             logOpts,
             stopTimeout: p.stopGraceSeconds,
             destroyGraceSeconds: p.stopGraceSeconds,
-            // One-offs run to completion during `pulumi up`; long-lived ones must report healthy first.
-            attach: oneOff ? true : undefined,
-            logs: oneOff ? true : undefined,
+            // One-offs are only created here and run by `runOnce`; long-lived ones must report healthy first.
+            start: oneOff ? false : undefined,
             mustRun: oneOff ? false : true,
             wait: !oneOff && p.health ? true : undefined,
             waitTimeout: !oneOff && p.health ? WAIT_TIMEOUT_SECONDS : undefined,

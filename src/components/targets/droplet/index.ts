@@ -1,9 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
-import * as command from "@pulumi/command";
 import { PATHS } from "../../../model/build";
 import * as names from "../../../model/names";
 import { appConnections, serviceEndpoints } from "../../env";
 import { ImagesTier } from "../../images";
+import { DockerCli, dockerScript } from "../docker/cli";
 import { DockerRealizer } from "../docker/realizer";
 import { Deployer } from "../types";
 import { DropletHost } from "./host";
@@ -57,6 +57,7 @@ export const deployDroplet: Deployer = ({ name, config, model, credentials }) =>
   }
 
   const wait = [host.bootstrap];
+  const cli: DockerCli = { kind: "ssh", host: host.address, user: config.droplet?.deployUser ?? "deploy" };
   // Filled by the realizer's hook, which runs inside its constructor.
   const hooked: { tls?: TlsBootstrap } = {};
   const realizer = new DockerRealizer(`${name}-docker`, {
@@ -65,13 +66,14 @@ export const deployDroplet: Deployer = ({ name, config, model, credentials }) =>
     credentials,
     images,
     provider: host.dockerProvider,
+    cli,
     dependsOn: wait,
     publishIp: "0.0.0.0",
     beforeEdge: tls
       ? (hook) => {
           const bootstrap = new TlsBootstrap(`${name}-tls`, { config, settings: tls, hook, dependsOn: wait }, { parent: hook.parent });
           hooked.tls = bootstrap;
-          return [bootstrap.placeholder, bootstrap.certbot];
+          return [bootstrap.placeholderRun, bootstrap.certbot];
         }
       : undefined,
   });
@@ -80,14 +82,11 @@ export const deployDroplet: Deployer = ({ name, config, model, credentials }) =>
   if (tls && hooked.tls) {
     const nginx = realizer.containers[names.EDGE];
     const certbot = hooked.tls.certbot;
-    new command.remote.Command(
+    dockerScript(
       `${name}-tls-activate`,
-      {
-        connection: { host: host.address, user: config.droplet?.deployUser ?? "deploy", dialErrorLimit: 20, perDialTimeout: 15 },
-        create: pulumi.all([certbot.name, nginx.name]).apply(([c, n]) => activationScript(tls, c, n)),
-        triggers: [certbot.id, nginx.id],
-      },
-      { parent: realizer, dependsOn: [nginx, certbot], customTimeouts: { create: "10m" } },
+      cli,
+      { script: pulumi.all([certbot.name, nginx.name]).apply(([c, n]) => activationScript(tls, c, n)), triggers: [certbot.id, nginx.id], timeout: "10m" },
+      { parent: realizer, dependsOn: [nginx, certbot] },
     );
     tlsNote = `letsencrypt${tls.staging ? " (staging CA)" : ""}: ${tls.names.join(", ")}`;
   } else if (config.edge.tls.mode === "files") {

@@ -143,6 +143,8 @@ export const tlsContainerName = (stack: string, role: "certbot" | "tls-placehold
  */
 export class TlsBootstrap extends pulumi.ComponentResource {
   readonly placeholder: docker.Container;
+  /** The placeholder's run: nginx and certbot wait for it. */
+  readonly placeholderRun: pulumi.Resource;
   readonly certbot: docker.Container;
 
   constructor(name: string, args: TlsBootstrapArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -189,28 +191,24 @@ export class TlsBootstrap extends pulumi.ComponentResource {
         command: [placeholder],
         labels: labels("tls-placeholder"),
         restart: "no",
-        attach: true,
-        logs: true,
+        start: false,
         mustRun: false,
       },
       { ...childOpts, deleteBeforeReplace: true },
     );
-    // A failed placeholder stops the rollout here rather than letting nginx crash-loop on a missing key.
-    const gate = this.placeholder.exitCode.apply((code) => {
-      if (code !== undefined && code !== 0) throw new Error(`djangostack: the TLS placeholder container exited with code ${code}; see \`docker logs ${tlsContainerName(config.stack, "tls-placeholder")}\``);
-      return "passed";
-    });
+    // A failed placeholder stops the rollout here (and is retried by the next up) rather than letting nginx crash-loop on a missing key.
+    this.placeholderRun = hook.runOnce(`${name}-placeholder`, "tls-placeholder", this.placeholder, this);
     this.certbot = new docker.Container(
       `${name}-certbot`,
       {
         ...common,
         name: tlsContainerName(config.stack, "certbot"),
         command: [certbot],
-        labels: [...labels("certbot"), { label: "djangostack.gate.placeholder", value: gate }],
+        labels: labels("certbot"),
         restart: "unless-stopped",
         stopTimeout: 10,
       },
-      { ...childOpts, dependsOn: [...args.dependsOn, this.placeholder], deleteBeforeReplace: true },
+      { ...childOpts, dependsOn: [...args.dependsOn, this.placeholderRun], deleteBeforeReplace: true },
     );
     this.registerOutputs({ certbot: this.certbot.name });
   }
