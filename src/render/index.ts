@@ -1,6 +1,8 @@
 /** Pure renderers: model and config types in, file text out. No Pulumi, no I/O. */
-export { renderNginx, nginxInputFor } from "./nginx";
-export type { NginxInput, NginxPaths } from "./nginx";
+export { renderNginx, nginxInputFor, renderUpstreamBlock } from "./nginx";
+export type { NginxInput, NginxPaths, UpstreamOptions } from "./nginx";
+export { renderCutoverScript, CUTOVER_MOUNT } from "./cutover";
+export type { CutoverInput } from "./cutover";
 export { renderGunicornConf } from "./gunicorn";
 export { renderPostgresInit } from "./postgres";
 export type { PostgresInitApp } from "./postgres";

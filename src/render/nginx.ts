@@ -58,6 +58,14 @@ export interface NginxInput {
    * `idleTimeoutSeconds`: how long the proxy keeps an idle connection to nginx open for reuse.
    */
   trustedProxy?: { cidrs: string[]; idleTimeoutSeconds: number };
+  /**
+   * Directory (e.g. "/etc/nginx/upstreams") holding one `<upstream>.conf` per upstream, each written by
+   * `renderUpstreamBlock` (the Docker targets' health-gated cutover, `src/render/cutover.ts`). Set, the
+   * file has `include <dir>/<upstream>.conf;` instead of inline upstream blocks and `addresses` is not
+   * used. One explicit file per upstream, not a glob: a missing file fails `nginx -t` instead of
+   * leaving an upstream undefined.
+   */
+  upstreamsDir?: string;
 }
 
 /** In-container defaults for the edge process built by `buildModel`. */
@@ -205,6 +213,8 @@ const FILE_PATH = /^\/[A-Za-z0-9._/+-]*$/;
 const SERVER_NAME = /^(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$/;
 const ADDRESS = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):[0-9]{1,5}$/;
 const UPSTREAM_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
+/** ADDRESS, plus the underscores Docker allows in container names (its DNS resolves them). */
+const UPSTREAM_SERVER = /^([A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\]):[0-9]{1,5}$/;
 const APP_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 const IPV4 = /^[0-9]{1,3}(\.[0-9]{1,3}){3}$/;
 const RESOLVER = /^[A-Za-z0-9.:[\]-]+( [A-Za-z0-9.:[\]-]+)*$/;
@@ -258,9 +268,13 @@ function validate(input: NginxInput): void {
   ] as const) {
     check(Number.isInteger(v) && v >= 0, k, v);
   }
-  for (const upstream of upstreamNames(input)) {
-    const address = input.addresses[upstream];
-    check(address !== undefined && ADDRESS.test(address), `addresses["${upstream}"]`, address);
+  if (input.upstreamsDir !== undefined) {
+    check(FILE_PATH.test(input.upstreamsDir) && !input.upstreamsDir.endsWith("/"), "upstreamsDir", input.upstreamsDir);
+  } else {
+    for (const upstream of upstreamNames(input)) {
+      const address = input.addresses[upstream];
+      check(address !== undefined && ADDRESS.test(address), `addresses["${upstream}"]`, address);
+    }
   }
 }
 
@@ -619,19 +633,46 @@ function httpContext(input: NginxInput): string[] {
     );
   }
   if (input.resolver) lines.push("", `resolver ${input.resolver} valid=10s ipv6=off;`, "resolver_timeout 5s;");
-  for (const name of upstreamNames(input)) {
-    const address = input.addresses[name];
-    lines.push(
-      "",
-      ...block(`upstream ${name}`, [
-        ...(input.resolver ? [`zone upstream_${name} 64k;`, `server ${address} resolve;`] : [`server ${address};`]),
-        `keepalive ${UPSTREAM_KEEPALIVE};`,
-        `keepalive_timeout ${UPSTREAM_KEEPALIVE_TIMEOUT};`,
-      ]),
-    );
+  if (input.upstreamsDir !== undefined) {
+    lines.push("", "# Each upstream lists only healthy containers; the deploy's cutover rewrites the file, then reloads.");
+    for (const name of upstreamNames(input)) lines.push(`include ${input.upstreamsDir}/${name}.conf;`);
+  } else {
+    for (const name of upstreamNames(input)) lines.push("", ...upstreamLines(name, [input.addresses[name]], { resolve: input.resolver !== undefined }));
   }
   lines.push("", ...servers(input));
   return lines;
+}
+
+export interface UpstreamOptions {
+  /**
+   * Re-resolve the server names at run time (`server ... resolve`, with a shared-memory zone), for
+   * names whose address changes when a container is replaced. Needs nginx >= 1.27.3 and a `resolver`
+   * in the http context: true exactly when the nginx.conf was rendered with `NginxInput.resolver`.
+   */
+  resolve: boolean;
+}
+
+function upstreamLines(name: string, servers: string[], options: UpstreamOptions): string[] {
+  return block(`upstream ${name}`, [
+    ...(options.resolve ? [`zone upstream_${name} 64k;`, ...servers.map((s) => `server ${s} resolve;`)] : servers.map((s) => `server ${s};`)),
+    `keepalive ${UPSTREAM_KEEPALIVE};`,
+    `keepalive_timeout ${UPSTREAM_KEEPALIVE_TIMEOUT};`,
+  ]);
+}
+
+/**
+ * One `upstream` block as a file of its own (what `NginxInput.upstreamsDir` includes), the same text
+ * `renderNginx` puts inline. `servers` are "host:port", one per replica. Throws on invalid input.
+ */
+export function renderUpstreamBlock(name: string, servers: string[], options: UpstreamOptions): string {
+  const fail = (what: string, value: unknown): never => {
+    throw new Error(`renderUpstreamBlock: invalid ${what}: ${JSON.stringify(value)}`);
+  };
+  if (!UPSTREAM_NAME.test(name)) fail("upstream name", name);
+  if (servers.length === 0) fail(`servers of upstream ${name} (at least one)`, servers);
+  for (const s of servers) if (!UPSTREAM_SERVER.test(s)) fail(`server of upstream ${name}`, s);
+  if (new Set(servers).size !== servers.length) fail(`servers of upstream ${name} (duplicates)`, servers);
+  return upstreamLines(name, servers, options).join("\n") + "\n";
 }
 
 function headerMap(upstreamHeader: string, variable: string, value: string): string[] {

@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { Raw } from "../../src/config/checker";
 import { parseConfig } from "../../src/config/schema";
 import { buildModel, EDGE_PORTS, PATHS } from "../../src/model/build";
-import { HASHED_STATIC_REGEX, NginxInput, nginxInputFor, renderNginx } from "../../src/render/nginx";
+import { HASHED_STATIC_REGEX, NginxInput, nginxInputFor, renderNginx, renderUpstreamBlock } from "../../src/render/nginx";
 import { requireBinary } from "../helpers/executables";
 
 // ------------------------------------------------------------------------------------------
@@ -568,6 +568,61 @@ describe("renderNginx: input checks", () => {
   });
 });
 
+describe("renderNginx: upstreams in files (upstreamsDir, the Docker cutover)", () => {
+  const dir = "/etc/nginx/upstreams";
+
+  it("includes one explicit file per upstream where the inline blocks were, and needs no addresses", () => {
+    const inline = render(multi, (i) => (i.resolver = "127.0.0.11"));
+    const files = render(multi, (i) => Object.assign(i, { resolver: "127.0.0.11", upstreamsDir: dir, addresses: {} }));
+    assert.equal(all(files.http, "upstream").length, 0);
+    const names = all(inline.http, "upstream").map((u) => u.args[0]);
+    assert.deepEqual(names, ["auth-web", "orders-web", "catalog-web", "frontend"]);
+    assert.deepEqual(argsOf(files.http, "include"), names.map((n) => [`${dir}/${n}.conf`]));
+    // The rest of the http context is unchanged: the resolver stays for the files' `resolve`.
+    const rest = (http: Directive[]): string => JSON.stringify(http.filter((d) => d.name !== "upstream" && d.name !== "include"));
+    assert.equal(rest(files.http), rest(inline.http));
+    assert.deepEqual(one(files.http, "resolver").args.slice(0, 1), ["127.0.0.11"]);
+  });
+
+  it("refuses an upstreamsDir that is relative, a glob, ends in / or could inject", () => {
+    for (const bad of ["upstreams", "/etc/nginx/upstreams/*", "/etc/nginx/upstreams/", "/x; include /etc/passwd"]) {
+      assert.throws(() => render({}, (i) => (i.upstreamsDir = bad)), /upstreamsDir/, bad);
+    }
+  });
+});
+
+describe("renderUpstreamBlock", () => {
+  it("is the text renderNginx renders inline, with and without a resolver", () => {
+    for (const resolver of [undefined, "127.0.0.11"]) {
+      const { text, input } = render(multi, (i) => (i.resolver = resolver));
+      for (const [name, address] of Object.entries(input.addresses)) {
+        const blockText = renderUpstreamBlock(name, [address], { resolve: resolver !== undefined });
+        const indented = blockText.trimEnd().split("\n").map((l) => `    ${l}`).join("\n");
+        assert.ok(text.includes(`\n${indented}\n`), `${name} (resolver ${resolver}) inline differs from renderUpstreamBlock:\n${blockText}`);
+      }
+    }
+  });
+
+  it("lists one server per replica, each re-resolved with a zone when asked", () => {
+    const up = one(parse(renderUpstreamBlock("web-web", ["c1:8000", "c2:8000"], { resolve: true })), "upstream");
+    assert.deepEqual(up.args, ["web-web"]);
+    assert.deepEqual(argsOf(up.block, "server"), [["c1:8000", "resolve"], ["c2:8000", "resolve"]]);
+    assert.deepEqual(one(up.block, "zone").args, ["upstream_web-web", "64k"]);
+    assert.ok(Number(one(up.block, "keepalive").args[0]) > 0);
+    const plain = one(parse(renderUpstreamBlock("web-web", ["c1:8000"], { resolve: false })), "upstream");
+    assert.deepEqual(argsOf(plain.block, "server"), [["c1:8000"]]);
+    assert.equal(all(plain.block, "zone").length, 0);
+  });
+
+  it("refuses empty, duplicate or injecting servers and bad names", () => {
+    assert.throws(() => renderUpstreamBlock("web-web", [], { resolve: false }), /at least one/);
+    assert.throws(() => renderUpstreamBlock("web-web", ["a:1", "a:1"], { resolve: false }), /duplicates/);
+    assert.throws(() => renderUpstreamBlock("web-web", ["a:1; server evil:80"], { resolve: false }), /server of upstream/);
+    assert.throws(() => renderUpstreamBlock("web-web", ["a"], { resolve: false }), /server of upstream/);
+    assert.throws(() => renderUpstreamBlock("web web", ["a:1"], { resolve: false }), /upstream name/);
+  });
+});
+
 // ------------------------------------------------------------------------------------------
 // The real binary: `nginx -t` on rendered files pointed at temp dirs.
 
@@ -575,7 +630,8 @@ describe("renderNginx: input checks", () => {
 describe("renderNginx: accepted by a real nginx", () => {
   const nginx = "/usr/sbin/nginx";
 
-  function nginxTest(raw: Raw, label: string): void {
+  /** `nginx -t` on the rendering of `raw` with its paths in a temp dir; `prepare` may adjust the input and add files. */
+  function nginxCheck(raw: Raw, label: string, prepare: (input: NginxInput, dir: string) => void = () => undefined): { status: number | null; out: string } {
     requireBinary(nginx, "nginx-light");
     const version = /nginx\/(\d+\.\d+\.\d+)/.exec(spawnSync(nginx, ["-v"], { encoding: "utf8" }).stderr)?.[1];
     assert.ok(version, "nginx -v prints its version");
@@ -600,19 +656,41 @@ describe("renderNginx: accepted by a real nginx", () => {
         accessLog: path.join(dir, "logs", "access.log"),
         errorLog: "stderr",
       };
+      prepare(input, dir);
       const file = path.join(dir, "nginx.conf");
       fs.writeFileSync(file, renderNginx(input));
       const r = spawnSync(nginx, ["-t", "-p", `${dir}/`, "-c", file, "-e", "stderr"], { encoding: "utf8" });
-      const out = `${r.stdout}${r.stderr}`;
-      assert.equal(r.status, 0, `nginx -t rejected ${label}:\n${out}`);
-      assert.match(out, /test is successful/);
-      assert.ok(!/\[(warn|emerg|alert)\]/.test(out), `nginx -t warned on ${label}:\n${out}`);
+      return { status: r.status, out: `${r.stdout}${r.stderr}` };
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }
 
+  function nginxTest(raw: Raw, label: string, prepare?: (input: NginxInput, dir: string) => void): void {
+    const { status, out } = nginxCheck(raw, label, prepare);
+    assert.equal(status, 0, `nginx -t rejected ${label}:\n${out}`);
+    assert.match(out, /test is successful/);
+    assert.ok(!/\[(warn|emerg|alert)\]/.test(out), `nginx -t warned on ${label}:\n${out}`);
+  }
+
   it("accepts the local default (no domain, no TLS)", () => nginxTest({}, "local"));
   it("accepts a domain without TLS", () => nginxTest({ domain: "example.com" }, "plain"));
   it("accepts several apps, a frontend, app hosts and TLS", () => nginxTest(multi, "tls"));
+
+  /** Include mode with one file per upstream written by renderUpstreamBlock, except those in `missing`. */
+  const withUpstreamFiles = (missing: string[]) => (input: NginxInput, dir: string): void => {
+    input.upstreamsDir = path.join(dir, "upstreams");
+    fs.mkdirSync(input.upstreamsDir);
+    Object.keys(input.addresses).forEach((name, i) => {
+      if (!missing.includes(name)) fs.writeFileSync(path.join(dir, "upstreams", `${name}.conf`), renderUpstreamBlock(name, [`127.0.0.1:${19100 + i}`, `127.0.0.2:${19100 + i}`], { resolve: false }));
+    });
+  };
+
+  it("accepts include mode with every upstream file present", () => nginxTest(multi, "include", withUpstreamFiles([])));
+
+  it("rejects include mode when one upstream file is missing, naming it", () => {
+    const { status, out } = nginxCheck(multi, "include-missing", withUpstreamFiles(["orders-web"]));
+    assert.notEqual(status, 0, "nginx accepted a config whose upstream file is missing");
+    assert.match(out, /open\(\) ".*\/upstreams\/orders-web\.conf" failed \(2: No such file or directory\)/);
+  });
 });
