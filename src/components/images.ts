@@ -28,6 +28,8 @@ export const DIGEST_LABEL = "djangostack.image-digest";
 export class ImagesTier extends pulumi.ComponentResource {
   readonly refs: Record<string, pulumi.Output<string>> = {};
   readonly digests: Record<string, pulumi.Output<string>> = {};
+  /** Images built and loaded into the engine that runs the containers; every other one is pulled. */
+  readonly loaded: Record<string, boolean> = {};
 
   constructor(name: string, args: ImagesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("djangostack:images:Images", name, {}, opts);
@@ -59,6 +61,7 @@ export class ImagesTier extends pulumi.ComponentResource {
         { parent: this },
       );
       this.refs[key] = args.registry ? image.ref : pulumi.interpolate`${repository}:${args.config.stack}`;
+      this.loaded[key] = !args.registry;
       this.digests[key] = image.digest;
     }
     this.registerOutputs({ refs: this.refs, digests: this.digests });

@@ -188,12 +188,12 @@ export class DockerRealizer extends pulumi.ComponentResource {
   }
 
   private imageFor(name: string, p: Process): { image: pulumi.Input<string>; digest?: pulumi.Input<string> } {
-    const { images, provider } = this.args;
+    const { images } = this.args;
     if (p.image.kind === "public") return { image: this.pull(name, p.image.ref.replace(/[^a-z0-9.-]/gi, "-"), p.image.ref) };
     const key = p.image.kind === "app" ? p.image.app : "frontend";
     const ref = images.refs[key];
-    // Locally built images are already in the engine; on a remote host they are pulled by digest.
-    return { image: provider ? this.pull(name, key, ref) : ref, digest: images.digests[key] };
+    // Loaded images are already in the engine that built them; pushed and prebuilt ones are pulled (by digest when pinned).
+    return { image: images.loaded[key] ? ref : this.pull(name, key, ref), digest: images.digests[key] };
   }
 
   private realize(name: string, p: Process, dependsOn: pulumi.Resource[]): docker.Container[] {
