@@ -10,6 +10,7 @@ import { DIGEST_LABEL, ImagesTier } from "../../images";
 import { renderOneOffScript } from "../../../render/oneoff";
 import { DockerCli, dockerScript, logsCommandFor } from "./cli";
 import { configFilesFor } from "./configfiles";
+import { cpuLimit, dockerDuration, REPLACE_ON_CHANGES } from "./engine-form";
 
 export interface EdgeHookContext {
   parent: pulumi.Resource;
@@ -59,11 +60,11 @@ function healthcheck(process: Process, health: Health): docker.types.input.Conta
   const t = health.timing;
   return {
     tests: healthcheckTest(health.readiness, process.role),
-    interval: `${t.intervalSeconds}s`,
-    timeout: `${t.timeoutSeconds}s`,
+    interval: dockerDuration(t.intervalSeconds),
+    timeout: dockerDuration(t.timeoutSeconds),
     retries: t.failureThreshold,
-    startPeriod: `${t.startPeriodSeconds}s`,
-    startInterval: "2s",
+    startPeriod: dockerDuration(t.startPeriodSeconds),
+    startInterval: dockerDuration(2),
   };
 }
 
@@ -260,7 +261,7 @@ export class DockerRealizer extends pulumi.ComponentResource {
             securityOpts: ["no-new-privileges:true"],
             capabilities: p.role === "edge" || p.role === "web" || p.role === "worker" || p.role === "beat" || p.role === "migrate" ? { drops: ["ALL"] } : undefined,
             memory: p.resources.memoryMiB,
-            cpus: String(p.resources.cpuMillis / 1000),
+            ...cpuLimit(p.resources.cpuMillis),
             healthcheck: p.health && !oneOff ? healthcheck(p, p.health) : undefined,
             restart: oneOff ? "no" : "unless-stopped",
             logDriver: "json-file",
@@ -273,7 +274,7 @@ export class DockerRealizer extends pulumi.ComponentResource {
             wait: !oneOff && p.health ? true : undefined,
             waitTimeout: !oneOff && p.health ? WAIT_TIMEOUT_SECONDS : undefined,
           },
-          { ...this.childOpts, parent: this.tiers[tierOf(p.role)], dependsOn: [...(this.args.dependsOn ?? []), ...dependsOn], deleteBeforeReplace: fixedName },
+          { ...this.childOpts, parent: this.tiers[tierOf(p.role)], dependsOn: [...(this.args.dependsOn ?? []), ...dependsOn], deleteBeforeReplace: fixedName, replaceOnChanges: REPLACE_ON_CHANGES },
         ),
       );
     }
