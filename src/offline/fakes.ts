@@ -29,7 +29,7 @@ const coreFakes: Record<string, FakeOutputs> = {
     const ref = String(inputs.name ?? "image");
     return { imageId: `sha256:${fakeHex(`image-id:${ref}`)}`, repoDigest: ref.includes("@") ? ref : `${ref.split(":")[0]}@sha256:${fakeHex(`repo-digest:${ref}`)}` };
   },
-  "docker:index/container:Container": (_inputs, name) => ({ exitCode: 0, containerLogs: "", network_data: [], id: fakeHex(`ctr:${name}`) }),
+  "docker:index/container:Container": (_inputs, name) => ({ network_data: [], id: fakeHex(`ctr:${name}`) }),
 };
 
 export const fakeOutputs: Record<string, FakeOutputs> = { ...coreFakes, ...dropletFakes, ...kubernetesFakes };
