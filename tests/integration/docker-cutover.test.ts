@@ -228,7 +228,7 @@ describe("health-gated cutover on Docker (real nginx, fake docker CLI)", () => {
     const r = await cutover([OLD]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /upstream file written; nginx container djs-nginx is not running \(absent\)/);
-    assert.deepEqual(subcommands(), ["inspect", "inspect", "run"], "no exec: there is no nginx to reload");
+    assert.deepEqual(subcommands(), ["inspect", "inspect", "inspect", "run"], "no exec: there is no nginx to reload");
     assert.equal(readUpstream(), `# Upstream ${upstream}: written by the deploy's health-gated cutover; do not edit.\n${renderUpstreamBlock(upstream, [`${OLD}:${backendPort}`], { resolve: false })}`);
 
     nginx = await startNginx({ config: conf, ports: [httpPort], dir: nginxDir, label: "docker-cutover" });

@@ -141,6 +141,16 @@ describe("renderCutoverScript: run against the fake docker", () => {
     assert.ok(!subcommands().includes("exec"));
   });
 
+  it("an nginx state it cannot read aborts before writing: no silent write without reload", () => {
+    docker.setContainer(base.nginxContainer, { running: true, exec: NGINX_EXEC(marks) });
+    fs.writeFileSync(path.join(docker.state, "containers", base.nginxContainer, "running"), "WARNING: something\ntrue");
+    const r = cutover();
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /unexpected state of nginx container djs-nginx: WARNING: something/);
+    assert.equal(read(upstreamFile()), undefined);
+    assert.ok(!subcommands().includes("run"));
+  });
+
   it("a stopped nginx gets the file and no exec", () => {
     docker.setContainer(base.nginxContainer, { running: false, exec: NGINX_EXEC(marks) });
     const r = cutover();
