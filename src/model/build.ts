@@ -20,6 +20,8 @@ export const PATHS = {
   /** The image's HOME and data dir: Mnesia, the Erlang cookie. */
   rabbitmqData: "/var/lib/rabbitmq",
   nginxConf: "/etc/nginx/nginx.conf",
+  /** Docker targets: one file per upstream, written by the health-gated cutover. */
+  nginxUpstreams: "/etc/nginx/upstreams",
   certs: "/etc/letsencrypt",
   acmeWebroot: "/var/www/acme",
   nginxStatic: "/srv/static",

@@ -29,7 +29,8 @@ const coreFakes: Record<string, FakeOutputs> = {
     const ref = String(inputs.name ?? "image");
     return { imageId: `sha256:${fakeHex(`image-id:${ref}`)}`, repoDigest: ref.includes("@") ? ref : `${ref.split(":")[0]}@sha256:${fakeHex(`repo-digest:${ref}`)}` };
   },
-  "docker:index/container:Container": (_inputs, name) => ({ network_data: [], id: fakeHex(`ctr:${name}`) }),
+  // The bridge auto-names a container the program leaves unnamed: its resource name plus 7 random hex characters.
+  "docker:index/container:Container": (inputs, name) => ({ name: inputs.name ?? `${name}-${fakeHex(`ctrname:${name}`, 7)}`, network_data: [], id: fakeHex(`ctr:${name}`) }),
 };
 
 export const fakeOutputs: Record<string, FakeOutputs> = { ...coreFakes, ...dropletFakes, ...kubernetesFakes };

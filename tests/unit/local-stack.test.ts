@@ -25,6 +25,9 @@ function envOf(r: RecordedResource): Record<string, string> {
   return Object.fromEntries(envs.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
 }
 
+function volumesOf(r: RecordedResource): { volumeName: string; containerPath: string; readOnly?: boolean }[] {
+  return (unwrapSecrets(r.inputs.volumes) ?? []) as { volumeName: string; containerPath: string; readOnly?: boolean }[];
+}
 /** The Command that runs a one-off container (`<stack>-docker-<process>-run`). */
 function oneOffRun(process: string): RecordedResource {
   const found = ev.engine.resources.find((r) => r.type === "command:local:Command" && r.name.endsWith(`-${process}-run`));
@@ -105,6 +108,26 @@ describe("local stack under the offline engine", () => {
     }
     assert.ok(migrate.options.dependsOn.includes(oneOffRun("postgres-init").name), "migrations wait for the database init to have run");
     for (const p of ["web-worker-default", "web-beat"]) assert.ok(container(p).options.dependsOn.includes(container("web-web").name), `${p} rolls only after web is healthy`);
+  });
+
+  it("routes nginx only to web containers the cutover found healthy, never by network alias", () => {
+    const web = container("web-web");
+    const nginx = container("nginx");
+    const cutover = ev.engine.resources.find((r) => r.type === "command:local:Command" && r.name.endsWith("-web-web-cutover"));
+    assert.ok(cutover, "no cutover for the web upstream");
+    assert.deepEqual(cutover.inputs.triggers, [fakeContainerId(web)], "a new web container runs the cutover again");
+    assert.ok(cutover.options.dependsOn.includes(web.name), "the cutover waits for the new container (created only once healthy)");
+    assert.ok(nginx.options.dependsOn.includes(cutover.name), "nginx starts after the first upstream file exists");
+    const script = String(cutover.inputs.create);
+    assert.match(script, /docker inspect --format '\{\{if \.State\.Health\}\}/, "health is checked again before any switch");
+    assert.match(script, /server local-docker-web-web-[0-9a-f]{7}:8000 resolve;/, "the upstream names the container, not the alias");
+    assert.match(script, /docker exec 'djangostack-local-nginx' nginx -s reload/);
+    const upstreams = volumesOf(nginx).find((v) => v.containerPath === "/etc/nginx/upstreams");
+    assert.ok(upstreams?.readOnly, "nginx mounts the upstream files read-only");
+    assert.equal(upstreams.volumeName, "djangostack-local-nginx-upstreams");
+    const conf = ev.artifacts.find((a) => a.path === "nginx/nginx.conf")?.content ?? "";
+    assert.match(conf, /include \/etc\/nginx\/upstreams\/web-web\.conf;/);
+    assert.doesNotMatch(conf, /upstream web-web \{/, "no inline upstream that resolves the alias");
   });
 
   it("runs exactly one beat and starts new web containers healthy before the old ones go", () => {

@@ -51,7 +51,8 @@ export function configFilesFor(process: Process, config: StackConfig, model: Wor
         break;
       }
       case "nginx-config": {
-        const text = renderNginx({ ...nginxInputFor(model, config.edge, config.domain), resolver: DOCKER_RESOLVER });
+        // Upstreams come from files only the cutover writes: nginx never routes to a container not yet healthy.
+        const text = renderNginx({ ...nginxInputFor(model, config.edge, config.domain), resolver: DOCKER_RESOLVER, upstreamsDir: PATHS.nginxUpstreams });
         files.push({ path: PATHS.nginxConf, content: text, artifact: "nginx/nginx.conf", artifactContent: text });
         break;
       }

@@ -7,7 +7,9 @@ import { Health, Process, Probe, WorkloadModel } from "../../../model/types";
 import { Credentials } from "../../secrets";
 import { DataEndpoints, secretEnvFor, serviceEndpoints } from "../../env";
 import { DIGEST_LABEL, ImagesTier } from "../../images";
+import { renderCutoverScript } from "../../../render/cutover";
 import { renderOneOffScript } from "../../../render/oneoff";
+import { PATHS } from "../../../model/build";
 import { DockerCli, dockerScript, logsCommandFor } from "./cli";
 import { configFilesFor } from "./configfiles";
 import { cpuLimit, dockerDuration, REPLACE_ON_CHANGES } from "./engine-form";
@@ -105,6 +107,8 @@ class DockerTier extends pulumi.ComponentResource {
 export class DockerRealizer extends pulumi.ComponentResource {
   readonly network: docker.Network;
   readonly volumes: Record<string, docker.Volume> = {};
+  /** nginx's upstream files (derived: the next cutover rewrites them), mounted read-only in nginx. */
+  readonly upstreams: docker.Volume;
   readonly containers: Record<string, docker.Container> = {};
 
   private readonly args: DockerRealizerArgs;
@@ -135,6 +139,8 @@ export class DockerRealizer extends pulumi.ComponentResource {
       );
     }
 
+    this.upstreams = new docker.Volume(`${name}-volume-nginx-upstreams`, { name: `${prefix}-nginx-upstreams`, labels: [{ label: "djangostack.kind", value: "derived" }] }, this.childOpts);
+
     const byName = new Map(model.processes.map((p) => [p.name, p]));
     const created = new Map<string, pulumi.Resource[]>();
     const roleOrder: Process["role"][] = ["postgres", "redis", "rabbitmq", "dbinit", "migrate", "web", "worker", "beat", "frontend"];
@@ -149,8 +155,8 @@ export class DockerRealizer extends pulumi.ComponentResource {
     if (edge) {
       const runOnce = this.runOnce.bind(this);
       const hooked = args.beforeEdge?.({ parent: this.tiers.edge, provider: args.provider, network: this.network, volumes: this.volumes, runOnce }) ?? [];
-      const upstreams = model.processes.filter((p) => p.role === "web" || p.role === "frontend").flatMap((p) => created.get(p.name) ?? []);
-      this.realize(name, edge, [...upstreams, ...hooked]);
+      const cutovers = this.cutovers(name, edge, created);
+      this.realize(name, edge, [...cutovers, ...hooked]);
     }
     this.registerOutputs({ network: this.network.name });
   }
@@ -175,6 +181,26 @@ export class DockerRealizer extends pulumi.ComponentResource {
       .all([container.name, logsCommandFor(this.args.cli, container.name)])
       .apply(([containerName, logsCommand]) => renderOneOffScript({ process, container: containerName, logsCommand }));
     return dockerScript(`${name}-run`, this.args.cli, { script, triggers: [container.id] }, { parent, dependsOn: [container] });
+  }
+
+  /**
+   * One cutover per upstream (each app's web, the frontend): once its new containers are healthy, the
+   * upstream file names them and nginx reloads. Docker's DNS publishes an alias when a container
+   * starts, so nginx never routes by alias. A failed cutover leaves the old file, and the old release serving.
+   */
+  private cutovers(name: string, edge: Process, created: Map<string, pulumi.Resource[]>): pulumi.Resource[] {
+    const { config, model, cli } = this.args;
+    const edgeImage = this.imageFor(name, edge).image;
+    const nginxContainer = `djangostack-${config.stack}-${edge.name}`;
+    const upstreams = [...model.routing.map((r) => ({ upstream: r.upstream, port: r.port })), ...(model.frontend ? [model.frontend] : [])];
+    return upstreams.map(({ upstream, port }) => {
+      const containers = (created.get(upstream) ?? []) as docker.Container[];
+      if (containers.length === 0) throw new Error(`djangostack: upstream ${upstream} has no containers`);
+      const script = pulumi
+        .all([pulumi.all(containers.map((c) => c.name)), this.upstreams.name, edgeImage])
+        .apply(([names, volume, image]) => renderCutoverScript({ upstream, containers: names, port, volume, nginxContainer, image, upstreamOptions: { resolve: true } }));
+      return dockerScript(`${name}-${upstream}-cutover`, cli, { script, triggers: containers.map((c) => c.id), timeout: "5m" }, { parent: this.tiers.edge, dependsOn: [...containers, this.upstreams] });
+    });
   }
 
   private readonly pulled = new Map<string, pulumi.Output<string>>();
@@ -248,7 +274,7 @@ export class DockerRealizer extends pulumi.ComponentResource {
               ...p.volumes
                 .filter((v) => v.kind !== "scratch" && v.kind !== "config")
                 .map((v) => ({ volumeName: this.volumes[v.volume].name, containerPath: v.mountPath, readOnly: v.readOnly })),
-              ...(p.role === "edge" ? operatorTlsFiles(config) : []),
+              ...(p.role === "edge" ? [...operatorTlsFiles(config), { volumeName: this.upstreams.name, containerPath: PATHS.nginxUpstreams, readOnly: true }] : []),
             ],
             tmpfs,
             uploads: files.map((f) => ({ file: f.path, content: f.content })),
