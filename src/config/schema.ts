@@ -5,6 +5,8 @@ import {
   AppSource,
   CELERY_POOLS,
   DATA_MODES,
+  DOCKER_PLATFORMS,
+  DOCKER_PUBLISH,
   DataConfig,
   DockerTargetConfig,
   DropletConfig,
@@ -104,6 +106,7 @@ export function parseConfig(raw: Raw, identity: StackIdentity): StackConfig {
   const apps = parseApps(c, raw.apps, frontend);
   attachSecretEnvKeys(c, apps, raw.secretEnv);
   checkSuppliedSecrets(c, apps, raw);
+  const docker = parseDocker(c, raw.docker, target);
   const config: StackConfig = {
     project: identity.project,
     stack: identity.stack,
@@ -113,8 +116,8 @@ export function parseConfig(raw: Raw, identity: StackIdentity): StackConfig {
     apps,
     frontend,
     data: parseData(c, raw.data, target),
-    edge: parseEdge(c, raw.edge, target, domain),
-    docker: parseDocker(c, raw.docker),
+    edge: parseEdge(c, raw.edge, target, domain, docker),
+    docker,
     droplet: target === "droplet" ? parseDroplet(c, raw.droplet) : undefined,
     kubernetes: target === "kubernetes" ? parseKubernetes(c, raw.kubernetes) : undefined,
     secrets: { rotation: c.int("secrets.rotation", c.object("secrets", raw.secrets, ["rotation"]).rotation, 0, { min: 0, max: 1_000_000 }) },
@@ -299,25 +302,36 @@ function parseData(c: Checker, value: unknown, target: Target): DataConfig {
   };
 }
 
-function parseEdge(c: Checker, value: unknown, target: Target, domain: string | undefined): EdgeConfig {
+function parseEdge(c: Checker, value: unknown, target: Target, domain: string | undefined, docker: DockerTargetConfig): EdgeConfig {
   const raw = c.object("edge", value, ["nginxVersion", "httpPort", "httpsPort", "tls", "clientMaxBody", "hstsSeconds", "rateLimit", "resources", "replicas"]);
   const tlsRaw = c.object("edge.tls", raw.tls, ["mode", "email", "staging", "certificatePath", "keyPath"]);
   const rl = c.object("edge.rateLimit", raw.rateLimit, ["generalPerSecond", "generalBurst", "strictPerMinute", "strictBurst", "strictPaths"]);
-  const tlsDefault = domain && target !== "docker" ? "letsencrypt" : "none";
+  // Only a public edge can answer Let's Encrypt: a Droplet, or a docker engine published on 0.0.0.0.
+  const publicEdge = target === "droplet" || (target === "docker" && docker.publish === "public");
+  const tlsDefault = domain && (target === "kubernetes" || publicEdge) ? "letsencrypt" : "none";
   const mode = c.oneOf("edge.tls.mode", tlsRaw.mode, TLS_MODES, tlsDefault);
   const email = c.optionalString("edge.tls.email", tlsRaw.email, EMAIL, "an email address for the Let's Encrypt account");
   if (mode !== "none" && !domain) c.fail("edge.tls.mode", mode, 'TLS needs djangostack:domain; set a domain or use "none"');
   // On Kubernetes DigitalOcean issues and renews the load balancer's certificate: no ACME account.
-  if (mode === "letsencrypt" && !email && target === "droplet") c.fail("edge.tls.email", tlsRaw.email, 'required when edge.tls.mode is "letsencrypt" on target "droplet"');
+  if (mode === "letsencrypt" && !email && target !== "kubernetes") c.fail("edge.tls.email", tlsRaw.email, `required when edge.tls.mode is "letsencrypt" on target "${target}"`);
   if (mode === "files" && target === "kubernetes") c.fail("edge.tls.mode", mode, 'TLS terminates at the DigitalOcean Load Balancer with a managed certificate on target "kubernetes"; allowed here: "letsencrypt", "none"');
-  if (mode === "letsencrypt" && target === "docker") c.fail("edge.tls.mode", mode, 'Let\'s Encrypt cannot reach a local engine; use "none" or "files" on target "docker"');
+  if (mode === "letsencrypt" && target === "docker" && !publicEdge) {
+    c.fail("edge.tls.mode", mode, 'Let\'s Encrypt cannot reach an edge published on loopback; set docker.publish "public" (an engine on a server you run), or use "none" or "files" on target "docker"');
+  }
+  const httpDefault = target === "docker" && docker.publish === "loopback" ? 8080 : 80;
+  const httpsDefault = target === "docker" && docker.publish === "loopback" ? 8443 : 443;
+  const httpPort = c.int("edge.httpPort", raw.httpPort, httpDefault, { min: 1, max: 65535 });
+  // HTTP-01 validation always connects to port 80 (RFC 8555 section 8.3); the Droplet's firewall fixes it there.
+  if (mode === "letsencrypt" && target === "docker" && publicEdge && httpPort !== 80) {
+    c.fail("edge.httpPort", httpPort, 'Let\'s Encrypt validates on port 80 only; use 80 with edge.tls.mode "letsencrypt", or use "files"');
+  }
   const certificatePath = c.optionalString("edge.tls.certificatePath", tlsRaw.certificatePath, /^\/[^\0]*$/, "an absolute path");
   const keyPath = c.optionalString("edge.tls.keyPath", tlsRaw.keyPath, /^\/[^\0]*$/, "an absolute path");
   if (mode === "files" && (!certificatePath || !keyPath)) c.fail("edge.tls", raw.tls, 'mode "files" needs certificatePath and keyPath');
   return {
     nginxVersion: c.string("edge.nginxVersion", raw.nginxVersion, "1.28", VERSION, "an nginx version from 1.27.3 on, such as 1.28 (upstream re-resolution needs it)"),
-    httpPort: c.int("edge.httpPort", raw.httpPort, target === "docker" ? 8080 : 80, { min: 1, max: 65535 }),
-    httpsPort: c.int("edge.httpsPort", raw.httpsPort, target === "docker" ? 8443 : 443, { min: 1, max: 65535 }),
+    httpPort,
+    httpsPort: c.int("edge.httpsPort", raw.httpsPort, httpsDefault, { min: 1, max: 65535 }),
     tls: { mode, email, staging: c.bool("edge.tls.staging", tlsRaw.staging, false), certificatePath, keyPath },
     clientMaxBodyMiB: c.int("edge.clientMaxBody", raw.clientMaxBody, 10, { min: 1, max: 10240 }),
     hstsSeconds: c.int("edge.hstsSeconds", raw.hstsSeconds, 31536000, { min: 0, max: 63072000 }),
@@ -333,10 +347,42 @@ function parseEdge(c: Checker, value: unknown, target: Target, domain: string | 
   };
 }
 
-function parseDocker(c: Checker, value: unknown): DockerTargetConfig {
-  const raw = c.object("docker", value, ["host", "logMaxSize", "logMaxFiles"]);
+const LOOPBACK_HOSTS = /^(localhost|127(\.[0-9]{1,3}){3}|\[::1\])$/;
+
+/** The host part of an ssh:// or tcp:// docker.host (IPv6 in brackets), or undefined when it has none. */
+export function dockerHostAddress(host: string | undefined): string | undefined {
+  if (!host || !/^(ssh|tcp):\/\//.test(host)) return undefined;
+  try {
+    return new URL(host).hostname || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function parseDocker(c: Checker, value: unknown, target: Target): DockerTargetConfig {
+  const raw = c.object("docker", value, ["host", "publish", "platform", "logMaxSize", "logMaxFiles"]);
+  const host = c.optionalString("docker.host", raw.host, /^(unix|tcp|ssh):\/\/\S+$/, "a Docker host such as unix:///var/run/docker.sock or ssh://user@host");
+  const address = dockerHostAddress(host);
+  if (host && !host.startsWith("unix://") && !address) c.fail("docker.host", host, "expected a host name or address after the scheme, such as ssh://deploy@203.0.113.10");
+  // docker-build 0.0.22 builds its engine client from bare ClientOptions, so it sends no client
+  // certificate (a TLS-protected tcp:// engine refuses it), and a plain tcp:// engine is root on its
+  // host for anyone who reaches the port. Only a loopback tcp:// (an SSH tunnel) is accepted.
+  if (host?.startsWith("tcp://") && address && !LOOPBACK_HOSTS.test(address)) {
+    c.fail("docker.host", host, "tcp:// is accepted only on a loopback address (an SSH tunnel: ssh -NL 2375:/var/run/docker.sock user@server, then tcp://127.0.0.1:2375); use ssh://user@host for a remote engine");
+  }
+  const remote = host !== undefined && !host.startsWith("unix://");
+  const onlyDocker = (key: string, v: unknown) => {
+    if (v !== undefined && target !== "docker") c.fail(`docker.${key}`, v, `only allowed when target is "docker" (target is "${target}"; its edge and image platform are fixed)`);
+  };
+  onlyDocker("publish", raw.publish);
+  onlyDocker("platform", raw.platform);
+  const platformDefault = remote ? "linux/amd64" : undefined;
   return {
-    host: c.optionalString("docker.host", raw.host, /^(unix|tcp|ssh):\/\/\S+$/, "a Docker host such as unix:///var/run/docker.sock or ssh://user@host"),
+    host,
+    remote,
+    publish: c.oneOf("docker.publish", raw.publish, DOCKER_PUBLISH, "loopback"),
+    // A remote server's architecture is unknown here; amd64 is what most servers (and Droplets) run.
+    platform: raw.platform === undefined || raw.platform === null ? platformDefault : c.oneOf("docker.platform", raw.platform, DOCKER_PLATFORMS, "linux/amd64"),
     logMaxSizeMiB: c.int("docker.logMaxSize", raw.logMaxSize, 10, { min: 1, max: 1024 }),
     logMaxFiles: c.int("docker.logMaxFiles", raw.logMaxFiles, 5, { min: 1, max: 100 }),
   };

@@ -1,3 +1,5 @@
+import type { Platform } from "@pulumi/docker-build/types/enums";
+
 /**
  * The validated, defaulted configuration of one stack. Produced only by `parseConfig`;
  * every other module receives these plain objects and never reads Pulumi config itself.
@@ -166,7 +168,7 @@ export interface TlsConfig {
 
 export interface EdgeConfig {
   nginxVersion: string;
-  /** Host port nginx publishes for plain HTTP (local Docker; the Droplet always uses 80/443). */
+  /** Host port nginx publishes for plain HTTP (default 8080 on a loopback Docker engine, 80 elsewhere). */
   httpPort: number;
   httpsPort: number;
   tls: TlsConfig;
@@ -177,9 +179,23 @@ export interface EdgeConfig {
   replicas: number;
 }
 
+/** Where nginx publishes its ports on the engine's host (target docker). */
+export const DOCKER_PUBLISH = ["loopback", "public"] as const;
+export type DockerPublish = (typeof DOCKER_PUBLISH)[number];
+
+/** Build platforms a Docker server may run: the Linux values of docker-build's `Platform` enum. */
+export const DOCKER_PLATFORMS = ["linux/amd64", "linux/arm64", "linux/arm", "linux/386", "linux/ppc64le", "linux/riscv64", "linux/s390x"] as const satisfies readonly Platform[];
+export type DockerPlatform = (typeof DOCKER_PLATFORMS)[number];
+
 export interface DockerTargetConfig {
   /** Docker engine address; empty means the local engine's default socket. */
   host?: string;
+  /** ssh:// or tcp:// (a tunnel): the engine runs on another machine, whose architecture we cannot see. */
+  remote: boolean;
+  /** "loopback" publishes nginx on 127.0.0.1 of the engine's host; "public" on 0.0.0.0. */
+  publish: DockerPublish;
+  /** Platform the app images are built for; undefined builds for the builder's native platform. */
+  platform?: DockerPlatform;
   logMaxSizeMiB: number;
   logMaxFiles: number;
 }
