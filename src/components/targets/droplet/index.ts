@@ -1,33 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
-import { PATHS } from "../../../model/build";
-import * as names from "../../../model/names";
 import { appConnections, serviceEndpoints } from "../../env";
 import { ImagesTier } from "../../images";
-import { DockerCli, dockerScript } from "../docker/cli";
+import { DockerCli } from "../docker/cli";
 import { DockerRealizer } from "../docker/realizer";
+import { letsEncryptEdge, tlsSettingsFor } from "../docker/tls";
 import { Deployer } from "../types";
 import { DropletHost } from "./host";
-import { PLACEHOLDER_MARKER, TlsBootstrap, TlsSettings, tlsSettingsFor } from "./tls";
 
 export { DropletHost } from "./host";
-
-/**
- * Reloads nginx once the first Let's Encrypt certificate replaced the placeholder, so the site does not
- * serve the self-signed stand-in until nginx's periodic reload. Waits up to 5 minutes, never fails the
- * deploy (issuance may wait on DNS); prints "issued" or "pending".
- */
-export function activationScript(settings: TlsSettings, certbotContainer: string, nginxContainer: string): string {
-  const live = `${PATHS.certs}/live/${settings.domain}`;
-  return [
-    "for i in $(seq 1 30); do",
-    `  if docker exec ${certbotContainer} test -f ${PATHS.certs}/renewal/${settings.domain}.conf && ! docker exec ${certbotContainer} test -f ${live}/${PLACEHOLDER_MARKER}; then`,
-    `    docker exec ${nginxContainer} nginx -s reload && echo issued && exit 0`,
-    "  fi",
-    "  sleep 10",
-    "done",
-    `echo "pending: no certificate yet for ${settings.names.join(", ")}; see docker logs ${certbotContainer}. nginx serves the placeholder until its next reload (every 6 h) after issuance."`,
-  ].join("\n");
-}
+export { activationScript } from "../docker/tls";
 
 /**
  * The `droplet` target: the `local` stack's Docker realizer, unchanged, driving the engine of one
@@ -58,8 +39,7 @@ export const deployDroplet: Deployer = ({ name, config, model, credentials }) =>
 
   const wait = [host.bootstrap];
   const cli: DockerCli = { kind: "ssh", host: host.address, user: config.droplet?.deployUser ?? "deploy" };
-  // Filled by the realizer's hook, which runs inside its constructor.
-  const hooked: { tls?: TlsBootstrap } = {};
+  const letsEncrypt = tls ? letsEncryptEdge(name, { config, settings: tls, cli, dependsOn: wait }) : undefined;
   const realizer = new DockerRealizer(`${name}-docker`, {
     config,
     model,
@@ -69,25 +49,11 @@ export const deployDroplet: Deployer = ({ name, config, model, credentials }) =>
     cli,
     dependsOn: wait,
     publishIp: "0.0.0.0",
-    beforeEdge: tls
-      ? (hook) => {
-          const bootstrap = new TlsBootstrap(`${name}-tls`, { config, settings: tls, hook, dependsOn: wait }, { parent: hook.parent });
-          hooked.tls = bootstrap;
-          return [bootstrap.placeholderRun, bootstrap.certbot];
-        }
-      : undefined,
+    beforeEdge: letsEncrypt?.beforeEdge,
   });
 
   let tlsNote = "none: plain HTTP";
-  if (tls && hooked.tls) {
-    const nginx = realizer.containers[names.EDGE];
-    const certbot = hooked.tls.certbot;
-    dockerScript(
-      `${name}-tls-activate`,
-      cli,
-      { script: pulumi.all([certbot.name, nginx.name]).apply(([c, n]) => activationScript(tls, c, n)), triggers: [certbot.id, nginx.id], timeout: "10m" },
-      { parent: realizer, dependsOn: [nginx, certbot] },
-    );
+  if (tls && letsEncrypt?.activate(realizer)) {
     tlsNote = `letsencrypt${tls.staging ? " (staging CA)" : ""}: ${tls.names.join(", ")}`;
   } else if (config.edge.tls.mode === "files") {
     tlsNote = "files: the certificate and key at the configured paths on the Droplet";
