@@ -14,8 +14,16 @@ export interface ImageRegistry {
 
 export interface ImagesArgs {
   config: StackConfig;
-  /** Without a registry images are loaded into the local engine instead of pushed. */
+  /** Without a registry images are loaded into the provider's engine instead of pushed. */
   registry?: ImageRegistry;
+  /**
+   * The engine to build on and load into. Absent, docker-build uses the ambient DOCKER_HOST or docker
+   * context of the machine running `pulumi up`, not `docker.host`: its provider `host` defaults to
+   * DOCKER_HOST (pulumi-docker-build v0.0.22 provider/internal/provider.go, Config.Annotate).
+   */
+  provider?: dockerBuild.Provider;
+  /** One platform to build for; absent, amd64 when pushing (Droplets and DOKS nodes), else the builder's native one. */
+  platform?: dockerBuild.Platform;
 }
 
 /** Label carrying the built digest, so a rebuilt local image replaces the containers that run it. */
@@ -35,6 +43,7 @@ export class ImagesTier extends pulumi.ComponentResource {
     super("djangostack:images:Images", name, {}, opts);
     const sources: [string, AppSource][] = args.config.apps.map((a) => [a.name, a.source]);
     if (args.config.frontend) sources.push(["frontend", args.config.frontend.source]);
+    const platform = args.platform ?? (args.registry ? dockerBuild.Platform.Linux_amd64 : undefined);
     for (const [key, source] of sources) {
       if (source.kind === "image") {
         this.refs[key] = pulumi.output(source.image);
@@ -50,15 +59,15 @@ export class ImagesTier extends pulumi.ComponentResource {
           context: { location: source.context },
           dockerfile: { location: `${source.context}/${source.dockerfile}` },
           target: source.target,
-          // Droplets and DOKS nodes are amd64; a local build stays native (no emulation on arm64 laptops).
-          platforms: args.registry ? [dockerBuild.Platform.Linux_amd64] : undefined,
+          // A local build stays native (no emulation on arm64 laptops); a remote engine gets the configured platform.
+          platforms: platform ? [platform] : undefined,
           tags: [pulumi.interpolate`${repository}:${args.config.stack}`],
           push: Boolean(args.registry),
           load: !args.registry,
           registries: args.registry ? [{ address: args.registry.server, username: args.registry.username, password: args.registry.password }] : undefined,
           buildOnPreview: false,
         },
-        { parent: this },
+        { parent: this, provider: args.provider },
       );
       this.refs[key] = args.registry ? image.ref : pulumi.interpolate`${repository}:${args.config.stack}`;
       this.loaded[key] = !args.registry;
