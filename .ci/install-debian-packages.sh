@@ -13,7 +13,7 @@ PACKAGES=(
   python3-psycopg2 python3-dj-database-url python3-amqp python3-kombu
   python3-whitenoise python3-django-celery-beat
   cloud-init
-  openssl curl procps ca-certificates
+  openssl curl procps ca-certificates tini busybox
 )
 
 missing=()
