@@ -130,6 +130,25 @@ describe("local stack under the offline engine", () => {
     assert.doesNotMatch(conf, /upstream web-web \{/, "no inline upstream that resolves the alias");
   });
 
+  it("restarts a hung app process: the healthcheck probes liveness (healthPath) to stop it, and reports readiness (readyPath)", () => {
+    for (const p of ["web-web", "web-worker-default", "web-beat", "nginx"]) {
+      const c = container(p);
+      assert.equal(c.inputs.init, true, `${p}: docker-init as PID 1, so the watchdog's signals reach the app`);
+      const [kind, script] = (c.inputs.healthcheck as { tests: string[] }).tests;
+      assert.equal(kind, "CMD-SHELL", p);
+      assert.match(script, /\/tmp\/\.djangostack-liveness/, `${p}: counts liveness failures`);
+      assert.match(script, /sig TERM/, p);
+    }
+    const web = (container("web-web").inputs.healthcheck as { tests: string[] }).tests[1];
+    assert.match(web, /\/api\/v1\/health\//, "liveness probes the app's healthPath");
+    assert.match(web, /\/readyz\//, "readiness probes the readyPath");
+    for (const p of ["postgres", "redis", "rabbitmq"]) {
+      const c = container(p);
+      assert.equal(c.inputs.init, undefined, `${p} is never killed by a watchdog: crash recovery can take longer than any probe`);
+      assert.equal((c.inputs.healthcheck as { tests: string[] }).tests[0], "CMD", p);
+    }
+  });
+
   it("runs exactly one beat and starts new web containers healthy before the old ones go", () => {
     assert.equal(containers().filter((c) => labelsOf(c)["djangostack.role"] === "beat").length, 1);
     const web = container("web-web");

@@ -9,6 +9,7 @@ import { DataEndpoints, secretEnvFor, serviceEndpoints } from "../../env";
 import { DIGEST_LABEL, ImagesTier } from "../../images";
 import { renderCutoverScript } from "../../../render/cutover";
 import { renderOneOffScript } from "../../../render/oneoff";
+import { renderLivenessWatchdog } from "../../../render/watchdog";
 import { PATHS } from "../../../model/build";
 import { DockerCli, dockerScript, logsCommandFor } from "./cli";
 import { configFilesFor } from "./configfiles";
@@ -57,11 +58,17 @@ export function healthcheckTest(probe: Probe, role: Process["role"]): string[] {
   }
 }
 
+/** Roles whose hung process the healthcheck restarts; data services recover on their own and must not be killed mid-recovery. */
+const WATCHED_ROLES: readonly Process["role"][] = ["web", "worker", "beat", "frontend", "edge"];
+const watched = (p: Process): boolean => WATCHED_ROLES.includes(p.role);
+
 function healthcheck(process: Process, health: Health): docker.types.input.ContainerHealthcheck {
-  // Docker has one check: readiness gates the cutover (`wait`), restart policy covers liveness.
+  // Docker has one check and its restart policy ignores the result: the status is readiness (what the
+  // deploy waits for), and the watchdog stops a process whose liveness keeps failing so it restarts.
   const t = health.timing;
+  const readiness = healthcheckTest(health.readiness, process.role);
   return {
-    tests: healthcheckTest(health.readiness, process.role),
+    tests: watched(process) ? renderLivenessWatchdog(healthcheckTest(health.liveness, process.role), readiness, t) : readiness,
     interval: dockerDuration(t.intervalSeconds),
     timeout: dockerDuration(t.timeoutSeconds),
     retries: t.failureThreshold,
@@ -290,6 +297,8 @@ export class DockerRealizer extends pulumi.ComponentResource {
             ...cpuLimit(p.resources.cpuMillis),
             healthcheck: p.health && !oneOff ? healthcheck(p, p.health) : undefined,
             restart: oneOff ? "no" : "unless-stopped",
+            // docker-init (tini) as PID 1: the watchdog's signals reach the app, and its exit ends the container.
+            init: p.health && !oneOff && watched(p) ? true : undefined,
             logDriver: "json-file",
             logOpts,
             stopTimeout: p.stopGraceSeconds,
