@@ -1,6 +1,8 @@
 import { AppConfig, StackConfig, WorkerPool } from "../config/types";
 import { Health, Process, SecretEnvSource, VolumeMount, WorkloadModel } from "./types";
 import * as names from "./names";
+import { PostgresGuardInput, renderPostgresGuard } from "../render/postgres-guard";
+import { renderRedisStartCommand } from "../render/redis";
 
 /** In-container paths shared by the realizers and the renderers. */
 export const PATHS = {
@@ -55,7 +57,8 @@ export function buildModel(config: StackConfig): WorkloadModel {
       image: { kind: "frontend" },
       ports: [{ name: "http", port: config.frontend.port }],
       health: { liveness: { kind: "http", path: "/", port: config.frontend.port }, readiness: { kind: "http", path: "/", port: config.frontend.port }, timing: FAST },
-      readOnlyRootFs: false,
+      // A non-root static server (nginx-unprivileged and the like) on a read-only root: it writes only these.
+      volumes: FRONTEND_SCRATCH.map((mountPath, i) => ({ volume: `frontend-scratch-${i}`, kind: "scratch" as const, mountPath, readOnly: false, memory: true })),
     });
   }
   processes.push(edgeProcess(config));
@@ -92,6 +95,9 @@ export function buildModel(config: StackConfig): WorkloadModel {
   };
 }
 
+/** Where a static frontend server may write: nginx's pid and temp files, its cache. */
+export const FRONTEND_SCRATCH = ["/tmp", "/var/cache/nginx", "/var/run"];
+
 function base(name: string, role: Process["role"], resources: Process["resources"]): Process {
   return {
     name,
@@ -120,8 +126,22 @@ function dataProcesses(config: StackConfig): Process[] {
     result.push({
       ...base(names.POSTGRES, "postgres", postgres.resources),
       image: { kind: "public", ref: `postgres:${postgres.version}-bookworm` },
-      command: ["postgres", "-c", `max_connections=${postgres.maxConnections}`, "-c", `shared_buffers=${Math.max(32, Math.floor(postgres.resources.memoryMiB / 4))}MB`, "-c", "password_encryption=scram-sha-256"],
-      env: { POSTGRES_USER: "postgres", POSTGRES_DB: "postgres", PGDATA: "/var/lib/postgresql/data/pgdata", POSTGRES_INITDB_ARGS: "--auth-host=scram-sha-256" },
+      // The guard refuses a data directory of another major (and a new cluster beside an old one)
+      // before the image's entrypoint, which it then execs with the server's arguments.
+      command: [
+        "sh",
+        "-c",
+        renderPostgresGuard({ major: postgres.version, volumeRoot: PG_VOLUME_ROOT, target: postgresUpgradeTarget(config) }),
+        "postgres-guard",
+        "postgres",
+        "-c",
+        `max_connections=${postgres.maxConnections}`,
+        "-c",
+        `shared_buffers=${Math.max(32, Math.floor(postgres.resources.memoryMiB / 4))}MB`,
+        "-c",
+        "password_encryption=scram-sha-256",
+      ],
+      env: { POSTGRES_USER: "postgres", POSTGRES_DB: "postgres", PGDATA: `${PG_VOLUME_ROOT}/pgdata`, POSTGRES_INITDB_ARGS: "--auth-host=scram-sha-256" },
       // The image applies POSTGRES_PASSWORD only to an empty data directory: a bootstrap password that
       // never rotates keeps a rotation from changing (and so replacing) this container; the init sets
       // the real, rotating superuser password on every deploy.
@@ -131,7 +151,7 @@ function dataProcesses(config: StackConfig): Process[] {
       singleton: true,
       stopGraceSeconds: 60,
       volumes: [
-        { volume: names.volume.postgres, kind: "data", mountPath: "/var/lib/postgresql/data", readOnly: false },
+        { volume: names.volume.postgres, kind: "data", mountPath: PG_VOLUME_ROOT, readOnly: false },
         // Shared with the init only: initdb leaves Unix-socket logins trusted (docker-entrypoint.sh passes
         // only --auth-host), so the init needs no password that a rotation could have made stale.
         { volume: names.volume.postgresSocket, kind: "socket", mountPath: PATHS.postgresSocket, readOnly: false },
@@ -162,7 +182,8 @@ function dataProcesses(config: StackConfig): Process[] {
     result.push({
       ...base(names.REDIS, "redis", redis.resources),
       image: { kind: "public", ref: `redis:${redis.version}-bookworm` },
-      command: ["sh", "-c", `exec redis-server ${PATHS.redisConfigDir}/redis.conf --requirepass "$REDIS_PASSWORD"`],
+      // The password goes to redis-server on stdin, never on its command line (see renderRedisStartCommand).
+      command: ["sh", "-c", renderRedisStartCommand(`${PATHS.redisConfigDir}/redis.conf`, "REDIS_PASSWORD")],
       secretEnv: { REDIS_PASSWORD: { kind: "redisPassword" } },
       ports: [{ name: "redis", port: 6379 }],
       health: execHealth(FAST, ["sh", "-c", 'REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli ping | grep -q PONG']),
@@ -211,6 +232,19 @@ function dataProcesses(config: StackConfig): Process[] {
 /** A RabbitMQ node on `host`: `rabbit@<host>`, where the host part must resolve to the node itself. */
 export function rabbitmqNodeName(host: string): string {
   return `rabbit@${host}`;
+}
+
+/** The Postgres data volume's mount; PGDATA is a subdirectory (a fresh disk's root holds lost+found). */
+const PG_VOLUME_ROOT = "/var/lib/postgresql/data";
+
+/** Names the guard's upgrade procedure uses: the realizers' container, volume and claim names. */
+function postgresUpgradeTarget(config: StackConfig): PostgresGuardInput["target"] {
+  if (config.target === "kubernetes") {
+    if (!config.kubernetes) throw new Error("djangostack: target kubernetes without kubernetes config");
+    // A StatefulSet's claim is <template>-<set>-<ordinal>.
+    return { kind: "kubernetes", namespace: config.kubernetes.namespace, statefulSet: names.POSTGRES, claim: `${names.volume.postgres}-${names.POSTGRES}-0` };
+  }
+  return { kind: "docker", container: `djangostack-${config.stack}-${names.POSTGRES}`, volume: `djangostack-${config.stack}-${names.volume.postgres}` };
 }
 
 /** The init SQL reads every password from the env itself: no secret on psql's command line. */

@@ -1,8 +1,12 @@
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { parseConfig } from "../../src/config/schema";
 import { RedisConfig } from "../../src/config/types";
-import { renderRedisConf } from "../../src/render/redis";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { renderRedisConf, renderRedisStartCommand } from "../../src/render/redis";
 
 /** redis.conf directives: name -> list of argument lists, in order. */
 function parseConf(text: string): Map<string, string[][]> {
@@ -64,12 +68,58 @@ describe("renderRedisConf", () => {
     const conf = parseConf(text);
     assert.ok(!conf.has("requirepass") && !conf.has("masterauth") && !conf.has("user"));
     assert.ok(!conf.has("rename-command"));
-    assert.match(text, /#.*--requirepass "\$REDIS_PASSWORD"/);
+    assert.match(text, /#.*renderRedisStartCommand/);
+    assert.doesNotMatch(text, /--requirepass/);
   });
 
   it("rejects overrides that would inject directives", () => {
     assert.throws(() => renderRedisConf(redis(), { bind: "0.0.0.0\nrequirepass x" }), /bind/);
     assert.throws(() => renderRedisConf(redis(), { dir: "/data\nsave \"\"" }), /dir/);
     assert.throws(() => renderRedisConf(redis(), { port: 70000 }), /port/);
+  });
+});
+
+/**
+ * The start script under dash with a stand-in `redis-server` that records its argv and its stdin:
+ * what the real server would read as config (tests/integration/redis.test.ts runs the real one).
+ */
+describe("renderRedisStartCommand", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "djs-redis-unit-"));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.writeFileSync(path.join(dir, "redis-server"), `#!/bin/sh\nprintf '%s\\n' "$@" > ${dir}/argv\ncat > ${dir}/stdin\n`, { mode: 0o755 });
+  const start = (password: string | undefined) => {
+    const env: NodeJS.ProcessEnv = { PATH: `${dir}:/usr/bin:/bin` };
+    if (password !== undefined) env.REDIS_PASSWORD = password;
+    fs.rmSync(path.join(dir, "stdin"), { force: true });
+    const r = spawnSync("dash", ["-c", renderRedisStartCommand("/usr/local/etc/redis/redis.conf")], { env, encoding: "utf8" });
+    const read = (f: string) => (fs.existsSync(path.join(dir, f)) ? fs.readFileSync(path.join(dir, f), "utf8") : undefined);
+    return { status: r.status, stderr: r.stderr, argv: read("argv"), stdin: read("stdin") };
+  };
+
+  it("execs redis-server - with no secret in its argv, the config file included and the password on stdin", () => {
+    const r = start("s3cretPassw0rd");
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.argv, "-\n");
+    assert.equal(r.stdin, 'include /usr/local/etc/redis/redis.conf\nrequirepass "s3cretPassw0rd"\n');
+  });
+
+  it("escapes backslash, quote, newline and CR for a redis.conf double-quoted string; leaves shell syntax alone", () => {
+    const r = start('a"b\\c d$e\'f*?[x]`y`\nz\r!');
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdin?.split("\n")[1], String.raw`requirepass "a\"b\\c d$e'f*?[x]` + "`y`" + String.raw`\nz\r!"`);
+  });
+
+  it("refuses to start without a password rather than serve without auth", () => {
+    for (const pw of [undefined, ""]) {
+      const r = start(pw);
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, /REDIS_PASSWORD is empty or not set/);
+      assert.equal(r.stdin, undefined, "redis-server ran");
+    }
+  });
+
+  it("rejects a config path or env name that would change the script", () => {
+    assert.throws(() => renderRedisStartCommand("/etc/redis.conf\nrequirepass x"), /config path/);
+    assert.throws(() => renderRedisStartCommand("/etc/redis.conf", "X; rm -rf /"), /env name/);
   });
 });
