@@ -1,17 +1,22 @@
 /**
- * Issue 3 item 4: Redis with the rendered redis.conf and `--requirepass` (as the redis process runs
- * it). Commands need the password; the rendered limits are in effect; the sample app's Django
+ * Issue 3 item 4: Redis with the rendered redis.conf, started by the redis process's own command.
+ * Commands need the password; the rendered limits are in effect; the sample app's Django
  * cache and sessions live in Redis, in the app's own database number. The app under test is the
  * second app of a two-app stack (redisDb 1), so the database number is not the default 0.
+ * Issue 9 item 12: the password is on no process's command line while Redis starts or runs.
  */
-import { before, describe, test } from "node:test";
+import { after, before, describe, test } from "node:test";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import assert from "node:assert/strict";
 import { Credentials, Stack, generateCredentials, loadStack } from "./fixtures";
 import { GunicornServer } from "./harness/django";
 import { HttpResponse, request } from "./harness/http";
 import { generatePassword } from "./harness/secrets";
-import { useHarness } from "./harness/process";
-import { AppDirs, DataTier, appDirs, releaseApp, startDataTier, startWeb } from "./stackup";
+import { portOpen, run, tempDir, useHarness } from "./harness/process";
+import { RedisServer } from "./harness/redis";
+import { scanArgv } from "./harness/argv-scan";
+import { AppDirs, DataTier, appDirs, releaseApp, startDataTier, startStackRedis, startWeb } from "./stackup";
 
 useHarness();
 
@@ -101,5 +106,51 @@ describe("the app's Django cache and sessions use Redis", () => {
     assert.equal((await data.redis!.cli(["EXISTS", b1.cache_key], { db })).stdout.trim(), "1", "session not cached in Redis again");
     const row = await data.postgres!.psql(["-tAc", `SELECT count(*) FROM django_session WHERE session_key = '${b1.session_key}'`], { database: "shop_db" });
     assert.equal(row.stdout.trim(), "1");
+  });
+});
+
+describe("the Redis password is on no command line (issue 9 item 12)", () => {
+  let own: RedisServer;
+  let scan: Awaited<ReturnType<ReturnType<typeof scanArgv>["stop"]>>;
+  // Characters a naive quoting would break on; generated passwords are alphanumeric, supplied ones may not be.
+  const password = `${generatePassword()}"\\ $x'*`;
+
+  before(async () => {
+    let port = 18700;
+    while (port < 18799 && (await portOpen(port))) port++;
+    // A stand-in on PATH holds redis-server's argv for 300 ms before the real server starts (and
+    // overwrites its process title): an argv the scan must not miss, however fast the machine.
+    const bin = tempDir("redis-argv-bin");
+    fs.writeFileSync(path.join(bin, "redis-server"), "#!/bin/sh\nsleep 0.3\nexec /usr/bin/redis-server \"$@\"\n", { mode: 0o755 });
+    const watcher = scanArgv([password], "redis-server");
+    own = await startStackRedis(stack, { ...creds, redis: password }, port, { binDirs: [bin] });
+    // Keep scanning a little while it runs (AOF, background saves fork children with the same argv).
+    await own.cli(["SET", "k", "v"]);
+    await own.cli(["BGSAVE"]);
+    await new Promise((r) => setTimeout(r, 500));
+    scan = await watcher.stop();
+  }, { timeout: 60_000 });
+  after(() => own?.stop());
+
+  test("the scan sees a password put on a command line (it would catch the old --requirepass)", async () => {
+    const control = scanArgv([password], "never-matches-anything");
+    await run("/bin/sh", ["-c", "sleep 0.3", "sh", password]);
+    const r = await control.stop();
+    assert.equal(r.hits.length, 1, JSON.stringify(r.hits));
+  });
+
+  test("no process's /proc/<pid>/cmdline held it while Redis started and ran", () => {
+    assert.ok(scan.scans > 10, `only ${scan.scans} scans`);
+    assert.ok(scan.seen.some((c) => c.startsWith("/bin/sh ") && c.includes("redis-server -")), `the stand-in's argv was never seen: ${scan.seen.join(" | ")}`);
+    assert.ok(scan.seen.some((c) => c.startsWith("/usr/bin/redis-server")), `redis-server was never seen: ${scan.seen.join(" | ")}`);
+    assert.deepEqual(scan.hits, []);
+  });
+
+  test("AUTH works with the password and fails without it or with a wrong one", async () => {
+    assert.match((await own.cli(["GET", "k"], { auth: false })).stdout + "", /NOAUTH/);
+    const wrong = await own.cli(["AUTH", generatePassword()], { auth: false });
+    assert.match(wrong.stdout + wrong.stderr, /WRONGPASS|invalid password/);
+    assert.equal((await own.cli(["GET", "k"])).stdout.trim(), "v");
+    assert.equal((await own.cli(["CONFIG", "GET", "port"])).stdout.trim().split("\n")[1], String(own.port));
   });
 });

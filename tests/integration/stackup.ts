@@ -44,16 +44,19 @@ export async function startStackPostgres(stack: Stack, creds: Credentials): Prom
 }
 
 /**
- * redis-server with `--requirepass`, as the redis process runs it, and the redis.conf the realizer
- * writes, rendered by renderRedisConf with only its port/bind/dir options moved to loopback.
+ * redis-server started by the redis process's own command (password from REDIS_PASSWORD on stdin),
+ * with the redis.conf the realizer writes, rendered by renderRedisConf with only its port/bind/dir
+ * options moved to loopback. `binDirs` go first on PATH (a stand-in that delays redis-server).
  */
-export async function startStackRedis(stack: Stack, creds: Credentials, port?: number): Promise<RedisServer> {
+export async function startStackRedis(stack: Stack, creds: Credentials, port?: number, opts: { binDirs?: string[] } = {}): Promise<RedisServer> {
   const deployed = await renderedFile(stack, names.REDIS, creds, "/redis.conf");
-  const cmd = process(stack.model, names.REDIS).command.join(" ");
-  if (!cmd.includes(`redis-server ${deployed.path} --requirepass "$REDIS_PASSWORD"`)) throw new Error(`unexpected redis command: ${cmd}`);
+  const command = process(stack.model, names.REDIS).command;
+  if (command.length !== 3 || command[0] !== "sh" || command[1] !== "-c" || !command[2].includes(`include ${deployed.path}\n`)) throw new Error(`unexpected redis command: ${command.join(" ")}`);
   return startRedis({
     password: creds.redis,
     port,
+    command: (configFile) => command.map((arg) => arg.split(deployed.path).join(configFile)),
+    binDirs: opts.binDirs,
     config: (at) => {
       const text = renderRedisConf(stack.config.data.redis, at);
       const diff = diffBeyondPlacement(deployed.artifact, text, [/^(bind|port|dir) /]);

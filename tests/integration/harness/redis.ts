@@ -1,7 +1,9 @@
 /**
- * A throwaway redis-server on 127.0.0.1 with a rendered config file and `--requirepass`, the way
- * the Redis container runs it. Loopback port, data dir and foreground mode are set on the command
- * line, which takes precedence over the file.
+ * A throwaway redis-server on 127.0.0.1 with a rendered config file. With `command` it runs the
+ * Redis container's own start command (the password in REDIS_PASSWORD, fed to the server on stdin);
+ * without it, `--requirepass` on the command line (only for tests about something else). Loopback
+ * port, data dir and foreground mode come from the rendered file, or from the command line without
+ * `command`.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -29,7 +31,15 @@ export interface RedisPlacement {
  * `config` is the redis.conf text, or a function that renders it for the loopback placement
  * (redis-server checks `dir` while parsing the file, so a container path cannot stay in it).
  */
-export async function startRedis(opts: { config: string | ((at: RedisPlacement) => string); password: string; label?: string; port?: number }): Promise<RedisServer> {
+export async function startRedis(opts: {
+  config: string | ((at: RedisPlacement) => string);
+  password: string;
+  label?: string;
+  port?: number;
+  /** The container's command with its config path replaced by `configFile`; PATH is `binDirs` then /usr/bin:/bin. */
+  command?: (configFile: string) => string[];
+  binDirs?: string[];
+}): Promise<RedisServer> {
   const redisServer = requireBinary("/usr/bin/redis-server", "redis-server");
   const redisCli = requireBinary("/usr/bin/redis-cli", "redis-tools");
   const user = systemUser("redis", "redis-server");
@@ -40,13 +50,20 @@ export async function startRedis(opts: { config: string | ((at: RedisPlacement) 
   const port = opts.port ?? (await freePort());
   fs.writeFileSync(configFile, typeof opts.config === "string" ? opts.config : opts.config({ port, bind: "127.0.0.1", dir: data }));
   chownR(dir, user);
-  const server = spawnServer(
-    "redis",
-    redisServer,
-    [configFile, "--port", String(port), "--bind", "127.0.0.1", "--dir", data, "--daemonize", "no", "--logfile", "", "--pidfile", "", "--requirepass", opts.password],
-    path.join(dir, "redis.log"),
-    { user, cwd: dir },
-  );
+  const command = opts.command?.(configFile);
+  const server = command
+    ? spawnServer("redis", command[0], command.slice(1), path.join(dir, "redis.log"), {
+        user,
+        cwd: dir,
+        env: { PATH: [...(opts.binDirs ?? []), "/usr/bin", "/bin"].join(":"), REDIS_PASSWORD: opts.password },
+      })
+    : spawnServer(
+        "redis",
+        redisServer,
+        [configFile, "--port", String(port), "--bind", "127.0.0.1", "--dir", data, "--daemonize", "no", "--logfile", "", "--pidfile", "", "--requirepass", opts.password],
+        path.join(dir, "redis.log"),
+        { user, cwd: dir },
+      );
   const cli: RedisServer["cli"] = (args, o = {}) =>
     run(redisCli, ["-h", "127.0.0.1", "-p", String(port), "-n", String(o.db ?? 0), ...args], {
       check: false,

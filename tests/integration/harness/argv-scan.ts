@@ -1,0 +1,66 @@
+/**
+ * Watches every process's command line (/proc/<pid>/cmdline, readable by any local user) for
+ * secrets, in a worker thread that rescans without pause while the test starts servers on the main
+ * thread. The secrets reach the worker through workerData (memory), never through an argv.
+ */
+import { Worker } from "node:worker_threads";
+
+export interface ArgvScanResult {
+  /** Full passes over /proc. */
+  scans: number;
+  /** Processes whose command line held a secret: pid and the command line (secret masked). */
+  hits: { pid: number; cmdline: string }[];
+  /** Command lines seen that match `watch` (proof the scan overlapped the processes of interest). */
+  seen: string[];
+}
+
+export interface ArgvScan {
+  stop(): Promise<ArgvScanResult>;
+}
+
+const WORKER = `
+const { workerData, parentPort } = require("node:worker_threads");
+const fs = require("node:fs");
+const { secrets, watch, flag } = workerData;
+const stop = new Int32Array(flag);
+const needles = secrets.map((s) => Buffer.from(s));
+const re = new RegExp(watch);
+const hits = new Map();
+const seen = new Set();
+let scans = 0;
+while (Atomics.load(stop, 0) === 0) {
+  for (const name of fs.readdirSync("/proc")) {
+    if (!/^[0-9]+$/.test(name) || Number(name) === process.pid) continue;
+    let buf;
+    try { buf = fs.readFileSync("/proc/" + name + "/cmdline"); } catch { continue; }
+    if (buf.length === 0) continue;
+    let text = buf.toString("utf8").split("\\0").join(" ").trim();
+    if (needles.some((n) => buf.includes(n))) {
+      for (const s of secrets) text = text.split(s).join("[secret]");
+      hits.set(name + " " + text, { pid: Number(name), cmdline: text });
+    }
+    if (re.test(text) && seen.size < 200) seen.add(text);
+  }
+  scans++;
+}
+parentPort.postMessage({ scans, hits: [...hits.values()], seen: [...seen] });
+`;
+
+/** Starts scanning for `secrets`; `watch` (a regex source) picks the command lines to report as seen. */
+export function scanArgv(secrets: string[], watch: string): ArgvScan {
+  if (secrets.some((s) => s.length < 8)) throw new Error("scanArgv: secrets this short would match by chance");
+  const flag = new SharedArrayBuffer(4);
+  const worker = new Worker(WORKER, { eval: true, workerData: { secrets, watch, flag } });
+  const result = new Promise<ArgvScanResult>((resolve, reject) => {
+    worker.once("message", (m: ArgvScanResult) => resolve(m));
+    worker.once("error", reject);
+  });
+  return {
+    stop: async () => {
+      Atomics.store(new Int32Array(flag), 0, 1);
+      const r = await result;
+      await worker.terminate();
+      return r;
+    },
+  };
+}
