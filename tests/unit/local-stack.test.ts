@@ -45,7 +45,7 @@ describe("local stack under the offline engine", () => {
   it("creates the whole stack: network, volumes, data services, one-offs, web, worker, beat and nginx", () => {
     const processes = containers().map((c) => labelsOf(c)["djangostack.process"]).sort();
     assert.deepEqual(processes, ["nginx", "postgres", "postgres-init", "rabbitmq", "redis", "web-beat", "web-migrate", "web-web", "web-worker-default"].sort());
-    assert.equal(ev.engine.resources.filter((r) => r.type === "docker:index/network:Network").length, 1);
+    assert.deepEqual(ev.engine.resources.filter((r) => r.type === "docker:index/network:Network").map((n) => n.inputs.name).sort(), ["djangostack-local-edge", "djangostack-local-net"]);
     const volumes = ev.engine.resources.filter((r) => r.type === "docker:index/volume:Volume").map((v) => String(v.inputs.name));
     for (const v of ["postgres-data", "redis-data", "rabbitmq-data", "static-web", "media-web"]) assert.ok(volumes.includes(`djangostack-local-${v}`), `volume ${v} missing from ${volumes.join(", ")}`);
     assert.ok(ev.engine.resources.some((r) => r.type === "docker-build:index:Image"), "the app image is built");

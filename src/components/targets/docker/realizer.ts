@@ -18,6 +18,7 @@ import { cpuLimit, dockerDuration, REPLACE_ON_CHANGES } from "./engine-form";
 export interface EdgeHookContext {
   parent: pulumi.Resource;
   provider?: docker.Provider;
+  /** The edge network (nginx, web, the frontend): what TLS containers join. */
   network: docker.Network;
   /** Docker volumes by model volume name (e.g. "certs", "acme"). */
   volumes: Record<string, docker.Volume>;
@@ -108,11 +109,14 @@ class DockerTier extends pulumi.ComponentResource {
 }
 
 /**
- * The Docker realizer: one private network, named volumes, and a container per process of the
+ * The Docker realizer: a data network and an edge network, named volumes, and a container per process of the
  * model — data services, the one-off init and migrations, web, workers, beat, frontend and nginx.
  */
 export class DockerRealizer extends pulumi.ComponentResource {
+  /** Data services and the processes that use them; nginx is not on it, so it cannot reach Postgres. */
   readonly network: docker.Network;
+  /** nginx and what it routes to (web, the frontend), plus the TLS containers. */
+  readonly edgeNetwork: docker.Network;
   readonly volumes: Record<string, docker.Volume> = {};
   /** nginx's upstream files (derived: the next cutover rewrites them), mounted read-only in nginx. */
   readonly upstreams: docker.Volume;
@@ -135,7 +139,9 @@ export class DockerRealizer extends pulumi.ComponentResource {
     const { config, model } = args;
     const prefix = `djangostack-${config.stack}`;
 
-    this.network = new docker.Network(`${name}-network`, { name: `${prefix}-net`, driver: "bridge", labels: [{ label: "djangostack.stack", value: config.stack }] }, this.childOpts);
+    const networkLabels = [{ label: "djangostack.stack", value: config.stack }];
+    this.network = new docker.Network(`${name}-network`, { name: `${prefix}-net`, driver: "bridge", labels: networkLabels }, this.childOpts);
+    this.edgeNetwork = new docker.Network(`${name}-edge-network`, { name: `${prefix}-edge`, driver: "bridge", labels: networkLabels }, this.childOpts);
     for (const v of model.volumes) {
       // Data and uploads outlive the stack and the app: `pulumi destroy`, or removing an app from
       // config, leaves the volume behind on purpose (`docker volume rm` drops it deliberately).
@@ -161,11 +167,11 @@ export class DockerRealizer extends pulumi.ComponentResource {
     const edge = model.processes.find((p) => p.role === "edge");
     if (edge) {
       const runOnce = this.runOnce.bind(this);
-      const hooked = args.beforeEdge?.({ parent: this.tiers.edge, provider: args.provider, network: this.network, volumes: this.volumes, runOnce }) ?? [];
+      const hooked = args.beforeEdge?.({ parent: this.tiers.edge, provider: args.provider, network: this.edgeNetwork, volumes: this.volumes, runOnce }) ?? [];
       const cutovers = this.cutovers(name, edge, created);
       this.realize(name, edge, [...cutovers, ...hooked]);
     }
-    this.registerOutputs({ network: this.network.name });
+    this.registerOutputs({ network: this.network.name, edgeNetwork: this.edgeNetwork.name });
   }
 
   /** The data services a process needs, and anything it must run after. */
@@ -208,6 +214,15 @@ export class DockerRealizer extends pulumi.ComponentResource {
         .apply(([names, volume, image]) => renderCutoverScript({ upstream, containers: names, port, volume, nginxContainer, image, upstreamOptions: { resolve: true } }));
       return dockerScript(`${name}-${upstream}-cutover`, cli, { script, triggers: containers.map((c) => c.id), timeout: "5m" }, { parent: this.tiers.edge, dependsOn: [...containers, this.upstreams] });
     });
+  }
+
+  /** nginx reaches web and the frontend on the edge network only; everything else stays on the data network. */
+  private networksOf(p: Process): docker.types.input.ContainerNetworksAdvanced[] {
+    const data = { name: this.network.name, aliases: [p.name] };
+    const edge = { name: this.edgeNetwork.name, aliases: [p.name] };
+    if (p.role === "edge" || p.role === "frontend") return [edge];
+    if (p.role === "web") return [data, edge];
+    return [data];
   }
 
   private readonly pulled = new Map<string, pulumi.Output<string>>();
@@ -275,7 +290,7 @@ export class DockerRealizer extends pulumi.ComponentResource {
             command: tlsLetsEncrypt ? ["sh", "-c", 'while :; do sleep 6h & wait $!; nginx -s reload; done & exec nginx -g "daemon off;"'] : p.command.length > 0 ? p.command : undefined,
             envs,
             labels,
-            networksAdvanced: [{ name: this.network.name, aliases: [p.name] }],
+            networksAdvanced: this.networksOf(p),
             ports,
             volumes: [
               ...p.volumes
@@ -292,7 +307,8 @@ export class DockerRealizer extends pulumi.ComponentResource {
             // the same files from ConfigMaps and keeps every root read-only.
             readOnly: p.readOnlyRootFs && files.length === 0,
             securityOpts: ["no-new-privileges:true"],
-            capabilities: p.role === "edge" || p.role === "web" || p.role === "worker" || p.role === "beat" || p.role === "migrate" ? { drops: ["ALL"] } : undefined,
+            // Every process runs as a non-root user (the frontend image must too, as on Kubernetes): no capability is needed.
+            capabilities: { drops: ["ALL"] },
             memory: p.resources.memoryMiB,
             ...cpuLimit(p.resources.cpuMillis),
             healthcheck: p.health && !oneOff ? healthcheck(p, p.health) : undefined,

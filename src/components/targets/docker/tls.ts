@@ -50,8 +50,6 @@ function common(settings: TlsSettings): string {
 DOMAIN=${settings.domain}
 LIVE=${PATHS.certs}/live/$DOMAIN
 log() { echo "djangostack-tls: $*"; }
-# nginx (uid ${NGINX_UID}) reads the key; certbot writes it root-only.
-fix_permissions() { chown -R ${NGINX_UID}:${NGINX_UID} ${PATHS.certs}/live ${PATHS.certs}/archive 2>/dev/null || true; }
 placeholder() {
   mkdir -p "$LIVE"
   openssl req -x509 -nodes -newkey rsa:2048 -days 30 -subj "/CN=$DOMAIN" -keyout "$LIVE/privkey.pem" -out "$LIVE/fullchain.pem" 2>/dev/null
@@ -71,7 +69,8 @@ else
   placeholder
 fi
 mkdir -p ${PATHS.acmeWebroot}/.well-known/acme-challenge
-fix_permissions
+# certbot runs as nginx's uid (${NGINX_UID}): it owns both volumes, and nginx reads the key it writes.
+chown -R ${NGINX_UID}:${NGINX_UID} ${PATHS.certs} ${PATHS.acmeWebroot}
 `;
 }
 
@@ -118,16 +117,13 @@ while :; do
   if issue $FORCE; then break; fi
   log "issuance failed (does DNS for ${settings.names.join(", ")} point at this host?); retrying in ${RETRY_SECONDS / 60} min"
   if [ ! -f "$LIVE/fullchain.pem" ]; then placeholder; fi
-  fix_permissions
   sleep ${RETRY_SECONDS}
 done
-fix_permissions
 log "certificate for ${settings.names.join(", ")} in place; nginx picks it up at its next reload"
 
 while :; do
   sleep ${RENEW_SECONDS}
   certbot renew --webroot -w ${PATHS.acmeWebroot} --non-interactive || log "renewal failed; retrying in 12 h"
-  fix_permissions
 done
 `;
 }
@@ -173,13 +169,10 @@ export class TlsBootstrap extends pulumi.ComponentResource {
         { volumeName: certs.name, containerPath: PATHS.certs },
         { volumeName: acme.name, containerPath: PATHS.acmeWebroot },
       ],
-      networksAdvanced: [{ name: hook.network.name, aliases: ["certbot"] }],
       // certbot writes only its config, work and log dirs; the root filesystem stays read-only.
       readOnly: true,
       tmpfs: { "/var/lib/letsencrypt": "rw,nosuid,nodev,size=16m", "/var/log/letsencrypt": "rw,nosuid,nodev,size=16m", "/tmp": "rw,nosuid,nodev,size=16m" },
       securityOpts: ["no-new-privileges:true"],
-      // root without the rest of its powers: enough to write the volumes and hand the key to nginx's uid.
-      capabilities: { drops: ["ALL"], adds: ["CHOWN", "DAC_OVERRIDE", "FOWNER"] },
       memory: 256,
       cpus: "0.25",
       logDriver: "json-file",
@@ -197,6 +190,9 @@ export class TlsBootstrap extends pulumi.ComponentResource {
         name: tlsContainerName(config.stack, "tls-placeholder"),
         command: [placeholder],
         labels: labels("tls-placeholder"),
+        // The one root step, offline and short: enough to create the key and hand both volumes to nginx's uid.
+        networkMode: "none",
+        capabilities: { drops: ["ALL"], adds: ["CHOWN", "DAC_OVERRIDE", "FOWNER"] },
         restart: "no",
         start: false,
         mustRun: false,
@@ -212,6 +208,10 @@ export class TlsBootstrap extends pulumi.ComponentResource {
         name: tlsContainerName(config.stack, "certbot"),
         command: [certbot],
         labels: labels("certbot"),
+        // Long-running and talking to the internet: nginx's uid, no capabilities.
+        user: `${NGINX_UID}:${NGINX_UID}`,
+        capabilities: { drops: ["ALL"] },
+        networksAdvanced: [{ name: hook.network.name, aliases: ["certbot"] }],
         restart: "unless-stopped",
         stopTimeout: 10,
       },
