@@ -250,7 +250,7 @@ function postgresUpgradeTarget(config: StackConfig): PostgresGuardInput["target"
 /** The init SQL reads every password from the env itself: no secret on psql's command line. */
 function postgresInitCommand(): string[] {
   const wait = "until pg_isready -q; do sleep 1; done";
-  return ["sh", "-c", `${wait}; exec psql -X -v ON_ERROR_STOP=1 -v x="$DB_PASSWORD_WEB" -f ${PATHS.postgresInit}/init.sql`];
+  return ["sh", "-c", `${wait}; exec psql -X -v ON_ERROR_STOP=1 -f ${PATHS.postgresInit}/init.sql`];
 }
 
 /** The long-running processes of an app, which roll on each release. */
