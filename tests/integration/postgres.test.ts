@@ -17,6 +17,7 @@ import { APP_DIR, runAppCommand } from "./harness/django";
 import { RunResult, run, tempDir, useHarness } from "./harness/process";
 import { PostgresServer, startPostgres } from "./harness/postgres";
 import { generatePassword } from "./harness/secrets";
+import { scanArgv } from "./harness/argv-scan";
 
 useHarness();
 
@@ -41,7 +42,7 @@ before(async () => {
  * ...; exec psql -X -v ON_ERROR_STOP=1 -f .../init.sql"`), its env and secret env; only the socket
  * directory points at the loopback server's and the mount path at the temp copy.
  */
-async function runInit(c: Credentials = creds): Promise<RunResult> {
+async function runInit(c: Credentials = creds, binDirs: string[] = []): Promise<RunResult> {
   const p = process(stack.model, names.POSTGRES_INIT);
   const env = processEnv(stack, names.POSTGRES_INIT, c, {}, initDir);
   assert.equal(env.PGHOST, PATHS.postgresSocket, "the init connects over the shared socket");
@@ -51,7 +52,7 @@ async function runInit(c: Credentials = creds): Promise<RunResult> {
   return run(command[0], command.slice(1), {
     check: false,
     timeoutMs: 60_000,
-    env: { PATH: "/usr/bin:/bin", ...env, PGHOST: pg.socketDir, PGPORT: String(pg.port) },
+    env: { PATH: [...binDirs, "/usr/bin", "/bin"].join(":"), ...env, PGHOST: pg.socketDir, PGPORT: String(pg.port) },
   });
 }
 
@@ -182,5 +183,25 @@ describe("PostgreSQL init rendered for two apps", () => {
     assert.equal(Number(kept.stdout.trim()), rows, "the data survived the rotation");
     // Back to the fixture's credentials: the init needs no old password to do that either.
     assert.equal((await runInit()).code, 0);
+  });
+});
+
+describe("no password on a command line during the init (issue 9 item 12)", () => {
+  test("a /proc scan of every process while the init runs finds none; the scan did see psql", async () => {
+    // A stand-in holds psql's argv for 300 ms before the real one runs, so the scan cannot miss it;
+    // psql's backquoted `printf '%s' "$VAR"` runs in /bin/sh with the variable's name in its argv.
+    const bin = tempDir("pg-argv-bin");
+    fs.writeFileSync(path.join(bin, "psql"), '#!/bin/sh\nsleep 0.3\nexec /usr/bin/psql "$@"\n', { mode: 0o755 });
+    const secrets = [creds.postgresSuperuser, creds.database.web, creds.database.shop];
+    const control = scanArgv(secrets, "never-matches-anything");
+    await run("/bin/sh", ["-c", "sleep 0.3", "sh", creds.database.web]);
+    assert.equal((await control.stop()).hits.length, 1, "the scan misses a password on a command line");
+    const watcher = scanArgv(secrets, "psql|printf");
+    const r = await runInit(creds, [bin]);
+    const scan = await watcher.stop();
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(scan.seen.some((c) => c.startsWith("/bin/sh ") && c.includes("psql -X -v ON_ERROR_STOP=1 -f")), `psql's argv was never seen: ${scan.seen.join(" | ")}`);
+    assert.deepEqual(scan.hits, []);
+    for (const c of scan.seen.filter((x) => x.includes("printf"))) assert.match(c, /printf '%s' "\$[A-Z_]+"/, "a popen shell's argv carries a value, not a name");
   });
 });
