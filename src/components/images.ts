@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as dockerBuild from "@pulumi/docker-build";
 import { AppSource, StackConfig } from "../config/types";
+import * as names from "../model/names";
 
 /** A registry the built images are pushed to (DigitalOcean Container Registry on the cloud targets). */
 export interface ImageRegistry {
@@ -42,7 +43,7 @@ export class ImagesTier extends pulumi.ComponentResource {
   constructor(name: string, args: ImagesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("djangostack:images:Images", name, {}, opts);
     const sources: [string, AppSource][] = args.config.apps.map((a) => [a.name, a.source]);
-    if (args.config.frontend) sources.push(["frontend", args.config.frontend.source]);
+    if (args.config.frontend) sources.push([names.FRONTEND, args.config.frontend.source]);
     const platform = args.platform ?? (args.registry ? dockerBuild.Platform.Linux_amd64 : undefined);
     for (const [key, source] of sources) {
       if (source.kind === "image") {

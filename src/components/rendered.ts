@@ -6,8 +6,8 @@ import { renderPostgresInit } from "../render/postgres";
 import { renderRabbitmqDefinitions } from "../render/rabbitmq";
 import { Credentials } from "./secrets";
 
-/** Admin user of the RabbitMQ definitions: operators only, never used by apps. */
-export const RABBITMQ_ADMIN = "djangostack-admin";
+/** Admin user of the RabbitMQ definitions (defined in model/names, where config checks it too). */
+export const RABBITMQ_ADMIN = names.RABBITMQ_ADMIN;
 
 /**
  * The idempotent init SQL for every app that has a database (passwords are read from the env).

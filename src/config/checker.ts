@@ -27,17 +27,32 @@ interface IntRule {
   max: number;
 }
 
+/** What a message prints instead of a value that may hold a secret. */
+export const SECRET_SHOWN = "[secret]";
+
 export class Checker {
   readonly problems: string[] = [];
 
-  constructor(private readonly namespace: string) {}
+  /**
+   * `secretKeys`: top-level keys whose whole value is secret. Pulumi delivers a structured key with
+   * any `secure:` leaf as one secret key, so every value under such a key is treated as secret.
+   */
+  constructor(
+    private readonly namespace: string,
+    private readonly secretKeys: readonly string[] = [],
+  ) {}
 
   key(path: string): string {
     return `${this.namespace}:${path}`;
   }
 
+  /** True when the value at `path` (e.g. `apps[0].env.TOKEN`) lies under a secret key. */
+  isSecret(path: string): boolean {
+    return this.secretKeys.some((k) => path === k || path.startsWith(`${k}.`) || path.startsWith(`${k}[`));
+  }
+
   fail(path: string, value: unknown, allowed: string): void {
-    this.problems.push(`${this.key(path)}: got ${show(value)}; ${allowed}`);
+    this.problems.push(`${this.key(path)}: got ${this.isSecret(path) ? SECRET_SHOWN : show(value)}; ${allowed}`);
   }
 
   /** A plain object whose keys are all in `known`; undefined becomes {}. */

@@ -1,5 +1,8 @@
 import { Checker, Raw, isPlainObject } from "./checker";
 import { parseResources } from "./quantities";
+import { checkDerivedNames } from "./names";
+import { checkRoutes } from "./routes";
+import { moveSecretEnv } from "./secrets";
 import {
   AppConfig,
   AppSource,
@@ -66,7 +69,7 @@ export const RESERVED_ENV = [
 export const APP_NAME = /^[a-z]([a-z0-9-]{0,18}[a-z0-9])?$/;
 const APP_NAME_HINT = "a lowercase name of 1-20 letters, digits and inner hyphens, starting with a letter";
 const ROUTE = /^\/([A-Za-z0-9._~-]+\/)*$/;
-const ROUTE_HINT = 'a URL path prefix that starts and ends with "/", e.g. "/api/auth/"';
+const ROUTE_HINT = 'a URL path prefix that starts and ends with "/", of segments of letters, digits and . _ ~ - (no "//" or %-escapes: nginx merges and decodes those before matching), e.g. "/api/auth/"';
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const HOSTNAME_HINT = "a lowercase fully qualified domain name such as example.com";
 const PY_PATH = /^[A-Za-z_][A-Za-z0-9_.]*(:[A-Za-z_][A-Za-z0-9_]*)?$/;
@@ -91,9 +94,10 @@ export interface StackIdentity {
 /**
  * Validates the raw `djangostack:*` values of one stack and fills every default.
  * Throws a ConfigError listing every problem; never returns a partially valid config.
+ * `secretKeys`: the keys Pulumi marks secret (no namespace); their values never appear in a message.
  */
-export function parseConfig(raw: Raw, identity: StackIdentity): StackConfig {
-  const c = new Checker(NAMESPACE);
+export function parseConfig(raw: Raw, identity: StackIdentity, secretKeys: readonly string[] = []): StackConfig {
+  const c = new Checker(NAMESPACE, [...SECRET_CONFIG_KEYS, ...secretKeys]);
   for (const key of Object.keys(raw)) {
     if (!(CONFIG_KEYS as readonly string[]).includes(key) && !(SECRET_CONFIG_KEYS as readonly string[]).includes(key)) {
       // The value is not echoed: a misspelt secret key would otherwise print its secret.
@@ -124,6 +128,8 @@ export function parseConfig(raw: Raw, identity: StackIdentity): StackConfig {
   };
   if (target !== "droplet" && raw.droplet !== undefined) c.fail("droplet", raw.droplet, `only allowed when target is "droplet" (target is "${target}")`);
   if (target !== "kubernetes" && raw.kubernetes !== undefined) c.fail("kubernetes", raw.kubernetes, `only allowed when target is "kubernetes" (target is "${target}")`);
+  checkRoutes(c, config);
+  checkDerivedNames(c, config);
   c.throwIfAny();
   return config;
 }
@@ -156,14 +162,8 @@ function parseApps(c: Checker, value: unknown, frontend: FrontendConfig | undefi
   if (items.length > 16) c.fail("apps", `${items.length} apps`, "at most 16 apps fit the 16 Redis databases");
   const apps = items.map((item, i) => parseApp(c, `apps[${i}]`, item, i, items.length === 1 && !frontend));
   checkUnique(c, apps, (a) => [a.name], (i) => `apps[${i}].name`, "app names must be unique");
-  checkUnique(c, apps, (a) => a.routes, (i) => `apps[${i}].routes`, "each route belongs to exactly one app");
   checkUnique(c, apps, (a) => a.hosts, (i) => `apps[${i}].hosts`, "each host belongs to exactly one app");
   checkUnique(c, apps, (a) => [String(a.redisDb)], (i) => `apps[${i}].redisDb`, "each app needs its own Redis database number");
-  if (frontend) {
-    apps.forEach((a, i) => {
-      if (a.routes.includes(frontend.route)) c.fail(`apps[${i}].routes`, a.routes, `route "${frontend.route}" already belongs to frontend`);
-    });
-  }
   return apps;
 }
 
@@ -219,6 +219,7 @@ function parseApp(c: Checker, path: string, value: unknown, index: number, soleA
     readyPath: c.string(`${path}.readyPath`, raw.readyPath, "/readyz/", ROUTE, ROUTE_HINT),
     websocketPaths: c.stringList(`${path}.websocketPaths`, raw.websocketPaths, [], ROUTE, ROUTE_HINT),
   };
+  moveSecretEnv(c, path, app);
   app.workers = workersValue.map((w, i) => parseWorker(c, `${path}.workers[${i}]`, w, i));
   checkUnique(c, app.workers, (w) => [w.name], (i) => `${path}.workers[${i}].name`, "worker pool names must be unique within an app");
   if (!app.broker && app.workers.length > 0 && raw.workers !== undefined) c.fail(`${path}.workers`, raw.workers, "Celery workers need broker: true");
@@ -483,7 +484,7 @@ function attachSecretEnvKeys(c: Checker, apps: AppConfig[], value: unknown): voi
     }
     for (const [name, secret] of Object.entries(vars)) {
       if (!ENV_NAME.test(name)) c.fail(`secretEnv.${appName}.${name}`, name, "names must be UPPER_SNAKE_CASE");
-      else if (RESERVED_ENV.includes(name) || name in app.env) c.fail(`secretEnv.${appName}.${name}`, name, "already set by djangostack or by the app's env");
+      else if (RESERVED_ENV.includes(name) || name in app.env || app.secretEnvKeys.includes(name)) c.fail(`secretEnv.${appName}.${name}`, name, "already set by djangostack or by the app's env");
       else if (typeof secret !== "string") c.fail(`secretEnv.${appName}.${name}`, "[secret]", "expected a string value");
       else app.secretEnvKeys.push(name);
     }

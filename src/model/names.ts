@@ -36,3 +36,33 @@ export const volume = {
   static: (app: string): string => `static-${app}`,
   media: (app: string): string => `media-${app}`,
 } as const;
+
+/** The frontend's process, upstream and image key; an app can never be named this next to a frontend. */
+export const FRONTEND = "frontend";
+
+/** Operator user of the RabbitMQ definitions; apps never log in as it. */
+export const RABBITMQ_ADMIN = "djangostack-admin";
+
+/**
+ * Names of the Kubernetes ConfigMaps and Secrets (Pulumi resource names under the stack's prefix; the
+ * objects themselves are auto-named from them). Two equal names of one kind are one resource twice.
+ */
+export const kube = {
+  appEnv: (app: string): string => `${app}-env`,
+  processEnv: (process: string): string => `${process}-env`,
+  appSecrets: (app: string): string => `${app}-secrets`,
+  gunicorn: (app: string): string => `${app}-gunicorn`,
+  configMaps: {
+    postgresGrantsSql: "postgres-grants-sql",
+    postgresGrantsEnv: "postgres-grants-env",
+    postgresInitSql: "postgres-init-sql",
+    redisConfig: "redis-config",
+    rabbitmqConfig: "rabbitmq-config",
+    nginxConfig: "nginx-config",
+  },
+  secrets: {
+    postgresGrants: "postgres-grants",
+    rabbitmqDefinitions: "rabbitmq-definitions",
+    rabbitmqErlangCookie: "rabbitmq-erlang-cookie",
+  },
+} as const;

@@ -93,11 +93,11 @@ export class AppTier extends pulumi.ComponentResource {
 
     const extra = Object.fromEntries(Object.entries(this.args.extraEnv).filter(([k]) => !(k in app.env)));
     const { shared, own } = splitEnv(processes);
-    const sharedMap = configMap(ctx, `${app.name}-env`, { ...shared, ...extra }, this, appLabels);
+    const sharedMap = configMap(ctx, names.kube.appEnv(app.name), { ...shared, ...extra }, this, appLabels);
     const envMaps = Object.fromEntries(
       processes.map((p): [string, Input<string>[]] => [
         p.name,
-        Object.keys(own[p.name]).length > 0 ? [sharedMap.metadata.name, configMap(ctx, `${p.name}-env`, own[p.name], this, labelsOf(ctx, p)).metadata.name] : [sharedMap.metadata.name],
+        Object.keys(own[p.name]).length > 0 ? [sharedMap.metadata.name, configMap(ctx, names.kube.processEnv(p.name), own[p.name], this, labelsOf(ctx, p)).metadata.name] : [sharedMap.metadata.name],
       ]),
     );
     const configMapsOf = (p: Process): Input<string>[] => envMaps[p.name];
@@ -109,8 +109,8 @@ export class AppTier extends pulumi.ComponentResource {
         secretEnv[key] = source;
       }
     }
-    const secrets = secret(ctx, `${app.name}-secrets`, Object.fromEntries(Object.entries(secretEnv).map(([k, s]) => [k, this.args.resolve(s)])), this, appLabels);
-    const gunicorn = configMap(ctx, `${app.name}-gunicorn`, { "gunicorn.conf.py": renderGunicornConf(app) }, this, appLabels);
+    const secrets = secret(ctx, names.kube.appSecrets(app.name), Object.fromEntries(Object.entries(secretEnv).map(([k, s]) => [k, this.args.resolve(s)])), this, appLabels);
+    const gunicorn = configMap(ctx, names.kube.gunicorn(app.name), { "gunicorn.conf.py": renderGunicornConf(app) }, this, appLabels);
     const sources: Record<string, VolumeSource> = { "gunicorn-config": { volume: { configMap: { name: gunicorn.metadata.name } } } };
     const memoryScratchMiB = Math.max(64, config.edge.clientMaxBodyMiB * 2);
     const podBase = { image, secretName: secrets.metadata.name, pullSecret: ctx.pullSecret, volumes: { sources, memoryScratchMiB } };

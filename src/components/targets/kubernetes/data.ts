@@ -267,9 +267,9 @@ export class DataTier extends pulumi.ComponentResource {
       dependsOn: [],
     };
     const labels = labelsOf(this.ctx, process);
-    const sqlMap = configMap(this.ctx, "postgres-grants-sql", { "grants.sql": sql }, this, labels);
-    const connection = configMap(this.ctx, "postgres-grants-env", { ...process.env, PGHOST: cluster.privateHost, PGPORT: cluster.port.apply(String), PGUSER: cluster.user }, this, labels);
-    const admin = secret(this.ctx, "postgres-grants", { PGPASSWORD: pulumi.secret(cluster.password) }, this, labels);
+    const sqlMap = configMap(this.ctx, names.kube.configMaps.postgresGrantsSql, { "grants.sql": sql }, this, labels);
+    const connection = configMap(this.ctx, names.kube.configMaps.postgresGrantsEnv, { ...process.env, PGHOST: cluster.privateHost, PGPORT: cluster.port.apply(String), PGUSER: cluster.user }, this, labels);
+    const admin = secret(this.ctx, names.kube.secrets.postgresGrants, { PGPASSWORD: pulumi.secret(cluster.password) }, this, labels);
     networkPolicy(this.ctx, "postgres-grants", { matchLabels: selectorLabels(process, this.ctx.stack) }, { egress: [this.vpcEgress(cluster.port)] }, this);
     return this.job(process, {
       image: pinnedPublicImage(process, this),
@@ -313,9 +313,9 @@ export class DataTier extends pulumi.ComponentResource {
   private envObjects(process: Process, creds: Credentials, extra: Record<string, Input<string>> = {}): { configMaps: Input<string>[]; secretName?: Input<string> } {
     const labels = labelsOf(this.ctx, process);
     const plain = { ...process.env, ...extra };
-    const configMaps = Object.keys(plain).length > 0 ? [configMap(this.ctx, `${process.name}-env`, plain, this, labels).metadata.name] : [];
+    const configMaps = Object.keys(plain).length > 0 ? [configMap(this.ctx, names.kube.processEnv(process.name), plain, this, labels).metadata.name] : [];
     const values = secretEnvFor(process, this.args.config.apps, creds, serviceEndpoints());
-    const secretName = Object.keys(values).length > 0 ? secret(this.ctx, `${process.name}-env`, values, this, labels).metadata.name : undefined;
+    const secretName = Object.keys(values).length > 0 ? secret(this.ctx, names.kube.processEnv(process.name), values, this, labels).metadata.name : undefined;
     return { configMaps, secretName };
   }
 
@@ -390,7 +390,7 @@ export class DataTier extends pulumi.ComponentResource {
       volumes: modelInit.volumes.filter((v) => v.kind !== "socket"),
     };
     const sql = postgresInitSql(config.apps, false);
-    const sqlMap = configMap(this.ctx, "postgres-init-sql", { "init.sql": sql }, this, labelsOf(this.ctx, init));
+    const sqlMap = configMap(this.ctx, names.kube.configMaps.postgresInitSql, { "init.sql": sql }, this, labelsOf(this.ctx, init));
     const initEnv = this.envObjects(init, creds);
     this.ready.push(
       set,
@@ -404,7 +404,7 @@ export class DataTier extends pulumi.ComponentResource {
   private inClusterRedis(creds: Credentials): void {
     const { config } = this.args;
     const rd = this.process(names.REDIS);
-    const conf = configMap(this.ctx, "redis-config", { "redis.conf": renderRedisConf(config.data.redis) }, this, labelsOf(this.ctx, rd));
+    const conf = configMap(this.ctx, names.kube.configMaps.redisConfig, { "redis.conf": renderRedisConf(config.data.redis) }, this, labelsOf(this.ctx, rd));
     const env = this.envObjects(rd, creds);
     const set = this.statefulSet(
       rd,
@@ -431,13 +431,13 @@ export class DataTier extends pulumi.ComponentResource {
     const mq: Process = { ...modelMq, env: { ...modelMq.env, RABBITMQ_NODENAME: rabbitmqNodeName(podHost) } };
     const labels = labelsOf(this.ctx, mq);
     const conf = renderRabbitmqConf(config.data.rabbitmq, { definitionsPath: DEFAULT_DEFINITIONS_PATH });
-    const confMap = configMap(this.ctx, "rabbitmq-config", { "10-djangostack.conf": conf }, this, labels);
+    const confMap = configMap(this.ctx, names.kube.configMaps.rabbitmqConfig, { "10-djangostack.conf": conf }, this, labels);
     const definitions = rabbitmqDefinitions(config.apps, creds);
     // Secrets are written masked: the definitions (password hashes) are recorded with placeholders.
     recordArtifact("rabbitmq/definitions.json", definitions.masked);
-    const definitionsSecret = secret(this.ctx, "rabbitmq-definitions", { "definitions.json": definitions.content }, this, labels);
+    const definitionsSecret = secret(this.ctx, names.kube.secrets.rabbitmqDefinitions, { "definitions.json": definitions.content }, this, labels);
     const cookie = new random.RandomPassword(`${name}-rabbitmq-erlang-cookie`, { length: 32, special: false, keepers: { rotation: String(config.secrets.rotation) } }, { parent: this });
-    const cookieSecret = secret(this.ctx, "rabbitmq-erlang-cookie", { ".erlang.cookie": pulumi.secret(cookie.result) }, this, labels);
+    const cookieSecret = secret(this.ctx, names.kube.secrets.rabbitmqErlangCookie, { ".erlang.cookie": pulumi.secret(cookie.result) }, this, labels);
     const configDir = mq.volumes.find((v) => v.volume === "rabbitmq-config");
     if (!configDir || `${configDir.mountPath}/definitions.json` !== DEFAULT_DEFINITIONS_PATH) throw new Error("djangostack: rabbitmq config volume must hold the definitions file");
     const sources: Record<string, VolumeSource> = {

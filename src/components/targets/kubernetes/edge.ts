@@ -84,7 +84,7 @@ export class EdgeTier extends pulumi.ComponentResource {
 
     // TLS is the load balancer's: nginx is rendered without it and listens on plain HTTP only.
     const conf = pulumi.output(args.vpcCidr).apply((cidr) => loadBalancedNginx(model, config, cidr));
-    const confMap = configMap(ctx, "nginx-config", { "nginx.conf": conf }, this, labels);
+    const confMap = configMap(ctx, names.kube.configMaps.nginxConfig, { "nginx.conf": conf }, this, labels);
     const sources: Record<string, VolumeSource> = {
       "nginx-config": { volume: { configMap: { name: confMap.metadata.name } }, file: { key: "nginx.conf", mountPath: PATHS.nginxConf } },
     };
