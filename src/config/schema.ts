@@ -3,6 +3,11 @@ import { parseResources } from "./quantities";
 import { checkDerivedNames } from "./names";
 import { checkRoutes } from "./routes";
 import { moveSecretEnv } from "./secrets";
+import { parseAdminCidrs } from "./cidr";
+import { MANAGED_ENV, checkAppEnv, checkSecretEnvValues } from "./env-rules";
+import { checkTlsPair, parseTlsPath } from "./paths";
+import { checkSwap, parseDropletImage, parseRegion, parseSize } from "./slugs";
+import { checkEdgePorts, checkReplicas, parseDeployUser, parseNamespace, parseNginxVersion } from "./values";
 import {
   AppConfig,
   AppSource,
@@ -55,16 +60,7 @@ export const SECRET_CONFIG_KEYS = [
 ] as const;
 
 /** Env names djangostack sets itself; an app's `env` must not shadow them. */
-export const RESERVED_ENV = [
-  "DATABASE_URL",
-  "REDIS_URL",
-  "CELERY_BROKER_URL",
-  "CELERY_RESULT_BACKEND",
-  "DJANGO_SECRET_KEY",
-  "DJANGO_ALLOWED_HOSTS",
-  "DJANGO_SETTINGS_MODULE",
-  "CSRF_TRUSTED_ORIGINS",
-];
+export const RESERVED_ENV: readonly string[] = Object.keys(MANAGED_ENV);
 
 export const APP_NAME = /^[a-z]([a-z0-9-]{0,18}[a-z0-9])?$/;
 const APP_NAME_HINT = "a lowercase name of 1-20 letters, digits and inner hyphens, starting with a letter";
@@ -76,10 +72,8 @@ const PY_PATH = /^[A-Za-z_][A-Za-z0-9_.]*(:[A-Za-z_][A-Za-z0-9_]*)?$/;
 const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
 const QUEUE = /^[A-Za-z0-9_.-]{1,64}$/;
 const IMAGE = /^[a-z0-9][a-z0-9._\-/:@]*$/;
-const REGION = /^[a-z]{3}[0-9]$/;
 const SLUG = /^[a-z0-9][a-z0-9-]*$/;
 const VERSION = /^[0-9]+(\.[0-9]+)*(-[a-z0-9]+)?$/;
-const CIDR = /^(([0-9]{1,3}\.){3}[0-9]{1,3}\/([0-9]|[12][0-9]|3[0-2])|[0-9a-fA-F:]+\/([0-9]|[1-9][0-9]|1[01][0-9]|12[0-8]))$/;
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 const DAYS = ["any", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] as const;
 
@@ -109,13 +103,15 @@ export function parseConfig(raw: Raw, identity: StackIdentity, secretKeys: reado
   const frontend = raw.frontend === undefined ? undefined : parseFrontend(c, raw.frontend);
   const apps = parseApps(c, raw.apps, frontend);
   attachSecretEnvKeys(c, apps, raw.secretEnv);
+  checkSecretEnvValues(c, raw.secretEnv);
   checkSuppliedSecrets(c, apps, raw);
   const docker = parseDocker(c, raw.docker, target);
+  checkReplicas(c, apps, target);
   const config: StackConfig = {
     project: identity.project,
     stack: identity.stack,
     target,
-    region: c.string("region", raw.region, "nyc3", REGION, 'a DigitalOcean region slug such as "nyc3" or "fra1"'),
+    region: parseRegion(c, raw.region, target, "nyc3"),
     domain,
     apps,
     frontend,
@@ -173,9 +169,7 @@ function parseApp(c: Checker, path: string, value: unknown, index: number, soleA
   const routes = c.stringList(`${path}.routes`, raw.routes, soleApp ? ["/"] : [`/${name}/`], ROUTE, ROUTE_HINT);
   if (routes.length === 0 && raw.hosts === undefined) c.fail(`${path}.routes`, raw.routes, "an app needs at least one route or host");
   const env = c.stringMap(`${path}.env`, raw.env, ENV_NAME, "UPPER_SNAKE_CASE names");
-  for (const reserved of RESERVED_ENV) {
-    if (reserved in env) c.fail(`${path}.env.${reserved}`, env[reserved], "this variable is set by djangostack from generated credentials; remove it");
-  }
+  checkAppEnv(c, `${path}.env`, name, env);
   const replicas = c.int(`${path}.replicas`, raw.replicas, 1, { min: 1, max: 100 });
   const autoscaleRaw = raw.autoscale === undefined ? undefined : c.object(`${path}.autoscale`, raw.autoscale, ["min", "max", "cpuPercent"]);
   const autoscale = autoscaleRaw && {
@@ -326,13 +320,16 @@ function parseEdge(c: Checker, value: unknown, target: Target, domain: string | 
   if (mode === "letsencrypt" && target === "docker" && publicEdge && httpPort !== 80) {
     c.fail("edge.httpPort", httpPort, 'Let\'s Encrypt validates on port 80 only; use 80 with edge.tls.mode "letsencrypt", or use "files"');
   }
-  const certificatePath = c.optionalString("edge.tls.certificatePath", tlsRaw.certificatePath, /^\/[^\0]*$/, "an absolute path");
-  const keyPath = c.optionalString("edge.tls.keyPath", tlsRaw.keyPath, /^\/[^\0]*$/, "an absolute path");
+  const certificatePath = parseTlsPath(c, "edge.tls.certificatePath", tlsRaw.certificatePath, "certificate");
+  const keyPath = parseTlsPath(c, "edge.tls.keyPath", tlsRaw.keyPath, "key");
+  checkTlsPair(c, certificatePath, keyPath);
+  const httpsPort = c.int("edge.httpsPort", raw.httpsPort, httpsDefault, { min: 1, max: 65535 });
+  checkEdgePorts(c, httpPort, httpsPort);
   if (mode === "files" && (!certificatePath || !keyPath)) c.fail("edge.tls", raw.tls, 'mode "files" needs certificatePath and keyPath');
   return {
-    nginxVersion: c.string("edge.nginxVersion", raw.nginxVersion, "1.28", VERSION, "an nginx version from 1.27.3 on, such as 1.28 (upstream re-resolution needs it)"),
+    nginxVersion: parseNginxVersion(c, raw.nginxVersion, "1.28"),
     httpPort,
-    httpsPort: c.int("edge.httpsPort", raw.httpsPort, httpsDefault, { min: 1, max: 65535 }),
+    httpsPort,
     tls: { mode, email, staging: c.bool("edge.tls.staging", tlsRaw.staging, false), certificatePath, keyPath },
     clientMaxBodyMiB: c.int("edge.clientMaxBody", raw.clientMaxBody, 10, { min: 1, max: 10240 }),
     hstsSeconds: c.int("edge.hstsSeconds", raw.hstsSeconds, 31536000, { min: 0, max: 63072000 }),
@@ -401,15 +398,11 @@ function parseRegistry(c: Checker, path: string, value: unknown, project: string
 function parseDroplet(c: Checker, value: unknown): DropletConfig {
   const raw = c.object("droplet", value, ["size", "image", "sshKeys", "adminCidrs", "tags", "alertEmails", "swapGiB", "registry", "dnsManaged", "deployUser"]);
   const sshKeys = c.stringList("droplet.sshKeys", raw.sshKeys, [], /^\S+$/, "SSH key fingerprints, IDs or names registered in DigitalOcean");
-  const adminCidrs = c.stringList("droplet.adminCidrs", raw.adminCidrs, [], CIDR, "CIDR blocks such as 203.0.113.7/32");
+  const adminCidrs = parseAdminCidrs(c, "droplet.adminCidrs", raw.adminCidrs);
   if (sshKeys.length === 0) c.fail("droplet.sshKeys", raw.sshKeys, "at least one SSH key is required to reach the Droplet");
-  if (adminCidrs.length === 0) c.fail("droplet.adminCidrs", raw.adminCidrs, "at least one admin CIDR is required; SSH is never opened to 0.0.0.0/0 by default");
-  adminCidrs.forEach((cidr, i) => {
-    if (cidr === "0.0.0.0/0" || cidr === "::/0") c.fail(`droplet.adminCidrs[${i}]`, cidr, "opening SSH to the whole internet is refused; list your admin networks");
-  });
-  return {
-    size: c.string("droplet.size", raw.size, "s-2vcpu-4gb", SLUG, "a Droplet size slug such as s-2vcpu-4gb"),
-    image: c.string("droplet.image", raw.image, "ubuntu-24-04-x64", SLUG, "a Droplet image slug such as ubuntu-24-04-x64"),
+  const droplet: DropletConfig = {
+    size: parseSize(c, "droplet.size", raw.size, "s-2vcpu-4gb", "Droplet"),
+    image: parseDropletImage(c, raw.image),
     sshKeys,
     adminCidrs,
     tags: c.stringList("droplet.tags", raw.tags, [], /^[A-Za-z0-9:_-]{1,255}$/, "tags of letters, digits, colon, dash or underscore"),
@@ -417,8 +410,10 @@ function parseDroplet(c: Checker, value: unknown): DropletConfig {
     swapGiB: c.int("droplet.swapGiB", raw.swapGiB, 2, { min: 0, max: 64 }),
     registry: parseRegistry(c, "droplet.registry", raw.registry, NAMESPACE),
     dnsManaged: c.bool("droplet.dnsManaged", raw.dnsManaged, true),
-    deployUser: c.string("droplet.deployUser", raw.deployUser, "deploy", /^[a-z_][a-z0-9_-]{0,31}$/, "a Linux user name"),
+    deployUser: parseDeployUser(c, raw.deployUser),
   };
+  checkSwap(c, droplet.size, droplet.swapGiB);
+  return droplet;
 }
 
 function parseKubernetes(c: Checker, value: unknown): KubernetesConfig {
@@ -437,17 +432,17 @@ function parseKubernetes(c: Checker, value: unknown): KubernetesConfig {
   return {
     versionPrefix,
     version,
-    namespace: c.string("kubernetes.namespace", raw.namespace, NAMESPACE, /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, "a Kubernetes namespace name"),
+    namespace: parseNamespace(c, "kubernetes.namespace", raw.namespace, NAMESPACE),
     ha: c.bool("kubernetes.ha", raw.ha, false),
     maintenance: {
       day: c.oneOf("kubernetes.maintenance.day", m.day, DAYS, "sunday"),
       startTime: c.string("kubernetes.maintenance.startTime", m.startTime, "04:00", /^([01][0-9]|2[0-3]):[0-5][0-9]$/, "a UTC time as HH:MM"),
     },
     systemPool: {
-      size: c.string("kubernetes.systemPool.size", sp.size, "s-2vcpu-2gb", SLUG, "a node size slug"),
+      size: parseSize(c, "kubernetes.systemPool.size", sp.size, "s-2vcpu-2gb", "node"),
       count: c.int("kubernetes.systemPool.count", sp.count, 1, { min: 1, max: 10 }),
     },
-    workloadPool: { size: c.string("kubernetes.workloadPool.size", wp.size, "s-4vcpu-8gb", SLUG, "a node size slug"), minNodes, maxNodes },
+    workloadPool: { size: parseSize(c, "kubernetes.workloadPool.size", wp.size, "s-4vcpu-8gb", "node"), minNodes, maxNodes },
     registry: parseRegistry(c, "kubernetes.registry", raw.registry, NAMESPACE),
     dnsManaged: c.bool("kubernetes.dnsManaged", raw.dnsManaged, true),
     loadBalancerSize: c.oneOf("kubernetes.loadBalancerSize", raw.loadBalancerSize, ["lb-small", "lb-medium", "lb-large"] as const, "lb-small"),

@@ -1,0 +1,103 @@
+/**
+ * Rules for an app's plain `env` and the names under `secretEnv`. The credential-name rule is shared
+ * with the policy pack (policy/rules.ts imports this file), so config and policy agree on what a
+ * credential looks like. Dependency-free except for the Checker type.
+ */
+import type { Checker } from "./checker";
+
+/**
+ * Env names djangostack sets on every app process, and the config key that controls each. A plain
+ * `env` entry with one of these names is either silently replaced (model/build.ts spreads app.env
+ * first) or, on Kubernetes, wins over the program's own value: both hide a setting the program manages.
+ */
+export const MANAGED_ENV: Readonly<Record<string, string>> = {
+  DJANGO_SETTINGS_MODULE: "apps[].settingsModule",
+  DJANGO_ALLOWED_HOSTS: "djangostack:domain and apps[].hosts (plus the internal names health checks use)",
+  CSRF_TRUSTED_ORIGINS: "djangostack:domain and apps[].hosts",
+  DJANGO_SECURE_COOKIES: "edge.tls.mode (cookies are Secure exactly when TLS is on)",
+  DJANGO_SECURE_SSL_REDIRECT: "edge.tls.mode (nginx redirects to HTTPS; Django redirecting too breaks plain-HTTP health checks)",
+  DJANGO_SECURE_HSTS_SECONDS: "edge.hstsSeconds (nginx, or the load balancer edge, sends the HSTS header)",
+  DJANGO_STATIC_URL: "apps[].name (nginx serves /static/<app>/)",
+  DJANGO_MEDIA_URL: "apps[].name (nginx serves /media/<app>/)",
+  DJANGO_STATIC_ROOT: "the image's static directory that djangostack's release step collects into",
+  DJANGO_MEDIA_ROOT: "the media volume djangostack mounts",
+  DJANGO_LOG_LEVEL: "djangostack (INFO; no config key changes it yet)",
+  CELERY_WORKER_HEARTBEAT_FILE: "the Celery worker liveness probe",
+  CELERY_WORKER_READY_FILE: "the Celery worker readiness probe",
+  CELERY_BEAT_HEARTBEAT_FILE: "the Celery beat liveness probe",
+  DJANGO_SECRET_KEY: "the secret djangostack:secretKey (generated when unset)",
+  DATABASE_URL: "apps[].database and the secret djangostack:databasePasswords",
+  REDIS_URL: "apps[].redisDb and the secret djangostack:redisPassword",
+  CELERY_BROKER_URL: "apps[].broker and the secret djangostack:brokerPasswords",
+  CELERY_RESULT_BACKEND: "apps[].redisDb (results go to the app's Redis database)",
+};
+
+/**
+ * Names that carry credentials: the issue's *_SECRET*, *PASSWORD*, *_KEY, *TOKEN* and their usual
+ * spellings (PASSWD, _PASS, PASSPHRASE, CREDENTIALS, PRIVATE_KEY, _DSN: a Sentry DSN embeds its key).
+ */
+const CREDENTIAL_NAME = /(PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|CREDENTIAL|PRIVATE_KEY|_KEY$|^KEY$|_PASS$|_PWD$|_DSN$|^DSN$)/;
+
+export function isCredentialName(name: string): boolean {
+  return CREDENTIAL_NAME.test(name.toUpperCase());
+}
+
+/** A URL with a password in its userinfo (postgres://user:pw@host/db) is a credential whatever its name. */
+export function hasUrlPassword(value: string): boolean {
+  return /[a-z][a-z0-9+.-]*:\/\/[^\s/@:]*:[^\s/@]+@/i.test(value);
+}
+
+/** The first control character of a value, if any. Plain env allows tab only; secrets also allow newlines (PEM keys). */
+export function controlCharacter(value: string, allowNewlines: boolean): { code: number; at: number } | undefined {
+  for (let at = 0; at < value.length; at++) {
+    const code = value.charCodeAt(at);
+    const control = code < 0x20 || (code >= 0x7f && code <= 0x9f);
+    const allowed = code === 0x09 || (allowNewlines && (code === 0x0a || code === 0x0d));
+    if (control && !allowed) return { code, at };
+  }
+  return undefined;
+}
+
+const codeName = (code: number): string => `U+${code.toString(16).toUpperCase().padStart(4, "0")}${code === 0 ? " (NUL)" : code === 0x0a ? " (newline)" : code === 0x0d ? " (carriage return)" : ""}`;
+
+const secretEnvHint = (app: string, name: string) => `pulumi config set --secret --path 'djangostack:secretEnv.${app}.${name}' '…'`;
+
+/**
+ * Checks one app's plain env: no name the program manages, no credential (plain env is stored
+ * unencrypted in the Pulumi state and previews, and becomes a ConfigMap on Kubernetes: refused on
+ * every target alike, so a stack never changes meaning when it moves), no control characters
+ * (NUL cannot pass through execve; newlines break env files and log lines).
+ */
+export function checkAppEnv(c: Checker, path: string, app: string, env: Readonly<Record<string, string>>): void {
+  for (const [name, value] of Object.entries(env)) {
+    const key = `${path}.${name}`;
+    const managed = MANAGED_ENV[name];
+    if (managed !== undefined) {
+      c.fail(key, value, `this variable is set by djangostack from ${managed}; remove it from env and use that setting`);
+    } else if (c.isSecret(key)) {
+      // Set with `pulumi config set --secret`: it becomes secret env (secrets.ts), so a credential is fine here.
+      const bad = controlCharacter(value, true);
+      if (bad) c.fail(key, value, `contains the control character ${codeName(bad.code)}; values may hold printable text, tabs and newlines only`);
+    } else if (isCredentialName(name) || hasUrlPassword(value)) {
+      c.fail(key, "[value not shown]", `looks like a credential; plain env is stored unencrypted in the Pulumi state (a ConfigMap on kubernetes): remove it and set it as a secret with ${secretEnvHint(app, name)}`);
+    } else {
+      const bad = controlCharacter(value, false);
+      if (bad) c.fail(key, value, `contains the control character ${codeName(bad.code)} at position ${bad.at}; plain env values may hold printable text and tabs only`);
+    }
+  }
+}
+
+/**
+ * Control characters in `secretEnv` values (names and collisions are checked where the names are
+ * attached). NUL cannot pass through execve; newlines are allowed, for PEM keys. Never shows a value.
+ */
+export function checkSecretEnvValues(c: Checker, secretEnv: unknown): void {
+  if (typeof secretEnv !== "object" || secretEnv === null) return;
+  for (const [app, vars] of Object.entries(secretEnv)) {
+    if (typeof vars !== "object" || vars === null) continue;
+    for (const [name, value] of Object.entries(vars)) {
+      const bad = typeof value === "string" ? controlCharacter(value, true) : undefined;
+      if (bad) c.fail(`secretEnv.${app}.${name}`, "[secret]", `the secret contains the control character ${codeName(bad.code)}; secret values may hold printable text, tabs and newlines only`);
+    }
+  }
+}
