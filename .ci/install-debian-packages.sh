@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the integration suite (tests/integration) runs as real servers,
-# then stops the services their postinst scripts start, so the suite's own servers own their ports.
+# Installs the Debian packages the integration suite (tests/integration) runs as real servers.
+# The suite starts its own nginx, PostgreSQL, Redis and RabbitMQ on loopback with its own ports and
+# data dirs, so the system services these packages bring are of no use and only hold ports: a
+# policy-rc.d keeps the install from starting them, and afterwards they are stopped and disabled at
+# boot (systemd and sysv-rc), which the script prints. cloud-init, needed only for `cloud-init
+# schema`, is kept from running at boot when this script installed it.
 # Idempotent: safe to run on a machine that already has everything.
 set -euo pipefail
 
@@ -40,12 +44,32 @@ else
 fi
 
 # Services the packages may have started (or that a previous boot started): stop them so they do
-# not hold 80/5432/6379/5672 or an epmd; the suite starts its own on free loopback ports.
-for svc in nginx postgresql redis-server rabbitmq-server; do
-  service "$svc" stop >/dev/null 2>&1 || true
-  if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-    systemctl disable --now "$svc" >/dev/null 2>&1 || true
+# not hold 80/5432/6379/5672 or an epmd, and disable them so a reboot does not bring them back.
+services=(nginx postgresql redis-server rabbitmq-server)
+systemd_booted=0
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then systemd_booted=1; fi
+for svc in "${services[@]}"; do
+  if [ "$systemd_booted" = 1 ]; then
+    systemctl stop "$svc" >/dev/null 2>&1 || true
+  else
+    service "$svc" stop >/dev/null 2>&1 || true
   fi
+  # Both boot systems: systemctl edits unit symlinks even when systemd is not running.
+  if command -v systemctl >/dev/null 2>&1; then systemctl disable "$svc" >/dev/null 2>&1 || true; fi
+  if [ -e "/etc/init.d/$svc" ] && command -v update-rc.d >/dev/null 2>&1; then update-rc.d "$svc" disable >/dev/null 2>&1 || true; fi
 done
+# Erlang's epmd is socket-activated under systemd; the suite's RabbitMQ starts its own.
+if command -v systemctl >/dev/null 2>&1; then systemctl disable epmd.socket epmd.service >/dev/null 2>&1 || true; fi
+if [ "$systemd_booted" = 1 ]; then systemctl stop epmd.socket epmd.service >/dev/null 2>&1 || true; fi
 # rabbitmqctl (run by the stop above) leaves an epmd daemon on 4369; with no node registered, end it.
 if command -v epmd >/dev/null 2>&1; then epmd -kill >/dev/null 2>&1 || true; fi
+echo "install-debian-packages: stopped and disabled the system services ${services[*]} (the tests start their own on loopback)"
+
+# A machine that did not have cloud-init would otherwise run it at the next boot and let it
+# reconfigure the network, users and ssh; the official switch keeps it installed but inert.
+for p in "${missing[@]}"; do
+  if [ "$p" = cloud-init ]; then
+    mkdir -p /etc/cloud && touch /etc/cloud/cloud-init.disabled
+    echo "install-debian-packages: cloud-init installed for \`cloud-init schema\` only; disabled at boot (/etc/cloud/cloud-init.disabled)"
+  fi
+done
