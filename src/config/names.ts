@@ -44,7 +44,7 @@ const PG_BUILTIN_DATABASES = ["postgres", "template0", "template1", "defaultdb"]
 const RABBITMQ_BUILTIN_USERS = ["guest"];
 
 function builtins(): Claim[] {
-  const stack = (kind: string, name: string): Claim => ({ kind, name, what: `djangostack's own ${kind} "${name}"` });
+  const stack = (kind: string, name: string): Claim => ({ kind, name, what: "djangostack" });
   const fixedProcesses = [names.POSTGRES, names.POSTGRES_INIT, names.REDIS, names.RABBITMQ, names.EDGE];
   return [
     ...fixedProcesses.map((p) => stack(KIND.process, p)),
@@ -95,9 +95,7 @@ function appClaims(config: StackConfig, index: number): Claim[] {
   return claims;
 }
 
-function describe(c: Claim): string {
-  return c.key ? `${c.key} (${c.what})` : c.what;
-}
+const DERIVATIONS = "<app>-web, <app>-migrate, <app>-beat, <app>-worker-<pool>, <app>-env, <app>-secrets, <app>_db, <app>_user, /<app>, <app>_broker";
 
 /**
  * Refuses two owners deriving one name, a derived name a server reserves, and a derived name longer
@@ -117,10 +115,12 @@ export function checkDerivedNames(c: Checker, config: StackConfig): void {
     }
     // One owner deriving a name twice is one object; only distinct owners collide.
     if (first.key === claim.key && first.what === claim.what) continue;
-    const at = claim.key ?? first.key;
-    if (!at || reported.has(`${at}\0${id}`)) continue;
-    reported.add(`${at}\0${id}`);
-    c.fail(at, nameAt(config, at), `derives the ${claim.kind} "${claim.name}", which is already ${describe(first)}'s; rename one of them (names derive as <app>-web, <app>-migrate, <app>-beat, <app>-worker-<pool>, <app>-env, <app>_db, <app>_user, /<app>, <app>_broker)`);
+    // One message per owner: renaming it clears every clash its name causes.
+    if (!claim.key || reported.has(claim.key)) continue;
+    reported.add(claim.key);
+    const fixed = !first.key || first.key === "frontend";
+    const other = first.key ? `${first.key} (${first.what}) derives it too` : "djangostack uses itself";
+    c.fail(claim.key, nameAt(config, claim.key), `derives the ${claim.kind} "${claim.name}", which ${other}; ${fixed ? "choose another name" : "rename one of them"} (names derive as ${DERIVATIONS})`);
   }
   for (const claim of claims) {
     if (!claim.key) continue;

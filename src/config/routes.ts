@@ -88,7 +88,7 @@ function sites(config: StackConfig): PathUse[][] {
 function clash(earlier: PathUse, later: PathUse): string | undefined {
   const { path: a } = earlier;
   const { path: b } = later;
-  const other = `${earlier.key} ("${a}", ${earlier.owner === "edge" ? "rate-limited as a login path" : `served by ${earlier.owner}`})`;
+  const other = earlier.owner === "edge" ? `${earlier.key} ("${a}")` : `${earlier.key} ("${a}", served by ${earlier.owner})`;
   if (later.kind === "health") {
     // Health and readiness paths render as exact `location =` blocks with no rate limit.
     if (a === b && earlier.kind === "strict") return `equals the rate-limited login path ${other}: health paths are served without a rate limit, so this would lift the login limit; choose a path of its own such as "/healthz/"`;

@@ -65,8 +65,9 @@ describe("workload model", () => {
   });
 
   it("lists each public host once, the domain first, for nginx, DNS and certificates alike", () => {
-    const withHosts = buildModel(parseConfig({ domain: "example.com", apps: [{ name: "web", hosts: ["example.com", "api.example.com"] }] }, id));
-    assert.deepEqual(withHosts.serverNames, ["example.com", "api.example.com"]);
+    // A host equal to the domain is refused by config (it would drop the default servers), so the hosts here are other names.
+    const withHosts = buildModel(parseConfig({ domain: "example.com", apps: [{ name: "web", hosts: ["api.example.com", "www.example.com"] }] }, id));
+    assert.deepEqual(withHosts.serverNames, ["example.com", "api.example.com", "www.example.com"]);
     assert.deepEqual(model.serverNames, [], "no domain: any host on the IP");
   });
 
