@@ -68,8 +68,10 @@ function appSection(app: PostgresInitApp): string {
 \\connect postgres
 SELECT format('CREATE ROLE %I LOGIN', ${lit(role)})
 WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = ${lit(role)}) \\gexec
--- Every run sets the password, so a rotated secret takes effect on the next deploy.
+-- Every run sets the password (a rotated secret takes effect on the next deploy) and LOGIN (an app
+-- added back gets its role back); the comment marks the role as ours for retireSection.
 ALTER ROLE ${ident(role)} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'${v}';
+COMMENT ON ROLE ${ident(role)} IS ${lit(APP_ROLE_MARK)};
 
 SELECT format('CREATE DATABASE %I OWNER %I', ${lit(db)}, ${lit(role)})
 WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_database WHERE datname = ${lit(db)}) \\gexec
@@ -81,6 +83,24 @@ GRANT CONNECT, TEMPORARY ON DATABASE ${ident(db)} TO ${ident(role)};
 \\connect ${db}
 REVOKE ALL ON SCHEMA public FROM PUBLIC;
 ALTER SCHEMA public OWNER TO ${ident(role)};
+`;
+}
+
+/** Marks the login roles this init manages, so the roles of removed apps can be found. */
+export const APP_ROLE_MARK = "djangostack app role";
+
+/**
+ * An app removed from config keeps its database and role (no data is dropped), but its role can no
+ * longer log in and its open sessions end. Only roles carrying our mark are touched.
+ */
+function retireSection(apps: PostgresInitApp[]): string {
+  const ours = `pg_catalog.shobj_description(r.oid, 'pg_authid') = ${lit(APP_ROLE_MARK)}`;
+  const retired = apps.length > 0 ? `${ours} AND r.rolname NOT IN (${apps.map((a) => lit(a.role)).join(", ")})` : ours;
+  return `-- ---- roles of apps no longer in config: kept with their data, but no login ----
+\\connect postgres
+SELECT format('ALTER ROLE %I NOLOGIN', r.rolname) FROM pg_catalog.pg_roles r WHERE ${retired} AND r.rolcanlogin \\gexec
+SELECT count(pg_catalog.pg_terminate_backend(a.pid)) AS djs_sessions_ended FROM pg_catalog.pg_stat_activity a
+JOIN pg_catalog.pg_roles r ON r.rolname = a.usename WHERE ${retired} \\gset
 `;
 }
 
@@ -115,5 +135,5 @@ export function renderPostgresInit(input: PostgresInitInput): string {
 
 -- Fail with a clear message, before changing anything, when a password is missing or empty.
 `;
-  return [header + sources.map(passwordFromEnv).join(""), ...(superuser ? [superuserSection(superuser)] : []), ...apps.map(appSection), "\\connect postgres\n"].join("\n");
+  return [header + sources.map(passwordFromEnv).join(""), ...(superuser ? [superuserSection(superuser)] : []), ...apps.map(appSection), retireSection(apps), "\\connect postgres\n"].join("\n");
 }

@@ -8,6 +8,7 @@
  */
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { PATHS } from "../../src/model/build";
@@ -42,12 +43,12 @@ before(async () => {
  * ...; exec psql -X -v ON_ERROR_STOP=1 -f .../init.sql"`), its env and secret env; only the socket
  * directory points at the loopback server's and the mount path at the temp copy.
  */
-async function runInit(c: Credentials = creds, binDirs: string[] = []): Promise<RunResult> {
-  const p = process(stack.model, names.POSTGRES_INIT);
-  const env = processEnv(stack, names.POSTGRES_INIT, c, {}, initDir);
+async function runInit(c: Credentials = creds, binDirs: string[] = [], rendered: { stack: Stack; dir: string } = { stack, dir: initDir }): Promise<RunResult> {
+  const p = process(rendered.stack.model, names.POSTGRES_INIT);
+  const env = processEnv(rendered.stack, names.POSTGRES_INIT, c, {}, rendered.dir);
   assert.equal(env.PGHOST, PATHS.postgresSocket, "the init connects over the shared socket");
   assert.equal(env.PGPASSWORD, undefined, "the init needs no password to log in");
-  const command = p.command.map((arg) => arg.split(PATHS.postgresInit).join(initDir));
+  const command = p.command.map((arg) => arg.split(PATHS.postgresInit).join(rendered.dir));
   for (const secret of [c.postgresSuperuser, c.database.web, c.database.shop]) assert.ok(!command.join(" ").includes(secret), "a password on the command line");
   return run(command[0], command.slice(1), {
     check: false,
@@ -183,6 +184,39 @@ describe("PostgreSQL init rendered for two apps", () => {
     assert.equal(Number(kept.stdout.trim()), rows, "the data survived the rotation");
     // Back to the fixture's credentials: the init needs no old password to do that either.
     assert.equal((await runInit()).code, 0);
+  });
+});
+
+describe("an app removed from config", () => {
+  test("keeps its database and data, but its role can no longer log in and its open session ends; adding it back restores the login", async () => {
+    const webOnly = await loadStack("local", { apps: [{ name: "web" }] });
+    const dir = tempDir("pg-init-web-only");
+    fs.writeFileSync(path.join(dir, "init.sql"), (await renderedFile(webOnly, names.POSTGRES_INIT, creds, "/init.sql")).artifact);
+    const shopDb = names.database("shop");
+    assert.equal((await asRole("shop", shopDb, "CREATE TABLE kept (id int); INSERT INTO kept VALUES (7)")).code, 0);
+    // A worker of the removed app still connected when the app goes.
+    const session = spawn("psql", ["-X", "-tAc", "SELECT pg_sleep(60)"], { env: { PATH: "/usr/bin:/bin", PGHOST: pg.host, PGPORT: String(pg.port), PGUSER: names.role("shop"), PGDATABASE: shopDb, PGPASSWORD: creds.database.shop }, stdio: "ignore" });
+    const ended = new Promise<number | null>((resolve) => session.on("exit", (code) => resolve(code)));
+    for (let i = 0; i < 50; i++) {
+      const active = await pg.psql(["-tAc", `SELECT count(*) FROM pg_stat_activity WHERE usename = '${names.role("shop")}'`]);
+      if (active.stdout.trim() === "1") break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+
+    const r = await runInit(creds, [], { stack: webOnly, dir });
+    assert.equal(r.code, 0, r.stderr);
+    const refused = await asRole("shop", shopDb, "SELECT 1");
+    assert.notEqual(refused.code, 0, "the removed app's role still logs in");
+    assert.match(refused.stderr, /not permitted to log in/);
+    const code = await Promise.race([ended, new Promise<string>((resolve) => setTimeout(() => resolve("still running"), 10_000))]);
+    assert.notEqual(code, "still running", "the removed app's open session was not ended");
+    assert.notEqual(code, 0);
+    const kept = await pg.psql(["-tAc", "SELECT id FROM kept"], { database: shopDb });
+    assert.equal(kept.stdout.trim(), "7", "the removed app's data is still there");
+    assert.equal((await asRole("web", names.database("web"), "SELECT 1")).code, 0, "the remaining app is untouched");
+
+    assert.equal((await runInit()).code, 0);
+    assert.equal((await asRole("shop", shopDb, "SELECT count(*) FROM kept")).stdout.trim(), "1", "the app added back logs in again");
   });
 });
 

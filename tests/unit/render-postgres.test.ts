@@ -128,3 +128,20 @@ describe("renderPostgresInit", () => {
     assert.throws(() => renderPostgresInit({ apps: appsFor("web"), superuser: { role: "postgres", passwordVar: "pw_web", passwordEnv: "SU" } }), /duplicate passwordVar/);
   });
 });
+
+describe("renderPostgresInit: roles of removed apps", () => {
+  const app = (n: string) => ({ database: `${n}_db`, role: `${n}_user`, passwordVar: `pw_${n}`, passwordEnv: `DB_PASSWORD_${n.toUpperCase()}` });
+  it("marks every app role as ours and takes LOGIN from our roles not in config, ending their sessions", () => {
+    const sql = renderPostgresInit({ apps: [app("web"), app("shop")] });
+    assert.match(sql, /COMMENT ON ROLE "web_user" IS 'djangostack app role';/);
+    assert.match(sql, /COMMENT ON ROLE "shop_user" IS 'djangostack app role';/);
+    assert.match(sql, /SELECT format\('ALTER ROLE %I NOLOGIN', r\.rolname\) FROM pg_catalog\.pg_roles r WHERE pg_catalog\.shobj_description\(r\.oid, 'pg_authid'\) = 'djangostack app role' AND r\.rolname NOT IN \('web_user', 'shop_user'\) AND r\.rolcanlogin \\gexec/);
+    assert.match(sql, /pg_terminate_backend/);
+    assert.ok(sql.indexOf("NOLOGIN") > sql.lastIndexOf("WITH LOGIN"), "retirement runs after every current role got its LOGIN back");
+  });
+  it("with no app left, retires every role it marked (and no empty NOT IN list)", () => {
+    const sql = renderPostgresInit({ apps: [] });
+    assert.doesNotMatch(sql, /NOT IN \(\)/);
+    assert.match(sql, /= 'djangostack app role' AND r\.rolcanlogin \\gexec/);
+  });
+});
