@@ -17,6 +17,63 @@ export interface StackFiles {
   secretKeys: string[];
 }
 
+/** Top-level keys of a Pulumi.<stack>.yaml the offline render reads or may ignore (the CLI's workspace.ProjectStack). */
+const STACK_FILE_KEYS = ["config", "secretsprovider", "encryptedkey", "encryptionsalt"];
+
+/** One parsed YAML file, with what it takes to point at a line and column in it. */
+class YamlFile {
+  private readonly lines = new YAML.LineCounter();
+  readonly doc: YAML.Document.Parsed;
+
+  constructor(readonly file: string) {
+    // uniqueKeys (the default) makes a duplicate key an error with its position, as the CLI refuses one.
+    this.doc = YAML.parseDocument(fs.readFileSync(file, "utf8"), { lineCounter: this.lines, prettyErrors: false });
+    const [error] = this.doc.errors;
+    if (error) {
+      const at = error.linePos?.[0] ?? this.lines.linePos(error.pos[0]);
+      throw new StackFileError(`${this.file}:${at.line}:${at.col}: ${error.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "")} (YAML ${error.code})`);
+    }
+  }
+
+  /** `file:line:col` of a node (the file itself for a node without a position). */
+  where(node: YAML.Node | null | undefined): string {
+    if (!node?.range) return this.file;
+    const at = this.lines.linePos(node.range[0]);
+    return `${this.file}:${at.line}:${at.col}`;
+  }
+
+  line(node: YAML.Node): string {
+    return String(node.range ? this.lines.linePos(node.range[0]).line : "?");
+  }
+
+  fail(node: YAML.Node | null | undefined, message: string): never {
+    throw new StackFileError(`${this.where(node)}: ${message}`);
+  }
+
+  /** The pairs of a mapping node; null (an empty document or key) is an empty mapping. */
+  pairs(node: unknown, what: string): { key: string; keyNode: YAML.Scalar; value: unknown }[] {
+    if (node === null || node === undefined || (YAML.isScalar(node) && node.value === null)) return [];
+    if (!YAML.isMap(node)) this.fail(YAML.isNode(node) ? node : undefined, `${what} must be a YAML mapping of key: value; got ${describe(node)}`);
+    return node.items.map((pair) => {
+      if (!YAML.isScalar(pair.key) || typeof pair.key.value !== "string") this.fail(YAML.isNode(pair.key) ? pair.key : undefined, `keys of ${what} must be plain strings`);
+      const keyNode = pair.key as YAML.Scalar<string>;
+      return { key: keyNode.value, keyNode, value: YAML.isNode(pair.value) ? pair.value.toJS(this.doc) : (pair.value ?? null) };
+    });
+  }
+
+  /** The node under a top-level key (for positions). */
+  node(key: string): YAML.Node | undefined {
+    const value: unknown = YAML.isMap(this.doc.contents) ? this.doc.contents.get(key, true) : undefined;
+    return YAML.isNode(value) ? value : undefined;
+  }
+}
+
+function describe(node: unknown): string {
+  if (YAML.isSeq(node)) return "a list";
+  if (YAML.isScalar(node)) return `the scalar ${JSON.stringify(node.value)}`;
+  return "something else";
+}
+
 function encode(value: unknown): string {
   return typeof value === "string" ? value : JSON.stringify(value);
 }
@@ -29,26 +86,75 @@ function qualify(project: string, key: string): string {
   return key.includes(":") ? key : `${project}:${key}`;
 }
 
+/** Config namespaces the program reads besides its own: `pulumi` and each Pulumi package it depends on. */
+function providerNamespaces(projectDir: string): string[] {
+  const file = path.join(projectDir, "package.json");
+  const deps = fs.existsSync(file) ? Object.keys((JSON.parse(fs.readFileSync(file, "utf8")) as { dependencies?: Record<string, string> }).dependencies ?? {}) : [];
+  return [...new Set(["pulumi", ...deps.filter((d) => d.startsWith("@pulumi/")).map((d) => d.slice("@pulumi/".length))])].sort();
+}
+
+/** Pulumi.yaml: the project name and its config defaults (`key: {default|value}` or a plain value). */
+function readProject(projectFile: string): { name: string; defaults: [string, unknown][] } {
+  const file = new YamlFile(projectFile);
+  const top = file.pairs(file.doc.contents, "Pulumi.yaml");
+  const name = top.find((p) => p.key === "name")?.value;
+  if (typeof name !== "string" || name === "") return file.fail(file.doc.contents, 'Pulumi.yaml needs a "name:" (the project name)');
+  const config = top.find((p) => p.key === "config");
+  const defaults = (config ? file.pairs(file.node("config"), "config") : []).map(({ key, value }): [string, unknown] => {
+    const spec = value as { default?: unknown; value?: unknown; type?: unknown } | null;
+    const declared = typeof spec === "object" && spec !== null && !Array.isArray(spec) && ("type" in spec || "default" in spec || "value" in spec);
+    return [key, declared ? (spec.default ?? spec.value) : spec];
+  });
+  return { name, defaults };
+}
+
+/**
+ * The `config:` of a stack file, checked as the CLI reads it: a mapping (an empty file or an empty
+ * `config:` is the default stack), no unknown top-level key (a misspelt `config:` would otherwise drop
+ * every setting), keys in this project's or a provider's namespace, each key once.
+ */
+function readStackConfig(stackFile: string, project: string, namespaces: string[]): [string, unknown][] {
+  const file = new YamlFile(stackFile);
+  const top = file.pairs(file.doc.contents, "a stack file");
+  for (const { key, keyNode } of top) {
+    if (key === "environment") file.fail(keyNode, "environment: (Pulumi ESC) cannot be opened by the offline render; put the values under config:");
+    if (STACK_FILE_KEYS.includes(key)) continue;
+    const hint = key.includes(":") ? `config keys such as "${key}" belong under config:` : `did you mean "config"?`;
+    file.fail(keyNode, `unknown top-level key "${key}"; a stack file has ${STACK_FILE_KEYS.join(", ")}: ${hint}`);
+  }
+  const seen = new Map<string, string>();
+  return file.pairs(file.node("config"), "config").map(({ key, keyNode, value }): [string, unknown] => {
+    const qualified = qualify(project, key);
+    const namespace = qualified.slice(0, qualified.indexOf(":"));
+    if (namespace !== project && !namespaces.includes(namespace)) {
+      file.fail(keyNode, `config key "${key}" is in namespace "${namespace}", which is neither this project's ("${project}:") nor one of its providers' (${namespaces.join(", ")}); write ${project}:${key.slice(key.indexOf(":") + 1)}`);
+    }
+    const first = seen.get(qualified);
+    if (first) file.fail(keyNode, `config key "${key}" sets ${qualified} again (first set at line ${first}); set each key once`);
+    seen.set(qualified, file.line(keyNode));
+    return [key, value];
+  });
+}
+
 /**
  * Reads Pulumi.yaml (project config defaults) and Pulumi.<stack>.yaml as the CLI would.
  * `secure:` values become placeholder secrets: the offline render never holds a real one.
  */
 export function readStackFiles(projectDir: string, stack: string, extraConfig: Record<string, unknown> = {}, stackFilePath?: string): StackFiles {
-  const projectFile = path.join(projectDir, "Pulumi.yaml");
-  const project = YAML.parse(fs.readFileSync(projectFile, "utf8")) as { name: string; config?: Record<string, { default?: unknown; value?: unknown }> };
+  const project = readProject(path.join(projectDir, "Pulumi.yaml"));
   const stackFile = stackFilePath ? path.resolve(projectDir, stackFilePath) : path.join(projectDir, `Pulumi.${stack}.yaml`);
   if (!fs.existsSync(stackFile)) throw new StackFileError(`no stack file ${stackFile}; stacks are the Pulumi.<stack>.yaml files next to Pulumi.yaml`);
-  const stackDoc = (YAML.parse(fs.readFileSync(stackFile, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+  const stackConfig = readStackConfig(stackFile, project.name, providerNamespaces(projectDir));
   const config: Record<string, string> = {};
   const secretKeys: string[] = [];
-  for (const [key, spec] of Object.entries(project.config ?? {})) {
-    const value = spec?.default ?? spec?.value;
-    if (value !== undefined) config[qualify(project.name, key)] = encode(value);
+  for (const [key, value] of project.defaults) {
+    if (value !== undefined && value !== null) config[qualify(project.name, key)] = encode(value);
   }
   const apply = (key: string, value: unknown) => {
     const qualified = qualify(project.name, key);
     let secret = false;
-    // `secure:` leaves (`pulumi config set --secret [--path]`) become placeholders; the key turns secret.
+    // `secure:` leaves at any depth (`pulumi config set --secret [--path]`) become placeholders, and
+    // the whole key turns secret: the CLI hands the program no finer record of which leaf was secure.
     const placeholders = (v: unknown, at: string): unknown => {
       if (isSecure(v)) {
         secret = true;
@@ -59,9 +165,9 @@ export function readStackFiles(projectDir: string, stack: string, extraConfig: R
       return v;
     };
     config[qualified] = encode(placeholders(value, key));
-    if (secret) secretKeys.push(qualified);
+    if (secret && !secretKeys.includes(qualified)) secretKeys.push(qualified);
   };
-  for (const [key, value] of Object.entries(stackDoc.config ?? {})) apply(key, value);
+  for (const [key, value] of stackConfig) apply(key, value);
   for (const [key, value] of Object.entries(extraConfig)) apply(key, value);
   return { project: project.name, config, secretKeys };
 }
