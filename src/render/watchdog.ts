@@ -73,16 +73,18 @@ export function renderLivenessWatchdog(liveness: HealthcheckTestArray, readiness
     `read -r s </proc/1/stat; set -- \${s##*)}; st=\${20}`,
     `hz=$(getconf CLK_TCK 2>/dev/null) || hz=`,
     `case $hz in ''|*[!0-9]*|0) hz=100;; esac`,
-    `read -r up _ </proc/uptime; age=$(( \${up%%.*} - st / hz ))`,
-    `c=0 seen=0 fst= fc= fseen=`,
-    `[ -r ${f} ] && { read -r fst fc fseen <${f} || :; }`,
+    // Container age in clock ticks; /proc/uptime has two decimals ("1" keeps a leading 0 from reading as octal).
+    `read -r up _ </proc/uptime; age=$(( (\${up%.*} * 100 + 1\${up#*.} - 100) * hz / 100 - st ))`,
+    // State: PID 1's start time, failures counted, liveness has passed once, the check that wrote it finished.
+    `c=0 seen=0 done=1 fst= fc= fseen= fdone=`,
+    `[ -r ${f} ] && { read -r fst fc fseen fdone <${f} || :; }`,
     // A count from an earlier start of this container (a /tmp that is not a tmpfs) does not apply.
-    `if [ "$fst" = "$st" ]; then case $fc in ''|*[!0-9]*) ;; *) c=$fc;; esac; [ "$fseen" = 1 ] && seen=1; fi`,
-    `counting=0; if [ $seen = 1 ] || [ $age -ge ${startPeriod} ]; then counting=1; fi`,
+    `if [ "$fst" = "$st" ]; then case $fc in ''|*[!0-9]*) ;; *) c=$fc;; esac; [ "$fseen" = 1 ] && seen=1; [ "$fdone" = 0 ] && done=0; fi`,
+    `counting=0; if [ $seen = 1 ] || [ $age -ge $((${startPeriod} * hz)) ]; then counting=1; fi`,
     `sig() {`,
     // Only in the pid namespace /proc shows: a shell outside it would signal the wrong processes.
     `  { read -r s </proc/self/stat; } 2>/dev/null || s=`,
-    `  if [ "\${s%% *}" != "$$" ]; then act="; not signalling: /proc is not this shell's pid namespace"; return; fi`,
+    `  if [ "\${s%% *}" != "$$" ]; then echo "watchdog: not signalling, /proc is not this shell's pid namespace"; return; fi`,
     `  S=$1 me=" $$ " p=$$`,
     `  while :; do { read -r s </proc/$p/stat; } 2>/dev/null || break; set -- \${s##*)}; p=$2; case $p in ''|0|1) break;; esac; me="$me$p "; done`,
     `  k=`,
@@ -93,27 +95,27 @@ export function renderLivenessWatchdog(liveness: HealthcheckTestArray, readiness
     `    set -- \${s##*)}`,
     `    [ "$2" = 1 ] && k="$k $p"`,
     `  done`,
+    // Said first: when the app exits, the container ends and this check with it.
+    `  echo "watchdog: sending $S to pid 1 children:$k"`,
     `  [ -n "$k" ] && kill -$S $k 2>/dev/null`,
     // PID 1 itself: tini forwards TERM to the app; an app that is PID 1 (no init) still stops.
     `  [ $S = TERM ] && kill -TERM 1 2>/dev/null`,
-    `  act="; sent $S to pid 1 children:$k"`,
+    `  :`,
     `}`,
-    `act=`,
     `level() { if [ $1 -ge ${threshold + 2} ]; then sig KILL; elif [ $1 -ge ${threshold} ]; then sig TERM; fi; }`,
-    // An earlier check may have reached the threshold and been cut off by Docker before it acted.
-    `[ $counting = 1 ] && level $c`,
-    `[ $counting = 1 ] && { echo "$st $((c + 1)) $seen" >${f}; } 2>/dev/null`,
+    // The last check counted a failure and ended before acting on it (Docker's timeout cut it off).
+    `[ $counting = 1 ] && [ $done = 0 ] && [ $c -ge ${threshold} ] && { echo "liveness: the last check was cut off at $c failures"; level $c; }`,
+    `[ $counting = 1 ] && { echo "$st $((c + 1)) $seen 0" >${f}; } 2>/dev/null`,
     same ? `${live} & lp=$! rp=$lp` : `${live} >/dev/null 2>&1 & lp=$!`,
     ...(same ? [] : [`${ready} & rp=$!`]),
-    `( trap 'kill $w 2>/dev/null; exit 0' TERM; sleep ${deadline} & w=$!; wait $w; kill -KILL $lp $rp 2>/dev/null ) & tp=$!`,
+    // The deadline: killed early (t=1) it ends its sleep too, which would otherwise outlive it as a child of PID 1.
+    `( t=0; trap t=1 TERM; sleep ${deadline} & w=$!; [ $t = 1 ] || wait $w; if [ $t = 1 ]; then kill $w; else kill -KILL $lp $rp; fi ) 2>/dev/null & tp=$!`,
     `wait $lp 2>/dev/null; lr=$?`,
     same ? `rr=$lr` : `wait $rp 2>/dev/null; rr=$?`,
     `kill $tp 2>/dev/null; wait $tp 2>/dev/null`,
-    `if [ $lr = 0 ]; then c=0 seen=1; { echo "$st 0 1" >${f}; } 2>/dev/null; l=ok`,
-    `elif [ $counting = 1 ]; then c=$((c + 1)); l="failed ($c/${threshold})"`,
-    `else l="failed (start period, not counted)"; fi`,
-    `[ $counting = 1 ] && [ $lr != 0 ] && level $c`,
-    `echo "liveness: $l$act"`,
+    `if [ $lr = 0 ]; then { echo "$st 0 1 1" >${f}; } 2>/dev/null; echo "liveness: ok"`,
+    `elif [ $counting = 1 ]; then c=$((c + 1)); { echo "$st $c $seen 1" >${f}; } 2>/dev/null; echo "liveness: failed ($c/${threshold})"; level $c`,
+    `else echo "liveness: failed (start period, not counted)"; fi`,
     `[ $rr = 0 ]`,
   ];
   return ["CMD-SHELL", lines.join("\n")];

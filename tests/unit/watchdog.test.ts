@@ -25,7 +25,7 @@ const script = (liveness: readonly string[] = LIVE, readiness: readonly string[]
 function livenessLine(text: string): string {
   const end = text.indexOf(" >/dev/null 2>&1 & lp=$!");
   assert.ok(end > 0, "a line starts the liveness command in the background");
-  const provisional = text.lastIndexOf("$((c + 1)) $seen\" >", end);
+  const provisional = text.lastIndexOf("$((c + 1)) $seen 0\" >", end);
   assert.ok(provisional > 0, "the provisional count is written before liveness runs");
   return text.slice(text.indexOf("\n", provisional) + 1, end);
 }
@@ -65,7 +65,7 @@ describe("renderLivenessWatchdog", () => {
   it("takes threshold, escalation, start period and the command deadline from the timing", () => {
     const text = script(LIVE, READY, { intervalSeconds: 7, timeoutSeconds: 6, failureThreshold: 4, startPeriodSeconds: 33 });
     assert.match(text, /^level\(\) \{ if \[ \$1 -ge 6 \]; then sig KILL; elif \[ \$1 -ge 4 \]; then sig TERM; fi; \}$/m);
-    assert.match(text, /\[ \$age -ge 33 \]/);
+    assert.match(text, /\[ \$age -ge \$\(\(33 \* hz\)\) \]/);
     assert.match(text, /sleep 5 & w=\$!/, "the commands stop one second before Docker's timeout");
     assert.match(text, /failed \(\$c\/4\)/);
     assert.match(script(LIVE, READY, { ...TIMING, timeoutSeconds: 1 }), /sleep 1 & w=\$!/, "never a zero deadline");
@@ -79,7 +79,7 @@ describe("renderLivenessWatchdog", () => {
 
   it("keeps its count in /tmp by default, stamped with PID 1's start, and quotes another path", () => {
     assert.equal(LIVENESS_STATE_FILE, "/tmp/.djangostack-liveness");
-    assert.match(script(), /echo "\$st 0 1" >'\/tmp\/\.djangostack-liveness'/);
+    assert.match(script(), /echo "\$st 0 1 1" >'\/tmp\/\.djangostack-liveness'/);
     const [, custom] = renderLivenessWatchdog(LIVE, READY, TIMING, { stateFile: "/run/it's here" });
     assert.match(custom, /<'\/run\/it'\\''s here'/);
     assert.doesNotMatch(custom, /djangostack-liveness/);
@@ -89,10 +89,15 @@ describe("renderLivenessWatchdog", () => {
     const text = script();
     assert.match(text, /set -- \$\{s##\*\)\}; st=\$\{20\}/, "starttime is field 22");
     assert.match(text, /\[ "\$2" = 1 \] && k="\$k \$p"/, "children of PID 1 by ppid, field 4");
-    assert.match(text, /read -r s <\/proc\/self\/stat.*\n.*!= "\$\$" \]; then act="; not signalling/);
+    assert.match(text, /read -r s <\/proc\/self\/stat.*\n.*!= "\$\$" \]; then echo "watchdog: not signalling.*"; return; fi/);
     // The parse itself, on a comm with spaces and parens (a harmless line, run in dash).
     const stat = "42 (a) b (c) d) S 1 42 42 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 123456 0 0";
     assert.equal(dash(`s='${stat}'; set -- \${s##*)}; echo "$2 \${20}"`), "1 123456\n");
+    // The age line on sample values: uptime 1300.07 s, started at tick 123000 (1230 s at 100 Hz): 7007 ticks.
+    const ageLine = text.split("\n").find((l) => l.startsWith("read -r up _ </proc/uptime; "));
+    assert.ok(ageLine);
+    assert.equal(dash(`hz=100 st=123000; ${ageLine.replace("read -r up _ </proc/uptime", "up=1300.07")}; echo $age`), "7007\n");
+    assert.equal(dash(`hz=250 st=250; ${ageLine.replace("read -r up _ </proc/uptime", "up=2.00")}; echo $age`), "250\n");
   });
 
   it("is valid POSIX sh for dash and busybox ash", () => {
