@@ -12,3 +12,5 @@ export { renderRabbitmqConf, renderRabbitmqDefinitions, rabbitPasswordHash, DEFA
 export type { RabbitmqConfOptions, RabbitmqDefinitionsInput } from "./rabbitmq";
 export { renderRedisConf, renderRedisStartCommand } from "./redis";
 export type { RedisRenderOptions } from "./redis";
+export { renderLivenessWatchdog, LIVENESS_STATE_FILE } from "./watchdog";
+export type { HealthcheckTestArray, LivenessWatchdogOptions } from "./watchdog";
