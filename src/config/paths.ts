@@ -39,7 +39,8 @@ export function parseTlsPath(c: Checker, key: string, value: unknown, kind: keyo
   const problem = tlsPathProblem(path, kind);
   if (!problem) return path;
   c.fail(key, path, `${problem}; e.g. ${kind === "certificate" ? "/etc/ssl/djangostack/fullchain.pem" : "/etc/ssl/djangostack/privkey.pem"}`);
-  return undefined;
+  // Kept (the config is never returned with a problem) so "mode files needs certificatePath" does not pile on.
+  return path;
 }
 
 export function checkTlsPair(c: Checker, certificatePath: string | undefined, keyPath: string | undefined): void {
