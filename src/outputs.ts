@@ -2,31 +2,37 @@ import * as pulumi from "@pulumi/pulumi";
 import { StackConfig, Target } from "./config/types";
 import * as names from "./model/names";
 import { TargetResult } from "./components/targets/types";
+import { OUTPUTS_VERSION, Target as ContractTarget } from "../packages/outputs/src/index";
 
-export const OUTPUTS_VERSION = "v1";
+// The contract and the consumers' reader live in packages/outputs (published as @djangostack/outputs,
+// or copied as one file), so this program and its consumers share one definition.
+export {
+  OUTPUTS_VERSION,
+  OUTPUTS_CONTRACT,
+  DjangostackStackReference,
+  asStackOutputsV1,
+  checkVersion,
+  pickApp,
+  pickOutput,
+  readStackOutputs,
+  requiredKeys,
+} from "../packages/outputs/src/index";
+export type {
+  AppOutputV1,
+  CommonOutputsV1,
+  ContractEntry,
+  DockerOutputsV1,
+  DropletOutputsV1,
+  KubernetesOutputsV1,
+  OutputKey,
+  OutputType,
+  StackOutputsV1,
+} from "../packages/outputs/src/index";
 
-/** Per-app facts other teams may rely on. Connection strings are secret outputs. */
-export interface AppOutputV1 {
-  database?: { name: string; user: string };
-  broker?: { vhost: string; user: string };
-  redisDb: number;
-  routes: string[];
-  hosts: string[];
-  databaseUrl?: string;
-  brokerUrl?: string;
-  redisUrl: string;
-}
-
-/** The v1 outputs contract, as a consumer reads it back from a StackReference. */
-export interface StackOutputsV1 {
-  outputsVersion: "v1";
-  target: Target;
-  url: string;
-  healthUrl: string;
-  images: Record<string, string>;
-  apps: Record<string, AppOutputV1>;
-  [extra: string]: unknown;
-}
+// The config's targets and the contract's must be the same set: a new target needs a contract entry.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
+const targetsAgree: Same<Target, ContractTarget> = true;
+void targetsAgree;
 
 /** Builds the exported outputs from a target's result; the secret ones stay secret Outputs. */
 export function buildOutputs(config: StackConfig, result: TargetResult): Record<string, pulumi.Input<unknown>> {
@@ -57,24 +63,4 @@ export function buildOutputs(config: StackConfig, result: TargetResult): Record<
     apps,
     ...result.extra,
   };
-}
-
-/** Checks another stack's raw outputs against the v1 contract this reader understands. */
-export function asStackOutputsV1(stackName: string, raw: Record<string, unknown>): StackOutputsV1 {
-  if (raw.outputsVersion !== OUTPUTS_VERSION) {
-    throw new Error(`djangostack: stack ${stackName} exports outputs ${String(raw.outputsVersion)}; this reader understands ${OUTPUTS_VERSION}`);
-  }
-  for (const key of ["target", "url", "healthUrl", "images", "apps"] as const) {
-    if (raw[key] === undefined) throw new Error(`djangostack: stack ${stackName} lacks the v1 output ${key}`);
-  }
-  return raw as StackOutputsV1;
-}
-
-/**
- * Typed reader for consumers: `readStackOutputs("org/djangostack/production")` gives the v1 contract.
- * Secret members (connection strings, kubeconfig) stay secret in the returned Output.
- */
-export function readStackOutputs(stackName: string, opts?: pulumi.CustomResourceOptions): pulumi.Output<StackOutputsV1> {
-  const ref = new pulumi.StackReference(stackName, { name: stackName }, opts);
-  return ref.outputs.apply((raw) => asStackOutputsV1(stackName, raw));
 }
