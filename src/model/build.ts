@@ -3,6 +3,7 @@ import { Health, Process, SecretEnvSource, VolumeMount, WorkloadModel } from "./
 import * as names from "./names";
 import { PostgresGuardInput, renderPostgresGuard } from "../render/postgres-guard";
 import { renderRedisStartCommand } from "../render/redis";
+import { renderRabbitmqRetireScript } from "../render/rabbitmq-retire";
 
 /** In-container paths shared by the realizers and the renderers. */
 export const PATHS = {
@@ -202,6 +203,10 @@ function dataProcesses(config: StackConfig): Process[] {
       // The node keeps its data in mnesia/<node name>, and the name defaults to rabbit@<hostname> (the
       // container id on Docker): a fixed hostname and node name let a replaced container find its data.
       hostname: names.RABBITMQ,
+      // The image's own start (its entrypoint, then rabbitmq-server), plus a one-time pass once the node
+      // is up that deletes the broker users of apps no longer in config. On Kubernetes `command` replaces
+      // the entrypoint, so the entrypoint is named here.
+      command: ["sh", "-c", `(\n${renderRabbitmqRetireScript(config.apps.filter((a) => a.broker).map((a) => names.brokerUser(a.name)))}\n) &\nexec docker-entrypoint.sh rabbitmq-server`],
       env: {
         // A glob, not the directory: definitions.json lives beside the .conf files and is not config syntax.
         RABBITMQ_CONFIG_FILES: `${PATHS.rabbitmqConfigDir}/conf.d/*.conf`,

@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import { RabbitmqConfig } from "../config/types";
 import { PATHS } from "../model/build";
+import { APP_USER_TAG } from "./rabbitmq-retire";
 
 export const DEFAULT_DEFINITIONS_PATH = `${PATHS.rabbitmqConfigDir}/conf.d/definitions.json`;
 
@@ -105,7 +106,7 @@ export function renderRabbitmqDefinitions(input: RabbitmqDefinitionsInput): stri
   });
   const all = { configure: ".*", write: ".*", read: ".*" };
   const definitions = {
-    users: [user(admin.user, admin.password, ["administrator"]), ...apps.map((a) => user(a.user, a.password, []))],
+    users: [user(admin.user, admin.password, ["administrator"]), ...apps.map((a) => user(a.user, a.password, [APP_USER_TAG]))],
     vhosts: vhosts.map((name) => ({
       name,
       description: "djangostack app vhost",

@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { PATHS } from "../../src/model/build";
 import * as names from "../../src/model/names";
-import { nginxInputFor, renderNginx, NginxInput } from "../../src/render/nginx";
+import { nginxInputFor, renderNginx, renderUpstreamBlock, NginxInput } from "../../src/render/nginx";
 import { renderRedisConf } from "../../src/render/redis";
 import { Credentials, Endpoints, Stack, diffBeyondPlacement, process, processCommand, processEnv, renderedFile } from "./fixtures";
 import { CeleryProcess, GunicornServer, runAppCommand, startCelery, startGunicorn } from "./harness/django";
@@ -254,10 +254,17 @@ export async function startEdge(stack: Stack, upstreams: Record<string, number>,
       errorLog: "stderr",
     },
   };
-  const config = renderNginx(input);
   const artifact = stack.artifacts["nginx/nginx.conf"];
   if (artifact === undefined) throw new Error("the offline render wrote no nginx/nginx.conf");
-  const diff = diffBeyondPlacement(artifact, config, NGINX_PLACEMENT);
+  // The Docker targets include one file per upstream (written by the cutover): the same here, from the upstreams dir.
+  const upstreamsDir = artifact.includes(`include ${PATHS.nginxUpstreams}/`) ? path.join(dir, "upstreams") : undefined;
+  if (upstreamsDir) {
+    fs.mkdirSync(upstreamsDir);
+    for (const [name, address] of Object.entries(input.addresses)) fs.writeFileSync(path.join(upstreamsDir, `${name}.conf`), renderUpstreamBlock(name, [address], { resolve: false }));
+    input.upstreamsDir = upstreamsDir;
+  }
+  const config = renderNginx(input);
+  const diff = diffBeyondPlacement(artifact, upstreamsDir ? config.split(upstreamsDir).join(PATHS.nginxUpstreams) : config, NGINX_PLACEMENT);
   if (diff.length > 0) throw new Error(`the nginx.conf under test differs from the offline render's beyond addresses, ports and paths: ${diff.join("; ")}`);
   const tlsOn = stack.config.edge.tls.mode !== "none";
   const nginx = await startNginx({ config, ports: tlsOn ? [http, https] : [http], dir });

@@ -104,7 +104,7 @@ describe("renderRabbitmqDefinitions", () => {
     assert.deepEqual(perms("djangostack_admin"), ["/shop-api", "/web"]);
     assert.ok(defs.permissions.every((p) => p.configure === ".*" && p.write === ".*" && p.read === ".*"));
     assert.deepEqual(defs.users.find((u) => u.name === "djangostack_admin")?.tags, ["administrator"]);
-    assert.deepEqual(defs.users.find((u) => u.name === "web_broker")?.tags, []);
+    assert.deepEqual(defs.users.find((u) => u.name === "web_broker")?.tags, ["djangostack-app"], "app users carry our mark, so a removed app's user can be found");
     assert.ok(!defs.users.some((u) => u.name === "guest"));
     assert.ok(!defs.vhosts.some((v) => v.name === "/"));
   });

@@ -20,6 +20,8 @@ export interface RabbitServer {
   server: ServerProcess;
   /** rabbitmqctl against this node. */
   ctl(args: string[], opts?: { check?: boolean }): Promise<RunResult>;
+  /** The environment rabbitmqctl needs to reach this node (its epmd port, HOME with the cookie). */
+  ctlEnv: NodeJS.ProcessEnv;
   url(user: string, password: string, vhost: string): string;
   stop(): Promise<void>;
 }
@@ -111,6 +113,7 @@ export async function startRabbitmq(opts: RabbitOptions): Promise<RabbitServer> 
     dir,
     server: rabbit,
     ctl,
+    ctlEnv: env,
     url: (u, p, vhost) => `amqp://${encodeURIComponent(u)}:${encodeURIComponent(p)}@127.0.0.1:${port}/${encodeURIComponent(vhost)}`,
     stop: () => rabbit.stop(),
   };
