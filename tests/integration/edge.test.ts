@@ -40,7 +40,8 @@ before(async () => {
   const certDir = tempDir("certs");
   const cert = await selfSignedCert(certDir, DOMAIN);
   chownR(certDir, nginxUser());
-  tlsStack = await loadStack("local", { domain: DOMAIN, edge: { tls: { mode: "files", certificatePath: cert.cert, keyPath: cert.key } } });
+  // Config names where the operator keeps the files (config refuses /tmp); nginx here reads the test's copies.
+  tlsStack = await loadStack("local", { domain: DOMAIN, edge: { tls: { mode: "files", certificatePath: "/etc/ssl/djangostack/fullchain.pem", keyPath: "/etc/ssl/djangostack/privkey.pem" } } });
   data = await startDataTier(local, creds);
   dirs = appDirs();
   await releaseApp(local, creds, data, dirs, APP);

@@ -195,7 +195,7 @@ export async function startBeat(stack: Stack, creds: Credentials, data: DataTier
  * and the http2 syntax that differs between nginx versions.
  */
 const NGINX_PLACEMENT = [
-  /^\s*(listen|pid|access_log|error_log|resolver|resolver_timeout|client_body_temp_path|proxy_temp_path|fastcgi_temp_path|uwsgi_temp_path|scgi_temp_path|alias|root) /,
+  /^\s*(listen|pid|access_log|error_log|resolver|resolver_timeout|client_body_temp_path|proxy_temp_path|fastcgi_temp_path|uwsgi_temp_path|scgi_temp_path|alias|root|ssl_certificate|ssl_certificate_key) /,
   /^\s*http2 on;$/,
   /^\s*zone upstream_\S+ \d+k;$/,
   /^\s*server \S+:\d+( resolve)?;$/,
