@@ -178,6 +178,8 @@ describe("the postgres process on a real PostgreSQL 15", () => {
   test("(c) a 15 server on a cluster whose PG_VERSION says 14: today's entrypoint path fails late, the guard refuses first", async () => {
     const w = await volume("pg-major-14");
     fs.cpSync(path.join(v.root, "pgdata"), path.join(w.root, "pgdata"), { recursive: true });
+    // cpSync does not keep a directory's mode on every Node version; PostgreSQL insists on 0700.
+    fs.chmodSync(path.join(w.root, "pgdata"), 0o700);
     fs.writeFileSync(path.join(w.root, "pgdata", "PG_VERSION"), "14\n");
     chownR(w.root, user);
     const before = fingerprint(w.root);
@@ -199,6 +201,7 @@ describe("the postgres process on a real PostgreSQL 15", () => {
   test("(d) an empty PGDATA beside a cluster elsewhere on the volume: refused, no new cluster initialised", async () => {
     const w = await volume("pg-major-sibling");
     fs.cpSync(path.join(v.root, "pgdata"), path.join(w.root, "old-pgdata"), { recursive: true });
+    fs.chmodSync(path.join(w.root, "old-pgdata"), 0o700);
     chownR(w.root, user);
     const before = fingerprint(w.root);
     const r = await runOnce("15", w);
