@@ -542,6 +542,9 @@ function defaultServers(input: NginxInput, tls: boolean): string[] {
         "server_name _;",
         "# Unknown SNI: abort the handshake rather than present our certificate for a foreign name.",
         "ssl_reject_handshake on;",
+        "# A known SNI with a foreign, missing or IP-literal Host lands here too (nginx picks the server by",
+        "# Host after the handshake): close it like on HTTP, so it never reaches an app.",
+        "return 444;",
       ]),
     );
   }

@@ -6,7 +6,7 @@ import { KubernetesConfig, StackConfig } from "../../../config/types";
 import { EDGE_PORTS, PATHS } from "../../../model/build";
 import * as names from "../../../model/names";
 import { Process, WorkloadModel } from "../../../model/types";
-import { nginxInputFor, renderNginx } from "../../../render/nginx";
+import { NginxInput, nginxInputFor, renderNginx } from "../../../render/nginx";
 import { KubeContext, configMap, deployment, labelsOf, networkPolicy, opts, pdb, roleSelector } from "./objects";
 import { pinnedPublicImage } from "./pinning";
 import { Container, PRE_STOP_SECONDS, VolumeSource, mainContainer, selectorLabels, volumesFor } from "./workload";
@@ -27,8 +27,13 @@ export const LB_IDLE_TIMEOUT_SECONDS = 120;
  * rate-limit bucket and Django would see every request as plain HTTP. nginx itself never does TLS here.
  */
 export function loadBalancedNginx(model: WorkloadModel, config: StackConfig, trustedCidr: string): string {
+  return renderNginx(loadBalancedInput(model, config, trustedCidr));
+}
+
+/** What `loadBalancedNginx` renders, as input (tests move its addresses, ports and paths). */
+export function loadBalancedInput(model: WorkloadModel, config: StackConfig, trustedCidr: string): NginxInput {
   const plainEdge = { ...config.edge, tls: { ...config.edge.tls, mode: "none" as const } };
-  return renderNginx({ ...nginxInputFor(model, plainEdge, config.domain), trustedProxy: { cidrs: [trustedCidr], idleTimeoutSeconds: LB_IDLE_TIMEOUT_SECONDS } });
+  return { ...nginxInputFor(model, plainEdge, config.domain), trustedProxy: { cidrs: [trustedCidr], idleTimeoutSeconds: LB_IDLE_TIMEOUT_SECONDS } };
 }
 
 /**

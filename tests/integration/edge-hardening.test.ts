@@ -1,0 +1,155 @@
+/**
+ * Issue 11, on a real nginx (Debian's 1.22): what a client and the app behind the edge observe.
+ * Three renderings, each from the real config parser, model and renderer:
+ * - `local`: the local stack (no domain, plain HTTP), upstreams in include files as the Docker
+ *   targets' cutover writes them;
+ * - `tls`: the same with a domain and TLS from files (a self-signed certificate made here);
+ * - `lb`: the production stack as `loadBalancedNginx` renders it for the Kubernetes target, the
+ *   load balancer being 127.0.0.2 (trusted) and every other peer 127.0.0.1.
+ * The app is an echo upstream recording every request nginx forwards. Ports 18800-18819.
+ */
+import { before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { loadBalancedInput, loadBalancedNginx } from "../../src/components/targets/kubernetes/edge";
+import { EdgeConfig, StackConfig } from "../../src/config/types";
+import { buildModel } from "../../src/model/build";
+import { WorkloadModel } from "../../src/model/types";
+import { NginxInput, nginxInputFor, renderNginx, renderUpstreamBlock } from "../../src/render/nginx";
+import { diffBeyondPlacement, stackConfig } from "./fixtures";
+import { EchoUpstream, EdgeRequest, EdgeResponse, h2Request, rawRequest, startEcho } from "./harness/echo";
+import { nginxUser, startNginx } from "./harness/nginx";
+import { chownR, tempDir, useHarness } from "./harness/process";
+import { selfSignedCert } from "./harness/secrets";
+import { nginxVersion } from "./stackup";
+
+useHarness();
+
+const PORT = { echo: 18800, localHttp: 18801, tlsHttp: 18802, tlsHttps: 18803, lbHttp: 18804, spare: 18805 };
+const DOMAIN = "djangostack.test";
+const LB = "127.0.0.2";
+const APPS = [{ name: "web", build: "./app", websocketPaths: ["/ws/"] }];
+
+let echo: EchoUpstream;
+let localConf: string;
+let tlsConf: string;
+let lbConf: string;
+let mediaDir: string;
+let staticDir: string;
+
+interface Rendered {
+  config: StackConfig;
+  model: WorkloadModel;
+}
+
+function rendered(stack: string, extra: Record<string, unknown>): Rendered {
+  const config = stackConfig(stack, extra);
+  return { config, model: buildModel(config) };
+}
+
+/** The in-container input with only placement moved: loopback ports, temp paths, the echo upstream. */
+async function placed(r: Rendered, edge: EdgeConfig, dir: string, ports: { http: number; https: number }, tls?: { cert: string; key: string }): Promise<NginxInput> {
+  const base = nginxInputFor(r.model, edge, r.config.domain);
+  fs.mkdirSync(path.join(dir, "tmp"), { recursive: true });
+  return {
+    ...base,
+    nginxVersion: await nginxVersion(),
+    addresses: Object.fromEntries(Object.keys(base.addresses).map((u) => [u, `127.0.0.1:${PORT.echo}`])),
+    listen: { ...ports, address: "127.0.0.1" },
+    redirectHttpsPort: ports.https,
+    paths: {
+      ...base.paths,
+      staticRoot: staticDir,
+      mediaRoot: mediaDir,
+      tlsCertificate: tls?.cert ?? base.paths.tlsCertificate,
+      tlsKey: tls?.key ?? base.paths.tlsKey,
+      acmeWebroot: path.join(dir, "acme"),
+      pidFile: path.join(dir, "nginx.pid"),
+      tempDir: path.join(dir, "tmp"),
+      accessLog: "off",
+      errorLog: "stderr",
+    },
+  };
+}
+
+/** Upstreams as include files, one per upstream, as the Docker targets' health-gated cutover writes them. */
+function withUpstreamFiles(input: NginxInput, dir: string): NginxInput {
+  const upstreamsDir = path.join(dir, "upstreams");
+  fs.mkdirSync(upstreamsDir, { recursive: true });
+  for (const [name, address] of Object.entries(input.addresses)) fs.writeFileSync(path.join(upstreamsDir, `${name}.conf`), renderUpstreamBlock(name, [address], { resolve: false }));
+  return { ...input, upstreamsDir };
+}
+
+before(async () => {
+  echo = await startEcho(PORT.echo);
+  const files = tempDir("edge-hardening-files");
+  staticDir = path.join(files, "static");
+  mediaDir = path.join(files, "media");
+  fs.mkdirSync(path.join(staticDir, "web"), { recursive: true });
+  fs.mkdirSync(path.join(mediaDir, "web"), { recursive: true });
+  const cert = await selfSignedCert(path.join(files, "certs"), DOMAIN);
+  chownR(files, nginxUser());
+
+  const local = rendered("local", { apps: APPS });
+  const localDir = tempDir("edge-hardening-local");
+  localConf = renderNginx(withUpstreamFiles(await placed(local, local.config.edge, localDir, { http: PORT.localHttp, https: PORT.spare }), localDir));
+
+  const tls = rendered("local", { apps: APPS, domain: DOMAIN, edge: { tls: { mode: "files", certificatePath: "/etc/ssl/djangostack/fullchain.pem", keyPath: "/etc/ssl/djangostack/privkey.pem" } } });
+  const tlsDir = tempDir("edge-hardening-tls");
+  tlsConf = renderNginx(withUpstreamFiles(await placed(tls, tls.config.edge, tlsDir, { http: PORT.tlsHttp, https: PORT.tlsHttps }, cert), tlsDir));
+
+  // loadBalancedNginx's own input (TLS at the LB), placed on loopback; checked to say nothing else.
+  const lb = rendered("production", {});
+  const lbDir = tempDir("edge-hardening-lb");
+  const production = loadBalancedNginx(lb.model, lb.config, `${LB}/32`);
+  const lbInput = loadBalancedInput(lb.model, lb.config, `${LB}/32`);
+  lbConf = renderNginx({ ...(await placed(lb, lbInput.edge, lbDir, { http: PORT.lbHttp, https: PORT.spare })), redirectHttpsPort: lbInput.redirectHttpsPort, trustedProxy: lbInput.trustedProxy });
+  assert.deepEqual(diffBeyondPlacement(production, lbConf, PLACEMENT), [], "the lb config under test is production's but for placement");
+
+  await Promise.all([
+    startNginx({ config: localConf, ports: [PORT.localHttp], dir: localDir, label: "edge-hardening-local" }),
+    startNginx({ config: tlsConf, ports: [PORT.tlsHttp, PORT.tlsHttps], dir: tlsDir, label: "edge-hardening-tls" }),
+    startNginx({ config: lbConf, ports: [PORT.lbHttp], dir: lbDir, label: "edge-hardening-lb" }),
+  ]);
+}, { timeout: 60_000 });
+
+const PLACEMENT = [
+  /^\s*(listen|pid|access_log|error_log|client_body_temp_path|proxy_temp_path|fastcgi_temp_path|uwsgi_temp_path|scgi_temp_path|alias|root) /,
+  /^\s*server \S+:\d+;$/,
+];
+
+/** Requests the upstream saw while `fn` ran. */
+async function reaching(fn: () => Promise<unknown>): Promise<typeof echo.seen> {
+  const start = echo.seen.length;
+  await fn();
+  return echo.seen.slice(start);
+}
+
+const tlsGet = (req: Partial<EdgeRequest> & { path: string }): Promise<EdgeResponse> => rawRequest({ port: PORT.tlsHttps, sni: DOMAIN, host: DOMAIN, ...req });
+
+describe("item 1: a foreign Host over HTTPS is closed, never answered, never forwarded", () => {
+  test("HTTP/1.1 with our SNI and a foreign, IP-literal or missing Host: connection closed, nothing reaches the app", async () => {
+    const seen = await reaching(async () => {
+      for (const host of ["attacker.example", "127.0.0.1", `127.0.0.1:${PORT.tlsHttps}`, "[::1]", undefined]) {
+        const r = await tlsGet({ path: "/", host });
+        assert.equal(r.closed, true, `Host ${String(host)}: got ${r.status} ${JSON.stringify(r.headers)}`);
+      }
+    });
+    assert.deepEqual(seen, []);
+    // Our own name is served and forwarded.
+    const ok = await reaching(async () => assert.equal((await tlsGet({ path: "/" })).status, 200));
+    assert.equal(ok.length, 1);
+  });
+
+  test("HTTP/2 with our SNI and a foreign :authority: no response, nothing reaches the app", async () => {
+    const seen = await reaching(async () => {
+      for (const authority of ["attacker.example", "127.0.0.1"]) {
+        const r = await h2Request({ port: PORT.tlsHttps, sni: DOMAIN, authority, path: "/" });
+        assert.equal(r.closed, true, `:authority ${authority}: got ${r.status}`);
+      }
+    });
+    assert.deepEqual(seen, []);
+    assert.equal((await h2Request({ port: PORT.tlsHttps, sni: DOMAIN, authority: DOMAIN, path: "/" })).status, 200);
+  });
+});
