@@ -374,14 +374,26 @@ function forwardedProto(input: NginxInput): string[] {
   ];
 }
 
-function proxyHeaders(websocket: boolean): string[] {
+/**
+ * The Host the app sees: the server name nginx matched (`$host`: lower-cased, without the port the
+ * client typed), plus the public port where it is not the scheme's default. The client's raw Host
+ * never passes, so absolute URLs Django builds (password reset links) cannot be steered by it.
+ */
+export function forwardedHost(input: NginxInput): string {
+  if (input.trustedProxy) return "$host"; // the load balancer listens on 80 and 443
+  const tls = input.edge.tls.mode !== "none";
+  const port = tls ? input.edge.httpsPort : input.edge.httpPort;
+  return port === (tls ? 443 : 80) ? "$host" : `$host:${port}`;
+}
+
+function proxyHeaders(websocket: boolean, host: string): string[] {
   return [
-    "proxy_set_header Host $djs_forwarded_host;",
+    `proxy_set_header Host ${host};`,
     // nginx is the first hop: the client's own X-Forwarded-For is not trusted, so it is replaced.
     "proxy_set_header X-Forwarded-For $remote_addr;",
     "proxy_set_header X-Real-IP $remote_addr;",
     "proxy_set_header X-Forwarded-Proto $djs_forwarded_proto;",
-    "proxy_set_header X-Forwarded-Host $djs_forwarded_host;",
+    `proxy_set_header X-Forwarded-Host ${host};`,
     "proxy_set_header X-Request-ID $djs_request_id;",
     ...(websocket
       ? ["proxy_set_header Upgrade $http_upgrade;", "proxy_set_header Connection $djs_connection_upgrade;"]
@@ -395,12 +407,13 @@ function limitReq(limit: Limit, edge: EdgeConfig): string[] {
   return [`limit_req zone=djs_${limit}${burst > 0 ? ` burst=${burst} nodelay` : ""};`];
 }
 
-function renderProxyLocation(loc: ProxyLocation, edge: EdgeConfig): string[] {
+function renderProxyLocation(loc: ProxyLocation, input: NginxInput): string[] {
+  const { edge } = input;
   const header = loc.modifier ? `location = ${loc.path}` : `location ${loc.path}`;
   return block(header, [
     ...limitReq(loc.limit, edge),
     `proxy_pass http://${loc.upstream};`,
-    ...proxyHeaders(loc.websocket),
+    ...proxyHeaders(loc.websocket, forwardedHost(input)),
     ...(loc.websocket ? [`proxy_read_timeout ${WEBSOCKET_TIMEOUT};`, `proxy_send_timeout ${WEBSOCKET_TIMEOUT};`] : []),
   ]);
 }
@@ -495,7 +508,7 @@ function appServer(input: NginxInput, site: AppSite): string[] {
   body.push(...block("location ~ /\\.(?!well-known/)", ["deny all;"]));
   body.push(...staticLocations(site.staticApps, input, tls));
   const locations = proxyLocations(site.routes);
-  for (const loc of locations) body.push(...renderProxyLocation(loc, input.edge));
+  for (const loc of locations) body.push(...renderProxyLocation(loc, input));
   // Without a "/" location nginx would serve its built-in html root.
   if (!locations.some((l) => l.modifier === "" && l.path === "/")) body.push(...block("location /", ["return 404;"]));
   return block("server", body);
@@ -608,7 +621,6 @@ function httpContext(input: NginxInput): string[] {
     ...forwardedProto(input),
     "# Keep a caller's request id when it is well formed, otherwise mint one.",
     ...block("map $http_x_request_id $djs_request_id", ["default $request_id;", '"~^[A-Za-z0-9._-]{1,128}$" $http_x_request_id;']),
-    ...block("map $http_host $djs_forwarded_host", ["default $http_host;", '"" $host;']),
     ...(tls && edge.hstsSeconds > 0 ? headerMap("strict_transport_security", "hsts", `max-age=${edge.hstsSeconds}`) : []),
     ...headerMap("x_frame_options", "x_frame_options", "DENY"),
     ...headerMap("x_content_type_options", "x_content_type_options", "nosniff"),

@@ -30,6 +30,8 @@ const PORT = { echo: 18800, localHttp: 18801, tlsHttp: 18802, tlsHttps: 18803, l
 const DOMAIN = "djangostack.test";
 const LB = "127.0.0.2";
 const APPS = [{ name: "web", build: "./app", websocketPaths: ["/ws/"] }];
+/** The production stack's domain and hosts, with a small app (its sizing is not what is tested here). */
+const LB_APPS = [{ name: "shop", build: "./app", routes: ["/"], hosts: ["api.shop.example.com"], websocketPaths: ["/ws/"] }];
 
 let echo: EchoUpstream;
 let localConf: string;
@@ -100,7 +102,7 @@ before(async () => {
   tlsConf = renderNginx(withUpstreamFiles(await placed(tls, tls.config.edge, tlsDir, { http: PORT.tlsHttp, https: PORT.tlsHttps }, cert), tlsDir));
 
   // loadBalancedNginx's own input (TLS at the LB), placed on loopback; checked to say nothing else.
-  const lb = rendered("production", {});
+  const lb = rendered("production", { apps: LB_APPS });
   const lbDir = tempDir("edge-hardening-lb");
   const production = loadBalancedNginx(lb.model, lb.config, `${LB}/32`);
   const lbInput = loadBalancedInput(lb.model, lb.config, `${LB}/32`);
@@ -151,5 +153,34 @@ describe("item 1: a foreign Host over HTTPS is closed, never answered, never for
     });
     assert.deepEqual(seen, []);
     assert.equal((await h2Request({ port: PORT.tlsHttps, sni: DOMAIN, authority: DOMAIN, path: "/" })).status, 200);
+  });
+});
+
+describe("item 2: the app sees the matched server name and the public port, never the client's Host", () => {
+  const hostsSeen = (seen: typeof echo.seen): string[][] => seen.map((s) => [...(s.headers.host ?? []), ...(s.headers["x-forwarded-host"] ?? [])]);
+
+  test("TLS: Host with a port the client typed and odd case reaches the app as the name and the public HTTPS port", async () => {
+    const port = stackConfig("local", { apps: APPS, domain: DOMAIN, edge: { tls: { mode: "files", certificatePath: "/etc/ssl/djangostack/fullchain.pem", keyPath: "/etc/ssl/djangostack/privkey.pem" } } }).edge.httpsPort;
+    const seen = await reaching(async () => {
+      assert.equal((await tlsGet({ path: "/", host: "DjangoStack.TEST:9999" })).status, 200);
+      assert.equal((await tlsGet({ path: "/", host: `${DOMAIN}:${PORT.tlsHttps}`, headers: [["X-Forwarded-Host", "evil.example"]] })).status, 200);
+    });
+    assert.deepEqual(hostsSeen(seen), [[`${DOMAIN}:${port}`, `${DOMAIN}:${port}`], [`${DOMAIN}:${port}`, `${DOMAIN}:${port}`]]);
+  });
+
+  test("TLS: an absolute-form request line naming another host is closed (nginx takes the host from it)", async () => {
+    const seen = await reaching(async () => assert.equal((await tlsGet({ path: "https://evil.example/" })).closed, true));
+    assert.deepEqual(seen, []);
+  });
+
+  test("local (no domain): the app sees the address the client used with the published port, not the port the client typed", async () => {
+    const published = stackConfig("local", { apps: APPS }).edge.httpPort;
+    const seen = await reaching(async () => assert.equal((await rawRequest({ port: PORT.localHttp, path: "/", host: "127.0.0.1:9999" })).status, 200));
+    assert.deepEqual(hostsSeen(seen), [[`127.0.0.1:${published}`, `127.0.0.1:${published}`]]);
+  });
+
+  test("behind the load balancer: the matched name without a port (the LB listens on 80 and 443)", async () => {
+    const seen = await reaching(async () => assert.equal((await rawRequest({ port: PORT.lbHttp, from: LB, path: "/", host: "Shop.Example.com:8080" })).status, 200));
+    assert.deepEqual(hostsSeen(seen), [["shop.example.com", "shop.example.com"]]);
   });
 });
