@@ -362,7 +362,24 @@ function proxyLocations(site: SiteRoutes): ProxyLocation[] {
   return [...[...exact.values()].sort(byPath), ...[...prefix.values()].sort(byPath)];
 }
 
-/** The scheme the client used: nginx's own, or the trusted proxy's X-Forwarded-Proto. */
+/**
+ * Headers a client could send to pose as a proxy: the app (or a library in it) may read any of them
+ * for the client address, scheme, host or path. nginx passes every client header on unless told
+ * otherwise, and an empty value drops it ("proxy_set_header": "If the value of a header field is an
+ * empty string then this field will not be passed to a proxied server"). Names with underscores are
+ * already dropped by nginx's default `ignore_invalid_headers on`.
+ */
+export const SPOOFABLE_HEADERS = [
+  "Forwarded", "X-Forwarded-Ssl", "X-Forwarded-Scheme", "X-Forwarded-Protocol", "X-Forwarded-Server", "X-Forwarded-Prefix",
+  "X-Forwarded-Uri", "X-Original-Forwarded-For", "X-Original-Host", "X-Original-URL", "X-Rewrite-URL", "X-Host", "X-Url-Scheme",
+  "Front-End-Https", "True-Client-IP", "X-Client-IP", "Client-IP", "X-Cluster-Client-IP", "CF-Connecting-IP", "Fastly-Client-IP",
+];
+
+/**
+ * The scheme the client used: nginx's own, or X-Forwarded-Proto when the peer is the trusted proxy.
+ * `$realip_remote_addr` is the peer before the realip module replaced it with X-Forwarded-For, so a
+ * client elsewhere cannot claim HTTPS by sending the header itself.
+ */
 function forwardedProto(input: NginxInput): string[] {
   if (!input.trustedProxy) return block("map $scheme $djs_forwarded_proto", ["default $scheme;"]);
   return [
@@ -370,8 +387,17 @@ function forwardedProto(input: NginxInput): string[] {
     ...input.trustedProxy.cidrs.map((cidr) => `set_real_ip_from ${cidr};`),
     "real_ip_header X-Forwarded-For;",
     "real_ip_recursive on;",
-    ...block("map $http_x_forwarded_proto $djs_forwarded_proto", ["default $scheme;", "https https;"]),
+    ...block("geo $realip_remote_addr $djs_from_proxy", ["default 0;", ...input.trustedProxy.cidrs.map((cidr) => `${cidr} 1;`)]),
+    ...block('map "$djs_from_proxy:$http_x_forwarded_proto" $djs_forwarded_proto', ["default $scheme;", '"1:https" https;']),
+    // The proxy listens on the scheme's default port.
+    ...block("map $djs_forwarded_proto $djs_forwarded_port", ["default 80;", "https 443;"]),
   ];
+}
+
+/** The public port the client connected to, for X-Forwarded-Port. */
+function forwardedPort(input: NginxInput): string {
+  if (input.trustedProxy) return "$djs_forwarded_port";
+  return String(input.edge.tls.mode !== "none" ? input.edge.httpsPort : input.edge.httpPort);
 }
 
 /**
@@ -386,7 +412,7 @@ export function forwardedHost(input: NginxInput): string {
   return port === (tls ? 443 : 80) ? "$host" : `$host:${port}`;
 }
 
-function proxyHeaders(websocket: boolean, host: string): string[] {
+function proxyHeaders(websocket: boolean, host: string, port: string): string[] {
   return [
     `proxy_set_header Host ${host};`,
     // nginx is the first hop: the client's own X-Forwarded-For is not trusted, so it is replaced.
@@ -394,6 +420,8 @@ function proxyHeaders(websocket: boolean, host: string): string[] {
     "proxy_set_header X-Real-IP $remote_addr;",
     "proxy_set_header X-Forwarded-Proto $djs_forwarded_proto;",
     `proxy_set_header X-Forwarded-Host ${host};`,
+    `proxy_set_header X-Forwarded-Port ${port};`,
+    ...SPOOFABLE_HEADERS.map((h) => `proxy_set_header ${h} "";`),
     "proxy_set_header X-Request-ID $djs_request_id;",
     ...(websocket
       ? ["proxy_set_header Upgrade $http_upgrade;", "proxy_set_header Connection $djs_connection_upgrade;"]
@@ -413,7 +441,7 @@ function renderProxyLocation(loc: ProxyLocation, input: NginxInput): string[] {
   return block(header, [
     ...limitReq(loc.limit, edge),
     `proxy_pass http://${loc.upstream};`,
-    ...proxyHeaders(loc.websocket, forwardedHost(input)),
+    ...proxyHeaders(loc.websocket, forwardedHost(input), forwardedPort(input)),
     ...(loc.websocket ? [`proxy_read_timeout ${WEBSOCKET_TIMEOUT};`, `proxy_send_timeout ${WEBSOCKET_TIMEOUT};`] : []),
   ]);
 }

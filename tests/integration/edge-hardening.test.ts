@@ -184,3 +184,46 @@ describe("item 2: the app sees the matched server name and the public port, neve
     assert.deepEqual(hostsSeen(seen), [["shop.example.com", "shop.example.com"]]);
   });
 });
+
+describe("item 4: forwarding headers are taken only from the trusted proxy, and set or cleared otherwise", () => {
+  const SPOOFED: [string, string][] = [
+    ["Forwarded", "for=203.0.113.66;proto=https;host=evil.example"],
+    ["X-Forwarded-Ssl", "on"],
+    ["X-Forwarded-Port", "443"],
+    ["X-Forwarded-Scheme", "https"],
+    ["X-Forwarded-Protocol", "https"],
+    ["True-Client-IP", "203.0.113.66"],
+    ["X-Client-IP", "203.0.113.66"],
+    ["X-Original-URL", "/admin/"],
+    ["CF-Connecting-IP", "203.0.113.66"],
+  ];
+  const spoofedSeen = (s: (typeof echo.seen)[number]): string[] => SPOOFED.map(([k]) => k.toLowerCase()).filter((k) => k !== "x-forwarded-port" && s.headers[k] !== undefined);
+
+  test("no spoofable header reaches the app from a client, in the local, TLS and load-balanced variants", async () => {
+    const seen = await reaching(async () => {
+      // One after the other: the app sees them in this order.
+      assert.equal((await rawRequest({ port: PORT.localHttp, host: "127.0.0.1", path: "/", headers: SPOOFED })).status, 200);
+      assert.equal((await tlsGet({ path: "/", headers: SPOOFED })).status, 200);
+      assert.equal((await rawRequest({ port: PORT.lbHttp, from: "127.0.0.1", host: "shop.example.com", path: "/", headers: SPOOFED })).status, 200);
+      assert.equal((await rawRequest({ port: PORT.lbHttp, from: LB, host: "shop.example.com", path: "/", headers: SPOOFED })).status, 200);
+    });
+    assert.equal(seen.length, 4);
+    for (const s of seen) assert.deepEqual(spoofedSeen(s), [], JSON.stringify(s.headers));
+    // X-Forwarded-Port is set to the public port, never the client's.
+    const localPort = String(stackConfig("local", { apps: APPS }).edge.httpPort);
+    assert.deepEqual(seen.map((s) => s.headers["x-forwarded-port"]), [[localPort], ["8443"], ["80"], ["80"]]);
+  });
+
+  test("behind the LB: a peer other than the LB cannot claim HTTPS or another client address", async () => {
+    const xfp: [string, string][] = [["X-Forwarded-Proto", "https"], ["X-Forwarded-For", "203.0.113.66"]];
+    const seen = await reaching(async () => {
+      assert.equal((await rawRequest({ port: PORT.lbHttp, from: "127.0.0.1", host: "shop.example.com", path: "/", headers: xfp })).status, 200);
+      assert.equal((await rawRequest({ port: PORT.lbHttp, from: LB, host: "shop.example.com", path: "/", headers: xfp })).status, 200);
+    });
+    const view = seen.map((s) => ({ proto: s.headers["x-forwarded-proto"], port: s.headers["x-forwarded-port"], for: s.headers["x-forwarded-for"], realIp: s.headers["x-real-ip"] }));
+    assert.deepEqual(view, [
+      { proto: ["http"], port: ["80"], for: ["127.0.0.1"], realIp: ["127.0.0.1"] },
+      { proto: ["https"], port: ["443"], for: ["203.0.113.66"], realIp: ["203.0.113.66"] },
+    ]);
+  });
+});

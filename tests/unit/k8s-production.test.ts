@@ -411,9 +411,10 @@ describe("production stack (kubernetes target, managed data) under the offline e
       assert.deepEqual(dns.egress[0].ports, [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }]);
     });
 
-    it("lets the world reach nginx on 8080 only, nginx reach web only, and web accept only nginx", () => {
+    it("lets only the load balancer's path (the VPC range) reach nginx on 8080, nginx reach web only, and web accept only nginx", () => {
       const edge = spec(named(ev, K.netpol, "edge")) as { ingress: { from?: unknown; ports: Obj[] }[]; egress: { to: Obj[]; ports: Obj[] }[] };
-      assert.deepEqual(edge.ingress, [{ ports: [{ protocol: "TCP", port: 8080 }] }]);
+      // No pod selector and no open rule: a pod in the cluster cannot reach nginx and pose as the LB.
+      assert.deepEqual(edge.ingress, [{ from: [{ ipBlock: { cidr: "10.110.0.0/20" } }], ports: [{ protocol: "TCP", port: 8080 }] }]);
       assert.deepEqual(edge.egress[0].ports, [{ protocol: "TCP", port: 8000 }]);
       const web = spec(named(ev, K.netpol, "shop-web-ingress")) as { ingress: { from: { podSelector: Obj }[]; ports: Obj[] }[]; podSelector: Obj };
       assert.deepEqual(web.ingress[0].from, [{ podSelector: { matchExpressions: [{ key: "djangostack.io/role", operator: "In", values: ["edge"] }] } }]);

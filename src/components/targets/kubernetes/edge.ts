@@ -187,7 +187,11 @@ export class EdgeTier extends pulumi.ComponentResource {
       "edge",
       { matchLabels: selectorLabels(edge, ctx.stack) },
       {
-        ingress: [{ ports: [{ protocol: "TCP", port: EDGE_PORTS.http }] }],
+        // Only the load balancer's path: it connects from the VPC range (externalTrafficPolicy Local keeps
+        // its address), the range nginx trusts for X-Forwarded-*. Pods have cluster addresses outside it,
+        // so no pod can reach nginx and pose as the LB. Kubelet probes pass: "traffic to and from the node
+        // where a Pod is running is always allowed" (Kubernetes, Network Policies).
+        ingress: [{ from: [{ ipBlock: { cidr: args.vpcCidr } }], ports: [{ protocol: "TCP", port: EDGE_PORTS.http }] }],
         egress: [
           {
             to: [{ podSelector: roleSelector(["web", "frontend"]) }],
