@@ -10,7 +10,9 @@ import { hasUrlPassword, isCredentialName } from "../src/config/env-rules";
 export interface CheckedResource {
   type: string;
   props: Record<string, unknown>;
-  opts: { protect?: boolean };
+  opts: { protect?: boolean; retainOnDelete?: boolean };
+  /** The stack's name (from the URN in the pack); the production rules apply to stacks named prod*. */
+  stack?: string;
 }
 
 export interface Rule {
@@ -196,3 +198,178 @@ export const stackRules: StackRule[] = [
     },
   },
 ];
+
+/** A stack is held to the production rules when its name says so (production, prod, prod-eu...). */
+export const isProduction = (stack: string | undefined): boolean => stack !== undefined && /^prod/.test(stack);
+
+const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
+const STATEFUL_SET = "kubernetes:apps/v1:StatefulSet";
+const CONTAINER = "docker:index/container:Container";
+const ROLE_LABEL = "djangostack.io/role";
+/** The model's long-running roles: the processes that serve or work until stopped (one-offs and the TLS renew loop are not among them). */
+const LONG_RUNNING = ["web", "worker", "beat", "frontend", "edge", "postgres", "redis", "rabbitmq"];
+
+const dockerRole = (props: Obj): string | undefined => {
+  const value = list(props.labels).map(obj).find((l) => l.label === "djangostack.role")?.value;
+  return typeof value === "string" ? value : undefined;
+};
+const labelsOf = (props: Obj): Obj => obj(metadata(props).labels);
+const whereOf = (r: CheckedResource): string => `${String(metadata(r.props).name ?? r.props.name ?? r.type)}`;
+
+/** A workload's image references, on either target. */
+function imagesOf(r: CheckedResource): string[] {
+  if (r.type === "docker:index/remoteImage:RemoteImage") return [String(r.props.name)];
+  if (WORKLOADS.includes(r.type)) return containersOf(podSpec(r.props)).map((c) => String(c.image));
+  return [];
+}
+
+/** Every nginx configuration text the stack ships: ConfigMap data and files uploaded into containers. */
+function nginxConfigs(resources: readonly CheckedResource[]): string[] {
+  return resources.flatMap((r) => {
+    if (r.type === CONFIG_MAP) return Object.entries(obj(r.props.data)).filter(([k]) => k.endsWith(".conf")).map(([, v]) => String(v));
+    if (r.type === CONTAINER) return list(r.props.uploads).map(obj).filter((u) => String(u.file).includes("nginx")).map((u) => String(u.content));
+    return [];
+  });
+}
+
+/** matchLabels of a selector are all among the pod template's labels. */
+const selects = (selector: Obj, labels: Obj): boolean => {
+  const wanted = Object.entries(obj(selector.matchLabels));
+  return wanted.length > 0 && wanted.every(([k, v]) => labels[k] === v);
+};
+
+/** Data a stack cannot recreate: Postgres, Redis and RabbitMQ data and the uploaded media. */
+const DATA_VOLUME = /-(postgres|redis|rabbitmq)-data$|-media-/;
+
+rules.push(
+  {
+    name: "long-running-probed",
+    description: "Every long-running workload has a health check (Docker) or a readiness probe (Kubernetes), so traffic and restarts follow its health.",
+    check: ({ type, props }) => {
+      if (type === CONTAINER) {
+        const role = dockerRole(props);
+        return role && LONG_RUNNING.includes(role) && props.restart !== "no" && props.healthcheck === undefined ? [`container ${String(props.name ?? role)} (role ${role}) has no healthcheck: give its process a health probe in the model`] : [];
+      }
+      if (type !== DEPLOYMENT && type !== STATEFUL_SET) return [];
+      return list(podSpec(props).containers)
+        .map(obj)
+        .filter((c) => c.readinessProbe === undefined)
+        .map((c) => `${String(metadata(props).name)}/${String(c.name)} has no readinessProbe: add one so the Service only routes to ready pods`);
+    },
+  },
+  {
+    name: "beat-singleton",
+    description: "Celery beat runs as exactly one pod, replaced with Recreate, so no schedule ever fires twice.",
+    check: ({ type, props }) => {
+      if (type !== DEPLOYMENT || labelsOf(props)[ROLE_LABEL] !== "beat") return [];
+      const spec = obj(props.spec);
+      const problems: string[] = [];
+      if (spec.replicas !== 1) problems.push(`${String(metadata(props).name)}: replicas is ${String(spec.replicas)}; beat must run exactly 1`);
+      if (obj(spec.strategy).type !== "Recreate") problems.push(`${String(metadata(props).name)}: strategy is ${String(obj(spec.strategy).type ?? "RollingUpdate")}; use Recreate so old and new beat never overlap`);
+      return problems;
+    },
+  },
+  {
+    name: "only-edge-exposed",
+    description: "No Kubernetes Service of type LoadBalancer or NodePort except the edge's.",
+    check: ({ type, props }) => {
+      if (type !== "kubernetes:core/v1:Service") return [];
+      const kind = String(obj(props.spec).type ?? "ClusterIP");
+      return (kind === "LoadBalancer" || kind === "NodePort") && labelsOf(props)[ROLE_LABEL] !== "edge" ? [`Service ${String(metadata(props).name)} is ${kind}: only the edge is exposed; make it ClusterIP`] : [];
+    },
+  },
+  {
+    name: "production-images-pinned",
+    description: "In production every image, public ones included, runs by digest: what was reviewed is what runs.",
+    check: (r) => (isProduction(r.stack) ? imagesOf(r).filter((i) => !i.includes("@sha256:")).map((i) => `${whereOf(r)}: ${i} is not pinned by digest`) : []),
+  },
+  {
+    name: "data-retained",
+    description: "Volumes that hold data (Postgres, Redis, RabbitMQ, media) and PVCs are protected or retained on delete.",
+    check: ({ type, props, opts }) => {
+      // CrossGuard's PolicyResourceOptions carries no retainOnDelete (@pulumi/policy 1.21): undefined there
+      // means "not visible", so only a known false (the offline render, the tests) counts as not retained.
+      const kept = opts.protect === true || opts.retainOnDelete !== false;
+      if (type === "docker:index/volume:Volume" && DATA_VOLUME.test(String(props.name)) && !kept) return [`volume ${String(props.name)} holds data and would be deleted with the stack: set retainOnDelete (or protect)`];
+      if ((type === "kubernetes:core/v1:PersistentVolumeClaim" || type === "digitalocean:index/volume:Volume") && !kept) return [`${type} ${whereOf({ type, props, opts })} is neither protected nor retained on delete`];
+      return [];
+    },
+  },
+);
+
+stackRules.push(
+  {
+    name: "replicated-has-pdb",
+    description: "A Deployment that runs more than one pod (or is autoscaled) has a PodDisruptionBudget, so node drains keep it serving.",
+    checkStack: (resources) => {
+      const scaled = new Set(resources.filter((r) => r.type === "kubernetes:autoscaling/v2:HorizontalPodAutoscaler").map((r) => `${String(metadata(r.props).namespace)}/${String(obj(obj(r.props.spec).scaleTargetRef).name)}`));
+      const pdbs = resources.filter((r) => r.type === "kubernetes:policy/v1:PodDisruptionBudget");
+      return resources
+        .filter((r) => r.type === DEPLOYMENT)
+        .filter((r) => Number(obj(r.props.spec).replicas ?? 1) > 1 || scaled.has(`${String(metadata(r.props).namespace)}/${String(metadata(r.props).name)}`))
+        .filter((r) => {
+          const labels = obj(obj(obj(r.props.spec).template).metadata).labels;
+          return !pdbs.some((p) => metadata(p.props).namespace === metadata(r.props).namespace && selects(obj(obj(p.props.spec).selector), obj(labels)));
+        })
+        .map((r) => `Deployment ${String(metadata(r.props).name)} runs several pods and no PodDisruptionBudget selects them: add one (maxUnavailable: 1)`);
+    },
+  },
+  {
+    name: "network-default-deny",
+    description: "Every namespace with workloads has a NetworkPolicy denying all ingress and egress by default; traffic is then allowed per flow.",
+    checkStack: (resources) => {
+      const namespaces = new Set(resources.filter((r) => WORKLOADS.includes(r.type)).map((r) => String(metadata(r.props).namespace)));
+      const denied = new Set(
+        resources
+          .filter((r) => r.type === "kubernetes:networking.k8s.io/v1:NetworkPolicy")
+          .filter((r) => {
+            const spec = obj(r.props.spec);
+            const types = list(spec.policyTypes);
+            return Object.keys(obj(spec.podSelector)).length === 0 && types.includes("Ingress") && types.includes("Egress") && list(spec.ingress).length === 0 && list(spec.egress).length === 0;
+          })
+          .map((r) => String(metadata(r.props).namespace)),
+      );
+      return [...namespaces].filter((ns) => !denied.has(ns)).map((ns) => `namespace ${ns} has no default-deny NetworkPolicy (podSelector {}, policyTypes Ingress and Egress, no rules)`);
+    },
+  },
+  {
+    name: "pvc-storage-retained",
+    description: "StatefulSet volume claims use a StorageClass with reclaimPolicy Retain, so deleting a claim never deletes the disk.",
+    checkStack: (resources) => {
+      const classes = new Map(resources.filter((r) => r.type === "kubernetes:storage.k8s.io/v1:StorageClass").map((r) => [String(metadata(r.props).name), String(r.props.reclaimPolicy ?? "Delete")]));
+      return resources
+        .filter((r) => r.type === STATEFUL_SET)
+        .flatMap((r) => list(obj(r.props.spec).volumeClaimTemplates).map((t) => [r, String(obj(obj(t).spec).storageClassName ?? "(default)")] as const))
+        .filter(([, cls]) => classes.get(cls) !== "Retain")
+        .map(([r, cls]) => `StatefulSet ${String(metadata(r.props).name)} claims storage of class ${cls}, whose reclaimPolicy is ${classes.get(cls) ?? "the cluster default (Delete on DOKS)"}: use a Retain class`);
+    },
+  },
+  {
+    name: "production-tls-hsts",
+    description: "A production stack terminates TLS (the load balancer's certificate or nginx's) and sends HSTS.",
+    checkStack: (resources) => {
+      if (!resources.some((r) => isProduction(r.stack))) return [];
+      const annotations = resources.filter((r) => r.type === "kubernetes:core/v1:Service").map((r) => obj(metadata(r.props).annotations));
+      const lbTls = annotations.some((a) => (a["service.beta.kubernetes.io/do-loadbalancer-certificate-name"] ?? a["service.beta.kubernetes.io/do-loadbalancer-certificate-id"]) !== undefined && a["service.beta.kubernetes.io/do-loadbalancer-redirect-http-to-https"] === "true");
+      const confs = nginxConfigs(resources);
+      const problems: string[] = [];
+      if (!lbTls && !confs.some((c) => /\bssl_certificate\b/.test(c))) problems.push("no TLS: neither a load balancer certificate with HTTP->HTTPS redirect nor an nginx ssl_certificate; set djangostack:edge.tls.mode");
+      if (!confs.some((c) => /Strict-Transport-Security/.test(c) && /max-age=[1-9]/.test(c))) problems.push("no HSTS header with a positive max-age in the edge's nginx.conf; set djangostack:edge.hstsSeconds > 0");
+      return problems;
+    },
+  },
+  {
+    name: "production-backups",
+    description: "A production stack's PostgreSQL is backed up: managed PostgreSQL (daily backups, point-in-time recovery), or Droplet backups.",
+    checkStack: (resources) => {
+      if (!resources.some((r) => isProduction(r.stack))) return [];
+      const managed = resources.some((r) => r.type === "digitalocean:index/databaseCluster:DatabaseCluster" && r.props.engine === "pg");
+      const inCluster = resources.filter((r) => r.type === STATEFUL_SET && containersOf(podSpec(r.props)).some((c) => /(^|\/)postgres:/.test(String(c.image))));
+      const droplets = resources.filter((r) => r.type === "digitalocean:index/droplet:Droplet" && r.props.backups !== true);
+      return [
+        ...(managed ? [] : inCluster.map((r) => `StatefulSet ${String(metadata(r.props).name)} keeps production data in-cluster without backups: use data.postgres.mode "managed"`)),
+        ...droplets.map((r) => `Droplet ${String(r.props.name)} holds production data without DigitalOcean backups: enable them`),
+      ];
+    },
+  },
+);

@@ -1,11 +1,14 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { CheckedResource, rules } from "../../policy/rules";
+import { CheckedResource, rules, stackRules } from "../../policy/rules";
 import { evaluateStack } from "../../src/offline/render";
 import { unwrapSecrets } from "../../src/offline/secret";
 
 function violations(resources: CheckedResource[]): string[] {
-  return resources.flatMap((r) => rules.flatMap((rule) => rule.check(r).map((p) => `${rule.name} ${r.type}: ${p}`)));
+  return [
+    ...resources.flatMap((r) => rules.flatMap((rule) => rule.check(r).map((p) => `${rule.name} ${r.type}: ${p}`))),
+    ...stackRules.flatMap((rule) => rule.checkStack(resources).map((p) => `${rule.name}: ${p}`)),
+  ];
 }
 
 function rule(name: string) {
@@ -14,11 +17,24 @@ function rule(name: string) {
   return found;
 }
 
+/** Every stack of this project and every example, as the pack sees it (options and the stack name included). */
+const STACKS: [string, string | undefined][] = [
+  ["local", undefined],
+  ["staging", undefined],
+  ["production", undefined],
+  ["seed-000", "examples/seed-000-kore-monolith.yaml"],
+  ["seed-002", "examples/seed-002-ticket-tracking.yaml"],
+  ["seed-003", "examples/seed-003-ecommerce-k8s.yaml"],
+  ["seed-004", "examples/seed-004-admin2-production.yaml"],
+];
+
 describe("policy pack over the stacks the program renders", () => {
-  for (const [stack, stackFile] of [["local"], ["staging"], ["production"], ["seed-003", "examples/seed-003-ecommerce-k8s.yaml"]] as const) {
+  it("has at least 14 mandatory rules", () => assert.ok(rules.length + stackRules.length >= 14, String(rules.length + stackRules.length)));
+
+  for (const [stack, stackFile] of STACKS) {
     it(`${stack}: every resource passes every guardrail`, async () => {
       const ev = await evaluateStack({ stack, stackFile });
-      const checked = ev.engine.resources.map((r) => ({ type: r.type, props: unwrapSecrets(r.inputs) as Record<string, unknown>, opts: { protect: r.options.protect } }));
+      const checked = ev.engine.resources.map((r) => ({ type: r.type, props: unwrapSecrets(r.inputs) as Record<string, unknown>, opts: { protect: r.options.protect, retainOnDelete: r.options.retainOnDelete }, stack }));
       assert.ok(checked.length > 20);
       assert.deepEqual(violations(checked), []);
     });
