@@ -7,9 +7,9 @@ export const id = { project: "djangostack", stack: "test" };
 export const droplet = { sshKeys: ["aa:bb"], adminCidrs: ["203.0.113.7/32"] };
 export const onDroplet = (extra: Raw = {}, base: Raw = {}): Raw => ({ target: "droplet", ...base, droplet: { ...droplet, ...extra } });
 
-export function problems(raw: Raw): string[] {
+export function problems(raw: Raw, identity: { project: string; stack: string } = id): string[] {
   try {
-    parseConfig(raw, id);
+    parseConfig(raw, identity);
   } catch (error) {
     assert.ok(error instanceof ConfigError, `expected ConfigError, got ${String(error)}`);
     return error.problems;

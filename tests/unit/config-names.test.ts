@@ -1,21 +1,11 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Checker, ConfigError, Raw } from "../../src/config/checker";
+import { Checker, Raw } from "../../src/config/checker";
 import { NAMESPACE, parseConfig } from "../../src/config/schema";
 import { checkDerivedNames } from "../../src/config/names";
 import * as names from "../../src/model/names";
 
-const id = { project: "djangostack", stack: "test" };
-
-function problems(raw: Raw): string[] {
-  try {
-    parseConfig(raw, id);
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, `expected ConfigError, got ${String(error)}`);
-    return error.problems;
-  }
-  assert.fail(`expected ${JSON.stringify(raw)} to be rejected`);
-}
+import { id, problems } from "./config-helpers";
 
 const routed = (name: string, extra: Raw = {}): Raw => ({ name, routes: [`/${name}/`], ...extra });
 

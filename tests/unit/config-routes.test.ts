@@ -1,20 +1,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { ConfigError, Raw } from "../../src/config/checker";
+import { Raw } from "../../src/config/checker";
 import { parseConfig } from "../../src/config/schema";
 import { normalisePath } from "../../src/config/routes";
 
-const id = { project: "djangostack", stack: "test" };
-
-function problems(raw: Raw): string[] {
-  try {
-    parseConfig(raw, id);
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, `expected ConfigError, got ${String(error)}`);
-    return error.problems;
-  }
-  assert.fail(`expected ${JSON.stringify(raw)} to be rejected`);
-}
+import { id, problems } from "./config-helpers";
 
 /** Two apps routed by prefix, the shape of the Ticket Tracking seed. */
 const two = (a: Raw, b: Raw): Raw => ({ apps: [{ name: "auth", routes: ["/api/auth/"], ...a }, { name: "ticket", routes: ["/api/tickets/"], ...b }] });

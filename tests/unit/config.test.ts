@@ -1,21 +1,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { ConfigError } from "../../src/config/checker";
 import { parseConfig } from "../../src/config/schema";
 import { Raw } from "../../src/config/checker";
 import { REDIS_EVICTION_POLICIES } from "../../src/config/types";
 
-const id = { project: "djangostack", stack: "test" };
-
-function problems(raw: Raw): string[] {
-  try {
-    parseConfig(raw, id);
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, `expected ConfigError, got ${String(error)}`);
-    return error.problems;
-  }
-  assert.fail(`expected ${JSON.stringify(raw)} to be rejected`);
-}
+import { id, problems } from "./config-helpers";
 
 const droplet = { sshKeys: ["aa:bb"], adminCidrs: ["203.0.113.7/32"] };
 

@@ -1,9 +1,10 @@
+import { problems as problemsOf } from "./config-helpers";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { evaluateStack, Evaluation } from "../../src/offline/render";
 import { RecordedResource, resolveOutputs } from "../../src/offline/engine";
 import { unwrapSecrets } from "../../src/offline/secret";
-import { ConfigError, Raw } from "../../src/config/checker";
+import { Raw } from "../../src/config/checker";
 import { parseConfig } from "../../src/config/schema";
 import { CERTBOT_IMAGE } from "../../src/components/targets/docker/tls";
 
@@ -144,15 +145,7 @@ describe("the local stack is unchanged", () => {
 });
 
 const id = { project: "djangostack", stack: "local" };
-function problems(raw: Raw): string[] {
-  try {
-    parseConfig(raw, id);
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, `expected ConfigError, got ${String(error)}`);
-    return error.problems;
-  }
-  assert.fail(`expected ${JSON.stringify(raw)} to be rejected`);
-}
+const problems = (raw: Raw): string[] => problemsOf(raw, id);
 const droplet = { sshKeys: ["aa:bb"], adminCidrs: ["203.0.113.7/32"] };
 const le = { tls: { mode: "letsencrypt", email: EMAIL } };
 
