@@ -298,7 +298,7 @@ function parseData(c: Checker, value: unknown, target: Target): DataConfig {
 }
 
 function parseEdge(c: Checker, value: unknown, target: Target, domain: string | undefined, docker: DockerTargetConfig): EdgeConfig {
-  const raw = c.object("edge", value, ["nginxVersion", "httpPort", "httpsPort", "tls", "clientMaxBody", "hstsSeconds", "rateLimit", "resources", "replicas"]);
+  const raw = c.object("edge", value, ["nginxVersion", "httpPort", "httpsPort", "tls", "clientMaxBody", "hstsSeconds", "hstsIncludeSubDomains", "hstsPreload", "rateLimit", "resources", "replicas"]);
   const tlsRaw = c.object("edge.tls", raw.tls, ["mode", "email", "staging", "certificatePath", "keyPath"]);
   const rl = c.object("edge.rateLimit", raw.rateLimit, ["generalPerSecond", "generalBurst", "strictPerMinute", "strictBurst", "strictPaths"]);
   // Only a public edge can answer Let's Encrypt: a Droplet, or a docker engine published on 0.0.0.0.
@@ -326,13 +326,22 @@ function parseEdge(c: Checker, value: unknown, target: Target, domain: string | 
   const httpsPort = c.int("edge.httpsPort", raw.httpsPort, httpsDefault, { min: 1, max: 65535 });
   checkEdgePorts(c, httpPort, httpsPort);
   if (mode === "files" && (!certificatePath || !keyPath)) c.fail("edge.tls", raw.tls, 'mode "files" needs certificatePath and keyPath');
+  const hstsSeconds = c.int("edge.hstsSeconds", raw.hstsSeconds, 31536000, { min: 0, max: 63072000 });
+  const hstsIncludeSubDomains = c.bool("edge.hstsIncludeSubDomains", raw.hstsIncludeSubDomains, false);
+  const hstsPreload = c.bool("edge.hstsPreload", raw.hstsPreload, false);
+  // The preload list's submission rules (hstspreload.org): a browser would otherwise refuse the entry.
+  if (hstsPreload && (!hstsIncludeSubDomains || hstsSeconds < 31536000)) {
+    c.fail("edge.hstsPreload", hstsPreload, `needs edge.hstsIncludeSubDomains true and edge.hstsSeconds of at least 31536000 (got ${String(hstsIncludeSubDomains)}, ${hstsSeconds})`);
+  }
   return {
     nginxVersion: parseNginxVersion(c, raw.nginxVersion, "1.28"),
     httpPort,
     httpsPort,
     tls: { mode, email, staging: c.bool("edge.tls.staging", tlsRaw.staging, false), certificatePath, keyPath },
     clientMaxBodyMiB: c.int("edge.clientMaxBody", raw.clientMaxBody, 10, { min: 1, max: 10240 }),
-    hstsSeconds: c.int("edge.hstsSeconds", raw.hstsSeconds, 31536000, { min: 0, max: 63072000 }),
+    hstsSeconds,
+    hstsIncludeSubDomains,
+    hstsPreload,
     rateLimit: {
       generalPerSecond: c.int("edge.rateLimit.generalPerSecond", rl.generalPerSecond, 20, { min: 1, max: 100000 }),
       generalBurst: c.int("edge.rateLimit.generalBurst", rl.generalBurst, 40, { min: 0, max: 100000 }),

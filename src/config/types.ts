@@ -174,6 +174,10 @@ export interface EdgeConfig {
   tls: TlsConfig;
   clientMaxBodyMiB: number;
   hstsSeconds: number;
+  /** HSTS `includeSubDomains`: every subdomain must serve HTTPS too. */
+  hstsIncludeSubDomains: boolean;
+  /** HSTS `preload` (hstspreload.org); needs includeSubDomains and at least a year. */
+  hstsPreload: boolean;
   rateLimit: RateLimit;
   resources: Resources;
   replicas: number;

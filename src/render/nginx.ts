@@ -57,7 +57,12 @@ export interface NginxInput {
    * address comes from X-Forwarded-For sent by these networks, and X-Forwarded-Proto is passed on.
    * `idleTimeoutSeconds`: how long the proxy keeps an idle connection to nginx open for reuse.
    */
-  trustedProxy?: { cidrs: string[]; idleTimeoutSeconds: number };
+  trustedProxy?: {
+    cidrs: string[];
+    idleTimeoutSeconds: number;
+    /** The proxy terminates TLS: nginx adds HSTS to the responses it forwarded as HTTPS. */
+    tls?: boolean;
+  };
   /**
    * Directory (e.g. "/etc/nginx/upstreams") holding one `<upstream>.conf` per upstream, each written by
    * `renderUpstreamBlock` (the Docker targets' health-gated cutover, `src/render/cutover.ts`). Set, the
@@ -452,13 +457,35 @@ function renderProxyLocation(loc: ProxyLocation, input: NginxInput): string[] {
  * `add_header` with an empty value. They must be repeated in every location that has its own
  * `add_header`, because such a location inherits none of the server's.
  */
-function securityHeaders(tls: boolean, edge: EdgeConfig): string[] {
+function securityHeaders(input: NginxInput): string[] {
   return [
-    ...(tls && edge.hstsSeconds > 0 ? ["add_header Strict-Transport-Security $djs_hsts always;"] : []),
+    ...(hstsOn(input) ? ["add_header Strict-Transport-Security $djs_hsts always;"] : []),
     "add_header X-Frame-Options $djs_x_frame_options always;",
     "add_header X-Content-Type-Options $djs_x_content_type_options always;",
     "add_header Referrer-Policy $djs_referrer_policy always;",
     "add_header Permissions-Policy $djs_permissions_policy always;",
+  ];
+}
+
+/** HTTPS reaches the client: nginx terminates TLS, or the trusted proxy in front does. */
+function hstsOn(input: NginxInput): boolean {
+  return (input.edge.tls.mode !== "none" || input.trustedProxy?.tls === true) && input.edge.hstsSeconds > 0;
+}
+
+export function hstsValue(edge: EdgeConfig): string {
+  return [`max-age=${edge.hstsSeconds}`, ...(edge.hstsIncludeSubDomains ? ["includeSubDomains"] : []), ...(edge.hstsPreload ? ["preload"] : [])].join("; ");
+}
+
+/**
+ * The HSTS value, unless the app sent its own. Behind the proxy only on requests that came in as HTTPS
+ * (browsers ignore HSTS over HTTP, and the LB's own redirect answers those anyway).
+ */
+function hstsMaps(input: NginxInput): string[] {
+  if (!hstsOn(input)) return [];
+  if (input.edge.tls.mode !== "none") return headerMap("strict_transport_security", "hsts", hstsValue(input.edge));
+  return [
+    ...block("map $djs_forwarded_proto $djs_hsts_https", [`https "${hstsValue(input.edge)}";`, 'default "";']),
+    ...block("map $upstream_http_strict_transport_security $djs_hsts", ['"" $djs_hsts_https;', 'default "";']),
   ];
 }
 
@@ -470,8 +497,8 @@ function healthLocation(): string[] {
   return block("location = /nginx-health", ["access_log off;", "default_type text/plain;", 'return 200 "ok\\n";']);
 }
 
-function staticLocations(apps: AppRouting[], input: NginxInput, tls: boolean): string[] {
-  const headers = securityHeaders(tls, input.edge);
+function staticLocations(apps: AppRouting[], input: NginxInput): string[] {
+  const headers = securityHeaders(input);
   const lines: string[] = [];
   for (const app of apps) {
     lines.push(
@@ -527,14 +554,14 @@ function appServer(input: NginxInput, site: AppSite): string[] {
     ...listenLines(input, { port: tls ? input.listen.https : input.listen.http, ssl: tls, defaultServer: catchAll }),
     `server_name ${catchAll ? "_" : (site.names as string[]).join(" ")};`,
     ...(tls ? tlsLines(input.paths) : []),
-    ...securityHeaders(tls, input.edge),
+    ...securityHeaders(input),
     "",
   ];
   if (!tls) body.push(...acmeLocation(input.paths));
   if (catchAll && !tls) body.push(...healthLocation());
   // Dot files (.env, .git/) are never served nor proxied; /.well-known/ stays reachable.
   body.push(...block("location ~ /\\.(?!well-known/)", ["deny all;"]));
-  body.push(...staticLocations(site.staticApps, input, tls));
+  body.push(...staticLocations(site.staticApps, input));
   const locations = proxyLocations(site.routes);
   for (const loc of locations) body.push(...renderProxyLocation(loc, input));
   // Without a "/" location nginx would serve its built-in html root.
@@ -649,7 +676,7 @@ function httpContext(input: NginxInput): string[] {
     ...forwardedProto(input),
     "# Keep a caller's request id when it is well formed, otherwise mint one.",
     ...block("map $http_x_request_id $djs_request_id", ["default $request_id;", '"~^[A-Za-z0-9._-]{1,128}$" $http_x_request_id;']),
-    ...(tls && edge.hstsSeconds > 0 ? headerMap("strict_transport_security", "hsts", `max-age=${edge.hstsSeconds}`) : []),
+    ...hstsMaps(input),
     ...headerMap("x_frame_options", "x_frame_options", "DENY"),
     ...headerMap("x_content_type_options", "x_content_type_options", "nosniff"),
     ...headerMap("referrer_policy", "referrer_policy", "strict-origin-when-cross-origin"),

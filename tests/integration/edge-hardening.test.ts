@@ -26,6 +26,7 @@ import { nginxVersion } from "./stackup";
 
 useHarness();
 
+const TLS_EDGE = { tls: { mode: "files", certificatePath: "/etc/ssl/djangostack/fullchain.pem", keyPath: "/etc/ssl/djangostack/privkey.pem" } };
 const PORT = { echo: 18800, localHttp: 18801, tlsHttp: 18802, tlsHttps: 18803, lbHttp: 18804, spare: 18805 };
 const DOMAIN = "djangostack.test";
 const LB = "127.0.0.2";
@@ -88,8 +89,12 @@ before(async () => {
   const files = tempDir("edge-hardening-files");
   staticDir = path.join(files, "static");
   mediaDir = path.join(files, "media");
-  fs.mkdirSync(path.join(staticDir, "web"), { recursive: true });
-  fs.mkdirSync(path.join(mediaDir, "web"), { recursive: true });
+  for (const app of ["web", "shop"]) {
+    fs.mkdirSync(path.join(staticDir, app), { recursive: true });
+    fs.mkdirSync(path.join(mediaDir, app), { recursive: true });
+    fs.writeFileSync(path.join(staticDir, app, "app.css"), "body{}\n");
+    fs.writeFileSync(path.join(mediaDir, app, "photo.png"), "not really a png\n");
+  }
   const cert = await selfSignedCert(path.join(files, "certs"), DOMAIN);
   chownR(files, nginxUser());
 
@@ -97,7 +102,7 @@ before(async () => {
   const localDir = tempDir("edge-hardening-local");
   localConf = renderNginx(withUpstreamFiles(await placed(local, local.config.edge, localDir, { http: PORT.localHttp, https: PORT.spare }), localDir));
 
-  const tls = rendered("local", { apps: APPS, domain: DOMAIN, edge: { tls: { mode: "files", certificatePath: "/etc/ssl/djangostack/fullchain.pem", keyPath: "/etc/ssl/djangostack/privkey.pem" } } });
+  const tls = rendered("local", { apps: APPS, domain: DOMAIN, edge: { ...TLS_EDGE, hstsIncludeSubDomains: true, hstsPreload: true } });
   const tlsDir = tempDir("edge-hardening-tls");
   tlsConf = renderNginx(withUpstreamFiles(await placed(tls, tls.config.edge, tlsDir, { http: PORT.tlsHttp, https: PORT.tlsHttps }, cert), tlsDir));
 
@@ -160,7 +165,7 @@ describe("item 2: the app sees the matched server name and the public port, neve
   const hostsSeen = (seen: typeof echo.seen): string[][] => seen.map((s) => [...(s.headers.host ?? []), ...(s.headers["x-forwarded-host"] ?? [])]);
 
   test("TLS: Host with a port the client typed and odd case reaches the app as the name and the public HTTPS port", async () => {
-    const port = stackConfig("local", { apps: APPS, domain: DOMAIN, edge: { tls: { mode: "files", certificatePath: "/etc/ssl/djangostack/fullchain.pem", keyPath: "/etc/ssl/djangostack/privkey.pem" } } }).edge.httpsPort;
+    const port = stackConfig("local", { apps: APPS, domain: DOMAIN, edge: TLS_EDGE }).edge.httpsPort;
     const seen = await reaching(async () => {
       assert.equal((await tlsGet({ path: "/", host: "DjangoStack.TEST:9999" })).status, 200);
       assert.equal((await tlsGet({ path: "/", host: `${DOMAIN}:${PORT.tlsHttps}`, headers: [["X-Forwarded-Host", "evil.example"]] })).status, 200);
@@ -225,5 +230,29 @@ describe("item 4: forwarding headers are taken only from the trusted proxy, and 
       { proto: ["http"], port: ["80"], for: ["127.0.0.1"], realIp: ["127.0.0.1"] },
       { proto: ["https"], port: ["443"], for: ["203.0.113.66"], realIp: ["203.0.113.66"] },
     ]);
+  });
+});
+
+describe("item 5: HSTS on every HTTPS response, also behind the load balancer, with includeSubDomains and preload as options", () => {
+  const TOO_BIG: [string, string] = ["Content-Length", String(64 * 1024 * 1024)];
+  const hsts = (r: EdgeResponse): string[] => r.headers["strict-transport-security"] ?? [];
+
+  test("behind the LB, HTTPS requests get HSTS on proxied, static, nginx's 404 and 413; HTTP and untrusted peers do not", async () => {
+    const fromLb = (p: string, proto: string, extra: [string, string][] = []): Promise<EdgeResponse> =>
+      rawRequest({ port: PORT.lbHttp, from: LB, host: "shop.example.com", path: p, headers: [["X-Forwarded-Proto", proto], ...extra] });
+    const want = `max-age=${stackConfig("production", { apps: LB_APPS }).edge.hstsSeconds}`;
+    const responses = [await fromLb("/", "https"), await fromLb("/static/shop/app.css", "https"), await fromLb("/static/shop/missing.css", "https"), await fromLb("/", "https", [TOO_BIG])];
+    assert.deepEqual(responses.map((r) => r.status), [200, 200, 404, 413]);
+    for (const r of responses) assert.deepEqual(hsts(r), [want], `status ${r.status}`);
+    assert.deepEqual(hsts(await fromLb("/", "http")), []);
+    const spoofed = await rawRequest({ port: PORT.lbHttp, from: "127.0.0.1", host: "shop.example.com", path: "/", headers: [["X-Forwarded-Proto", "https"]] });
+    assert.equal(spoofed.status, 200);
+    assert.deepEqual(hsts(spoofed), []);
+  });
+
+  test("TLS with edge.hstsIncludeSubDomains and edge.hstsPreload: the header carries both, on every kind of response", async () => {
+    const responses = [await tlsGet({ path: "/" }), await tlsGet({ path: "/static/web/app.css" }), await tlsGet({ path: "/media/web/photo.png" }), await tlsGet({ path: "/static/web/nope.css" }), await tlsGet({ path: "/", headers: [TOO_BIG] })];
+    assert.deepEqual(responses.map((r) => r.status), [200, 200, 200, 404, 413]);
+    for (const r of responses) assert.deepEqual(hsts(r), ["max-age=31536000; includeSubDomains; preload"], `status ${r.status}`);
   });
 });

@@ -56,7 +56,9 @@ describe("kubernetes target: pure helpers", () => {
     const conf = loadBalancedNginx(buildModel(config), config, "10.110.0.0/20");
     assert.match(conf, /^\s*set_real_ip_from 10\.110\.0\.0\/20;$/m);
     assert.match(conf, /^\s*real_ip_header X-Forwarded-For;$/m);
-    assert.match(conf, /map \$http_x_forwarded_proto \$djs_forwarded_proto \{\s*default \$scheme;\s*https https;\s*\}/);
+    // X-Forwarded-Proto counts only when the peer (before realip) is in the trusted range.
+    assert.match(conf, /geo \$realip_remote_addr \$djs_from_proxy \{\s*default 0;\s*10\.110\.0\.0\/20 1;\s*\}/);
+    assert.match(conf, /map "\$djs_from_proxy:\$http_x_forwarded_proto" \$djs_forwarded_proto \{\s*default \$scheme;\s*"1:https" https;\s*\}/);
     assert.ok((conf.match(/proxy_set_header X-Forwarded-Proto \$djs_forwarded_proto;/g) ?? []).length > 0);
     // Directives land in the http context, before the first server block.
     assert.ok(conf.indexOf("set_real_ip_from") < conf.indexOf("server {"));

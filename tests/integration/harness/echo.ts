@@ -131,8 +131,9 @@ export function rawRequest(req: EdgeRequest): Promise<EdgeResponse> {
     socket.on("data", (c: Buffer) => chunks.push(c));
     socket.on("error", (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      // A reset or an aborted TLS session is nginx closing without a response.
-      if (chunks.length === 0 && (e.code === "ECONNRESET" || e.code === "EPIPE")) resolve({ status: 0, closed: true, headers: {}, body: "" });
+      // A reset or an aborted TLS session: nginx closed without a response, or after one (a 413 it
+      // sends before the body it refuses to read).
+      if (e.code === "ECONNRESET" || e.code === "EPIPE") resolve(parseResponse(Buffer.concat(chunks).toString("latin1")));
       else reject(e);
     });
     socket.on("close", () => {

@@ -33,7 +33,7 @@ export function loadBalancedNginx(model: WorkloadModel, config: StackConfig, tru
 /** What `loadBalancedNginx` renders, as input (tests move its addresses, ports and paths). */
 export function loadBalancedInput(model: WorkloadModel, config: StackConfig, trustedCidr: string): NginxInput {
   const plainEdge = { ...config.edge, tls: { ...config.edge.tls, mode: "none" as const } };
-  return { ...nginxInputFor(model, plainEdge, config.domain), trustedProxy: { cidrs: [trustedCidr], idleTimeoutSeconds: LB_IDLE_TIMEOUT_SECONDS } };
+  return { ...nginxInputFor(model, plainEdge, config.domain), trustedProxy: { cidrs: [trustedCidr], idleTimeoutSeconds: LB_IDLE_TIMEOUT_SECONDS, tls: config.edge.tls.mode !== "none" } };
 }
 
 /**
