@@ -126,8 +126,13 @@ export const HASHED_STATIC_REGEX = "\\.[0-9a-f]{8,}\\.[A-Za-z0-9]+$";
 const IMMUTABLE = "public, max-age=31536000, immutable";
 const SHORT_CACHE = "public, max-age=600";
 const PERMISSIONS_POLICY = "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=()";
-/** Uploaded files may be HTML or SVG: opened directly they must not run scripts on our origin. */
-const MEDIA_CSP = "script-src 'none'; base-uri 'none'";
+/**
+ * Uploaded files may be HTML, SVG or XML: opened directly they must not run script, submit forms or
+ * load anything on our origin. `sandbox` without tokens also gives the document a unique origin.
+ */
+const MEDIA_CSP = "default-src 'none'; sandbox";
+/** Upload types a browser renders as active documents: downloaded, never displayed inline. */
+const ACTIVE_MEDIA_REGEX = "\\.(html?|xhtml|xht|shtml|mht|mhtml|svgz?|xml|xsl|xslt)$";
 
 const PROXY_READ_TIMEOUT = "120s";
 /** Idle client connections, when clients connect directly (h5bp's value). */
@@ -513,7 +518,13 @@ function staticLocations(apps: AppRouting[], input: NginxInput): string[] {
     lines.push(
       // Served as plain files: nothing here is ever passed to an interpreter, and the CSP keeps an
       // uploaded HTML/SVG file from running script in the browser.
-      ...block(`location /media/${app.app}/`, [`alias ${input.paths.mediaRoot}/${app.app}/;`, `add_header Content-Security-Policy "${MEDIA_CSP}" always;`, ...headers]),
+      ...block(`location /media/${app.app}/`, [
+        `alias ${input.paths.mediaRoot}/${app.app}/;`,
+        `add_header Content-Security-Policy "${MEDIA_CSP}" always;`,
+        // Empty (no header) except for the active types.
+        "add_header Content-Disposition $djs_media_disposition always;",
+        ...headers,
+      ]),
     );
   }
   return lines;
@@ -677,6 +688,7 @@ function httpContext(input: NginxInput): string[] {
     "# Keep a caller's request id when it is well formed, otherwise mint one.",
     ...block("map $http_x_request_id $djs_request_id", ["default $request_id;", '"~^[A-Za-z0-9._-]{1,128}$" $http_x_request_id;']),
     ...hstsMaps(input),
+    ...block("map $uri $djs_media_disposition", ['default "";', `"~*${ACTIVE_MEDIA_REGEX}" attachment;`]),
     ...headerMap("x_frame_options", "x_frame_options", "DENY"),
     ...headerMap("x_content_type_options", "x_content_type_options", "nosniff"),
     ...headerMap("referrer_policy", "referrer_policy", "strict-origin-when-cross-origin"),

