@@ -131,6 +131,8 @@ const PERMISSIONS_POLICY = "accelerometer=(), camera=(), geolocation=(), gyrosco
  * load anything on our origin. `sandbox` without tokens also gives the document a unique origin.
  */
 const MEDIA_CSP = "default-src 'none'; sandbox";
+/** A path segment starting with a dot, except a leading /.well-known/. */
+export const DOT_SEGMENT_REGEX = "^/\\.(?!well-known/)|./\\.";
 /** Upload types a browser renders as active documents: downloaded, never displayed inline. */
 const ACTIVE_MEDIA_REGEX = "\\.(html?|xhtml|xht|shtml|mht|mhtml|svgz?|xml|xsl|xslt)$";
 
@@ -570,8 +572,11 @@ function appServer(input: NginxInput, site: AppSite): string[] {
   ];
   if (!tls) body.push(...acmeLocation(input.paths));
   if (catchAll && !tls) body.push(...healthLocation());
-  // Dot files (.env, .git/) are never served nor proxied; /.well-known/ stays reachable.
-  body.push(...block("location ~ /\\.(?!well-known/)", ["deny all;"]));
+  // Dot files and dot directories (.env, .git/) are never served nor proxied, whatever location would
+  // match: a server-level `if` runs in the server rewrite phase, before any location is chosen (a
+  // regex location loses to one nested in /static/, such as the hashed-name one). $uri is already
+  // decoded and normalised. Only a leading /.well-known/ stays reachable.
+  body.push(...block(`if ($uri ~ "${DOT_SEGMENT_REGEX}")`, ["return 403;"]));
   body.push(...staticLocations(site.staticApps, input));
   const locations = proxyLocations(site.routes);
   for (const loc of locations) body.push(...renderProxyLocation(loc, input));

@@ -27,6 +27,8 @@ import { nginxVersion } from "./stackup";
 useHarness();
 
 const TLS_EDGE = { tls: { mode: "files", certificatePath: "/etc/ssl/djangostack/fullchain.pem", keyPath: "/etc/ssl/djangostack/privkey.pem" } };
+/** Names that look hashed (the immutable static location's regex) or plain, in dot files and dot directories. */
+const DOT_FILES = [".env.0a1b2c3d.txt", ".git/config.0a1b2c3d.txt", ".env", ".git/config", "css/.htaccess"];
 const ACTIVE_UPLOADS = ["evil.html", "evil.HTM", "evil.xhtml", "evil.svg", "evil.xml"];
 const PORT = { echo: 18800, localHttp: 18801, tlsHttp: 18802, tlsHttps: 18803, lbHttp: 18804, spare: 18805 };
 const DOMAIN = "djangostack.test";
@@ -95,6 +97,12 @@ before(async () => {
     fs.mkdirSync(path.join(mediaDir, app), { recursive: true });
     fs.writeFileSync(path.join(staticDir, app, "app.css"), "body{}\n");
     fs.writeFileSync(path.join(mediaDir, app, "photo.png"), "not really a png\n");
+    for (const f of DOT_FILES) {
+      fs.mkdirSync(path.dirname(path.join(staticDir, app, f)), { recursive: true });
+      fs.writeFileSync(path.join(staticDir, app, f), "SECRET_KEY=leaked\n");
+      fs.mkdirSync(path.dirname(path.join(mediaDir, app, f)), { recursive: true });
+      fs.writeFileSync(path.join(mediaDir, app, f), "SECRET_KEY=leaked\n");
+    }
     for (const f of ACTIVE_UPLOADS) fs.writeFileSync(path.join(mediaDir, app, f), '<html><form action="https://evil.example/"><input name="password"></form><script>alert(1)</script></html>\n');
   }
   const cert = await selfSignedCert(path.join(files, "certs"), DOMAIN);
@@ -277,5 +285,23 @@ describe("item 6: uploaded active documents cannot run, submit or render inline"
     assert.deepEqual(r.headers["content-type"], ["image/png"]);
     assert.equal(r.headers["content-disposition"], undefined);
     assert.deepEqual(r.headers["content-security-policy"], ["default-src 'none'; sandbox"]);
+  });
+});
+
+describe("item 7: dot files and dot directories are denied whatever location matches", () => {
+  test("/static/ and /media/ dot segments (hashed-looking or not, %2e-encoded too) get 403 and never their content", async () => {
+    const paths = DOT_FILES.flatMap((f) => [`/static/web/${f}`, `/media/web/${f}`]).concat(["/static/web/%2eenv.0a1b2c3d.txt", "/static/web/css/../.env", "/.env", "/.git/config"]);
+    const seen = await reaching(async () => {
+      for (const p of paths) {
+        for (const r of [await rawRequest({ port: PORT.localHttp, host: "127.0.0.1", path: p }), await tlsGet({ path: p })]) {
+          assert.equal(r.status, 403, `${p}: ${r.status} ${r.body}`);
+          assert.doesNotMatch(r.body, /leaked/, p);
+        }
+      }
+    });
+    assert.deepEqual(seen, [], "a dot path was proxied to the app");
+    // The ACME path stays reachable over HTTP (404: no such token) and ordinary files are served.
+    assert.equal((await rawRequest({ port: PORT.localHttp, host: "127.0.0.1", path: "/.well-known/acme-challenge/none" })).status, 404);
+    assert.equal((await tlsGet({ path: "/static/web/app.css" })).status, 200);
   });
 });

@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { Raw } from "../../src/config/checker";
 import { parseConfig } from "../../src/config/schema";
 import { buildModel, EDGE_PORTS, PATHS } from "../../src/model/build";
-import { HASHED_STATIC_REGEX, NginxInput, nginxInputFor, renderNginx, renderUpstreamBlock } from "../../src/render/nginx";
+import { DOT_SEGMENT_REGEX, HASHED_STATIC_REGEX, NginxInput, nginxInputFor, renderNginx, renderUpstreamBlock } from "../../src/render/nginx";
 import { requireBinary } from "../helpers/executables";
 
 // ------------------------------------------------------------------------------------------
@@ -436,13 +436,15 @@ describe("renderNginx: routing", () => {
     assert.deepEqual(one(findLocation(server, ["/"])?.block, "return").args, ["404"]);
   });
 
-  it("denies dot files except /.well-known/", () => {
+  it("denies dot segments anywhere except a leading /.well-known/, before any location matches", () => {
     const { servers } = render({});
-    const deny = locations(servers[0]).find((l) => l.args[0] === "~" && all(l.block, "deny").length > 0);
-    assert.ok(deny);
-    const re = new RegExp(locationPath(deny));
-    assert.ok(re.test("/.env") && re.test("/static/web/.git/config"));
-    assert.ok(!re.test("/.well-known/acme-challenge/x") && !re.test("/static/web/app.css"));
+    const guard = all(servers[0].block, "if");
+    assert.equal(guard.length, 1);
+    assert.deepEqual(one(guard[0].block, "return").args, ["403"]);
+    assert.deepEqual(guard[0].args, ["($uri", "~", DOT_SEGMENT_REGEX, ")"]);
+    const re = new RegExp(DOT_SEGMENT_REGEX);
+    for (const p of ["/.env", "/static/web/.git/config", "/static/web/.env.0a1b2c3d.txt", "/media/web/.htaccess", "/static/web/.well-known/x", "/.well-known/.x"]) assert.ok(re.test(p), p);
+    for (const p of ["/.well-known/acme-challenge/x", "/static/web/app.css", "/static/web/app.0a1b2c3d.css", "/a.b/c"]) assert.ok(!re.test(p), p);
   });
 });
 
