@@ -38,14 +38,15 @@ options:
   --diff              detailed diff in the progress output (preview, up, destroy)
   --parallel N        resource operations in parallel (preview, up, refresh, destroy, drift)
   --message TEXT      message for the update (preview, up, refresh, destroy)
+  --policy-pack DIR   enforce a CrossGuard pack, e.g. policy (preview, up); repeatable
   -h, --help          this text
 
 exit codes: 0 ok, 1 failure, 2 usage error or refused, 3 drift detected (drift)`;
 
 /** Flags each operation accepts besides --stack, --json and --pulumi-root. */
 const ALLOWED: Record<Operation, readonly string[]> = {
-  preview: ["diff", "parallel", "message"],
-  up: ["yes", "diff", "parallel", "message", "show-secrets"],
+  preview: ["diff", "parallel", "message", "policy-pack"],
+  up: ["yes", "diff", "parallel", "message", "show-secrets", "policy-pack"],
   refresh: ["yes", "parallel", "message"],
   destroy: ["yes", "diff", "parallel", "message"],
   drift: ["parallel"],
@@ -94,6 +95,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs | "
         diff: { type: "boolean" },
         parallel: { type: "string" },
         message: { type: "string" },
+        "policy-pack": { type: "string", multiple: true },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -131,6 +133,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs | "
       ...(values.message !== undefined ? { message: values.message } : {}),
       ...(parallel !== undefined ? { parallel } : {}),
       ...(values.diff ? { diff: true } : {}),
+      ...(values["policy-pack"] ? { policyPacks: values["policy-pack"] } : {}),
       ...(values["show-secrets"] ? { showSecrets: true } : {}),
       confirm: values.yes ?? false,
     },

@@ -258,6 +258,8 @@ export interface OperationOptions {
   showSecrets?: boolean;
   /** Explicit confirmation (`--yes`): required by destroy, and by up on protected stacks. */
   confirm?: boolean;
+  /** CrossGuard packs to enforce (preview, up): directories such as "policy" (relative to the repo root). */
+  policyPacks?: string[];
   /** Progress text the CLI prints while it runs. */
   onOutput?: (text: string) => void;
 }
@@ -304,6 +306,11 @@ function common(o: OperationOptions): { message?: string; parallel?: number; onO
   return { message: o.message, parallel: o.parallel, onOutput: o.onOutput };
 }
 
+/** The packs as absolute paths: the CLI runs in the project directory, the caller may not. */
+function policy(o: OperationOptions): { policyPacks?: string[] } {
+  return o.policyPacks && o.policyPacks.length > 0 ? { policyPacks: o.policyPacks.map((p) => path.resolve(REPO_ROOT, p)) } : {};
+}
+
 function updateResult(operation: "up" | "refresh" | "destroy", s: SelectedStack, history: UpdateSummary | undefined, events: EventCollector, started: number): UpdateOperationResult {
   const summary = cleanSummary(history?.resourceChanges ?? events.summary);
   return {
@@ -321,7 +328,7 @@ function updateResult(operation: "up" | "refresh" | "destroy", s: SelectedStack,
 export async function preview(s: SelectedStack, o: OperationOptions = {}): Promise<PreviewOperationResult> {
   const events = new EventCollector();
   const started = Date.now();
-  const r = await run("preview", s, events, () => s.stack.preview({ ...common(o), diff: o.diff, onEvent: events.onEvent }));
+  const r = await run("preview", s, events, () => s.stack.preview({ ...common(o), diff: o.diff, ...policy(o), onEvent: events.onEvent }));
   const summary = cleanSummary(r.changeSummary);
   return { operation: "preview", stack: s.name, summary, changes: countChanges(summary), durationMs: Date.now() - started };
 }
@@ -332,7 +339,7 @@ export async function up(s: SelectedStack, o: OperationOptions = {}): Promise<Up
   const events = new EventCollector();
   const started = Date.now();
   // showSecrets: false keeps the history call that builds the summary from decrypting config.
-  const r = await run("up", s, events, () => s.stack.up({ ...common(o), diff: o.diff, showSecrets: false, onEvent: events.onEvent }));
+  const r = await run("up", s, events, () => s.stack.up({ ...common(o), diff: o.diff, showSecrets: false, ...policy(o), onEvent: events.onEvent }));
   const outputs = await collectOutputs(s, o.showSecrets ?? false, r.outputs);
   return { ...updateResult("up", s, r.summary as UpdateSummary | undefined, events, started), outputs, durationMs: Date.now() - started };
 }

@@ -229,6 +229,16 @@ const OUTPUT_PLAIN = (stack: string): string[] => ["stack", "output", "--json", 
 const HISTORY = (stack: string): string[] => ["stack", "history", "--json", "--page-size", "1", "--page", "1", "--stack", stack, "--non-interactive"];
 
 describe("automation CLI: argv the Automation API sends", () => {
+  it("preview and up enforce the policy pack: --policy-pack reaches the CLI as an absolute path", async () => {
+    const fake = makeFake();
+    const run = await cli(["preview", "--stack", "staging", "--pulumi-root", fake.root, "--policy-pack", "policy"]);
+    assert.equal(run.code, 0, run.stderr);
+    const argv = fake.calls()[2].argv;
+    assert.equal(argv[argv.indexOf("--policy-pack") + 1], path.join(REPO_ROOT, "policy"));
+    const refresh = await cli(["refresh", "--stack", "staging", "--pulumi-root", fake.root, "--policy-pack", "policy"]);
+    assert.equal(refresh.code, 2, "refresh does not run policy packs");
+  });
+
   it("preview passes --diff, --parallel and --message and reports the engine's change summary", async () => {
     const fake = makeFake();
     const run = await cli(["preview", "--stack", "staging", "--json", "--pulumi-root", fake.root, "--diff", "--parallel", "4", "--message", "ci run 17"]);
