@@ -18,6 +18,7 @@ PACKAGES=(
   python3-whitenoise python3-django-celery-beat
   cloud-init
   openssl curl procps ca-certificates tini busybox
+  wrk nghttp2-client  # npm run bench: HTTP/1.1 and TLS/HTTP/2 load generators
 )
 
 missing=()

@@ -1,56 +1,100 @@
-import { performance } from "node:perf_hooks";
-import { parseConfig } from "../src/config/schema";
-import { buildModel } from "../src/model/build";
-import { nginxInputFor, renderNginx } from "../src/render/nginx";
-import { evaluateStack } from "../src/offline/render";
-
 /**
- * `npm run bench`: how the pure pipeline (config -> model -> nginx.conf) and the offline evaluation
- * scale with the number of Django apps. Ratios are against the 1-app case measured in the same run.
+ * Item 1, program speed: whole-process renders beside the floor (a node that only loads
+ * @pulumi/pulumi), the same render without tsx (bench/ts-cache.cjs), in-process evaluation, and
+ * growth with the number of apps. Cases run interleaved, round after round, and each figure is the
+ * median, so a busy machine slows every case alike.
  */
-function appsConfig(count: number): Record<string, unknown> {
-  return {
-    apps: Array.from({ length: count }, (_, i) => ({ name: `svc${i + 1}`, routes: [`/svc${i + 1}/`], workers: [{ queues: [`q${i + 1}`] }], beat: i === 0 })),
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { appsStackFile } from "./apps";
+import { ROOT, Row, median, ms, timeNode } from "./measure";
+
+const TSX_CLI = path.join(ROOT, "node_modules", "tsx", "dist", "cli.mjs");
+const TS_CACHE = path.join(ROOT, "bench", "ts-cache.cjs");
+/** The example with the most resources (112: five apps, two pools, a frontend). */
+const LARGEST_EXAMPLE = "examples/seed-002-ticket-tracking.yaml";
+
+interface RenderCase {
+  label: string;
+  args: (out: string) => string[];
+}
+
+function renderArgs(stack: string, file?: string): (out: string) => string[] {
+  return (out) => ["scripts/render.ts", "--stack", stack, "--out", out, ...(file ? ["--file", file] : [])];
+}
+
+export async function renderBench(quick: boolean): Promise<Row[]> {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), "djangostack-bench-render-"));
+  const appsDir = path.join(out, "stackfiles");
+  fs.mkdirSync(appsDir);
+  const appsFile = (n: number) => {
+    const file = path.join(appsDir, `apps-${n}.yaml`);
+    fs.writeFileSync(file, appsStackFile(n));
+    return file;
   };
+  const stacks: [string, string | undefined][] = quick
+    ? [["local", undefined]]
+    : [["local", undefined], ["staging", undefined], ["production", undefined], ["seed-002", LARGEST_EXAMPLE]];
+  const cases: RenderCase[] = [{ label: "floor", args: () => ["-e", 'require("@pulumi/pulumi")'] }];
+  for (const [stack, file] of stacks) {
+    const name = file ? `${stack} (largest example)` : stack;
+    // tsx alone costs more than the whole quick budget; the full run measures it.
+    if (!quick) cases.push({ label: `${name} via tsx`, args: (o) => [TSX_CLI, ...renderArgs(stack, file)(o)] });
+    cases.push({ label: `${name} via ts-cache`, args: (o) => ["--require", TS_CACHE, ...renderArgs(stack, file)(o)] });
+  }
+  // 16 apps is the most config accepts (one Redis database each).
+  const growth = quick ? [1, 5] : [1, 5, 16];
+  for (const n of quick ? [] : growth) cases.push({ label: `${n} app(s) via ts-cache`, args: (o) => ["--require", TS_CACHE, ...renderArgs(`apps${n}`, appsFile(n))(o)] });
+
+  // One render first fills ts-cache's transpile cache (a fresh clone pays that once).
+  await timeNode(["--require", TS_CACHE, ...renderArgs("local")(out)]);
+  const rounds = quick ? 1 : 3;
+  const wall = new Map<string, number[]>();
+  const peak = new Map<string, number[]>();
+  for (let round = 0; round < rounds; round++) {
+    for (const c of cases) {
+      const r = await timeNode(c.args(out));
+      wall.set(c.label, [...(wall.get(c.label) ?? []), r.wallMs]);
+      peak.set(c.label, [...(peak.get(c.label) ?? []), r.peakMiB]);
+    }
+  }
+  const w = (label: string) => median(wall.get(label) ?? [NaN]);
+  const p = (label: string) => median(peak.get(label) ?? [NaN]);
+  const floorWall = w("floor");
+  const floorPeak = p("floor");
+  const rows: Row[] = [{ section: "1 render", case: "floor: node loading @pulumi/pulumi", value: `${ms(floorWall)}, ${floorPeak.toFixed(0)} MiB`, baseline: "", note: `median of ${rounds}` }];
+  for (const c of cases.slice(1)) {
+    if (c.label.includes("app(s)")) continue;
+    rows.push({ section: "1 render", case: `${c.label}: wall`, value: ms(w(c.label)), baseline: `floor ${ms(floorWall)}`, ratio: w(c.label) / floorWall, note: "goal <= 1.5x" });
+    rows.push({ section: "1 render", case: `${c.label}: peak RSS`, value: `${p(c.label).toFixed(0)} MiB`, baseline: `floor ${floorPeak.toFixed(0)} MiB`, ratio: p(c.label) / floorPeak });
+  }
+  const one = w(`1 app(s) via ts-cache`);
+  for (const n of quick ? [] : growth) {
+    const label = `${n} app(s) via ts-cache`;
+    rows.push({ section: "1 render", case: `whole process, ${n} app(s): wall`, value: ms(w(label)), baseline: `1 app ${ms(one)}`, ratio: w(label) / one, note: n > 1 ? "goal < 2x at the most apps" : "" });
+  }
+  rows.push(...(await evaluationRows(quick, growth)));
+  fs.rmSync(out, { recursive: true, force: true });
+  return rows;
 }
 
-function timePerRun(fn: () => void, minMillis = 300): number {
-  fn();
-  let runs = 0;
-  const start = performance.now();
-  while (performance.now() - start < minMillis) {
-    fn();
-    runs++;
+/** In-process evaluation (modules already loaded) per stack and per app count, in a child of its own. */
+async function evaluationRows(quick: boolean, growth: number[]): Promise<Row[]> {
+  const specs = [...(quick ? ["local"] : ["local", "staging", "production", `seed-002=${LARGEST_EXAMPLE}`]), ...growth.map((n) => `apps:${n}`)];
+  const runs = quick ? 1 : 3;
+  const r = await timeNode(["--require", TS_CACHE, "bench/evaluate.ts", String(runs), ...specs]);
+  const times = JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "{}") as Record<string, number[]>;
+  const rows: Row[] = [];
+  const one = median(times["apps:1"] ?? [NaN]);
+  for (const spec of specs) {
+    const t = median(times[spec] ?? [NaN]);
+    if (spec.startsWith("apps:")) {
+      const n = Number(spec.slice(5));
+      rows.push({ section: "1 render", case: `evaluation in process, ${n} app(s)`, value: ms(t), baseline: `1 app ${ms(one)}`, ratio: t / one, note: n > 1 ? `${ms(t / n)} per app` : "" });
+    } else {
+      rows.push({ section: "1 render", case: `evaluation in process, ${spec.split("=")[0]}`, value: ms(t), baseline: "", note: "warm: modules loaded" });
+    }
   }
-  return (performance.now() - start) / runs;
+  return rows;
 }
-
-async function main(): Promise<void> {
-  const counts = [1, 5, 16];
-  const rows: { case: string; apps: number; ms: number }[] = [];
-  for (const n of counts) {
-    const raw = appsConfig(n);
-    rows.push({
-      case: "parse+model+nginx",
-      apps: n,
-      ms: timePerRun(() => {
-        const config = parseConfig(raw, { project: "djangostack", stack: "bench" });
-        renderNginx(nginxInputFor(buildModel(config), config.edge, config.domain));
-      }),
-    });
-  }
-  for (const n of counts) {
-    const start = performance.now();
-    await evaluateStack({ stack: "local", extraConfig: { "djangostack:apps": appsConfig(n).apps } });
-    rows.push({ case: "offline evaluation (local)", apps: n, ms: performance.now() - start });
-  }
-  const base = new Map(rows.filter((r) => r.apps === 1).map((r) => [r.case, r.ms]));
-  console.log("| case | apps | ms per run | ratio vs 1 app |");
-  console.log("| --- | ---: | ---: | ---: |");
-  for (const r of rows) console.log(`| ${r.case} | ${r.apps} | ${r.ms.toFixed(2)} | ${(r.ms / (base.get(r.case) ?? r.ms)).toFixed(2)}x |`);
-}
-
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});

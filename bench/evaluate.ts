@@ -1,0 +1,37 @@
+/**
+ * Child of the render section: times evaluateStack in a process of its own (modules loaded once,
+ * then each evaluation timed warm) and prints the figures as JSON on its last line.
+ * Usage: node --require ./bench/ts-cache.cjs bench/evaluate.ts <runs> <case>...
+ * where a case is `stack`, `stack=file` or `apps:N` (the local stack with N apps).
+ */
+import { performance } from "node:perf_hooks";
+import { evaluateStack, EvaluateOptions } from "../src/offline/render";
+import { appsConfig } from "./apps";
+
+function options(spec: string): EvaluateOptions {
+  const apps = /^apps:(\d+)$/.exec(spec);
+  if (apps) return { stack: "local", extraConfig: { "djangostack:apps": appsConfig(Number(apps[1])) } };
+  const [stack, file] = spec.split("=");
+  return { stack, stackFile: file };
+}
+
+async function main(): Promise<void> {
+  const [runsArg, ...specs] = process.argv.slice(2);
+  const runs = Number(runsArg);
+  const result: Record<string, number[]> = {};
+  // The first evaluation loads every module; it is not counted.
+  await evaluateStack(options(specs[0]));
+  for (let i = 0; i < runs; i++) {
+    for (const spec of specs) {
+      const start = performance.now();
+      await evaluateStack(options(spec));
+      (result[spec] ??= []).push(performance.now() - start);
+    }
+  }
+  process.stdout.write(`\n${JSON.stringify(result)}\n`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
