@@ -436,8 +436,8 @@ function proxyHeaders(websocket: boolean, host: string, port: string): string[] 
     ...SPOOFABLE_HEADERS.map((h) => `proxy_set_header ${h} "";`),
     "proxy_set_header X-Request-ID $djs_request_id;",
     ...(websocket
-      ? ["proxy_set_header Upgrade $http_upgrade;", "proxy_set_header Connection $djs_connection_upgrade;"]
-      : ['proxy_set_header Connection "";']),
+      ? ["proxy_set_header Upgrade $djs_upgrade;", "proxy_set_header Connection $djs_connection_upgrade;"]
+      : ['proxy_set_header Upgrade "";', 'proxy_set_header Connection "";']),
   ];
 }
 
@@ -688,7 +688,9 @@ function httpContext(input: NginxInput): string[] {
     "limit_req_status 429;",
     "limit_req_log_level warn;",
     "",
-    ...block("map $http_upgrade $djs_connection_upgrade", ["default upgrade;", "\"\" \"\";"]),
+    // Only a WebSocket upgrade passes: any other token (h2c) could tunnel past the edge's per-path rules.
+    ...block("map $http_upgrade $djs_upgrade", ['default "";', '"~*^websocket$" websocket;']),
+    ...block("map $djs_upgrade $djs_connection_upgrade", ["default upgrade;", "\"\" \"\";"]),
     ...forwardedProto(input),
     "# Keep a caller's request id when it is well formed, otherwise mint one.",
     ...block("map $http_x_request_id $djs_request_id", ["default $request_id;", '"~^[A-Za-z0-9._-]{1,128}$" $http_x_request_id;']),

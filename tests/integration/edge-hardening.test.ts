@@ -305,3 +305,21 @@ describe("item 7: dot files and dot directories are denied whatever location mat
     assert.equal((await tlsGet({ path: "/static/web/app.css" })).status, 200);
   });
 });
+
+describe("item 8: only a WebSocket upgrade reaches the app", () => {
+  const upgradeTo = (p: string, token: string): Promise<EdgeResponse> =>
+    rawRequest({ port: PORT.localHttp, host: "127.0.0.1", path: p, headers: [["Upgrade", token], ["Connection", "Upgrade, close"], ["Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="], ["Sec-WebSocket-Version", "13"], ["HTTP2-Settings", "AAMAAABkAARAAAAAAAIAAAAA"]] });
+
+  test("h2c and other tokens, on a WebSocket path or elsewhere, reach the app as a plain request without Upgrade", async () => {
+    const seen = await reaching(async () => {
+      for (const [p, token] of [["/ws/chat/", "h2c"], ["/ws/chat/", "websocket, h2c"], ["/ws/chat/", "TLS/1.2"], ["/", "h2c"], ["/", "websocket"]]) {
+        assert.equal((await upgradeTo(p, token)).status, 200, `${p} ${token}`);
+      }
+    });
+    assert.equal(seen.length, 5);
+    for (const s of seen) assert.deepEqual([s.upgrade, s.headers.upgrade, s.headers.connection], [false, undefined, undefined], JSON.stringify(s.headers));
+    // A websocket upgrade on the WebSocket path still switches (101), the app seeing Upgrade: websocket.
+    const ws = await reaching(async () => assert.equal((await upgradeTo("/ws/chat/", "websocket")).status, 101));
+    assert.deepEqual(ws.map((s) => [s.upgrade, s.headers.upgrade, s.headers.connection]), [[true, ["websocket"], ["upgrade"]]]);
+  });
+});

@@ -48,7 +48,7 @@ describe("seed systems render from one stack file each", () => {
     assert.ok((c.get("notification-worker-mail")?.inputs.command as string[]).includes("gevent"));
     const nginx = artifact(ev, "nginx/nginx.conf");
     assert.match(nginx, /location \^?~? ?\/api\/auth\/ \{[^}]*proxy_pass http:\/\/auth-web/s);
-    assert.match(nginx, /location [^{]*\/ws\/ \{[^}]*Upgrade \$http_upgrade/s);
+    assert.match(nginx, /location [^{]*\/ws\/ \{[^}]*Upgrade \$djs_upgrade/s);
     assert.match(nginx, /server_name tickets\.example\.com/);
   });
 

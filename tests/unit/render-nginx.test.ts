@@ -422,12 +422,15 @@ describe("renderNginx: routing", () => {
     assert.ok(ws);
     assert.equal(proxyTarget(ws), "http://orders-web");
     const headers = new Map(argsOf(ws.block, "proxy_set_header").map((a) => [a[0], a[1]]));
-    assert.equal(headers.get("Upgrade"), "$http_upgrade");
+    assert.equal(headers.get("Upgrade"), "$djs_upgrade");
     assert.equal(headers.get("Connection"), "$djs_connection_upgrade");
     assert.match(headers.get("Host") ?? "", /^\$host(:[0-9]+)?$/, "a location setting its own headers repeats the common ones");
     assert.ok(parseInt(one(ws.block, "proxy_read_timeout").args[0], 10) >= 600);
-    const upgradeMap = all(http, "map").find((m) => m.args.join(" ") === "$http_upgrade $djs_connection_upgrade");
-    assert.deepEqual(one(upgradeMap?.block, "default").args, ["upgrade"]);
+    const connectionMap = all(http, "map").find((m) => m.args.join(" ") === "$djs_upgrade $djs_connection_upgrade");
+    assert.deepEqual(one(connectionMap?.block, "default").args, ["upgrade"]);
+    // Only the websocket token is passed on.
+    const upgradeMap = all(http, "map").find((m) => m.args.join(" ") === "$http_upgrade $djs_upgrade");
+    assert.deepEqual(one(upgradeMap?.block, "default").args, [""]);
   });
 
   it("serves a project with no catch-all route a 404 rather than nginx's own html root", () => {
