@@ -1,3 +1,4 @@
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError } from "../src/config/checker";
@@ -9,14 +10,16 @@ import { StackFileError } from "../src/offline/stackfiles";
  * no account. `--file` reads the stack's config from another file, e.g. one of examples/.
  */
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { stack: { type: "string" }, out: { type: "string", default: "out" }, file: { type: "string" } } });
+  const { values } = parseArgs({ options: { stack: { type: "string" }, out: { type: "string", default: "out" }, file: { type: "string" }, "print-config": { type: "boolean" } } });
   if (!values.stack) {
-    process.stderr.write("usage: npm run render -- --stack <local|staging|production> [--out DIR] [--file STACK_FILE]\n");
+    process.stderr.write("usage: npm run render -- --stack <local|staging|production> [--out DIR] [--file STACK_FILE] [--print-config]\n");
     return 2;
   }
   try {
     const summary = await renderStack({ stack: values.stack, outDir: path.resolve(values.out ?? "out"), stackFile: values.file });
     process.stdout.write(`rendered stack ${values.stack}: ${summary.resources} resources, ${summary.artifacts} artifacts -> ${path.relative(process.cwd(), summary.dir) || "."}\n`);
+    // --print-config: what the stack deploys after its overlay, secrets masked (the render wrote it).
+    if (values["print-config"]) process.stdout.write(fs.readFileSync(path.join(summary.dir, "effective-config.yaml"), "utf8"));
     return 0;
   } catch (error) {
     const expected = error instanceof ConfigError || error instanceof StackFileError;

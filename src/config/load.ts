@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { isConfigSecret } from "@pulumi/pulumi/runtime/config";
 import { Raw } from "./checker";
-import { NAMESPACE, parseConfig } from "./schema";
+import { EffectiveConfig, applyStackOverlay, overlayKeysOf } from "./overlay";
+import { CONFIG_KEYS, NAMESPACE, parseConfig } from "./schema";
 import { StackConfig } from "./types";
 import { SuppliedSecrets } from "../components/secrets";
 
@@ -18,17 +19,27 @@ export function decodeConfigValue(text: string): unknown {
   return text;
 }
 
-/** Every `djangostack:*` value of the running stack, decoded, and the keys Pulumi marks secret. */
-export function readRawConfig(): { raw: Raw; secretKeys: string[] } {
+/** The `djangostack:*` values of a config map (`namespace:key` -> text, as the CLI hands it over), decoded. */
+export function rawConfigOf(all: Record<string, string>, isSecret: (key: string) => boolean): { raw: Raw; secretKeys: string[] } {
   const raw: Raw = {};
   const secretKeys: string[] = [];
   const prefix = `${NAMESPACE}:`;
-  for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
+  for (const [key, value] of Object.entries(all)) {
     if (!key.startsWith(prefix)) continue;
     raw[key.slice(prefix.length)] = decodeConfigValue(value);
-    if (isConfigSecret(key)) secretKeys.push(key.slice(prefix.length));
+    if (isSecret(key)) secretKeys.push(key.slice(prefix.length));
   }
   return { raw, secretKeys };
+}
+
+/** Every `djangostack:*` value of the running stack, decoded, and the keys Pulumi marks secret. */
+export function readRawConfig(): { raw: Raw; secretKeys: string[] } {
+  return rawConfigOf(pulumi.runtime.allConfig(), isConfigSecret);
+}
+
+/** The effective `djangostack:*` values (the overlay applied), as `parseConfig` validates them. */
+export function effectiveConfig(raw: Raw, secretKeys: readonly string[]): EffectiveConfig {
+  return applyStackOverlay(raw, secretKeys, NAMESPACE, overlayKeysOf(CONFIG_KEYS));
 }
 
 function secretString(value: unknown): pulumi.Output<string> | undefined {
@@ -77,5 +88,6 @@ export interface LoadedConfig {
 export function loadConfig(): LoadedConfig {
   const { raw, secretKeys } = readRawConfig();
   const config = parseConfig(raw, { project: pulumi.getProject(), stack: pulumi.getStack() }, secretKeys);
-  return { config, supplied: readSuppliedSecrets(raw, config) };
+  // parseConfig applied the overlay itself; supplied secrets are read from the same effective values.
+  return { config, supplied: readSuppliedSecrets(effectiveConfig(raw, secretKeys).raw, config) };
 }

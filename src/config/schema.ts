@@ -1,6 +1,7 @@
 import { Checker, Raw, isPlainObject } from "./checker";
 import { parseResources } from "./quantities";
 import { checkDerivedNames } from "./names";
+import { overlayKeysOf, withOverlay } from "./overlay";
 import { checkRoutes } from "./routes";
 import { moveSecretEnv } from "./secrets";
 import { parseAdminCidrs } from "./cidr";
@@ -91,6 +92,11 @@ export interface StackIdentity {
  * `secretKeys`: the keys Pulumi marks secret (no namespace); their values never appear in a message.
  */
 export function parseConfig(raw: Raw, identity: StackIdentity, secretKeys: readonly string[] = []): StackConfig {
+  // The stack's overlay (overlay.ts) comes first: validation and guardrails see what the stack deploys.
+  return withOverlay(raw, secretKeys, NAMESPACE, overlayKeysOf(CONFIG_KEYS), (effective, keys) => parseEffective(effective, identity, keys));
+}
+
+function parseEffective(raw: Raw, identity: StackIdentity, secretKeys: readonly string[]): StackConfig {
   const c = new Checker(NAMESPACE, [...SECRET_CONFIG_KEYS, ...secretKeys]);
   for (const key of Object.keys(raw)) {
     if (!(CONFIG_KEYS as readonly string[]).includes(key) && !(SECRET_CONFIG_KEYS as readonly string[]).includes(key)) {

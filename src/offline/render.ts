@@ -4,6 +4,7 @@ import { recordedArtifacts, resetArtifacts } from "../artifacts";
 import { OfflineRun, RecordedResource, resolveOutputs, runOffline } from "./engine";
 import { maskSecrets } from "./secret";
 import { readStackFiles } from "./stackfiles";
+import { effectiveConfigYaml, locateProblems, stackFileValues } from "./effective";
 import { kubernetesManifests } from "./manifests";
 
 export interface EvaluateOptions {
@@ -41,6 +42,9 @@ export async function evaluateStack(options: EvaluateOptions): Promise<Evaluatio
       // eslint-disable-next-line @typescript-eslint/no-require-imports -- the program is loaded by path, as the language host does
       return require(entry) as Record<string, unknown>;
     },
+  }).catch((error: unknown) => {
+    // A config problem names the key where the user wrote it; add that key's file:line:col.
+    throw locateProblems(error, files);
   });
   const artifacts = await Promise.all(
     recordedArtifacts().map(async (a) => ({ path: a.path, content: String(await resolveOutputs(a.content)) })),
@@ -85,6 +89,9 @@ export async function renderStack(options: EvaluateOptions & { outDir: string })
   const resources = evaluation.engine.resources.map((r) => ({ type: r.type, name: r.name, parent: r.parent ?? null, inputs: maskSecrets(r.inputs) }));
   fs.writeFileSync(path.join(dir, "resources.json"), `${JSON.stringify(resources, null, 2)}\n`);
   fs.writeFileSync(path.join(dir, "plan.txt"), `${treeLines(evaluation.engine.resources).join("\n")}\n`);
+  const files = readStackFiles(options.projectDir ?? REPO_ROOT, options.stack, options.extraConfig, options.stackFile);
+  fs.writeFileSync(path.join(dir, "effective-config.yaml"), effectiveConfigYaml(files, options.stack));
+  fs.appendFileSync(path.join(dir, "plan.txt"), `\nvalues from the stack file (the rest are Pulumi.yaml's or defaults):\n${stackFileValues(files).join("\n") || "  none"}\n`);
   fs.writeFileSync(path.join(dir, "graph.mmd"), mermaid(evaluation.engine.resources));
   fs.writeFileSync(path.join(dir, "outputs.json"), `${JSON.stringify(await resolveOutputs(evaluation.exports), null, 2)}\n`);
   const artifacts = [...evaluation.artifacts, ...kubernetesManifests(evaluation.engine.resources)];

@@ -15,7 +15,14 @@ export interface StackFiles {
   /** `namespace:key` -> string, exactly as the Pulumi CLI hands config to a program. */
   config: Record<string, string>;
   secretKeys: string[];
+  /** `namespace:key` -> the file whose value the CLI hands over (Pulumi.yaml only when the stack file leaves the key out). */
+  origins: Record<string, string>;
+  /** `file:line:col` of a written key such as `djangostack:overlay.apps.web.replicas` (its deepest existing node). */
+  locate(key: string): string | undefined;
 }
+
+/** What Pulumi.yaml may say about one config key (the CLI's ProjectConfigType, sdk/go/common/workspace/project.go). */
+const DECLARATION_KEYS = ["type", "description", "items", "default", "value", "secret"];
 
 /** Top-level keys of a Pulumi.<stack>.yaml the offline render reads or may ignore (the CLI's workspace.ProjectStack). */
 const STACK_FILE_KEYS = ["config", "secretsprovider", "encryptedkey", "encryptionsalt"];
@@ -68,6 +75,20 @@ class YamlFile {
   }
 }
 
+/** The value nodes of `config:`, keyed by their qualified key: what `locate` walks. */
+type ValueNodes = Map<string, { file: YamlFile; node: unknown }>;
+
+/** The deepest node on `path` (`apps[1].routes[0]`, `overlay.apps.web`) below `node`. */
+function walk(node: unknown, path: string): unknown {
+  let at = node;
+  for (const [, name, index] of path.matchAll(/\.?([^.[\]]+)|\[(\d+)\]/g)) {
+    const next: unknown = YAML.isMap(at) ? at.get(name ?? "", true) : YAML.isSeq(at) && index !== undefined ? at.get(Number(index), true) : undefined;
+    if (!YAML.isNode(next)) break;
+    at = next;
+  }
+  return at;
+}
+
 function describe(node: unknown): string {
   if (YAML.isSeq(node)) return "a list";
   if (YAML.isScalar(node)) return `the scalar ${JSON.stringify(node.value)}`;
@@ -93,17 +114,43 @@ function providerNamespaces(projectDir: string): string[] {
   return [...new Set(["pulumi", ...deps.filter((d) => d.startsWith("@pulumi/")).map((d) => d.slice("@pulumi/".length))])].sort();
 }
 
-/** Pulumi.yaml: the project name and its config defaults (`key: {default|value}` or a plain value). */
-function readProject(projectFile: string): { name: string; defaults: [string, unknown][] } {
+/** True when a `secure:` leaf lies anywhere in the value. */
+function holdsSecure(value: unknown): boolean {
+  if (isSecure(value)) return true;
+  if (typeof value !== "object" || value === null) return false;
+  return Object.values(value).some(holdsSecure);
+}
+
+/**
+ * Pulumi.yaml: the project name and its config values, read as the CLI reads them
+ * (sdk/go/common/workspace/project.go): a scalar or a list is shorthand for `default:`
+ * (RewriteShorthandConfigValues); a mapping is always a declaration (project.json allows only
+ * type, items, description, secret, default, value), so a structured value goes under `default:`
+ * or `value:`, never both (Project.Validate).
+ */
+function readProject(projectFile: string, nodes: ValueNodes): { name: string; defaults: [string, unknown][] } {
   const file = new YamlFile(projectFile);
   const top = file.pairs(file.doc.contents, "Pulumi.yaml");
   const name = top.find((p) => p.key === "name")?.value;
   if (typeof name !== "string" || name === "") return file.fail(file.doc.contents, 'Pulumi.yaml needs a "name:" (the project name)');
   const config = top.find((p) => p.key === "config");
-  const defaults = (config ? file.pairs(file.node("config"), "config") : []).map(({ key, value }): [string, unknown] => {
-    const spec = value as { default?: unknown; value?: unknown; type?: unknown } | null;
-    const declared = typeof spec === "object" && spec !== null && !Array.isArray(spec) && ("type" in spec || "default" in spec || "value" in spec);
-    return [key, declared ? (spec.default ?? spec.value) : spec];
+  const configNode = file.node("config");
+  const defaults = (config ? file.pairs(configNode, "config") : []).map(({ key, keyNode, value }): [string, unknown] => {
+    const valueNode: unknown = YAML.isMap(configNode) ? configNode.get(keyNode, true) : undefined;
+    if (qualify(name, key) === `${name}:overlay`) file.fail(keyNode, `"${key}" is a stack's overlay: write it in Pulumi.<stack>.yaml; Pulumi.yaml holds what every stack shares`);
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      nodes.set(qualify(name, key), { file, node: valueNode });
+      return [key, value];
+    }
+    const spec = value as Record<string, unknown>;
+    for (const k of Object.keys(spec)) {
+      if (!DECLARATION_KEYS.includes(k)) file.fail(keyNode, `config key "${key}" is a mapping, which the CLI reads as a declaration (${DECLARATION_KEYS.join(", ")}), and "${k}" is none of those: put a structured value under default:`);
+    }
+    if ("default" in spec && "value" in spec) file.fail(keyNode, `config key "${key}" has both default: and value:; the CLI allows one`);
+    const field = "default" in spec ? "default" : "value";
+    if (holdsSecure(spec[field])) file.fail(keyNode, `config key "${key}" holds a secure: value; the CLI does not decrypt Pulumi.yaml: set secrets per stack (pulumi config set --secret)`);
+    nodes.set(qualify(name, key), { file, node: YAML.isMap(valueNode) ? valueNode.get(field, true) : valueNode });
+    return [key, spec[field]];
   });
   return { name, defaults };
 }
@@ -113,7 +160,7 @@ function readProject(projectFile: string): { name: string; defaults: [string, un
  * `config:` is the default stack), no unknown top-level key (a misspelt `config:` would otherwise drop
  * every setting), keys in this project's or a provider's namespace, each key once.
  */
-function readStackConfig(stackFile: string, project: string, namespaces: string[]): [string, unknown][] {
+function readStackConfig(stackFile: string, project: string, namespaces: string[], nodes: ValueNodes): [string, unknown][] {
   const file = new YamlFile(stackFile);
   const top = file.pairs(file.doc.contents, "a stack file");
   for (const { key, keyNode } of top) {
@@ -132,6 +179,8 @@ function readStackConfig(stackFile: string, project: string, namespaces: string[
     const first = seen.get(qualified);
     if (first) file.fail(keyNode, `config key "${key}" sets ${qualified} again (first set at line ${first}); set each key once`);
     seen.set(qualified, file.line(keyNode));
+    const configNode = file.node("config");
+    nodes.set(qualified, { file, node: YAML.isMap(configNode) ? configNode.get(keyNode, true) : undefined });
     return [key, value];
   });
 }
@@ -141,14 +190,22 @@ function readStackConfig(stackFile: string, project: string, namespaces: string[
  * `secure:` values become placeholder secrets: the offline render never holds a real one.
  */
 export function readStackFiles(projectDir: string, stack: string, extraConfig: Record<string, unknown> = {}, stackFilePath?: string): StackFiles {
-  const project = readProject(path.join(projectDir, "Pulumi.yaml"));
+  const projectFile = path.join(projectDir, "Pulumi.yaml");
+  const projectNodes: ValueNodes = new Map();
+  const project = readProject(projectFile, projectNodes);
   const stackFile = stackFilePath ? path.resolve(projectDir, stackFilePath) : path.join(projectDir, `Pulumi.${stack}.yaml`);
   if (!fs.existsSync(stackFile)) throw new StackFileError(`no stack file ${stackFile}; stacks are the Pulumi.<stack>.yaml files next to Pulumi.yaml`);
-  const stackConfig = readStackConfig(stackFile, project.name, providerNamespaces(projectDir));
+  const stackNodes: ValueNodes = new Map();
+  const stackConfig = readStackConfig(stackFile, project.name, providerNamespaces(projectDir), stackNodes);
   const config: Record<string, string> = {};
   const secretKeys: string[] = [];
+  const origins: Record<string, string> = {};
+  // The CLI's mergeConfig (pkg/workspace/config.go) sets a project value only when the stack does not
+  // set the key: the stack's value replaces it wholesale, structured or not.
   for (const [key, value] of project.defaults) {
-    if (value !== undefined && value !== null) config[qualify(project.name, key)] = encode(value);
+    if (value === undefined || value === null) continue;
+    config[qualify(project.name, key)] = encode(value);
+    origins[qualify(project.name, key)] = projectFile;
   }
   const apply = (key: string, value: unknown) => {
     const qualified = qualify(project.name, key);
@@ -167,7 +224,21 @@ export function readStackFiles(projectDir: string, stack: string, extraConfig: R
     config[qualified] = encode(placeholders(value, key));
     if (secret && !secretKeys.includes(qualified)) secretKeys.push(qualified);
   };
-  for (const [key, value] of stackConfig) apply(key, value);
-  for (const [key, value] of Object.entries(extraConfig)) apply(key, value);
-  return { project: project.name, config, secretKeys };
+  for (const [key, value] of stackConfig) {
+    apply(key, value);
+    origins[qualify(project.name, key)] = stackFile;
+  }
+  for (const [key, value] of Object.entries(extraConfig)) {
+    apply(key, value);
+    origins[qualify(project.name, key)] = "extra config";
+  }
+  const locate = (key: string): string | undefined => {
+    const top = /^[^.[]+/.exec(key.slice(key.indexOf(":") + 1))?.[0] ?? "";
+    const qualified = `${key.slice(0, key.indexOf(":"))}:${top}`;
+    const at = origins[qualified] === stackFile ? stackNodes.get(qualified) : origins[qualified] === projectFile ? projectNodes.get(qualified) : undefined;
+    if (!at) return undefined;
+    const node = walk(at.node, key.slice(qualified.length));
+    return at.file.where(YAML.isNode(node) ? node : undefined);
+  };
+  return { project: project.name, config, secretKeys, origins, locate };
 }

@@ -73,7 +73,9 @@ describe("stack files: what Pulumi treats as the default stack", () => {
   const defaults = (text: string) => {
     const files = read(text);
     assert.equal(files.config["djangostack:target"], "docker", "project default");
-    assert.ok(!Object.keys(files.config).some((k) => k.startsWith("djangostack:apps")));
+    // The only structured value is the shared app definition of Pulumi.yaml, which the CLI hands to a stack that leaves it out.
+    assert.deepEqual(Object.keys(files.config).filter((k) => k.startsWith("djangostack:apps")), ["djangostack:apps"]);
+    assert.equal(JSON.parse(files.config["djangostack:apps"])[0].name, "web");
   };
   it("an empty file", () => defaults(""));
   it("a file of comments", () => defaults("# nothing set yet\n"));
