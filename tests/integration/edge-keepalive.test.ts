@@ -8,11 +8,11 @@ import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as net from "node:net";
 import * as path from "node:path";
-import { LB_IDLE_TIMEOUT_SECONDS, loadBalancedNginx } from "../../src/components/targets/kubernetes/edge";
+import { LB_IDLE_TIMEOUT_SECONDS, loadBalancedInput, loadBalancedNginx } from "../../src/components/targets/kubernetes/edge";
 import { StackConfig } from "../../src/config/types";
 import { buildModel } from "../../src/model/build";
 import { WorkloadModel } from "../../src/model/types";
-import { NginxInput, nginxInputFor, renderNginx } from "../../src/render/nginx";
+import { NginxInput, renderNginx } from "../../src/render/nginx";
 import { diffBeyondPlacement, stackConfig } from "./fixtures";
 import { startNginx } from "./harness/nginx";
 import { freePorts, tempDir, useHarness } from "./harness/process";
@@ -85,16 +85,16 @@ before(async () => {
   const dir = tempDir("edge-keepalive");
   const [http, https, spare] = await freePorts(3);
   port = http;
-  // loadBalancedNginx's input (TLS at the LB, the VPC trusted) with a short proxy idle timeout,
+  // loadBalancedNginx's own input (TLS at the LB, the VPC trusted) with a short proxy idle timeout,
   // listening on loopback with its paths in the temp dir; checked below to say nothing else.
-  const base = nginxInputFor(model, { ...config.edge, tls: { ...config.edge.tls, mode: "none" } }, config.domain);
+  const base = loadBalancedInput(model, config, VPC);
   const input: NginxInput = {
     ...base,
     nginxVersion: await nginxVersion(),
     addresses: Object.fromEntries(Object.keys(base.addresses).map((u) => [u, `127.0.0.1:${spare}`])),
     listen: { http, https, address: "127.0.0.1" },
     paths: { ...base.paths, staticRoot: dir, mediaRoot: dir, pidFile: path.join(dir, "nginx.pid"), tempDir: dir, accessLog: "off", errorLog: "stderr" },
-    trustedProxy: { cidrs: [VPC], idleTimeoutSeconds: PROXY_IDLE_SECONDS },
+    trustedProxy: { ...base.trustedProxy, cidrs: [VPC], idleTimeoutSeconds: PROXY_IDLE_SECONDS },
   };
   conf = renderNginx(input);
   const diff = diffBeyondPlacement(production, conf, PLACEMENT);

@@ -227,10 +227,10 @@ describe("no password on a command line during the init (issue 9 item 12)", () =
     const bin = tempDir("pg-argv-bin");
     fs.writeFileSync(path.join(bin, "psql"), '#!/bin/sh\nsleep 0.3\nexec /usr/bin/psql "$@"\n', { mode: 0o755 });
     const secrets = [creds.postgresSuperuser, creds.database.web, creds.database.shop];
-    const control = scanArgv(secrets, "never-matches-anything");
+    const control = await scanArgv(secrets, "never-matches-anything");
     await run("/bin/sh", ["-c", "sleep 0.3", "sh", creds.database.web]);
     assert.equal((await control.stop()).hits.length, 1, "the scan misses a password on a command line");
-    const watcher = scanArgv(secrets, "psql|printf");
+    const watcher = await scanArgv(secrets, "psql|printf");
     const r = await runInit(creds, [bin]);
     const scan = await watcher.stop();
     assert.equal(r.code, 0, r.stderr);

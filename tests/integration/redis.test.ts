@@ -15,7 +15,7 @@ import { HttpResponse, request } from "./harness/http";
 import { generatePassword } from "./harness/secrets";
 import { portOpen, run, tempDir, useHarness } from "./harness/process";
 import { RedisServer } from "./harness/redis";
-import { scanArgv } from "./harness/argv-scan";
+import { ArgvScanResult, scanArgv } from "./harness/argv-scan";
 import { AppDirs, DataTier, appDirs, releaseApp, startDataTier, startStackRedis, startWeb } from "./stackup";
 
 useHarness();
@@ -111,7 +111,7 @@ describe("the app's Django cache and sessions use Redis", () => {
 
 describe("the Redis password is on no command line (issue 9 item 12)", () => {
   let own: RedisServer;
-  let scan: Awaited<ReturnType<ReturnType<typeof scanArgv>["stop"]>>;
+  let scan: ArgvScanResult;
   // Characters a naive quoting would break on; generated passwords are alphanumeric, supplied ones may not be.
   const password = `${generatePassword()}"\\ $x'*`;
 
@@ -122,7 +122,7 @@ describe("the Redis password is on no command line (issue 9 item 12)", () => {
     // overwrites its process title): an argv the scan must not miss, however fast the machine.
     const bin = tempDir("redis-argv-bin");
     fs.writeFileSync(path.join(bin, "redis-server"), "#!/bin/sh\nsleep 0.3\nexec /usr/bin/redis-server \"$@\"\n", { mode: 0o755 });
-    const watcher = scanArgv([password], "redis-server");
+    const watcher = await scanArgv([password], "redis-server");
     own = await startStackRedis(stack, { ...creds, redis: password }, port, { binDirs: [bin] });
     // Keep scanning a little while it runs (AOF, background saves fork children with the same argv).
     await own.cli(["SET", "k", "v"]);
@@ -133,7 +133,7 @@ describe("the Redis password is on no command line (issue 9 item 12)", () => {
   after(() => own?.stop());
 
   test("the scan sees a password put on a command line (it would catch the old --requirepass)", async () => {
-    const control = scanArgv([password], "never-matches-anything");
+    const control = await scanArgv([password], "never-matches-anything");
     await run("/bin/sh", ["-c", "sleep 0.3", "sh", password]);
     const r = await control.stop();
     assert.equal(r.hits.length, 1, JSON.stringify(r.hits));

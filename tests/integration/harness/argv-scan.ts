@@ -41,20 +41,27 @@ while (Atomics.load(stop, 0) === 0) {
     }
     if (re.test(text) && seen.size < 200) seen.add(text);
   }
-  scans++;
+  if (scans++ === 0) parentPort.postMessage("ready");
 }
 parentPort.postMessage({ scans, hits: [...hits.values()], seen: [...seen] });
 `;
 
-/** Starts scanning for `secrets`; `watch` (a regex source) picks the command lines to report as seen. */
-export function scanArgv(secrets: string[], watch: string): ArgvScan {
+/**
+ * Starts scanning for `secrets`; `watch` (a regex source) picks the command lines to report as seen.
+ * Resolves once the first full pass is done: a worker that is slow to start on a loaded machine
+ * would otherwise miss a short-lived process started right after.
+ */
+export async function scanArgv(secrets: string[], watch: string): Promise<ArgvScan> {
   if (secrets.some((s) => s.length < 8)) throw new Error("scanArgv: secrets this short would match by chance");
   const flag = new SharedArrayBuffer(4);
   const worker = new Worker(WORKER, { eval: true, workerData: { secrets, watch, flag } });
+  let ready: () => void = () => undefined;
+  const started = new Promise<void>((resolve) => (ready = resolve));
   const result = new Promise<ArgvScanResult>((resolve, reject) => {
-    worker.once("message", (m: ArgvScanResult) => resolve(m));
+    worker.on("message", (m: ArgvScanResult | "ready") => (m === "ready" ? ready() : resolve(m)));
     worker.once("error", reject);
   });
+  await Promise.race([started, result]);
   return {
     stop: async () => {
       Atomics.store(new Int32Array(flag), 0, 1);
