@@ -229,7 +229,9 @@ describe("no password on a command line during the init (issue 9 item 12)", () =
     const secrets = [creds.postgresSuperuser, creds.database.web, creds.database.shop];
     const control = await scanArgv(secrets, "never-matches-anything");
     await run("/bin/sh", ["-c", "sleep 0.3", "sh", creds.database.web]);
-    assert.equal((await control.stop()).hits.length, 1, "the scan misses a password on a command line");
+    // At least one: a fork of the shell, caught before its exec, carries the same argv.
+    const seenByControl = (await control.stop()).hits;
+    assert.ok(seenByControl.length >= 1 && seenByControl.every((h) => h.cmdline.includes("[secret]")), "the scan misses a password on a command line");
     const watcher = await scanArgv(secrets, "psql|printf");
     const r = await runInit(creds, [bin]);
     const scan = await watcher.stop();

@@ -136,7 +136,8 @@ describe("the Redis password is on no command line (issue 9 item 12)", () => {
     const control = await scanArgv([password], "never-matches-anything");
     await run("/bin/sh", ["-c", "sleep 0.3", "sh", password]);
     const r = await control.stop();
-    assert.equal(r.hits.length, 1, JSON.stringify(r.hits));
+    // At least one: a fork of the shell, caught before its exec, carries the same argv.
+    assert.ok(r.hits.length >= 1 && r.hits.every((h) => h.cmdline === "/bin/sh -c sleep 0.3 sh [secret]"), JSON.stringify(r.hits));
   });
 
   test("no process's /proc/<pid>/cmdline held it while Redis started and ran", () => {
