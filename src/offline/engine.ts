@@ -101,14 +101,29 @@ export interface OfflineRun {
  * Evaluates a Pulumi program module under the offline engine with the given stack config
  * (`namespace:key` -> string, as `pulumi config` stores it).
  */
-export async function runOffline(options: {
+export interface OfflineProgram {
   project: string;
   stack: string;
   config: Record<string, string>;
   secretKeys: string[];
   program: () => Record<string, unknown> | Promise<Record<string, unknown>>;
-}): Promise<OfflineRun> {
+}
+
+export async function runOffline(options: OfflineProgram): Promise<OfflineRun> {
   const engine = new OfflineEngine();
+  // An input that fails to resolve (a throwing apply) rejects a registration the program never
+  // awaits: `pulumi up` fails on it, so the offline run must too, not report a partial graph.
+  const rejections: unknown[] = [];
+  const onRejection = (reason: unknown) => rejections.push(reason);
+  process.on("unhandledRejection", onRejection);
+  try {
+    return await evaluate(engine, options, rejections);
+  } finally {
+    process.off("unhandledRejection", onRejection);
+  }
+}
+
+async function evaluate(engine: OfflineEngine, options: OfflineProgram, rejections: unknown[]): Promise<OfflineRun> {
   pulumi.runtime.setAllConfig(options.config, options.secretKeys);
   await pulumi.runtime.setMocks(engine, options.project, options.stack, false);
   let exports: Record<string, unknown> = {};
@@ -125,6 +140,12 @@ export async function runOffline(options: {
   });
   if (failure !== undefined) throw failure;
   await settleRegistrations();
+  // Rejections are reported on the next turns of the event loop.
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  if (rejections.length > 0) {
+    const messages = rejections.map((r) => (r instanceof Error ? r.message : String(r)));
+    throw new Error(`the program failed while registering resources: ${messages.join("; ")}`);
+  }
   return { engine, exports };
 }
 
