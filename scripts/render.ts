@@ -4,23 +4,43 @@ import { parseArgs } from "node:util";
 import { ConfigError } from "../src/config/checker";
 import { renderStack } from "../src/offline/render";
 import { StackFileError } from "../src/offline/stackfiles";
+import { ComparedResource, compareRenders, formatChanges, impactExitCode } from "../src/offline/impact";
+
+const USAGE = "usage: npm run render -- --stack <local|staging|production> [--out DIR] [--file STACK_FILE] [--compare EARLIER_OUT_DIR] [--print-config]\n";
+
+/** An earlier render's resources.json: DIR/<stack>/resources.json, or DIR/resources.json. */
+function earlierRender(dir: string, stack: string): ComparedResource[] {
+  const candidates = [path.join(dir, stack, "resources.json"), path.join(dir, "resources.json")];
+  const file = candidates.find((f) => fs.existsSync(f));
+  if (!file) throw new Error(`--compare ${dir}: no ${candidates.join(" or ")}; render the earlier version there first (e.g. from a worktree of main)`);
+  return JSON.parse(fs.readFileSync(file, "utf8")) as ComparedResource[];
+}
 
 /**
- * `npm run render -- --stack <name> [--out DIR] [--file STACK_FILE]`: the offline render, no CLI and
- * no account. `--file` reads the stack's config from another file, e.g. one of examples/.
+ * `npm run render -- --stack <name> [--out DIR] [--file STACK_FILE] [--compare DIR]`: the offline render,
+ * no CLI and no account. `--file` reads the stack's config from another file, e.g. one of examples/.
+ * `--compare` prints what `pulumi up` would do going from the render in DIR to this one and exits 3
+ * when data is at risk, 4 when only the site would go down (see src/offline/impact.ts).
  */
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { stack: { type: "string" }, out: { type: "string", default: "out" }, file: { type: "string" }, "print-config": { type: "boolean" } } });
+  const { values } = parseArgs({ options: { stack: { type: "string" }, out: { type: "string", default: "out" }, file: { type: "string" }, compare: { type: "string" }, "print-config": { type: "boolean" } } });
   if (!values.stack) {
-    process.stderr.write("usage: npm run render -- --stack <local|staging|production> [--out DIR] [--file STACK_FILE] [--print-config]\n");
+    process.stderr.write(USAGE);
     return 2;
   }
   try {
+    // Read first: --compare may name the directory this render is about to overwrite.
+    const before = values.compare ? earlierRender(path.resolve(values.compare), values.stack) : undefined;
     const summary = await renderStack({ stack: values.stack, outDir: path.resolve(values.out ?? "out"), stackFile: values.file });
     process.stdout.write(`rendered stack ${values.stack}: ${summary.resources} resources, ${summary.artifacts} artifacts -> ${path.relative(process.cwd(), summary.dir) || "."}\n`);
     // --print-config: what the stack deploys after its overlay, secrets masked (the render wrote it).
     if (values["print-config"]) process.stdout.write(fs.readFileSync(path.join(summary.dir, "effective-config.yaml"), "utf8"));
-    return 0;
+    for (const w of summary.warnings) process.stderr.write(`warning: ${w}\n`);
+    if (!before) return 0;
+    const after = JSON.parse(fs.readFileSync(path.join(summary.dir, "resources.json"), "utf8")) as ComparedResource[];
+    const changes = compareRenders(before, after);
+    process.stdout.write(`changes from ${values.compare}:\n${formatChanges(changes).map((l) => `  ${l}`).join("\n")}\n`);
+    return impactExitCode(changes);
   } catch (error) {
     const expected = error instanceof ConfigError || error instanceof StackFileError;
     const message = expected ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);

@@ -2,7 +2,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { StackConfig, Target } from "./config/types";
 import * as names from "./model/names";
 import { TargetResult } from "./components/targets/types";
-import { OUTPUTS_VERSION, Target as ContractTarget } from "../packages/outputs/src/index";
+import { CostLineV1, OUTPUTS_VERSION, Target as ContractTarget } from "../packages/outputs/src/index";
+import { buildModel } from "./model/build";
+import { estimateCost } from "./model/cost";
+import { withOverrides } from "./config/prices";
 
 // The contract and the consumers' reader live in packages/outputs (published as @djangostack/outputs,
 // or copied as one file), so this program and its consumers share one definition.
@@ -21,6 +24,7 @@ export type {
   AppOutputV1,
   CommonOutputsV1,
   ContractEntry,
+  CostLineV1,
   DockerOutputsV1,
   DropletOutputsV1,
   KubernetesOutputsV1,
@@ -61,6 +65,13 @@ export function buildOutputs(config: StackConfig, result: TargetResult): Record<
     healthUrl: result.healthUrl,
     images: result.images,
     apps,
+    ...costOutputs(config),
     ...result.extra,
   };
+}
+
+/** The cost estimate as the two contract outputs. */
+export function costOutputs(config: StackConfig): { estimatedMonthlyCostUsd: { min: number; max: number }; estimatedMonthlyCostBreakdown: CostLineV1[] } {
+  const estimate = estimateCost(config, buildModel(config), withOverrides(config.prices));
+  return { estimatedMonthlyCostUsd: { min: estimate.minUsd, max: estimate.maxUsd }, estimatedMonthlyCostBreakdown: estimate.lines };
 }

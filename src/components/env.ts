@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { AppConfig } from "../config/types";
+import { serviceSources } from "../model/build";
 import * as names from "../model/names";
 import { Process, SecretEnvSource } from "../model/types";
 import { amqpUrl, databaseUrl, redisUrl } from "../model/urls";
@@ -73,6 +74,9 @@ export function resolveSecret(source: SecretEnvSource, apps: AppConfig[], creds:
     case "userSecret":
       value = must(creds.userSecrets[source.app]?.[source.key], `secretEnv.${source.app}.${source.key}`);
       break;
+    case "external":
+      value = must(creds.external[source.app]?.[source.service], `external.${source.app}.${source.service}`);
+      break;
   }
   return pulumi.secret(value);
 }
@@ -82,16 +86,22 @@ export function secretEnvFor(process: Process, apps: AppConfig[], creds: Credent
   return Object.fromEntries(Object.entries(process.secretEnv).map(([key, source]) => [key, resolveSecret(source, apps, creds, endpoints)]));
 }
 
-/** Per-app connection strings (secret), for the outputs contract. */
-export function appConnections(apps: AppConfig[], creds: Credentials, endpoints: DataEndpoints): Record<string, { databaseUrl?: pulumi.Output<string>; brokerUrl?: pulumi.Output<string>; redisUrl: pulumi.Output<string> }> {
+/**
+ * Per-app connection strings (secret), for the outputs contract: what the app itself uses (an external
+ * URL or the deployed service). `resolve` turns a source into its secret value on the target.
+ */
+export function connectionsWith(apps: AppConfig[], resolve: (source: SecretEnvSource) => pulumi.Output<string>): Record<string, { databaseUrl?: pulumi.Output<string>; brokerUrl?: pulumi.Output<string>; redisUrl: pulumi.Output<string> }> {
   return Object.fromEntries(
-    apps.map((a) => [
-      a.name,
-      {
-        databaseUrl: a.database ? resolveSecret({ kind: "databaseUrl", app: a.name }, apps, creds, endpoints) : undefined,
-        brokerUrl: a.broker ? resolveSecret({ kind: "brokerUrl", app: a.name }, apps, creds, endpoints) : undefined,
-        redisUrl: resolveSecret({ kind: "redisUrl", app: a.name }, apps, creds, endpoints),
-      },
-    ]),
+    apps.map((a) => {
+      const sources = serviceSources(a);
+      const of = (s: SecretEnvSource | undefined) => s && resolve(s);
+      // The contract always names a Redis URL: the app's cache, or its database on the stack's Redis.
+      return [a.name, { databaseUrl: of(sources.database), brokerUrl: of(sources.broker), redisUrl: resolve(sources.cache ?? { kind: "redisUrl", app: a.name }) }];
+    }),
   );
+}
+
+/** `connectionsWith` on a Docker target, whose endpoints are the data containers. */
+export function appConnections(apps: AppConfig[], creds: Credentials, endpoints: DataEndpoints): ReturnType<typeof connectionsWith> {
+  return connectionsWith(apps, (s) => resolveSecret(s, apps, creds, endpoints));
 }

@@ -60,6 +60,7 @@ export class ImagesTier extends pulumi.ComponentResource {
           context: { location: source.context },
           dockerfile: { location: `${source.context}/${source.dockerfile}` },
           target: source.target,
+          buildArgs: source.args,
           // A local build stays native (no emulation on arm64 laptops); a remote engine gets the configured platform.
           platforms: platform ? [platform] : undefined,
           tags: [pulumi.interpolate`${repository}:${args.config.stack}`],

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { SECRET_PLACEHOLDER } from "../artifacts";
 import { AppConfig } from "../config/types";
+import { usesDeployedRabbitmq } from "../config/contract";
 import * as names from "../model/names";
 import { renderPostgresInit } from "../render/postgres";
 import { renderRabbitmqDefinitions } from "../render/rabbitmq";
@@ -30,7 +31,7 @@ export interface SecretFile {
 
 /** RabbitMQ definitions (a vhost and user per broker app, the admin) with the stack's credentials. */
 export function rabbitmqDefinitions(apps: AppConfig[], creds: Credentials): SecretFile {
-  const brokerApps = apps.filter((a) => a.broker).map((a) => a.name);
+  const brokerApps = apps.filter(usesDeployedRabbitmq).map((a) => a.name);
   const render = (password: (app: string) => string, admin: string) =>
     renderRabbitmqDefinitions({
       apps: brokerApps.map((a) => ({ vhost: names.vhost(a), user: names.brokerUser(a), password: password(a) })),

@@ -1,6 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { AppConfig } from "../config/types";
+import { AppConfig, ExternalService } from "../config/types";
+import { usesDeployedRabbitmq } from "../config/contract";
+
+function missing(key: string): never {
+  throw new Error(`djangostack: the config names ${key} but no value reached the program`);
+}
 
 /** Credentials a user supplied with `pulumi config set --secret`; each replaces its generated twin. */
 export interface SuppliedSecrets {
@@ -11,6 +16,8 @@ export interface SuppliedSecrets {
   databasePasswords: Record<string, pulumi.Output<string>>;
   brokerPasswords: Record<string, pulumi.Output<string>>;
   secretEnv: Record<string, Record<string, pulumi.Output<string>>>;
+  /** `djangostack:external`: app -> service -> URL. */
+  external: Record<string, Partial<Record<ExternalService, pulumi.Output<string>>>>;
 }
 
 export interface SecretsArgs {
@@ -31,6 +38,7 @@ export interface Credentials {
   rabbitmqAdmin: pulumi.Output<string>;
   redisPassword: pulumi.Output<string>;
   userSecrets: Record<string, Record<string, pulumi.Output<string>>>;
+  external: Record<string, Partial<Record<ExternalService, pulumi.Output<string>>>>;
 }
 
 export const DJANGO_SECRET_KEY_LENGTH = 64;
@@ -68,11 +76,14 @@ export class SecretsTier extends pulumi.ComponentResource {
       postgresSuperuser: generate("postgres-superuser", args.supplied.postgresPassword),
       postgresBootstrap: generate("postgres-bootstrap", undefined, PASSWORD_LENGTH, false, false),
       databasePasswords: perApp((a) => a.database, "db-password", args.supplied.databasePasswords),
-      brokerPasswords: perApp((a) => a.broker, "broker-password", args.supplied.brokerPasswords),
+      brokerPasswords: perApp(usesDeployedRabbitmq, "broker-password", args.supplied.brokerPasswords),
       rabbitmqAdmin: generate("rabbitmq-admin", args.supplied.rabbitmqAdminPassword),
       redisPassword: generate("redis-password", args.supplied.redisPassword),
       userSecrets: Object.fromEntries(
         args.apps.map((a) => [a.name, Object.fromEntries(a.secretEnvKeys.map((k) => [k, pulumi.secret(args.supplied.secretEnv[a.name][k])]))]),
+      ),
+      external: Object.fromEntries(
+        args.apps.map((a) => [a.name, Object.fromEntries(a.external.map((s) => [s, pulumi.secret(args.supplied.external[a.name]?.[s] ?? missing(`external.${a.name}.${s}`))]))]),
       ),
     };
     this.registerOutputs({});

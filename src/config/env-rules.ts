@@ -4,15 +4,60 @@
  * credential looks like. Dependency-free except for the Checker type.
  */
 import type { Checker } from "./checker";
+import type { EnvNames, EnvPreset, EnvRole } from "./types";
+
+/** The settings each env role carries, and the config key that controls its value. */
+const ROLE_SOURCES: Readonly<Record<EnvRole, string>> = {
+  secretKey: "the secret djangostack:secretKey (generated when unset)",
+  allowedHosts: "djangostack:domain and apps[].hosts (plus the internal names health checks use)",
+  debug: "djangostack (always off in a deployment)",
+  databaseUrl: "apps[].database, the secret djangostack:databasePasswords or djangostack:external.<app>.database",
+  cacheUrl: "apps[].redisDb, the secret djangostack:redisPassword or djangostack:external.<app>.cache",
+  brokerUrl: "apps[].broker, the secret djangostack:brokerPasswords or djangostack:external.<app>.broker",
+  resultBackend: "apps[].redisDb (results go to the app's Redis database) or djangostack:external.<app>.resultBackend",
+};
+
+/** The names of each convention (apps[].envNames.preset). `undefined`: the convention has no such variable, so it is not set. */
+export const ENV_PRESET_NAMES: Readonly<Record<EnvPreset, EnvNames>> = {
+  // Today's names (the sample app's settings). No debug variable: the sample app defaults to off.
+  djangostack: {
+    secretKey: "DJANGO_SECRET_KEY",
+    allowedHosts: "DJANGO_ALLOWED_HOSTS",
+    debug: undefined,
+    databaseUrl: "DATABASE_URL",
+    cacheUrl: "REDIS_URL",
+    brokerUrl: "CELERY_BROKER_URL",
+    resultBackend: "CELERY_RESULT_BACKEND",
+  },
+  // Heroku's and dj-database-url's family: unprefixed Django names, a URL per service.
+  "twelve-factor": {
+    secretKey: "SECRET_KEY",
+    allowedHosts: "ALLOWED_HOSTS",
+    debug: "DEBUG",
+    databaseUrl: "DATABASE_URL",
+    cacheUrl: "REDIS_URL",
+    brokerUrl: "CELERY_BROKER_URL",
+    resultBackend: "CELERY_RESULT_BACKEND",
+  },
+  // cookiecutter-django's config/settings: results go to CELERY_BROKER_URL, so no result backend variable.
+  "cookiecutter-django": {
+    secretKey: "DJANGO_SECRET_KEY",
+    allowedHosts: "DJANGO_ALLOWED_HOSTS",
+    debug: "DJANGO_DEBUG",
+    databaseUrl: "DATABASE_URL",
+    cacheUrl: "REDIS_URL",
+    brokerUrl: "CELERY_BROKER_URL",
+    resultBackend: undefined,
+  },
+};
 
 /**
- * Env names djangostack sets on every app process, and the config key that controls each. A plain
- * `env` entry with one of these names is either silently replaced (model/build.ts spreads app.env
- * first) or, on Kubernetes, wins over the program's own value: both hide a setting the program manages.
+ * Env names djangostack sets on every app process whatever its env names, and the config key that
+ * controls each. A plain `env` entry with a managed name is either silently replaced (model/build.ts
+ * spreads app.env first) or, on Kubernetes, wins over the program's own value: both hide a setting.
  */
-export const MANAGED_ENV: Readonly<Record<string, string>> = {
+export const FIXED_ENV: Readonly<Record<string, string>> = {
   DJANGO_SETTINGS_MODULE: "apps[].settingsModule",
-  DJANGO_ALLOWED_HOSTS: "djangostack:domain and apps[].hosts (plus the internal names health checks use)",
   CSRF_TRUSTED_ORIGINS: "djangostack:domain and apps[].hosts",
   DJANGO_SECURE_COOKIES: "edge.tls.mode (cookies are Secure exactly when TLS is on)",
   DJANGO_SECURE_SSL_REDIRECT: "edge.tls.mode (nginx redirects to HTTPS; Django redirecting too breaks plain-HTTP health checks)",
@@ -25,12 +70,16 @@ export const MANAGED_ENV: Readonly<Record<string, string>> = {
   CELERY_WORKER_HEARTBEAT_FILE: "the Celery worker liveness probe",
   CELERY_WORKER_READY_FILE: "the Celery worker readiness probe",
   CELERY_BEAT_HEARTBEAT_FILE: "the Celery beat liveness probe",
-  DJANGO_SECRET_KEY: "the secret djangostack:secretKey (generated when unset)",
-  DATABASE_URL: "apps[].database and the secret djangostack:databasePasswords",
-  REDIS_URL: "apps[].redisDb and the secret djangostack:redisPassword",
-  CELERY_BROKER_URL: "apps[].broker and the secret djangostack:brokerPasswords",
-  CELERY_RESULT_BACKEND: "apps[].redisDb (results go to the app's Redis database)",
 };
+
+/** Every env name djangostack manages for an app reading `names`: the fixed ones and its role names. */
+export function managedEnv(names: EnvNames): Record<string, string> {
+  const roles = Object.entries(names).flatMap(([role, name]) => (name === undefined ? [] : [[name, ROLE_SOURCES[role as EnvRole]] as const]));
+  return { ...FIXED_ENV, ...Object.fromEntries(roles) };
+}
+
+/** The managed names of an app with the default (djangostack) env names. */
+export const MANAGED_ENV: Readonly<Record<string, string>> = managedEnv(ENV_PRESET_NAMES.djangostack);
 
 /**
  * Names that carry credentials: the issue's *_SECRET*, *PASSWORD*, *_KEY, *TOKEN* and their usual
@@ -68,10 +117,10 @@ const secretEnvHint = (app: string, name: string) => `pulumi config set --secret
  * every target alike, so a stack never changes meaning when it moves), no control characters
  * (NUL cannot pass through execve; newlines break env files and log lines).
  */
-export function checkAppEnv(c: Checker, path: string, app: string, env: Readonly<Record<string, string>>): void {
+export function checkAppEnv(c: Checker, path: string, app: string, env: Readonly<Record<string, string>>, managedNames: Readonly<Record<string, string>> = MANAGED_ENV): void {
   for (const [name, value] of Object.entries(env)) {
     const key = `${path}.${name}`;
-    const managed = MANAGED_ENV[name];
+    const managed = managedNames[name];
     if (managed !== undefined) {
       c.fail(key, value, `this variable is set by djangostack from ${managed}; remove it from env and use that setting`);
     } else if (c.isSecret(key)) {

@@ -68,6 +68,7 @@ function movedSecretEnv(raw: Raw, config: StackConfig): Record<string, Record<st
 export function readSuppliedSecrets(raw: Raw, config: StackConfig): SuppliedSecrets {
   const secretEnvRaw = typeof raw.secretEnv === "object" && raw.secretEnv !== null ? (raw.secretEnv as Record<string, unknown>) : {};
   const fromEnv = movedSecretEnv(raw, config);
+  const externalRaw = typeof raw.external === "object" && raw.external !== null ? (raw.external as Record<string, unknown>) : {};
   return {
     secretKey: secretString(raw.secretKey),
     postgresPassword: secretString(raw.postgresPassword),
@@ -76,6 +77,7 @@ export function readSuppliedSecrets(raw: Raw, config: StackConfig): SuppliedSecr
     databasePasswords: secretMap(raw.databasePasswords),
     brokerPasswords: secretMap(raw.brokerPasswords),
     secretEnv: Object.fromEntries(config.apps.map((a) => [a.name, { ...fromEnv[a.name], ...secretMap(secretEnvRaw[a.name]) }])),
+    external: Object.fromEntries(config.apps.map((a) => [a.name, secretMap(externalRaw[a.name])])),
   };
 }
 

@@ -8,6 +8,7 @@
  */
 import { Checker } from "./checker";
 import { StackConfig } from "./types";
+import { usesDeployedRabbitmq } from "./contract";
 import * as names from "../model/names";
 
 /** One derived name, who it comes from (a config key, or the stack itself) and what derives it. */
@@ -86,7 +87,7 @@ function appClaims(config: StackConfig, index: number): Claim[] {
     ...processes.flatMap(([p, role]) => [own(KIND.process, p, role), own(KIND.configMap, names.kube.processEnv(p), `${role} env`)]),
   ];
   if (app.database) claims.push(own(KIND.database, names.database(app.name), "database"), own(KIND.role, names.role(app.name), "database role"));
-  if (app.broker) claims.push(own(KIND.vhost, names.vhost(app.name), "vhost"), own(KIND.brokerUser, names.brokerUser(app.name), "broker user"));
+  if (usesDeployedRabbitmq(app)) claims.push(own(KIND.vhost, names.vhost(app.name), "vhost"), own(KIND.brokerUser, names.brokerUser(app.name), "broker user"));
   app.workers.forEach((w, j) => {
     const p = names.worker(app.name, w.name);
     const pool: Claim = { kind: KIND.process, name: p, key: `apps[${index}].workers[${j}].name`, what: `app "${app.name}" pool "${w.name}"` };

@@ -5,14 +5,19 @@ import { overlayKeysOf, withOverlay } from "./overlay";
 import { checkRoutes } from "./routes";
 import { moveSecretEnv } from "./secrets";
 import { parseAdminCidrs } from "./cidr";
-import { MANAGED_ENV, checkAppEnv, checkSecretEnvValues } from "./env-rules";
+import { FIXED_ENV, MANAGED_ENV, checkAppEnv, checkSecretEnvValues, controlCharacter, hasUrlPassword, isCredentialName, managedEnv } from "./env-rules";
+import { attachExternalServices, parseEnvNames, parseHealth } from "./contract";
 import { checkTlsPair, parseTlsPath } from "./paths";
 import { checkSwap, parseDropletImage, parseRegion, parseSize } from "./slugs";
+import { parsePrices } from "./prices";
+import { checkCapacity } from "./capacity";
 import { checkEdgePorts, checkReplicas, parseDeployUser, parseNamespace, parseNginxVersion } from "./values";
 import {
   AppConfig,
+  APP_SERVERS,
   AppSource,
   CELERY_POOLS,
+  GUNICORN_WORKER_CLASSES,
   DATA_MODES,
   DOCKER_PLATFORMS,
   DOCKER_PUBLISH,
@@ -47,6 +52,7 @@ export const CONFIG_KEYS = [
   "droplet",
   "kubernetes",
   "secrets",
+  "prices",
 ] as const;
 
 /** Keys read with `getSecret`: user-supplied replacements for generated credentials. */
@@ -58,9 +64,10 @@ export const SECRET_CONFIG_KEYS = [
   "databasePasswords",
   "brokerPasswords",
   "secretEnv",
+  "external",
 ] as const;
 
-/** Env names djangostack sets itself; an app's `env` must not shadow them. */
+/** Env names djangostack sets itself with the default env names; an app's `env` must not shadow them. */
 export const RESERVED_ENV: readonly string[] = Object.keys(MANAGED_ENV);
 
 export const APP_NAME = /^[a-z]([a-z0-9-]{0,18}[a-z0-9])?$/;
@@ -109,6 +116,7 @@ function parseEffective(raw: Raw, identity: StackIdentity, secretKeys: readonly 
   const frontend = raw.frontend === undefined ? undefined : parseFrontend(c, raw.frontend);
   const apps = parseApps(c, raw.apps, frontend);
   attachSecretEnvKeys(c, apps, raw.secretEnv);
+  attachExternalServices(c, apps, raw.external, new Map(apps.map((a) => [a.name, a.database])));
   checkSecretEnvValues(c, raw.secretEnv);
   checkSuppliedSecrets(c, apps, raw);
   const docker = parseDocker(c, raw.docker, target);
@@ -127,11 +135,13 @@ function parseEffective(raw: Raw, identity: StackIdentity, secretKeys: readonly 
     droplet: target === "droplet" ? parseDroplet(c, raw.droplet) : undefined,
     kubernetes: target === "kubernetes" ? parseKubernetes(c, raw.kubernetes) : undefined,
     secrets: { rotation: c.int("secrets.rotation", c.object("secrets", raw.secrets, ["rotation"]).rotation, 0, { min: 0, max: 1_000_000 }) },
+    prices: parsePrices(c, raw.prices),
   };
   if (target !== "droplet" && raw.droplet !== undefined) c.fail("droplet", raw.droplet, `only allowed when target is "droplet" (target is "${target}")`);
   if (target !== "kubernetes" && raw.kubernetes !== undefined) c.fail("kubernetes", raw.kubernetes, `only allowed when target is "kubernetes" (target is "${target}")`);
   checkRoutes(c, config);
   checkDerivedNames(c, config);
+  checkCapacity(c, config);
   c.throwIfAny();
   return config;
 }
@@ -143,19 +153,32 @@ function parseSource(c: Checker, path: string, raw: Raw, defaultContext: string)
   if (raw.image !== undefined) {
     return { kind: "image", image: c.string(`${path}.image`, raw.image, "", IMAGE, 'an image reference such as "registry.digitalocean.com/team/api:1.4"') };
   }
-  const build = c.object(`${path}.build`, typeof raw.build === "string" ? { context: raw.build } : raw.build, ["context", "dockerfile", "target"]);
+  const build = c.object(`${path}.build`, typeof raw.build === "string" ? { context: raw.build } : raw.build, ["context", "dockerfile", "target", "args"]);
   return {
     kind: "build",
     context: c.string(`${path}.build.context`, build.context, defaultContext, /^[^\0]+$/, "a directory path"),
     dockerfile: c.string(`${path}.build.dockerfile`, build.dockerfile, "Dockerfile", /^[^\0]+$/, "a file path relative to the context"),
     target: c.optionalString(`${path}.build.target`, build.target, /^[A-Za-z0-9_.-]+$/, "a Dockerfile stage name"),
+    ...(build.args === undefined ? {} : { args: parseBuildArgs(c, `${path}.build.args`, build.args) }),
   };
 }
+
+/** Build args end up in the image's history for anyone who can pull it: no credentials, no control characters. */
+function parseBuildArgs(c: Checker, path: string, value: unknown): Record<string, string> {
+  const args = c.stringMap(path, value, /^[A-Za-z_][A-Za-z0-9_]*$/, "build arg names of letters, digits and underscores");
+  for (const [name, v] of Object.entries(args)) {
+    if (isCredentialName(name) || hasUrlPassword(v)) c.fail(`${path}.${name}`, "[value not shown]", "looks like a credential; build args are readable in the image history (docker history): pass it to the app at run time with secretEnv instead");
+    else if (controlCharacter(v, false)) c.fail(`${path}.${name}`, v, "build arg values may hold printable text and tabs only");
+  }
+  return args;
+}
+
+const APP_USER = /^([1-9][0-9]{0,9}):([0-9]{1,10})$/;
 
 const APP_KEYS = [
   "name", "build", "image", "wsgi", "celeryApp", "settingsModule", "routes", "hosts", "port", "database",
   "redisDb", "broker", "workers", "beat", "migrate", "env", "replicas", "autoscale", "resources", "gunicorn",
-  "healthPath", "readyPath", "websocketPaths",
+  "healthPath", "readyPath", "health", "websocketPaths", "envNames", "user", "server", "asgi",
 ] as const;
 
 function parseApps(c: Checker, value: unknown, frontend: FrontendConfig | undefined): AppConfig[] {
@@ -175,7 +198,8 @@ function parseApp(c: Checker, path: string, value: unknown, index: number, soleA
   const routes = c.stringList(`${path}.routes`, raw.routes, soleApp ? ["/"] : [`/${name}/`], ROUTE, ROUTE_HINT);
   if (routes.length === 0 && raw.hosts === undefined) c.fail(`${path}.routes`, raw.routes, "an app needs at least one route or host");
   const env = c.stringMap(`${path}.env`, raw.env, ENV_NAME, "UPPER_SNAKE_CASE names");
-  checkAppEnv(c, `${path}.env`, name, env);
+  const envNames = parseEnvNames(c, `${path}.envNames`, raw.envNames, Object.keys(FIXED_ENV));
+  checkAppEnv(c, `${path}.env`, name, env, managedEnv(envNames));
   const replicas = c.int(`${path}.replicas`, raw.replicas, 1, { min: 1, max: 100 });
   const autoscaleRaw = raw.autoscale === undefined ? undefined : c.object(`${path}.autoscale`, raw.autoscale, ["min", "max", "cpuPercent"]);
   const autoscale = autoscaleRaw && {
@@ -184,17 +208,28 @@ function parseApp(c: Checker, path: string, value: unknown, index: number, soleA
     cpuPercent: c.int(`${path}.autoscale.cpuPercent`, autoscaleRaw.cpuPercent, 70, { min: 10, max: 100 }),
   };
   if (autoscale && autoscale.min > autoscale.max) c.fail(`${path}.autoscale.min`, autoscale.min, `must not exceed autoscale.max (${autoscale.max})`);
-  const g = c.object(`${path}.gunicorn`, raw.gunicorn, ["workers", "threads", "timeout", "gracefulTimeout", "keepalive", "maxRequests", "maxRequestsJitter"]);
+  const g = c.object(`${path}.gunicorn`, raw.gunicorn, ["workers", "threads", "workerClass", "timeout", "gracefulTimeout", "keepalive", "maxRequests", "maxRequestsJitter"]);
+  const websocketPaths = c.stringList(`${path}.websocketPaths`, raw.websocketPaths, [], ROUTE, ROUTE_HINT);
+  // A WebSocket needs an ASGI server: an app that declares WebSocket paths defaults to one.
+  const server = c.oneOf(`${path}.server`, raw.server, APP_SERVERS, websocketPaths.length > 0 ? "gunicorn-uvicorn" : "gunicorn");
+  if (server === "gunicorn" && websocketPaths.length > 0) c.fail(`${path}.websocketPaths`, websocketPaths, `a WSGI server cannot hold a WebSocket; set ${path}.server to "gunicorn-uvicorn", "daphne" or "uvicorn" (ASGI), or drop the WebSocket paths`);
+  const workerClass = g.workerClass === undefined ? undefined : c.oneOf(`${path}.gunicorn.workerClass`, g.workerClass, GUNICORN_WORKER_CLASSES, "sync");
+  if (workerClass !== undefined && server !== "gunicorn") c.fail(`${path}.gunicorn.workerClass`, workerClass, `only for server "gunicorn" (WSGI); server "${server}" runs its own ASGI workers`);
   const workersValue = c.list(`${path}.workers`, raw.workers, [{}]);
+  const healthPath = c.string(`${path}.healthPath`, raw.healthPath, "/api/v1/health/", ROUTE, ROUTE_HINT);
+  const readyPath = c.string(`${path}.readyPath`, raw.readyPath, "/readyz/", ROUTE, ROUTE_HINT);
   const app: AppConfig = {
     name,
     source: parseSource(c, path, raw, "./app"),
     wsgi: c.string(`${path}.wsgi`, raw.wsgi, "config.wsgi:application", PY_PATH, "a Python path such as config.wsgi:application"),
+    asgi: c.string(`${path}.asgi`, raw.asgi, "config.asgi:application", PY_PATH, "a Python path such as config.asgi:application"),
+    server,
     celeryApp: c.string(`${path}.celeryApp`, raw.celeryApp, "config", PY_PATH, "a Python module such as config"),
     settingsModule: c.string(`${path}.settingsModule`, raw.settingsModule, "config.settings", PY_PATH, "a Python module such as config.settings"),
     routes,
     hosts: c.stringList(`${path}.hosts`, raw.hosts, [], HOSTNAME, HOSTNAME_HINT),
-    port: c.int(`${path}.port`, raw.port, 8000, { min: 1024, max: 65535 }),
+    port: c.int(`${path}.port`, raw.port, 8000, { min: 1, max: 65535 }),
+    user: c.optionalString(`${path}.user`, raw.user, APP_USER, '"uid:gid" with a non-zero uid, such as "1000:1000" (the image\'s own user when unset)'),
     database: c.bool(`${path}.database`, raw.database, true),
     redisDb: c.int(`${path}.redisDb`, raw.redisDb, index, { min: 0, max: 15 }),
     broker: c.bool(`${path}.broker`, raw.broker, true),
@@ -207,6 +242,7 @@ function parseApp(c: Checker, path: string, value: unknown, index: number, soleA
     autoscale,
     resources: parseResources(c, `${path}.resources`, raw.resources, WEB_RESOURCES),
     gunicorn: {
+      ...(workerClass ? { workerClass } : {}),
       workers: c.int(`${path}.gunicorn.workers`, g.workers, 0, { min: 0, max: 64 }),
       threads: c.int(`${path}.gunicorn.threads`, g.threads, 1, { min: 1, max: 64 }),
       timeoutSeconds: c.int(`${path}.gunicorn.timeout`, g.timeout, 60, { min: 1, max: 3600 }),
@@ -215,9 +251,12 @@ function parseApp(c: Checker, path: string, value: unknown, index: number, soleA
       maxRequests: c.int(`${path}.gunicorn.maxRequests`, g.maxRequests, 1000, { min: 0, max: 1_000_000 }),
       maxRequestsJitter: c.int(`${path}.gunicorn.maxRequestsJitter`, g.maxRequestsJitter, 100, { min: 0, max: 100_000 }),
     },
-    healthPath: c.string(`${path}.healthPath`, raw.healthPath, "/api/v1/health/", ROUTE, ROUTE_HINT),
-    readyPath: c.string(`${path}.readyPath`, raw.readyPath, "/readyz/", ROUTE, ROUTE_HINT),
-    websocketPaths: c.stringList(`${path}.websocketPaths`, raw.websocketPaths, [], ROUTE, ROUTE_HINT),
+    healthPath,
+    readyPath,
+    health: parseHealth(c, `${path}.health`, raw.health, healthPath, readyPath),
+    websocketPaths,
+    envNames,
+    external: [],
   };
   moveSecretEnv(c, path, app);
   app.workers = workersValue.map((w, i) => parseWorker(c, `${path}.workers[${i}]`, w, i));
@@ -494,7 +533,7 @@ function attachSecretEnvKeys(c: Checker, apps: AppConfig[], value: unknown): voi
     }
     for (const [name, secret] of Object.entries(vars)) {
       if (!ENV_NAME.test(name)) c.fail(`secretEnv.${appName}.${name}`, name, "names must be UPPER_SNAKE_CASE");
-      else if (RESERVED_ENV.includes(name) || name in app.env || app.secretEnvKeys.includes(name)) c.fail(`secretEnv.${appName}.${name}`, name, "already set by djangostack or by the app's env");
+      else if (name in managedEnv(app.envNames) || name in app.env || app.secretEnvKeys.includes(name)) c.fail(`secretEnv.${appName}.${name}`, name, "already set by djangostack or by the app's env");
       else if (typeof secret !== "string") c.fail(`secretEnv.${appName}.${name}`, "[secret]", "expected a string value");
       else app.secretEnvKeys.push(name);
     }

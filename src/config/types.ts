@@ -1,4 +1,5 @@
 import type { Platform } from "@pulumi/docker-build/types/enums";
+import type { PriceOverrides } from "./prices";
 
 /**
  * The validated, defaulted configuration of one stack. Produced only by `parseConfig`;
@@ -55,10 +56,21 @@ export interface WorkerPool {
 }
 
 export type AppSource =
-  | { kind: "build"; context: string; dockerfile: string; target?: string }
+  | { kind: "build"; context: string; dockerfile: string; target?: string; args?: Record<string, string> }
   | { kind: "image"; image: string };
 
+/**
+ * The web process's server: gunicorn with WSGI workers, or ASGI (needed for WebSockets) as gunicorn
+ * with uvicorn's worker class, daphne, or uvicorn on its own.
+ */
+export const APP_SERVERS = ["gunicorn", "gunicorn-uvicorn", "daphne", "uvicorn"] as const;
+export type AppServer = (typeof APP_SERVERS)[number];
+export const GUNICORN_WORKER_CLASSES = ["sync", "gthread", "gevent", "eventlet"] as const;
+export type GunicornWorkerClass = (typeof GUNICORN_WORKER_CLASSES)[number];
+
 export interface GunicornSettings {
+  /** WSGI worker class (server "gunicorn"); undefined: gthread with threads > 1, else sync. */
+  workerClass?: GunicornWorkerClass;
   /** 0 means "derive from the container's CPU": (2 x cores) + 1. */
   workers: number;
   threads: number;
@@ -69,11 +81,44 @@ export interface GunicornSettings {
   maxRequestsJitter: number;
 }
 
+/** How a process is probed: an HTTP GET of the app's path, a TCP connect to its port, a command, or not at all. */
+export const PROBE_KINDS = ["http", "tcp", "exec", "none"] as const;
+export type ProbeKind = (typeof PROBE_KINDS)[number];
+
+export type AppProbe = { kind: "http"; path: string } | { kind: "tcp" } | { kind: "exec"; command: string[] } | { kind: "none" };
+
+/** The web process's probes and their timings (seconds), the same on every target. */
+export interface AppHealth {
+  liveness: AppProbe;
+  readiness: AppProbe;
+  intervalSeconds: number;
+  timeoutSeconds: number;
+  retries: number;
+  startPeriodSeconds: number;
+}
+
+/** Conventions for the env names an app's settings read; each name may still be set one by one. */
+export const ENV_PRESETS = ["djangostack", "twelve-factor", "cookiecutter-django"] as const;
+export type EnvPreset = (typeof ENV_PRESETS)[number];
+
+/** The settings djangostack hands an app through env; `names` says under which name each arrives. */
+export const ENV_ROLES = ["secretKey", "allowedHosts", "debug", "databaseUrl", "cacheUrl", "brokerUrl", "resultBackend"] as const;
+export type EnvRole = (typeof ENV_ROLES)[number];
+/** Env name per role; undefined: the app does not read it, so it is not set. */
+export type EnvNames = Record<EnvRole, string | undefined>;
+
+/** Services an app may take from outside the stack: a URL given as the secret `djangostack:external.<app>.<service>`. */
+export const EXTERNAL_SERVICES = ["database", "cache", "broker", "resultBackend"] as const;
+export type ExternalService = (typeof EXTERNAL_SERVICES)[number];
+
 export interface AppConfig {
   name: string;
   source: AppSource;
   /** Python dotted path of the WSGI callable. */
   wsgi: string;
+  /** Python dotted path of the ASGI application (the ASGI servers). */
+  asgi: string;
+  server: AppServer;
   /** Celery app module passed to `celery -A`. */
   celeryApp: string;
   settingsModule: string;
@@ -81,7 +126,11 @@ export interface AppConfig {
   routes: string[];
   /** Extra host names (beyond the stack domain) routed entirely to this app, e.g. api.example.com. */
   hosts: string[];
+  /** Any port: below 1024 the container is allowed to bind it unprivileged (a sysctl), the user stays non-root. */
   port: number;
+  /** "uid:gid" the app's processes run as; undefined keeps the image's user (Docker) or 10001:10001 (Kubernetes). */
+  user?: string;
+  /** A database on the Postgres djangostack deploys (false when the app's database is external or absent). */
   database: boolean;
   /** Redis logical database number for cache/sessions; unique per app. */
   redisDb: number;
@@ -96,9 +145,14 @@ export interface AppConfig {
   autoscale?: Autoscale;
   resources: Resources;
   gunicorn: GunicornSettings;
+  /** HTTP paths of the liveness and readiness probes; nginx routes each exactly to this app. */
   healthPath: string;
   readyPath: string;
+  health: AppHealth;
   websocketPaths: string[];
+  envNames: EnvNames;
+  /** Services whose URL the app gets from `djangostack:external` instead of a deployed server. */
+  external: ExternalService[];
 }
 
 export interface FrontendConfig {
@@ -250,4 +304,6 @@ export interface StackConfig {
   droplet?: DropletConfig;
   kubernetes?: KubernetesConfig;
   secrets: SecretsConfig;
+  /** `djangostack:prices`: rows added to or replacing the slug/price table (src/config/prices.ts). */
+  prices: PriceOverrides;
 }

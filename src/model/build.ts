@@ -1,5 +1,6 @@
-import { AppConfig, StackConfig, WorkerPool } from "../config/types";
-import { Health, Process, SecretEnvSource, VolumeMount, WorkloadModel } from "./types";
+import { AppConfig, AppProbe, ExternalService, StackConfig, WorkerPool } from "../config/types";
+import { usesDeployedRabbitmq, usesDeployedRedis } from "../config/contract";
+import { Health, Probe, Process, SecretEnvSource, VolumeMount, WorkloadModel } from "./types";
 import * as names from "./names";
 import { PostgresGuardInput, renderPostgresGuard } from "../render/postgres-guard";
 import { renderRedisStartCommand } from "../render/redis";
@@ -179,7 +180,7 @@ function dataProcesses(config: StackConfig): Process[] {
       dependsOn: ["postgres"],
     });
   }
-  if (redis.mode === "container") {
+  if (redis.mode === "container" && config.apps.some(usesDeployedRedis)) {
     result.push({
       ...base(names.REDIS, "redis", redis.resources),
       image: { kind: "public", ref: `redis:${redis.version}-bookworm` },
@@ -196,7 +197,8 @@ function dataProcesses(config: StackConfig): Process[] {
       user: "999:999",
     });
   }
-  if (config.apps.some((a) => a.broker)) {
+  const rabbitmqApps = config.apps.filter(usesDeployedRabbitmq);
+  if (rabbitmqApps.length > 0) {
     result.push({
       ...base(names.RABBITMQ, "rabbitmq", rabbitmq.resources),
       image: { kind: "public", ref: `rabbitmq:${rabbitmq.version}-alpine` },
@@ -206,7 +208,7 @@ function dataProcesses(config: StackConfig): Process[] {
       // The image's own start (its entrypoint, then rabbitmq-server), plus a one-time pass once the node
       // is up that deletes the broker users of apps no longer in config. On Kubernetes `command` replaces
       // the entrypoint, so the entrypoint is named here.
-      command: ["sh", "-c", `(\n${renderRabbitmqRetireScript(config.apps.filter((a) => a.broker).map((a) => names.brokerUser(a.name)))}\n) &\nexec docker-entrypoint.sh rabbitmq-server`],
+      command: ["sh", "-c", `(\n${renderRabbitmqRetireScript(rabbitmqApps.map((a) => names.brokerUser(a.name)))}\n) &\nexec docker-entrypoint.sh rabbitmq-server`],
       env: {
         // A glob, not the directory: definitions.json lives beside the .conf files and is not config syntax.
         RABBITMQ_CONFIG_FILES: `${PATHS.rabbitmqConfigDir}/conf.d/*.conf`,
@@ -271,7 +273,8 @@ function appEnv(config: StackConfig, app: AppConfig, serverNames: string[]): Rec
     ...app.env,
     DJANGO_SETTINGS_MODULE: app.settingsModule,
     // Internal names keep container health checks and the edge's upstream Host header valid.
-    DJANGO_ALLOWED_HOSTS: [...new Set([...publicHosts, names.web(app.name), "localhost", "127.0.0.1"])].join(","),
+    [app.envNames.allowedHosts ?? "DJANGO_ALLOWED_HOSTS"]: [...new Set([...publicHosts, names.web(app.name), "localhost", "127.0.0.1"])].join(","),
+    ...(app.envNames.debug ? { [app.envNames.debug]: "False" } : {}),
     CSRF_TRUSTED_ORIGINS: serverNames.map((h) => `${scheme}://${h}`).join(","),
     DJANGO_SECURE_COOKIES: String(tls),
     // nginx redirects to HTTPS; Django redirecting too would break plain-HTTP health checks.
@@ -287,13 +290,30 @@ function appEnv(config: StackConfig, app: AppConfig, serverNames: string[]): Rec
   };
 }
 
+/**
+ * Where each service URL of an app comes from: the user's external URL, or the service djangostack
+ * deploys. Absent: the app does not use that service (or reads no variable for it).
+ */
+export function serviceSources(app: AppConfig): Partial<Record<ExternalService, SecretEnvSource>> {
+  const from = (service: ExternalService, deployed: SecretEnvSource | undefined): SecretEnvSource | undefined =>
+    app.external.includes(service) ? { kind: "external", app: app.name, service } : deployed;
+  const sources: Partial<Record<ExternalService, SecretEnvSource | undefined>> = {
+    database: from("database", app.database ? { kind: "databaseUrl", app: app.name } : undefined),
+    cache: app.envNames.cacheUrl ? from("cache", { kind: "redisUrl", app: app.name }) : undefined,
+    broker: app.broker ? from("broker", { kind: "brokerUrl", app: app.name }) : undefined,
+    resultBackend: app.broker && app.envNames.resultBackend ? from("resultBackend", { kind: "resultBackend", app: app.name }) : undefined,
+  };
+  return Object.fromEntries(Object.entries(sources).filter(([, v]) => v !== undefined));
+}
+
+const SERVICE_ROLE = { database: "databaseUrl", cache: "cacheUrl", broker: "brokerUrl", resultBackend: "resultBackend" } as const;
+
 function appSecretEnv(app: AppConfig): Record<string, SecretEnvSource> {
-  const env: Record<string, SecretEnvSource> = { DJANGO_SECRET_KEY: { kind: "djangoSecretKey", app: app.name } };
-  if (app.database) env.DATABASE_URL = { kind: "databaseUrl", app: app.name };
-  env.REDIS_URL = { kind: "redisUrl", app: app.name };
-  if (app.broker) {
-    env.CELERY_BROKER_URL = { kind: "brokerUrl", app: app.name };
-    env.CELERY_RESULT_BACKEND = { kind: "resultBackend", app: app.name };
+  const n = app.envNames;
+  const env: Record<string, SecretEnvSource> = { [n.secretKey ?? "DJANGO_SECRET_KEY"]: { kind: "djangoSecretKey", app: app.name } };
+  for (const [service, source] of Object.entries(serviceSources(app))) {
+    const name = n[SERVICE_ROLE[service as ExternalService]];
+    if (name && source) env[name] = source;
   }
   for (const key of app.secretEnvKeys) env[key] = { kind: "userSecret", app: app.name, key };
   return env;
@@ -302,13 +322,13 @@ function appSecretEnv(app: AppConfig): Record<string, SecretEnvSource> {
 function appClaims(app: AppConfig): Process["claims"] {
   return {
     postgres: app.database ? { database: names.database(app.name), role: names.role(app.name) } : undefined,
-    rabbitmq: app.broker ? { vhost: names.vhost(app.name), user: names.brokerUser(app.name) } : undefined,
-    redis: { db: app.redisDb },
+    rabbitmq: usesDeployedRabbitmq(app) ? { vhost: names.vhost(app.name), user: names.brokerUser(app.name) } : undefined,
+    redis: usesDeployedRedis(app) ? { db: app.redisDb } : undefined,
   };
 }
 
 function appDependencies(app: AppConfig): Process["dependsOn"] {
-  return [...(app.database ? (["postgres"] as const) : []), "redis", ...(app.broker ? (["rabbitmq"] as const) : [])];
+  return [...(app.database ? (["postgres"] as const) : []), ...(usesDeployedRedis(app) ? (["redis"] as const) : []), ...(usesDeployedRabbitmq(app) ? (["rabbitmq"] as const) : [])];
 }
 
 const celeryScratch: VolumeMount = { volume: "celery-state", kind: "scratch", mountPath: PATHS.celeryState, readOnly: false, memory: true };
@@ -317,6 +337,7 @@ const tmpScratch: VolumeMount = { volume: "tmp", kind: "scratch", mountPath: "/t
 function appProcesses(config: StackConfig, app: AppConfig, serverNames: string[]): Process[] {
   const shared = {
     app: app.name,
+    ...(app.user ? { user: app.user } : {}),
     image: { kind: "app", app: app.name } as const,
     env: appEnv(config, app, serverNames),
     secretEnv: appSecretEnv(app),
@@ -340,13 +361,11 @@ function appProcesses(config: StackConfig, app: AppConfig, serverNames: string[]
   result.push({
     ...base(names.web(app.name), "web", app.resources),
     ...shared,
-    command: ["gunicorn", "--config", PATHS.gunicornConfig, app.wsgi],
+    command: webCommand(app),
     ports: [{ name: "http", port: web }],
-    health: {
-      liveness: { kind: "http", path: app.healthPath, port: web, host: "localhost" },
-      readiness: { kind: "http", path: app.readyPath, port: web, host: "localhost" },
-      timing: SLOW_START,
-    },
+    health: webHealth(app),
+    // A port below 1024 needs no capability (every process drops ALL): the namespace lets any user bind it.
+    ...(app.port < 1024 ? { sysctls: { "net.ipv4.ip_unprivileged_port_start": String(app.port) } } : {}),
     replicas: app.replicas,
     autoscale: app.autoscale,
     stopGraceSeconds: app.gunicorn.gracefulTimeoutSeconds + 5,
@@ -368,6 +387,45 @@ function appProcesses(config: StackConfig, app: AppConfig, serverNames: string[]
     });
   }
   return result;
+}
+
+/**
+ * The web server's command line. gunicorn reads the rendered config (bind, workers, worker class);
+ * daphne and uvicorn take the same port and trust nginx's forwarded headers (only nginx reaches them).
+ */
+export function webCommand(app: AppConfig): string[] {
+  switch (app.server) {
+    case "gunicorn":
+      return ["gunicorn", "--config", PATHS.gunicornConfig, app.wsgi];
+    case "gunicorn-uvicorn":
+      return ["gunicorn", "--config", PATHS.gunicornConfig, app.asgi];
+    case "daphne":
+      return ["daphne", "--bind", "0.0.0.0", "--port", String(app.port), "--proxy-headers", app.asgi];
+    case "uvicorn":
+      return ["uvicorn", "--host", "0.0.0.0", "--port", String(app.port), "--proxy-headers", "--forwarded-allow-ips", "*", ...(app.gunicorn.workers > 0 ? ["--workers", String(app.gunicorn.workers)] : []), app.asgi];
+  }
+}
+
+/** A probe of the web process on its own port; http probes send the Host its ALLOWED_HOSTS accepts. */
+function webProbe(probe: AppProbe, port: number): Probe | undefined {
+  switch (probe.kind) {
+    case "http":
+      return { kind: "http", path: probe.path, port, host: "localhost" };
+    case "tcp":
+      return { kind: "tcp", port };
+    case "exec":
+      return { kind: "exec", command: probe.command };
+    case "none":
+      return undefined;
+  }
+}
+
+function webHealth(app: AppConfig): Health | undefined {
+  const h = app.health;
+  const liveness = webProbe(h.liveness, app.port);
+  const readiness = webProbe(h.readiness, app.port);
+  if (!liveness && !readiness) return undefined;
+  return { liveness, readiness, timing: { intervalSeconds: h.intervalSeconds, timeoutSeconds: h.timeoutSeconds, failureThreshold: h.retries, startPeriodSeconds: h.startPeriodSeconds } };
 }
 
 function workerProcess(app: AppConfig, pool: WorkerPool, shared: Partial<Process>): Process {

@@ -2,7 +2,7 @@
  * The platform-neutral workload model: every process of the stack described once, as plain data.
  * Realizers (Docker, Kubernetes) translate it; renderers read it. Nothing here knows Pulumi.
  */
-import { Resources } from "../config/types";
+import { ExternalService, Resources } from "../config/types";
 
 export type Role = "postgres" | "redis" | "rabbitmq" | "dbinit" | "migrate" | "web" | "worker" | "beat" | "frontend" | "edge";
 
@@ -21,11 +21,12 @@ export interface ProbeTiming {
   startPeriodSeconds: number;
 }
 
+/** At least one of the two probes is set; a process probed by neither has no `health`. */
 export interface Health {
-  /** Is the process alive? Failing it restarts the process. Must not touch dependencies. */
-  liveness: Probe;
-  /** May it receive traffic / is it done starting? */
-  readiness: Probe;
+  /** Is the process alive? Failing it restarts the process. Must not touch dependencies. Unset: never restarted for it. */
+  liveness?: Probe;
+  /** May it receive traffic / is it done starting? Unset: ready once it runs. */
+  readiness?: Probe;
   timing: ProbeTiming;
 }
 
@@ -61,7 +62,9 @@ export type SecretEnvSource =
   | { kind: "databasePassword"; app: string }
   | { kind: "redisPassword" }
   | { kind: "rabbitmqAdminPassword" }
-  | { kind: "userSecret"; app: string; key: string };
+  | { kind: "userSecret"; app: string; key: string }
+  /** A URL the user supplied as the secret `djangostack:external.<app>.<service>`. */
+  | { kind: "external"; app: string; service: ExternalService };
 
 export interface Process {
   /** Unique, DNS-safe: "postgres", "web-web", "web-worker-default", "web-beat", "web-migrate", "nginx". */
@@ -91,6 +94,8 @@ export interface Process {
   /** A fixed container hostname, for servers that key their data by it; undefined lets the platform pick. */
   hostname?: string;
   readOnlyRootFs: boolean;
+  /** Kernel parameters of the process's own network namespace, e.g. an unprivileged bind below 1024. */
+  sysctls?: Record<string, string>;
   /** Data services this process needs reachable (drives ordering and network policy). */
   dependsOn: Role[];
 }

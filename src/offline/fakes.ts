@@ -9,10 +9,12 @@ export type FakeOutputs = (inputs: Record<string, unknown>, name: string) => Rec
 export type FakeInvoke = (args: Record<string, unknown>) => Record<string, unknown>;
 
 const coreFakes: Record<string, FakeOutputs> = {
-  // The real engine marks the result secret; returning it wrapped keeps the render faithful.
+  // The real engine marks the result secret; returning it wrapped keeps the render faithful. A
+  // replacement (new keepers: a rotation) draws a new value, so what reads it changes as it would.
   "random:index/randomPassword:RandomPassword": (inputs, name) => {
     const length = Number(inputs.length ?? 32);
-    const result = `offline${fakeHex(`pw:${name}`, 64)}`.slice(0, length);
+    const keepers = inputs.keepers === undefined ? "" : `:${JSON.stringify(inputs.keepers)}`;
+    const result = `offline${fakeHex(`pw:${name}${keepers}`, 64)}`.slice(0, length);
     return { result: wireSecret(result), bcryptHash: wireSecret(`$2a$10$${fakeHex(`bcrypt:${name}`, 53)}`) };
   },
   "docker-build:index:Image": (inputs, name) => {

@@ -6,6 +6,13 @@ import { maskSecrets } from "./secret";
 import { readStackFiles } from "./stackfiles";
 import { effectiveConfigYaml, locateProblems, stackFileValues } from "./effective";
 import { kubernetesManifests } from "./manifests";
+import { decodeConfigValue } from "../config/load";
+import { NAMESPACE, parseConfig } from "../config/schema";
+import { StackConfig } from "../config/types";
+import { stackWarnings } from "../config/capacity";
+import { buildModel } from "../model/build";
+import { estimateCost, formatCost } from "../model/cost";
+import { withOverrides } from "../config/prices";
 
 export interface EvaluateOptions {
   stack: string;
@@ -20,6 +27,8 @@ export interface EvaluateOptions {
 export interface Evaluation extends OfflineRun {
   project: string;
   artifacts: { path: string; content: string }[];
+  /** The validated config the program ran with, parsed again from the same stack files. */
+  config: StackConfig;
 }
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
@@ -49,7 +58,20 @@ export async function evaluateStack(options: EvaluateOptions): Promise<Evaluatio
   const artifacts = await Promise.all(
     recordedArtifacts().map(async (a) => ({ path: a.path, content: String(await resolveOutputs(a.content)) })),
   );
-  return { ...run, project: files.project, artifacts };
+  return { ...run, project: files.project, artifacts, config: parseStackConfig(files.project, options.stack, files.config, files.secretKeys) };
+}
+
+/** A stack's validated config straight from its stack files, without running the program (throws ConfigError as the program would). */
+export function readStackConfig(options: EvaluateOptions): StackConfig {
+  const files = readStackFiles(options.projectDir ?? REPO_ROOT, options.stack, options.extraConfig, options.stackFile);
+  return parseStackConfig(files.project, options.stack, files.config, files.secretKeys);
+}
+
+/** The program's own parse of `djangostack:*`, as src/config/load.ts does it from the engine's config. */
+function parseStackConfig(project: string, stack: string, config: Record<string, string>, secretKeys: string[]): StackConfig {
+  const prefix = `${NAMESPACE}:`;
+  const raw = Object.fromEntries(Object.entries(config).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), decodeConfigValue(v)]));
+  return parseConfig(raw, { project, stack }, secretKeys.filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length)));
 }
 
 function treeLines(resources: RecordedResource[]): string[] {
@@ -78,6 +100,21 @@ export interface RenderSummary {
   dir: string;
   resources: number;
   artifacts: number;
+  /** Printed by the CLI and written to plan.txt. */
+  warnings: string[];
+}
+
+/** plan.txt: the resource tree, the monthly cost and every warning. */
+export function planText(evaluation: Evaluation, warnings: string[]): string {
+  const { config } = evaluation;
+  const cost = formatCost(estimateCost(config, buildModel(config), withOverrides(config.prices)));
+  const warned = warnings.length > 0 ? warnings.map((w) => `  ! ${w}`) : ["  none"];
+  return `${[...treeLines(evaluation.engine.resources), "", "estimated monthly cost:", ...cost, "", "warnings:", ...warned].join("\n")}\n`;
+}
+
+function impactOptions(o: RecordedResource["options"]): Partial<RecordedResource["options"]> {
+  const { protect, deleteBeforeReplace, retainOnDelete, ignoreChanges, replaceOnChanges } = o;
+  return Object.fromEntries(Object.entries({ protect, deleteBeforeReplace, retainOnDelete, ignoreChanges, replaceOnChanges }).filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0)));
 }
 
 /** Writes resources.json, plan.txt, graph.mmd, outputs.json and artifacts/ for one stack. */
@@ -86,9 +123,11 @@ export async function renderStack(options: EvaluateOptions & { outDir: string })
   const dir = path.join(options.outDir, options.stack);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(path.join(dir, "artifacts"), { recursive: true });
-  const resources = evaluation.engine.resources.map((r) => ({ type: r.type, name: r.name, parent: r.parent ?? null, inputs: maskSecrets(r.inputs) }));
+  // Options feed `--compare` (protect, delete-first, ignored and replace-forcing fields); empty ones are left out.
+  const resources = evaluation.engine.resources.map((r) => ({ type: r.type, name: r.name, parent: r.parent ?? null, inputs: maskSecrets(r.inputs), options: impactOptions(r.options) }));
   fs.writeFileSync(path.join(dir, "resources.json"), `${JSON.stringify(resources, null, 2)}\n`);
-  fs.writeFileSync(path.join(dir, "plan.txt"), `${treeLines(evaluation.engine.resources).join("\n")}\n`);
+  const warnings = stackWarnings(evaluation.config);
+  fs.writeFileSync(path.join(dir, "plan.txt"), planText(evaluation, warnings));
   const files = readStackFiles(options.projectDir ?? REPO_ROOT, options.stack, options.extraConfig, options.stackFile);
   fs.writeFileSync(path.join(dir, "effective-config.yaml"), effectiveConfigYaml(files, options.stack));
   fs.appendFileSync(path.join(dir, "plan.txt"), `\nvalues from the stack file (the rest are Pulumi.yaml's or defaults):\n${stackFileValues(files).join("\n") || "  none"}\n`);
@@ -100,5 +139,5 @@ export async function renderStack(options: EvaluateOptions & { outDir: string })
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, a.content);
   }
-  return { dir, resources: resources.length, artifacts: artifacts.length };
+  return { dir, resources: resources.length, artifacts: artifacts.length, warnings };
 }

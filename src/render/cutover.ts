@@ -34,6 +34,11 @@ export interface CutoverInput {
   image: string;
   /** Passed to `renderUpstreamBlock`: true when nginx.conf has a `resolver` (the Docker targets). */
   upstreamOptions: UpstreamOptions;
+  /**
+   * "running": the app has no probe (apps[].health liveness and readiness "none"), so Docker reports
+   * no health and a running container is all there is to wait for. Default "healthy".
+   */
+  gate?: "healthy" | "running";
 }
 
 /** Docker's own rule for container and volume names. */
@@ -99,15 +104,29 @@ export function renderCutoverScript(input: CutoverInput): string {
     `  ${inVolume(restore)} </dev/null || echo "cutover ${upstream}: could not restore the previous upstream file" >&2`,
     "}",
     "",
-    "# 1. Docker publishes a container's alias when it starts, so health is checked here, not assumed.",
-    `for c in ${input.containers.map(q).join(" ")}; do`,
-    "  if ! status=$(docker inspect --format '{{if .State.Health}}{{.State.Health.Status}}{{end}}' \"$c\"); then",
-    `    fail "cannot inspect container $c; ${keeps}"`,
-    "  fi",
-    '  if [ "$status" != healthy ]; then',
-    `    fail "container $c is \${status:-without a health check}, not healthy; ${keeps}"`,
-    "  fi",
-    "done",
+    ...(input.gate === "running"
+      ? [
+          "# 1. The app has no probe: each new container must at least be running.",
+          `for c in ${input.containers.map(q).join(" ")}; do`,
+          "  if ! state=$(docker inspect --format '{{.State.Running}}' \"$c\"); then",
+          `    fail "cannot inspect container $c; ${keeps}"`,
+          "  fi",
+          '  if [ "$state" != true ]; then',
+          `    fail "container $c is not running; ${keeps}"`,
+          "  fi",
+          "done",
+        ]
+      : [
+          "# 1. Docker publishes a container's alias when it starts, so health is checked here, not assumed.",
+          `for c in ${input.containers.map(q).join(" ")}; do`,
+          "  if ! status=$(docker inspect --format '{{if .State.Health}}{{.State.Health.Status}}{{end}}' \"$c\"); then",
+          `    fail "cannot inspect container $c; ${keeps}"`,
+          "  fi",
+          '  if [ "$status" != healthy ]; then',
+          `    fail "container $c is \${status:-without a health check}, not healthy; ${keeps}"`,
+          "  fi",
+          "done",
+        ]),
     "",
     "# 2. Before writing, so a failure here leaves the file as it was. Absent on the first deploy.",
     // stdout alone: a warning on stderr must not turn "true" into "not running" (written, never reloaded).

@@ -17,6 +17,12 @@ function positiveInt(what: string, value: number, min: number): number {
 /** A Python string literal (JSON string syntax is a subset of Python's for these inputs). */
 const py = (s: string): string => JSON.stringify(s);
 
+/** gunicorn's worker class: uvicorn's for ASGI, else the configured or derived WSGI class. */
+function workerClass(app: AppConfig): string {
+  if (app.server === "gunicorn-uvicorn") return "uvicorn.workers.UvicornWorker";
+  return app.gunicorn.workerClass ?? (app.gunicorn.threads > 1 ? "gthread" : "sync");
+}
+
 export function renderGunicornConf(app: AppConfig): string {
   const g = app.gunicorn;
   const port = positiveInt("port", app.port, 1);
@@ -63,7 +69,7 @@ def _workers(configured, cap):
 bind = [${py(`0.0.0.0:${port}`)}]
 workers = _workers(${workers}, ${cap})
 threads = ${threads}
-worker_class = ${py(threads > 1 ? "gthread" : "sync")}
+worker_class = ${py(workerClass(app))}
 timeout = ${positiveInt("gunicorn.timeoutSeconds", g.timeoutSeconds, 1)}
 graceful_timeout = ${positiveInt("gunicorn.gracefulTimeoutSeconds", g.gracefulTimeoutSeconds, 1)}
 keepalive = ${positiveInt("gunicorn.keepaliveSeconds", g.keepaliveSeconds, 1)}

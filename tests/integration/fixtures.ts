@@ -10,7 +10,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { configFilesFor } from "../../src/components/targets/docker/configfiles";
 import { Credentials as ProgramCredentials } from "../../src/components/secrets";
 import { parseConfig } from "../../src/config/schema";
-import { StackConfig } from "../../src/config/types";
+import { usesDeployedRabbitmq } from "../../src/config/contract";
+import { ExternalService, StackConfig } from "../../src/config/types";
 import { PATHS, buildModel } from "../../src/model/build";
 import * as names from "../../src/model/names";
 import { Process, SecretEnvSource, WorkloadModel } from "../../src/model/types";
@@ -70,6 +71,8 @@ export interface Credentials {
   database: Record<string, string>;
   broker: Record<string, string>;
   secretKey: Record<string, string>;
+  /** `djangostack:external` URLs the test points apps at (its own servers). */
+  external?: Record<string, Partial<Record<ExternalService, string>>>;
 }
 
 /** Fresh credentials for every app of the stack, as the Secrets tier generates them. */
@@ -134,6 +137,8 @@ export function secretValue(source: SecretEnvSource, stack: Stack, creds: Creden
       return creds.rabbitmqAdmin;
     case "userSecret":
       return generatePassword();
+    case "external":
+      return need(creds.external?.[source.app]?.[source.service], "external URL");
   }
 }
 
@@ -172,10 +177,11 @@ export function programCredentials(config: StackConfig, creds: Credentials): Pro
     postgresSuperuser: secret(creds.postgresSuperuser),
     postgresBootstrap: secret(creds.postgresBootstrap),
     databasePasswords: map(Object.fromEntries(config.apps.filter((a) => a.database).map((a) => [a.name, creds.database[a.name]]))),
-    brokerPasswords: map(Object.fromEntries(config.apps.filter((a) => a.broker).map((a) => [a.name, creds.broker[a.name]]))),
+    brokerPasswords: map(Object.fromEntries(config.apps.filter(usesDeployedRabbitmq).map((a) => [a.name, creds.broker[a.name]]))),
     rabbitmqAdmin: secret(creds.rabbitmqAdmin),
     redisPassword: secret(creds.redis),
     userSecrets: {},
+    external: Object.fromEntries(Object.entries(creds.external ?? {}).map(([app, urls]) => [app, map(Object.fromEntries(Object.entries(urls).filter((e): e is [string, string] => e[1] !== undefined)))])),
   };
 }
 

@@ -108,7 +108,7 @@ describe("values that would fail only at the provider or on the host", () => {
     ["atl1", { region: "atl1" }],
     ["a dedicated Droplet", onDroplet({ size: "g-2vcpu-8gb", swapGiB: 6 })],
     ["an Intel plan whose disk the table does not know", onDroplet({ size: "g-2vcpu-8gb-intel", swapGiB: 8 })],
-    ["swap 0", onDroplet({ size: "s-1vcpu-512mb-10gb", swapGiB: 0 })],
+    ["swap 0", onDroplet({ size: "s-4vcpu-8gb", swapGiB: 0 })],
     ["nginx 1.27 (newest patch)", { edge: { nginxVersion: "1.27" } }],
     ["nginx 1.29.1", { edge: { nginxVersion: "1.29.1" } }],
     ["a worker at 0 on kubernetes without beat", k8s({}, app({ workers: [{ replicas: 0 }], beat: false }))],

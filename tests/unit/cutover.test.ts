@@ -124,6 +124,19 @@ describe("renderCutoverScript: run against the fake docker", () => {
     });
   }
 
+  it('gate "running" (an app without probes): switches to running containers without a health check, refuses a stopped one', () => {
+    for (const c of base.containers) docker.setContainer(c, { health: undefined, running: true });
+    const ok = cutover({ ...base, gate: "running" });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(read(upstreamFile()) ?? "", /server djs-web-web-2f3a-2:8000 resolve;/);
+    fs.writeFileSync(upstreamFile(), OLD);
+    docker.setContainer(base.containers[1], { health: undefined, running: false });
+    const refused = cutover({ ...base, gate: "running" });
+    assert.equal(refused.code, 1);
+    assert.equal(refused.stderr.trim(), "cutover web-web: container djs-web-web-2f3a-2 is not running; nginx is not switched and the running release keeps serving");
+    assert.equal(read(upstreamFile()), OLD);
+  });
+
   it("refuses a container that does not exist", () => {
     docker.setContainer(base.containers[0], undefined);
     const r = cutover();

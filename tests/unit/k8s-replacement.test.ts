@@ -66,7 +66,7 @@ describe("replacements a real engine would make in production (bridge + engine m
   });
 
   it("replaces a connection pool create-first on a resize, with a new name the apps' DATABASE_URL moves to", async () => {
-    const bigger = await withChange("data", (d) => ({ ...d, postgres: { ...(d.postgres as object), managedSize: "db-s-4vcpu-8gb" } }));
+    const bigger = await withChange("data", (d) => ({ ...d, postgres: { ...(d.postgres as object), managedSize: "db-s-6vcpu-16gb" } }));
     const [before_, after] = [one(base, DO.dbPool), one(bigger, DO.dbPool)];
     const plan = replacementOf(before_, after);
     assert.ok(plan.replaced.includes("size") && plan.replaced.includes("name"), `replaced: ${plan.replaced.join(", ")}`);

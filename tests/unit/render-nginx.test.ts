@@ -113,7 +113,8 @@ function listens(server: Directive): string[][] {
 // Fixtures from the real config schema and model.
 
 const id = { project: "djangostack", stack: "test" };
-const droplet = { sshKeys: ["aa:bb"], adminCidrs: ["203.0.113.7/32"] };
+// Large enough for the several-app fixtures below to pass the capacity check.
+const droplet = { sshKeys: ["aa:bb"], adminCidrs: ["203.0.113.7/32"], size: "s-4vcpu-8gb" };
 
 function inputFor(raw: Raw): NginxInput {
   const config = parseConfig(raw, id);

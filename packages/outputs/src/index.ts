@@ -39,6 +39,25 @@ export interface CommonOutputsV1 {
   healthUrl: string;
   images: Record<string, string>;
   apps: Record<string, AppOutputV1>;
+  /**
+   * Monthly list price in USD at minimum and at maximum scale (0 on target docker). Optional: stacks
+   * last deployed before the estimate existed still read as v1.
+   */
+  estimatedMonthlyCostUsd?: { min: number; max: number };
+  /** What makes up that price, one row per billed resource (optional as above). */
+  estimatedMonthlyCostBreakdown?: CostLineV1[];
+}
+
+/** One billed resource of the cost estimate. */
+export interface CostLineV1 {
+  resource: string;
+  slug: string;
+  count: { min: number; max: number };
+  unitUsd: number;
+  minUsd: number;
+  maxUsd: number;
+  /** Where the unit price comes from; "unverified" prices were not found in a source. */
+  source: string;
 }
 
 export interface DockerOutputsV1 extends CommonOutputsV1 {
@@ -114,6 +133,8 @@ export const OUTPUTS_CONTRACT: readonly ContractEntry[] = [
   { key: "apps.<app>.databaseUrl", type: "string", json: "string", secret: true, targets: ALL, required: false, meaning: "Postgres DSN as the app receives it (`postgres://user:pass@host:port/db`)" },
   { key: "apps.<app>.brokerUrl", type: "string", json: "string", secret: true, targets: ALL, required: false, meaning: "AMQP URL as the app receives it" },
   { key: "apps.<app>.redisUrl", type: "string", json: "string", secret: true, targets: ALL, required: true, meaning: "Redis URL as the app receives it (`rediss://` on managed Valkey)" },
+  { key: "estimatedMonthlyCostUsd", type: "`{min, max}`", json: "object", secret: false, targets: ALL, required: false, meaning: "monthly DigitalOcean list price in USD at minimum and maximum scale (workload pool min/max nodes); 0 on `docker`; always exported, absent only on stacks last updated before the estimate existed" },
+  { key: "estimatedMonthlyCostBreakdown", type: "`{resource, slug, count, unitUsd, minUsd, maxUsd, source}[]`", json: "array", secret: false, targets: ALL, required: false, meaning: "the estimate per billed resource and where each price comes from (docs/guardrails.md)" },
   { key: "dropletIp", type: "string", json: "string", secret: false, targets: ["droplet"], required: true, meaning: "the Droplet's own public IPv4" },
   { key: "reservedIp", type: "string", json: "string", secret: false, targets: ["droplet"], required: true, meaning: "the reserved IP: the address to point DNS at and to use" },
   { key: "sshCommand", type: "string", json: "string", secret: false, targets: ["droplet"], required: true, meaning: "`ssh deploy@<reservedIp>`" },

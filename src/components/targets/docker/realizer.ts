@@ -49,7 +49,9 @@ export function healthcheckTest(probe: Probe, role: Process["role"]): string[] {
     case "exec":
       return ["CMD", ...probe.command];
     case "tcp":
-      return ["CMD-SHELL", `nc -z 127.0.0.1 ${probe.port}`];
+      // nginx's alpine image has busybox nc; a Python app image has python, not necessarily nc.
+      if (role === "edge" || role === "frontend") return ["CMD-SHELL", `nc -z 127.0.0.1 ${probe.port}`];
+      return ["CMD", "python", "-c", `import socket; socket.create_connection(('127.0.0.1', ${probe.port}), 5).close()`];
     case "http": {
       const url = `http://127.0.0.1:${probe.port}${probe.path}`;
       if (role === "edge" || role === "frontend") return ["CMD", "wget", "-q", "-O", "/dev/null", "--header", `Host: ${probe.host ?? "localhost"}`, url];
@@ -67,9 +69,13 @@ function healthcheck(process: Process, health: Health): docker.types.input.Conta
   // Docker has one check and its restart policy ignores the result: the status is readiness (what the
   // deploy waits for), and the watchdog stops a process whose liveness keeps failing so it restarts.
   const t = health.timing;
-  const readiness = healthcheckTest(health.readiness, process.role);
+  const liveness = health.liveness && healthcheckTest(health.liveness, process.role);
+  const readiness = health.readiness && healthcheckTest(health.readiness, process.role);
+  // Without a readiness probe the status is liveness; without liveness nothing is restarted.
+  const status = readiness ?? liveness;
+  if (!status) throw new Error(`djangostack: process ${process.name} has health without probes`);
   return {
-    tests: watched(process) ? renderLivenessWatchdog(healthcheckTest(health.liveness, process.role), readiness, t) : readiness,
+    tests: watched(process) && liveness ? renderLivenessWatchdog(liveness, status, t) : status,
     interval: dockerDuration(t.intervalSeconds),
     timeout: dockerDuration(t.timeoutSeconds),
     retries: t.failureThreshold,
@@ -206,12 +212,14 @@ export class DockerRealizer extends pulumi.ComponentResource {
     const edgeImage = this.imageFor(name, edge).image;
     const nginxContainer = `djangostack-${config.stack}-${edge.name}`;
     const upstreams = [...model.routing.map((r) => ({ upstream: r.upstream, port: r.port })), ...(model.frontend ? [model.frontend] : [])];
+    const probed = (upstream: string): boolean => model.processes.find((p) => p.name === upstream)?.health !== undefined;
     return upstreams.map(({ upstream, port }) => {
+      const gate = probed(upstream) ? "healthy" : "running";
       const containers = (created.get(upstream) ?? []) as docker.Container[];
       if (containers.length === 0) throw new Error(`djangostack: upstream ${upstream} has no containers`);
       const script = pulumi
         .all([pulumi.all(containers.map((c) => c.name)), this.upstreams.name, edgeImage])
-        .apply(([names, volume, image]) => renderCutoverScript({ upstream, containers: names, port, volume, nginxContainer, image, upstreamOptions: { resolve: true } }));
+        .apply(([names, volume, image]) => renderCutoverScript({ upstream, containers: names, port, volume, nginxContainer, image, upstreamOptions: { resolve: true }, gate }));
       return dockerScript(`${name}-${upstream}-cutover`, cli, { script, triggers: containers.map((c) => c.id), timeout: "5m" }, { parent: this.tiers.edge, dependsOn: [...containers, this.upstreams] });
     });
   }
@@ -302,6 +310,7 @@ export class DockerRealizer extends pulumi.ComponentResource {
             uploads: files.map((f) => ({ file: f.path, content: f.content })),
             user: p.user,
             hostname: p.hostname,
+            sysctls: p.sysctls,
             // Docker refuses to copy files into a read-only root filesystem (uploads happen before start),
             // so a process that receives rendered config keeps a writable root here; Kubernetes mounts
             // the same files from ConfigMaps and keeps every root read-only.

@@ -5,6 +5,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import { recordArtifact } from "../../../artifacts";
 import { AppConfig, KubernetesConfig, StackConfig } from "../../../config/types";
+import { usesDeployedRabbitmq, usesDeployedRedis } from "../../../config/contract";
 import { rabbitmqNodeName } from "../../../model/build";
 import * as names from "../../../model/names";
 import { Process, WorkloadModel } from "../../../model/types";
@@ -16,6 +17,7 @@ import { postgresInitSql, rabbitmqDefinitions } from "../../rendered";
 import { Credentials } from "../../secrets";
 import { EgressRule, KubeContext, configMap, labelsOf, networkPolicy, opts, pdb, roleSelector, secret, service } from "./objects";
 import { pinnedPublicImage } from "./pinning";
+import { poolSize } from "../../../model/managed";
 import { LABELS, PodOptions, VolumeSource, mainContainer, podTemplate, selectorLabels } from "./workload";
 
 type Input<T> = pulumi.Input<T>;
@@ -54,16 +56,6 @@ export interface PoolSpec {
 export function poolName(spec: PoolSpec): string {
   const hash = createHash("sha256").update(JSON.stringify([spec.dbName, spec.user, spec.mode, spec.size])).digest("hex").slice(0, 8);
   return `${spec.dbName}_pool_${hash}`;
-}
-
-/**
- * Backend connections a managed PostgreSQL node allows: 25 per GiB of RAM, 3 reserved (DigitalOcean
- * API reference). 80% of them go to the app pools, split evenly; the rest stay for direct admin use.
- */
-export function poolSize(sizeSlug: string, apps: number): number {
-  const gib = /-(\d+)gb$/.exec(sizeSlug);
-  const backends = gib ? 25 * Number(gib[1]) - 3 : 22;
-  return Math.max(1, Math.floor((backends * 0.8) / Math.max(1, apps)));
 }
 
 /** Grants for the DigitalOcean-created roles: managed PostgreSQL gives a new user no rights on a database. */
@@ -139,14 +131,17 @@ export class DataTier extends pulumi.ComponentResource {
         this.inClusterPostgres(creds);
       }
     }
-    if (config.data.redis.mode === "managed") {
-      const managed = this.managedValkey(name);
-      creds = { ...creds, redisPassword: managed.password };
-      redis = managed.endpoint;
-    } else {
-      this.inClusterRedis(creds);
+    // Each service exists only while an app uses it: external URLs replace it.
+    if (config.apps.some(usesDeployedRedis)) {
+      if (config.data.redis.mode === "managed") {
+        const managed = this.managedValkey(name);
+        creds = { ...creds, redisPassword: managed.password };
+        redis = managed.endpoint;
+      } else {
+        this.inClusterRedis(creds);
+      }
     }
-    if (config.apps.some((a) => a.broker)) this.rabbitmq(name, creds);
+    if (config.apps.some(usesDeployedRabbitmq)) this.rabbitmq(name, creds);
 
     this.credentials = creds;
     this.endpoints = { postgres, redis, rabbitmq: local.rabbitmq };

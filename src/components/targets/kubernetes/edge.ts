@@ -9,10 +9,9 @@ import { Process, WorkloadModel } from "../../../model/types";
 import { NginxInput, nginxInputFor, renderNginx } from "../../../render/nginx";
 import { KubeContext, configMap, deployment, labelsOf, networkPolicy, opts, pdb, roleSelector } from "./objects";
 import { pinnedPublicImage } from "./pinning";
+import { LB_SIZE_UNITS } from "../../../model/managed";
 import { Container, PRE_STOP_SECONDS, VolumeSource, mainContainer, selectorLabels, volumesFor } from "./workload";
 
-/** Legacy size slugs mapped to DigitalOcean Load Balancer size units (the size-slug annotation is deprecated). */
-export const LB_SIZE_UNITS: Record<KubernetesConfig["loadBalancerSize"], number> = { "lb-small": 1, "lb-medium": 3, "lb-large": 6 };
 export const LB_ANNOTATION = "service.beta.kubernetes.io/do-loadbalancer-";
 /**
  * Idle timeout of LB -> nginx connections, which backend keepalive reuses; nginx's own proxy_read_timeout

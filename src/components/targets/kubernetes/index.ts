@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { resolveSecret } from "../../env";
+import { connectionsWith, resolveSecret } from "../../env";
 import { ImagesTier } from "../../images";
 import { AppConnections, Deployer, TargetResult } from "../types";
 import { AppTier, SecretResolver } from "./app";
@@ -39,16 +39,7 @@ export const deployKubernetes: Deployer = (target): TargetResult => {
   const apps = new AppTier(`${name}-app`, { config, model, ctx, images: images.refs, digests: images.digests, resolve, dataReady: data.ready, extraEnv });
   const edge = new EdgeTier(`${name}-edge`, { config, kubernetes: kc, model, ctx, images: images.refs, vpcCidr: cluster.vpc.ipRange, upstreams: apps.servers });
 
-  const connections: Record<string, AppConnections> = Object.fromEntries(
-    config.apps.map((a) => [
-      a.name,
-      {
-        databaseUrl: a.database ? resolve({ kind: "databaseUrl", app: a.name }) : undefined,
-        brokerUrl: a.broker ? resolve({ kind: "brokerUrl", app: a.name }) : undefined,
-        redisUrl: resolve({ kind: "redisUrl", app: a.name }),
-      },
-    ]),
-  );
+  const connections: Record<string, AppConnections> = connectionsWith(config.apps, resolve);
   const first = model.routing[0];
   const url = config.domain ? pulumi.output(`${tlsAtLoadBalancer ? "https" : "http"}://${config.domain}`) : pulumi.interpolate`http://${edge.loadBalancerIp}`;
   return {

@@ -65,6 +65,8 @@ export function podSecurityContext(process: Process): k8s.types.input.core.v1.Po
     runAsNonRoot: true,
     ...(user ? { runAsUser: user.uid, runAsGroup: user.gid, fsGroup: user.gid, fsGroupChangePolicy: "OnRootMismatch" } : {}),
     seccompProfile: { type: "RuntimeDefault" },
+    // ip_unprivileged_port_start is one of Kubernetes' safe (namespaced) sysctls since 1.22.
+    ...(process.sysctls ? { sysctls: Object.entries(process.sysctls).map(([name, value]) => ({ name, value })) } : {}),
   };
 }
 
@@ -110,10 +112,16 @@ export function probesFor(health: Health | undefined): Pick<Container, "liveness
   if (!health) return {};
   const t = health.timing;
   const common = { periodSeconds: t.intervalSeconds, timeoutSeconds: t.timeoutSeconds, failureThreshold: t.failureThreshold };
+  const { liveness, readiness } = health;
+  // The startup probe only holds liveness off during the start period; without liveness nothing needs holding.
   return {
-    startupProbe: { ...handler(health.liveness), periodSeconds: t.intervalSeconds, timeoutSeconds: t.timeoutSeconds, failureThreshold: Math.ceil(t.startPeriodSeconds / t.intervalSeconds) + t.failureThreshold },
-    livenessProbe: { ...handler(health.liveness), ...common },
-    readinessProbe: { ...handler(health.readiness), ...common, successThreshold: 1 },
+    ...(liveness
+      ? {
+          startupProbe: { ...handler(liveness), periodSeconds: t.intervalSeconds, timeoutSeconds: t.timeoutSeconds, failureThreshold: Math.ceil(t.startPeriodSeconds / t.intervalSeconds) + t.failureThreshold },
+          livenessProbe: { ...handler(liveness), ...common },
+        }
+      : {}),
+    ...(readiness ? { readinessProbe: { ...handler(readiness), ...common, successThreshold: 1 } } : {}),
   };
 }
 
