@@ -63,6 +63,7 @@ export function buildOutputs(config: StackConfig, result: TargetResult): Record<
     target: config.target,
     url: result.url,
     healthUrl: result.healthUrl,
+    appHealthUrls: pulumi.output(result.url).apply((url) => Object.fromEntries(config.apps.map((a) => [a.name, `${url}${names.appHealthPaths(a.name).health}`]))),
     images: result.images,
     apps,
     ...costOutputs(config),

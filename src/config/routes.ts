@@ -13,6 +13,7 @@
  */
 import { Checker } from "./checker";
 import { StackConfig } from "./types";
+import { APP_HEALTH_PREFIX } from "../model/names";
 
 /** Roles a path plays; lower ranks are the ones a clash is reported against. */
 const RANK = { strict: 0, route: 1, websocket: 2, health: 3 } as const;
@@ -32,6 +33,7 @@ const EDGE_TREES = [
   { prefix: "/static/", why: "nginx serves each app's collected static files at /static/<app>/ (DJANGO_STATIC_URL)" },
   { prefix: "/media/", why: "nginx serves each app's uploads at /media/<app>/ (DJANGO_MEDIA_URL)" },
   { prefix: "/.well-known/acme-challenge/", why: "nginx answers Let's Encrypt's HTTP-01 challenges there" },
+  { prefix: APP_HEALTH_PREFIX, why: "nginx serves each app's own health and readiness at /_djangostack/<app>/health/ and /ready/" },
 ];
 /** nginx.ts denies `location ~ /\.(?!well-known/)`: any segment starting with a dot but .well-known. */
 const ALLOWED_DOT_SEGMENT = ".well-known";

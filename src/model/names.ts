@@ -66,3 +66,11 @@ export const kube = {
     rabbitmqErlangCookie: "rabbitmq-erlang-cookie",
   },
 } as const;
+
+/**
+ * Each app's own health and readiness through the edge, whatever path it shares with other apps:
+ * `/_djangostack/<app>/health/` and `/ready/`, which nginx passes to that app as its healthPath and
+ * readyPath (a plain health path reaches only one app when several declare the same one).
+ */
+export const APP_HEALTH_PREFIX = "/_djangostack/";
+export const appHealthPaths = (app: string): { health: string; ready: string } => ({ health: `${APP_HEALTH_PREFIX}${app}/health/`, ready: `${APP_HEALTH_PREFIX}${app}/ready/` });

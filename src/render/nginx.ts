@@ -11,6 +11,7 @@
  */
 import { EdgeConfig } from "../config/types";
 import { AppRouting, WorkloadModel } from "../model/types";
+import { APP_HEALTH_PREFIX, appHealthPaths } from "../model/names";
 import { EDGE_PORTS, PATHS } from "../model/build";
 
 export interface NginxPaths {
@@ -331,6 +332,8 @@ interface ProxyLocation {
   upstream: string;
   limit: Limit;
   websocket: boolean;
+  /** The URI the app receives instead of the request's (an exact location's whole path is replaced). */
+  passAs?: string;
 }
 
 interface SiteRoutes {
@@ -338,6 +341,8 @@ interface SiteRoutes {
   websockets: { path: string; upstream: string }[];
   strict: string[];
   health: { path: string; upstream: string }[];
+  /** Apps whose health and readiness are also served at their own paths (model/names appHealthPaths). */
+  appHealth: AppRouting[];
 }
 
 /**
@@ -369,6 +374,12 @@ function proxyLocations(site: SiteRoutes): ProxyLocation[] {
     const o = owner(h.path);
     const target = declaring.find((d) => d.upstream === o?.upstream) ?? h;
     exact.set(h.path, { modifier: "=", path: h.path, upstream: target.upstream, limit: "none", websocket: false });
+  }
+  // Monitors, not load balancers, use these: the general limit applies.
+  for (const a of site.appHealth) {
+    const paths = appHealthPaths(a.app);
+    exact.set(paths.health, { modifier: "=", path: paths.health, upstream: a.upstream, limit: "general", websocket: false, passAs: a.healthPath });
+    exact.set(paths.ready, { modifier: "=", path: paths.ready, upstream: a.upstream, limit: "general", websocket: false, passAs: a.readyPath });
   }
   const byPath = (a: ProxyLocation, b: ProxyLocation): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
   return [...[...exact.values()].sort(byPath), ...[...prefix.values()].sort(byPath)];
@@ -452,7 +463,7 @@ function renderProxyLocation(loc: ProxyLocation, input: NginxInput): string[] {
   const header = loc.modifier ? `location = ${loc.path}` : `location ${loc.path}`;
   return block(header, [
     ...limitReq(loc.limit, edge),
-    `proxy_pass http://${loc.upstream};`,
+    `proxy_pass http://${loc.upstream}${loc.passAs ?? ""};`,
     ...proxyHeaders(loc.websocket, forwardedHost(input), forwardedPort(input)),
     ...(loc.websocket ? [`proxy_read_timeout ${WEBSOCKET_TIMEOUT};`, `proxy_send_timeout ${WEBSOCKET_TIMEOUT};`] : []),
   ]);
@@ -580,6 +591,8 @@ function appServer(input: NginxInput, site: AppSite): string[] {
   body.push(...staticLocations(site.staticApps, input));
   const locations = proxyLocations(site.routes);
   for (const loc of locations) body.push(...renderProxyLocation(loc, input));
+  // Only the exact per-app health paths live under this tree (config refuses routes there).
+  if (site.routes.appHealth.length > 0) body.push(...block(`location ${APP_HEALTH_PREFIX}`, ["return 404;"]));
   // Without a "/" location nginx would serve its built-in html root.
   if (!locations.some((l) => l.modifier === "" && l.path === "/")) body.push(...block("location /", ["return 404;"]));
   return block("server", body);
@@ -785,6 +798,7 @@ function servers(input: NginxInput): string[] {
       websockets: routed.flatMap((r) => r.websocketPaths.map((path) => ({ path, upstream: r.upstream }))),
       strict,
       health: routed.flatMap((r) => [r.healthPath, r.readyPath].map((path) => ({ path, upstream: r.upstream }))),
+      appHealth: routed,
     },
   };
   const hostSites: AppSite[] = routing
@@ -797,6 +811,7 @@ function servers(input: NginxInput): string[] {
         websockets: r.websocketPaths.map((path) => ({ path, upstream: r.upstream })),
         strict,
         health: [r.healthPath, r.readyPath].map((path) => ({ path, upstream: r.upstream })),
+        appHealth: [r],
       },
     }));
 

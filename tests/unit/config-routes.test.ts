@@ -41,6 +41,8 @@ const bad: [string, Raw, string, string][] = [
   ["the frontend at /static/", { frontend: { image: "nginx:1.27", route: "/static/" }, apps: [{ routes: ["/api/"] }] }, "djangostack:frontend.route", "/static/ is reserved"],
   ["a route at the ACME path", two({ routes: ["/.well-known/acme-challenge/"] }, {}), "djangostack:apps[0].routes[0]", "Let's Encrypt"],
   ["a health path under the ACME path", { apps: [{ healthPath: "/.well-known/acme-challenge/ping/" }] }, "djangostack:apps[0].healthPath", "Let's Encrypt"],
+  ["a route under the per-app health tree", two({ routes: ["/_djangostack/"] }, {}), "djangostack:apps[0].routes[0]", "/_djangostack/<app>/health/"],
+  ["a health path under the per-app health tree", { apps: [{ healthPath: "/_djangostack/web/health/" }] }, "djangostack:apps[0].healthPath", "/_djangostack/"],
   // Two owners of one path.
   ["two apps with one route", two({ routes: ["/api/"] }, { routes: ["/api/"] }), "djangostack:apps[1].routes[0]", "already used by apps[0].routes[0]"],
   ["one app listing a route twice", two({ routes: ["/api/auth/", "/api/auth/"] }, {}), "djangostack:apps[0].routes[1]", "belongs to exactly one app"],

@@ -495,6 +495,23 @@ describe("renderNginx: limits", () => {
     const shared = findLocation(main, ["=", "/api/v1/health/"]);
     assert.equal(proxyTarget(shared), "http://auth-web", "a health path shared by several apps goes to the first declaring it");
   });
+
+  it("serves every app's own health and readiness at /_djangostack/<app>/, passed to it as its own paths (issue 10 item 1)", () => {
+    const { servers } = render(multi);
+    const main = appServer(servers, "shop.example.com");
+    const expected = { auth: ["/api/v1/health/", "/readyz/"], orders: ["/api/orders/health/", "/readyz/"], catalog: ["/api/v1/health/", "/readyz/"] };
+    for (const [app, [health, ready]] of Object.entries(expected)) {
+      const h = findLocation(main, ["=", `/_djangostack/${app}/health/`]);
+      const r = findLocation(main, ["=", `/_djangostack/${app}/ready/`]);
+      assert.equal(proxyTarget(h), `http://${app}-web${health}`, `${app}'s health alias`);
+      assert.equal(proxyTarget(r), `http://${app}-web${ready}`, `${app}'s readiness alias`);
+      assert.equal(argsOf(h?.block, "limit_req")[0]?.[0], "zone=djs_general", "monitors get the general limit");
+    }
+    // An app served on its own host has its alias there too, and only its own.
+    const host = appServer(servers, "catalog.example.com");
+    assert.equal(proxyTarget(findLocation(host, ["=", "/_djangostack/catalog/health/"])), "http://catalog-web/api/v1/health/");
+    assert.equal(findLocation(host, ["=", "/_djangostack/auth/health/"]), undefined);
+  });
 });
 
 /** A duration as nginx reads it ("20s", "2m", "125"), in seconds. */

@@ -37,6 +37,8 @@ export interface CommonOutputsV1 {
   target: Target;
   url: string;
   healthUrl: string;
+  /** Each app's own health check through the edge (`url` + /_djangostack/<app>/health/); optional like the cost outputs. */
+  appHealthUrls?: Record<string, string>;
   images: Record<string, string>;
   apps: Record<string, AppOutputV1>;
   /**
@@ -123,6 +125,7 @@ export const OUTPUTS_CONTRACT: readonly ContractEntry[] = [
   { key: "target", type: "`docker` \\| `droplet` \\| `kubernetes`", json: "string", secret: false, targets: ALL, required: true, meaning: "where the stack runs; tells which keys below exist" },
   { key: "url", type: "string", json: "string", secret: false, targets: ALL, required: true, meaning: "public base URL (`https://<domain>` with TLS, else the IP or localhost)" },
   { key: "healthUrl", type: "string", json: "string", secret: false, targets: ALL, required: true, meaning: "`url` + the first app's health path" },
+  { key: "appHealthUrls", type: "`{<app>: string}`", json: "object", secret: false, targets: ALL, required: false, meaning: "each app's own health check through the edge, `url` + `/_djangostack/<app>/health/` (`/ready/` beside it), whatever health path apps share; always exported, absent only on stacks last updated before it existed" },
   { key: "images", type: "`{[app]: string}`", json: "object", secret: false, targets: ALL, required: true, meaning: "the image each app (and `frontend`) runs; `repo:tag@sha256:…` on the cloud targets" },
   { key: "apps", type: "`{[app]: object}`", json: "object", secret: false, targets: ALL, required: true, meaning: "per-app facts, below; a StackReference returns it secret as a whole (it holds the DSNs)" },
   { key: "apps.<app>.database", type: "`{name, user}`", json: "object", secret: false, targets: ALL, required: false, meaning: "the app's Postgres database and role; absent without a database" },
