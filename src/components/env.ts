@@ -46,6 +46,12 @@ export function resolveSecret(source: SecretEnvSource, apps: AppConfig[], creds:
       );
       break;
     }
+    case "redisBrokerUrl": {
+      const e = endpoints.redis;
+      const db = must(app(source.app).brokerRedisDb, `Redis broker database of ${source.app}`);
+      value = pulumi.all([creds.redisPassword, e.host, e.port, e.user]).apply(([password, host, port, user]) => redisUrl({ password, host, port, db, tls: e.tls, user }));
+      break;
+    }
     case "brokerUrl": {
       const e = endpoints.rabbitmq;
       value = pulumi.all([must(creds.brokerPasswords[source.app], `broker password of ${source.app}`), e.host, e.port]).apply(([password, host, port]) =>

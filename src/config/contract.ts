@@ -152,12 +152,13 @@ export function attachExternalServices(c: Checker, apps: AppConfig[], value: unk
 
 /** Does the app use the RabbitMQ djangostack deploys? */
 export function usesDeployedRabbitmq(app: AppConfig): boolean {
-  return app.broker && !app.external.includes("broker");
+  return app.broker && app.brokerKind === "rabbitmq" && !app.external.includes("broker");
 }
 
 /** Does the app use the Redis djangostack deploys (cache, or Celery results)? */
 export function usesDeployedRedis(app: AppConfig): boolean {
   const cache = app.envNames.cacheUrl !== undefined && !app.external.includes("cache");
   const results = app.broker && app.envNames.resultBackend !== undefined && !app.external.includes("resultBackend");
-  return cache || results;
+  const queues = app.broker && app.brokerKind === "redis" && !app.external.includes("broker");
+  return cache || results || queues;
 }

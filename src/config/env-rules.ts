@@ -13,7 +13,7 @@ const ROLE_SOURCES: Readonly<Record<EnvRole, string>> = {
   debug: "djangostack (always off in a deployment)",
   databaseUrl: "apps[].database, the secret djangostack:databasePasswords or djangostack:external.<app>.database",
   cacheUrl: "apps[].redisDb, the secret djangostack:redisPassword or djangostack:external.<app>.cache",
-  brokerUrl: "apps[].broker, the secret djangostack:brokerPasswords or djangostack:external.<app>.broker",
+  brokerUrl: "apps[].broker (RabbitMQ, or apps[].brokerRedisDb with broker: redis), the secret djangostack:brokerPasswords or djangostack:external.<app>.broker",
   resultBackend: "apps[].redisDb (results go to the app's Redis database) or djangostack:external.<app>.resultBackend",
 };
 

@@ -16,7 +16,10 @@ import {
   AppConfig,
   APP_SERVERS,
   AppSource,
+  BROKER_KINDS,
+  BrokerKind,
   CELERY_POOLS,
+  CeleryPool,
   GUNICORN_WORKER_CLASSES,
   DATA_MODES,
   DOCKER_PLATFORMS,
@@ -177,7 +180,7 @@ const APP_USER = /^([1-9][0-9]{0,9}):([0-9]{1,10})$/;
 
 const APP_KEYS = [
   "name", "build", "image", "wsgi", "celeryApp", "settingsModule", "routes", "hosts", "port", "database",
-  "redisDb", "broker", "workers", "beat", "migrate", "env", "replicas", "autoscale", "resources", "gunicorn",
+  "redisDb", "broker", "brokerRedisDb", "workers", "beat", "migrate", "env", "replicas", "autoscale", "resources", "gunicorn",
   "healthPath", "readyPath", "health", "websocketPaths", "envNames", "user", "server", "asgi",
 ] as const;
 
@@ -189,7 +192,44 @@ function parseApps(c: Checker, value: unknown, frontend: FrontendConfig | undefi
   checkUnique(c, apps, (a) => [a.name], (i) => `apps[${i}].name`, "app names must be unique");
   checkUnique(c, apps, (a) => a.hosts, (i) => `apps[${i}].hosts`, "each host belongs to exactly one app");
   checkUnique(c, apps, (a) => [String(a.redisDb)], (i) => `apps[${i}].redisDb`, "each app needs its own Redis database number");
+  assignBrokerRedisDbs(c, apps);
   return apps;
+}
+
+/**
+ * Apps whose Celery broker is Redis get a database of their own for the queues, apart from every
+ * cache database (Django's cache.clear() flushes its whole database, queued tasks included). Unset,
+ * it is the highest number no app uses.
+ */
+function assignBrokerRedisDbs(c: Checker, apps: AppConfig[]): void {
+  const owners = new Map<number, string>();
+  apps.forEach((a, i) => owners.set(a.redisDb, `apps[${i}].redisDb`));
+  apps.forEach((a, i) => {
+    if (a.brokerRedisDb === undefined) return;
+    const key = `apps[${i}].brokerRedisDb`;
+    const owner = owners.get(a.brokerRedisDb);
+    if (owner) c.fail(key, a.brokerRedisDb, `already used by ${owner}; the queues need a Redis database no cache or other queue uses`);
+    else owners.set(a.brokerRedisDb, key);
+  });
+  for (const a of apps) {
+    if (!a.broker || a.brokerKind !== "redis" || a.brokerRedisDb !== undefined) continue;
+    const free = [15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0].find((db) => !owners.has(db));
+    if (free === undefined) {
+      c.fail(`apps[${apps.indexOf(a)}].broker`, "redis", "no Redis database is left for its queues (16 in all); give fewer apps a Redis broker or use rabbitmq");
+      continue;
+    }
+    a.brokerRedisDb = free;
+    owners.set(free, `apps[${apps.indexOf(a)}].brokerRedisDb`);
+  }
+}
+
+/** `apps[].broker`: true (RabbitMQ), false (no Celery), or the broker by name. */
+function parseBroker(c: Checker, path: string, value: unknown): { broker: boolean; brokerKind: BrokerKind } {
+  if (value === undefined || value === true) return { broker: true, brokerKind: "rabbitmq" };
+  if (value === false) return { broker: false, brokerKind: "rabbitmq" };
+  if (typeof value === "string" && (BROKER_KINDS as readonly string[]).includes(value)) return { broker: true, brokerKind: value as BrokerKind };
+  c.fail(path, value, `expected true (RabbitMQ), false (no Celery) or one of ${BROKER_KINDS.map((k) => `"${k}"`).join(", ")}`);
+  return { broker: true, brokerKind: "rabbitmq" };
 }
 
 function parseApp(c: Checker, path: string, value: unknown, index: number, soleApp: boolean): AppConfig {
@@ -232,7 +272,8 @@ function parseApp(c: Checker, path: string, value: unknown, index: number, soleA
     user: c.optionalString(`${path}.user`, raw.user, APP_USER, '"uid:gid" with a non-zero uid, such as "1000:1000" (the image\'s own user when unset)'),
     database: c.bool(`${path}.database`, raw.database, true),
     redisDb: c.int(`${path}.redisDb`, raw.redisDb, index, { min: 0, max: 15 }),
-    broker: c.bool(`${path}.broker`, raw.broker, true),
+    ...parseBroker(c, `${path}.broker`, raw.broker),
+    ...(raw.brokerRedisDb === undefined ? {} : { brokerRedisDb: c.int(`${path}.brokerRedisDb`, raw.brokerRedisDb, 15, { min: 0, max: 15 }) }),
     workers: [],
     beat: c.bool(`${path}.beat`, raw.beat, true),
     migrate: c.bool(`${path}.migrate`, raw.migrate, true),
@@ -271,18 +312,41 @@ function parseApp(c: Checker, path: string, value: unknown, index: number, soleA
 }
 
 function parseWorker(c: Checker, path: string, value: unknown, index: number): WorkerPool {
-  const raw = c.object(path, value, ["name", "queues", "concurrency", "pool", "replicas", "timeLimit", "resources"]);
+  const raw = c.object(path, value, ["name", "queues", "concurrency", "pool", "replicas", "timeLimit", "resources", "prefetchMultiplier", "maxTasksPerChild", "autoscale"]);
   const queues = c.stringList(`${path}.queues`, raw.queues, ["celery"], QUEUE, "queue names of letters, digits, dot, dash or underscore");
   if (queues.length === 0) c.fail(`${path}.queues`, raw.queues, "expected at least one queue");
+  const pool = c.oneOf(`${path}.pool`, raw.pool, CELERY_POOLS, "prefork");
+  const options = parseWorkerOptions(c, path, raw, pool);
   return {
+    ...options,
     name: c.string(`${path}.name`, raw.name, index === 0 ? "default" : `pool${index + 1}`, APP_NAME, APP_NAME_HINT),
     queues,
     concurrency: c.int(`${path}.concurrency`, raw.concurrency, 2, { min: 1, max: 1000 }),
-    pool: c.oneOf(`${path}.pool`, raw.pool, CELERY_POOLS, "prefork"),
+    pool,
     replicas: c.int(`${path}.replicas`, raw.replicas, 1, { min: 0, max: 100 }),
     timeLimitSeconds: c.int(`${path}.timeLimit`, raw.timeLimit, 300, { min: 1, max: 86400 }),
     resources: parseResources(c, `${path}.resources`, raw.resources, WORKER_RESOURCES),
   };
+}
+
+/** Prefetch, child recycling and autoscaling as Celery's worker takes them; the last two only for prefork. */
+function parseWorkerOptions(c: Checker, path: string, raw: Raw, pool: CeleryPool): Pick<WorkerPool, "prefetchMultiplier" | "maxTasksPerChild" | "autoscale"> {
+  const out: Pick<WorkerPool, "prefetchMultiplier" | "maxTasksPerChild" | "autoscale"> = {};
+  if (raw.prefetchMultiplier !== undefined) out.prefetchMultiplier = c.int(`${path}.prefetchMultiplier`, raw.prefetchMultiplier, 4, { min: 1, max: 1000 });
+  const preforkOnly = (key: string, value: unknown): boolean => {
+    if (pool === "prefork") return true;
+    c.fail(`${path}.${key}`, value, `only for pool "prefork" (child processes); pool is "${pool}"`);
+    return false;
+  };
+  if (raw.maxTasksPerChild !== undefined && preforkOnly("maxTasksPerChild", raw.maxTasksPerChild)) out.maxTasksPerChild = c.int(`${path}.maxTasksPerChild`, raw.maxTasksPerChild, 1, { min: 1, max: 1_000_000 });
+  if (raw.autoscale !== undefined && preforkOnly("autoscale", raw.autoscale)) {
+    const a = c.object(`${path}.autoscale`, raw.autoscale, ["min", "max"]);
+    const autoscale = { min: c.int(`${path}.autoscale.min`, a.min, 1, { min: 0, max: 1000 }), max: c.int(`${path}.autoscale.max`, a.max, 4, { min: 1, max: 1000 }) };
+    if (autoscale.min > autoscale.max) c.fail(`${path}.autoscale.min`, autoscale.min, `must not exceed autoscale.max (${autoscale.max})`);
+    if (raw.concurrency !== undefined) c.fail(`${path}.concurrency`, raw.concurrency, "Celery ignores concurrency under autoscale: set autoscale.max instead");
+    out.autoscale = autoscale;
+  }
+  return out;
 }
 
 function parseFrontend(c: Checker, value: unknown): FrontendConfig {

@@ -11,6 +11,9 @@ export type Target = (typeof TARGETS)[number];
 
 export const CELERY_POOLS = ["prefork", "eventlet", "gevent", "solo", "threads"] as const;
 export type CeleryPool = (typeof CELERY_POOLS)[number];
+/** Celery's broker: the RabbitMQ djangostack deploys (a vhost per app), or a database of its Redis. */
+export const BROKER_KINDS = ["rabbitmq", "redis"] as const;
+export type BrokerKind = (typeof BROKER_KINDS)[number];
 
 export const TLS_MODES = ["none", "letsencrypt", "files"] as const;
 export type TlsMode = (typeof TLS_MODES)[number];
@@ -53,6 +56,12 @@ export interface WorkerPool {
   /** Hard task time limit in seconds; the worker's stop grace is never shorter. */
   timeLimitSeconds: number;
   resources: Resources;
+  /** Celery's --prefetch-multiplier (undefined: Celery's default, 4). */
+  prefetchMultiplier?: number;
+  /** Celery's --max-tasks-per-child (prefork only): a child is replaced after this many tasks. */
+  maxTasksPerChild?: number;
+  /** Celery's --autoscale (prefork only): child processes grow from min to max with the load; replaces concurrency. */
+  autoscale?: { min: number; max: number };
 }
 
 export type AppSource =
@@ -134,7 +143,11 @@ export interface AppConfig {
   database: boolean;
   /** Redis logical database number for cache/sessions; unique per app. */
   redisDb: number;
+  /** Celery is used (workers, beat, a broker URL); `brokerKind` says where its broker lives. */
   broker: boolean;
+  brokerKind: BrokerKind;
+  /** With brokerKind "redis": the Redis database of the queues, apart from the cache's (a cache clear flushes its database). */
+  brokerRedisDb?: number;
   workers: WorkerPool[];
   beat: boolean;
   migrate: boolean;

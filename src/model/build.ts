@@ -300,7 +300,7 @@ export function serviceSources(app: AppConfig): Partial<Record<ExternalService, 
   const sources: Partial<Record<ExternalService, SecretEnvSource | undefined>> = {
     database: from("database", app.database ? { kind: "databaseUrl", app: app.name } : undefined),
     cache: app.envNames.cacheUrl ? from("cache", { kind: "redisUrl", app: app.name }) : undefined,
-    broker: app.broker ? from("broker", { kind: "brokerUrl", app: app.name }) : undefined,
+    broker: app.broker ? from("broker", { kind: app.brokerKind === "redis" ? "redisBrokerUrl" : "brokerUrl", app: app.name }) : undefined,
     resultBackend: app.broker && app.envNames.resultBackend ? from("resultBackend", { kind: "resultBackend", app: app.name }) : undefined,
   };
   return Object.fromEntries(Object.entries(sources).filter(([, v]) => v !== undefined));
@@ -437,6 +437,10 @@ function workerProcess(app: AppConfig, pool: WorkerPool, shared: Partial<Process
       "celery", "-A", app.celeryApp, "worker", "--loglevel=INFO",
       "--queues", pool.queues.join(","), "--concurrency", String(pool.concurrency), "--pool", pool.pool,
       "--hostname", `${pool.name}@%h`, "--time-limit", String(pool.timeLimitSeconds), "--soft-time-limit", String(soft),
+      ...(pool.prefetchMultiplier === undefined ? [] : ["--prefetch-multiplier", String(pool.prefetchMultiplier)]),
+      ...(pool.maxTasksPerChild === undefined ? [] : ["--max-tasks-per-child", String(pool.maxTasksPerChild)]),
+      // Celery reads "max,min" (in either order, celery/bin/worker.py Autoscale) and ignores --concurrency then.
+      ...(pool.autoscale === undefined ? [] : ["--autoscale", `${pool.autoscale.max},${pool.autoscale.min}`]),
     ],
     health: execHealth(SLOW_START, freshFileProbe(PATHS.workerHeartbeat, 60), ["test", "-f", PATHS.workerReady]),
     replicas: pool.replicas,

@@ -165,7 +165,7 @@ export interface AppConnections {
 export function appConnections(config: StackConfig, app: AppConfig, table: PriceTable): AppConnections {
   const webReplicas = app.autoscale?.max ?? app.replicas;
   const web = gunicornWorkers(app, webCpus(config, app, table)) * app.gunicorn.threads * webReplicas;
-  const workers = app.workers.reduce((s, w) => s + w.concurrency * w.replicas, 0);
+  const workers = app.workers.reduce((s, w) => s + (w.autoscale?.max ?? w.concurrency) * w.replicas, 0);
   const beat = app.beat ? 1 : 0;
   const release = app.migrate ? 1 : 0;
   return { app: app.name, web, workers, beat, release, total: web + workers + beat + release };

@@ -55,6 +55,8 @@ export type SecretEnvSource =
   | { kind: "databaseUrl"; app: string }
   | { kind: "redisUrl"; app: string }
   | { kind: "brokerUrl"; app: string }
+  /** The app's Celery broker on the deployed Redis, in its brokerRedisDb. */
+  | { kind: "redisBrokerUrl"; app: string }
   | { kind: "resultBackend"; app: string }
   | { kind: "djangoSecretKey"; app: string }
   | { kind: "postgresSuperuserPassword" }

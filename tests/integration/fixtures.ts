@@ -119,6 +119,11 @@ export function secretValue(source: SecretEnvSource, stack: Stack, creds: Creden
       const app = need(stack.config.apps.find((a) => a.name === source.app), "app");
       return redisUrl({ password: creds.redis, host: e.host, port: e.port, db: app.redisDb, tls: false });
     }
+    case "redisBrokerUrl": {
+      const e = need(endpoints.redis, "redis endpoint");
+      const app = need(stack.config.apps.find((a) => a.name === source.app), "app");
+      return redisUrl({ password: creds.redis, host: e.host, port: e.port, db: need(app.brokerRedisDb, "brokerRedisDb"), tls: false });
+    }
     case "brokerUrl": {
       const e = need(endpoints.rabbitmq, "rabbitmq endpoint");
       return amqpUrl({ user: names.brokerUser(source.app), password: creds.broker[source.app], host: e.host, port: e.port, vhost: names.vhost(source.app) });

@@ -52,19 +52,23 @@ describe("seed systems render from one stack file each", () => {
     assert.match(nginx, /server_name tickets\.example\.com/);
   });
 
-  it("003 e-commerce on Kubernetes with in-cluster PostgreSQL and Redis StatefulSets and a 3..10 HPA", async () => {
+  it("003 e-commerce on Kubernetes with in-cluster PostgreSQL and Redis StatefulSets, Celery on Redis (no RabbitMQ) and a 3..10 HPA", async () => {
     const ev = await evaluate("seed-003-ecommerce-k8s");
     const kinds = (kind: string) => ev.engine.resources.filter((r) => r.type.startsWith("kubernetes:") && r.inputs.kind === kind);
     const sets = kinds("StatefulSet").map((s) => (s.inputs.metadata as { name?: string }).name ?? s.name);
-    for (const service of ["postgres", "redis", "rabbitmq"]) assert.ok(sets.some((n) => n.includes(service)), `no ${service} StatefulSet in ${sets.join(", ")}`);
+    for (const service of ["postgres", "redis"]) assert.ok(sets.some((n) => n.includes(service)), `no ${service} StatefulSet in ${sets.join(", ")}`);
+    assert.ok(!sets.some((n) => n.includes("rabbitmq")), "the seed's broker is Redis: no RabbitMQ");
     assert.ok(!ev.engine.resources.some((r) => r.type === "digitalocean:index/databaseCluster:DatabaseCluster"), "no managed database in container mode");
     const hpa = kinds("HorizontalPodAutoscaler")[0]?.inputs.spec as { minReplicas: number; maxReplicas: number } | undefined;
     assert.deepEqual([hpa?.minReplicas, hpa?.maxReplicas], [3, 10]);
   });
 
-  it("004 admin2 on a Droplet: eventlet pool and the external ClickHouse password only as a secret", async () => {
+  it("004 admin2 on a Droplet: eventlet pool, Celery on Redis (no RabbitMQ) and the external ClickHouse password only as a secret", async () => {
     const ev = await evaluate("seed-004-admin2-production");
     const c = containers(ev);
+    assert.ok(![...c.keys()].some((n) => n.includes("rabbitmq")), [...c.keys()].join(", "));
+    const workerEnv = unwrapSecrets(c.get("admin2-worker-default")?.inputs.envs) as string[];
+    assert.ok(workerEnv.some((e) => /^CELERY_BROKER_URL=redis:\/\/.*\/15$/.test(e)), "the broker is the queues' own Redis database");
     assert.ok((c.get("admin2-worker-default")?.inputs.command as string[]).join(" ").includes("--pool eventlet"));
     const web = c.get("admin2-web");
     assert.ok(web && isWireSecret(web.inputs.envs));
