@@ -180,7 +180,7 @@ const APP_USER = /^([1-9][0-9]{0,9}):([0-9]{1,10})$/;
 
 const APP_KEYS = [
   "name", "build", "image", "wsgi", "celeryApp", "settingsModule", "routes", "hosts", "port", "database",
-  "redisDb", "broker", "brokerRedisDb", "workers", "beat", "migrate", "env", "replicas", "autoscale", "resources", "gunicorn",
+  "redisDb", "broker", "brokerRedisDb", "workers", "beat", "migrate", "release", "env", "replicas", "autoscale", "resources", "gunicorn",
   "healthPath", "readyPath", "health", "websocketPaths", "envNames", "user", "server", "asgi",
 ] as const;
 
@@ -277,6 +277,7 @@ function parseApp(c: Checker, path: string, value: unknown, index: number, soleA
     workers: [],
     beat: c.bool(`${path}.beat`, raw.beat, true),
     migrate: c.bool(`${path}.migrate`, raw.migrate, true),
+    release: parseRelease(c, `${path}.release`, raw.release),
     env,
     secretEnvKeys: [],
     replicas,
@@ -327,6 +328,22 @@ function parseWorker(c: Checker, path: string, value: unknown, index: number): W
     timeLimitSeconds: c.int(`${path}.timeLimit`, raw.timeLimit, 300, { min: 1, max: 86400 }),
     resources: parseResources(c, `${path}.resources`, raw.resources, WORKER_RESOURCES),
   };
+}
+
+/** `apps[].release`: each command an argument list (no shell), run in order; at most 20. */
+function parseRelease(c: Checker, path: string, value: unknown): string[][] {
+  const items = c.list(path, value, []);
+  if (items.length > 20) c.fail(path, `${items.length} commands`, "at most 20 release commands");
+  const hint = "a command as a list of arguments (no shell), e.g. [python, manage.py, loaddata, initial]";
+  return items.map((item, i) => {
+    if (!Array.isArray(item)) {
+      c.fail(`${path}[${i}]`, item, `expected ${hint}`);
+      return [];
+    }
+    const args = c.stringList(`${path}[${i}]`, item, [], /^[^\0\n]+$/, hint);
+    if (args.length === 0) c.fail(`${path}[${i}]`, item, "expected a command: a non-empty list of arguments");
+    return args;
+  });
 }
 
 /** Prefetch, child recycling and autoscaling as Celery's worker takes them; the last two only for prefork. */

@@ -151,6 +151,8 @@ export interface AppConfig {
   workers: WorkerPool[];
   beat: boolean;
   migrate: boolean;
+  /** Commands (argument lists) run after the migration with the new image, before any process rolls. */
+  release: string[][];
   env: Record<string, string>;
   /** Names of env vars whose values come from the secret `djangostack:secretEnv.<app>.<NAME>`. */
   secretEnvKeys: string[];

@@ -5,6 +5,7 @@ import * as names from "./names";
 import { PostgresGuardInput, renderPostgresGuard } from "../render/postgres-guard";
 import { renderRedisStartCommand } from "../render/redis";
 import { renderRabbitmqRetireScript } from "../render/rabbitmq-retire";
+import { shellQuote } from "../render/oneoff";
 
 /** In-container paths shared by the realizers and the renderers. */
 export const PATHS = {
@@ -175,7 +176,7 @@ function dataProcesses(config: StackConfig): Process[] {
         { volume: names.volume.postgresSocket, kind: "socket", mountPath: PATHS.postgresSocket, readOnly: false },
       ],
       // Roles and databases exist before any app process touches them: its migration, or its processes when it has none.
-      runOnceBefore: databaseApps.flatMap((a) => (a.migrate ? [names.migrate(a.name)] : appProcessNames(a))),
+      runOnceBefore: databaseApps.flatMap((a) => (hasReleaseProcess(a) ? [names.migrate(a.name)] : appProcessNames(a))),
       user: "999:999",
       dependsOn: ["postgres"],
     });
@@ -331,6 +332,14 @@ function appDependencies(app: AppConfig): Process["dependsOn"] {
   return [...(app.database ? (["postgres"] as const) : []), ...(usesDeployedRedis(app) ? (["redis"] as const) : []), ...(usesDeployedRabbitmq(app) ? (["rabbitmq"] as const) : [])];
 }
 
+/** The release one-off (`<app>-migrate`) runs when the app migrates or has release commands. */
+export const hasReleaseProcess = (app: AppConfig): boolean => app.migrate || app.release.length > 0;
+
+function releaseSteps(app: AppConfig): string[] {
+  const migrate = app.migrate ? ["python manage.py migrate --noinput", "python manage.py collectstatic --noinput"] : [];
+  return [...migrate, ...app.release.map((args) => args.map(shellQuote).join(" "))];
+}
+
 const celeryScratch: VolumeMount = { volume: "celery-state", kind: "scratch", mountPath: PATHS.celeryState, readOnly: false, memory: true };
 const tmpScratch: VolumeMount = { volume: "tmp", kind: "scratch", mountPath: "/tmp", readOnly: false, memory: true };
 
@@ -346,12 +355,13 @@ function appProcesses(config: StackConfig, app: AppConfig, serverNames: string[]
   };
   const rolling = appProcessNames(app);
   const result: Process[] = [];
-  if (app.migrate) {
+  if (hasReleaseProcess(app)) {
     result.push({
       ...base(names.migrate(app.name), "migrate", app.resources),
       ...shared,
-      // Migrations and the static release both use the new image, before any web container is replaced.
-      command: ["sh", "-c", "python manage.py migrate --noinput && python manage.py collectstatic --noinput"],
+      // Migrations, the static release and the app's release commands use the new image, in order,
+      // before any web container is replaced: the first that fails stops the rest and the rollout.
+      command: ["sh", "-c", releaseSteps(app).join(" && ")],
       env: { ...shared.env, DJANGO_STATIC_ROOT: PATHS.releaseStatic },
       volumes: [{ volume: names.volume.static(app.name), kind: "static", mountPath: PATHS.releaseStatic, readOnly: false }, tmpScratch],
       runOnceBefore: rolling,

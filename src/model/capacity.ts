@@ -9,6 +9,7 @@ import { PriceTable, machine } from "../config/prices";
 import { GUNICORN_MAX_DERIVED_WORKERS, GUNICORN_MIB_PER_WORKER } from "../render/gunicorn";
 import { poolSize } from "./managed";
 import { Process, WorkloadModel } from "./types";
+import { hasReleaseProcess } from "./build";
 
 /** Above this share of what is available a check warns: a near miss. */
 export const NEAR_MISS = 0.85;
@@ -167,7 +168,7 @@ export function appConnections(config: StackConfig, app: AppConfig, table: Price
   const web = gunicornWorkers(app, webCpus(config, app, table)) * app.gunicorn.threads * webReplicas;
   const workers = app.workers.reduce((s, w) => s + (w.autoscale?.max ?? w.concurrency) * w.replicas, 0);
   const beat = app.beat ? 1 : 0;
-  const release = app.migrate ? 1 : 0;
+  const release = hasReleaseProcess(app) ? 1 : 0;
   return { app: app.name, web, workers, beat, release, total: web + workers + beat + release };
 }
 

@@ -124,7 +124,7 @@ export class AppTier extends pulumi.ComponentResource {
     }
     // DefectDojo's gate: a pod (new replica, restart, scale-up) never serves a schema it does not know.
     const gate = (p: Process): Container[] => {
-      if (!migrateProcess || !app.database) return [];
+      if (!migrateProcess || !app.migrate || !app.database) return [];
       const check = { ...p, command: ["python", "manage.py", "migrate", "--check"], health: undefined };
       const { mounts } = volumesFor(check, { sources, memoryScratchMiB });
       return [{ ...mainContainer({ ...podBase, process: check, labels: {}, configMaps: configMapsOf(p), probes: false, ports: [] }, mounts), name: "migrations-applied" }];
