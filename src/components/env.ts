@@ -55,7 +55,7 @@ export function resolveSecret(source: SecretEnvSource, apps: AppConfig[], creds:
     case "brokerUrl": {
       const e = endpoints.rabbitmq;
       value = pulumi.all([must(creds.brokerPasswords[source.app], `broker password of ${source.app}`), e.host, e.port]).apply(([password, host, port]) =>
-        amqpUrl({ user: names.brokerUser(source.app), password, host, port, vhost: names.vhost(source.app) }),
+        amqpUrl({ user: names.brokerUser(source.app), password, host, port, vhost: names.vhost(source.vhostOf ?? source.app) }),
       );
       break;
     }

@@ -3,6 +3,7 @@ import { SECRET_PLACEHOLDER } from "../artifacts";
 import { AppConfig } from "../config/types";
 import { usesDeployedRabbitmq } from "../config/contract";
 import * as names from "../model/names";
+import { brokerGrants } from "../model/build";
 import { renderPostgresInit } from "../render/postgres";
 import { renderRabbitmqDefinitions } from "../render/rabbitmq";
 import { Credentials } from "./secrets";
@@ -36,6 +37,7 @@ export function rabbitmqDefinitions(apps: AppConfig[], creds: Credentials): Secr
     renderRabbitmqDefinitions({
       apps: brokerApps.map((a) => ({ vhost: names.vhost(a), user: names.brokerUser(a), password: password(a) })),
       admin: { user: RABBITMQ_ADMIN, password: admin },
+      grants: brokerGrants(apps.filter(usesDeployedRabbitmq)),
     });
   const content = pulumi
     .all([pulumi.all(brokerApps.map((a) => creds.brokerPasswords[a])), creds.rabbitmqAdmin])

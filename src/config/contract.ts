@@ -150,6 +150,9 @@ export function attachExternalServices(c: Checker, apps: AppConfig[], value: unk
   }
 }
 
+/** The env name under which an app gets another app's vhost: CELERY_BROKER_URL_NOTIFICATION. */
+export const brokerAccessEnv = (brokerUrlName: string, other: string): string => `${brokerUrlName}_${other.toUpperCase().replace(/-/g, "_")}`;
+
 /** Does the app use the RabbitMQ djangostack deploys? */
 export function usesDeployedRabbitmq(app: AppConfig): boolean {
   return app.broker && app.brokerKind === "rabbitmq" && !app.external.includes("broker");

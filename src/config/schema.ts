@@ -6,7 +6,7 @@ import { checkRoutes } from "./routes";
 import { moveSecretEnv } from "./secrets";
 import { parseAdminCidrs } from "./cidr";
 import { FIXED_ENV, MANAGED_ENV, checkAppEnv, checkSecretEnvValues, controlCharacter, hasUrlPassword, isCredentialName, managedEnv } from "./env-rules";
-import { attachExternalServices, parseEnvNames, parseHealth } from "./contract";
+import { attachExternalServices, brokerAccessEnv, parseEnvNames, parseHealth, usesDeployedRabbitmq } from "./contract";
 import { checkTlsPair, parseTlsPath } from "./paths";
 import { checkSwap, parseDropletImage, parseRegion, parseSize } from "./slugs";
 import { parsePrices } from "./prices";
@@ -120,6 +120,7 @@ function parseEffective(raw: Raw, identity: StackIdentity, secretKeys: readonly 
   const apps = parseApps(c, raw.apps, frontend);
   attachSecretEnvKeys(c, apps, raw.secretEnv);
   attachExternalServices(c, apps, raw.external, new Map(apps.map((a) => [a.name, a.database])));
+  checkBrokerAccess(c, apps);
   checkSecretEnvValues(c, raw.secretEnv);
   checkSuppliedSecrets(c, apps, raw);
   const docker = parseDocker(c, raw.docker, target);
@@ -180,7 +181,7 @@ const APP_USER = /^([1-9][0-9]{0,9}):([0-9]{1,10})$/;
 
 const APP_KEYS = [
   "name", "build", "image", "wsgi", "celeryApp", "settingsModule", "routes", "hosts", "port", "database",
-  "redisDb", "broker", "brokerRedisDb", "workers", "beat", "migrate", "release", "env", "replicas", "autoscale", "resources", "gunicorn",
+  "redisDb", "broker", "brokerRedisDb", "brokerAccess", "workers", "beat", "migrate", "release", "env", "replicas", "autoscale", "resources", "gunicorn",
   "healthPath", "readyPath", "health", "websocketPaths", "envNames", "user", "server", "asgi",
 ] as const;
 
@@ -221,6 +222,28 @@ function assignBrokerRedisDbs(c: Checker, apps: AppConfig[]): void {
     a.brokerRedisDb = free;
     owners.set(free, `apps[${apps.indexOf(a)}].brokerRedisDb`);
   }
+}
+
+/**
+ * `apps[].brokerAccess`: both apps use the RabbitMQ djangostack deploys (a vhost and a user each); the
+ * app gets the other vhost's URL, with its own user, as `<its broker URL name>_<OTHER>`.
+ */
+function checkBrokerAccess(c: Checker, apps: AppConfig[]): void {
+  apps.forEach((app, i) => {
+    app.brokerAccess.forEach((other, j) => {
+      const key = `apps[${i}].brokerAccess[${j}]`;
+      const target = apps.find((a) => a.name === other);
+      if (!target) c.fail(key, other, `no such app; apps are ${apps.map((a) => a.name).join(", ")}`);
+      else if (target === app) c.fail(key, other, "an app always uses its own vhost; name another app");
+      else if (!usesDeployedRabbitmq(app)) c.fail(key, other, `app ${app.name} has no RabbitMQ user of its own (broker: rabbitmq, not external) to be granted the vhost with`);
+      else if (!usesDeployedRabbitmq(target)) c.fail(key, other, `app ${other} has no vhost on the deployed RabbitMQ (its broker is "${target.brokerKind}"${target.external.includes("broker") ? ", external" : ""})`);
+      else if (app.envNames.brokerUrl === undefined) c.fail(key, other, `apps[${i}].envNames.brokerUrl is "": name the variable the app reads its broker URL from`);
+      else {
+        const env = brokerAccessEnv(app.envNames.brokerUrl, other);
+        if (env in app.env || app.secretEnvKeys.includes(env)) c.fail(key, other, `the app's env already sets ${env}, the variable this grant hands it`);
+      }
+    });
+  });
 }
 
 /** `apps[].broker`: true (RabbitMQ), false (no Celery), or the broker by name. */
@@ -273,6 +296,7 @@ function parseApp(c: Checker, path: string, value: unknown, index: number, soleA
     database: c.bool(`${path}.database`, raw.database, true),
     redisDb: c.int(`${path}.redisDb`, raw.redisDb, index, { min: 0, max: 15 }),
     ...parseBroker(c, `${path}.broker`, raw.broker),
+    brokerAccess: c.stringList(`${path}.brokerAccess`, raw.brokerAccess, [], APP_NAME, "app names"),
     ...(raw.brokerRedisDb === undefined ? {} : { brokerRedisDb: c.int(`${path}.brokerRedisDb`, raw.brokerRedisDb, 15, { min: 0, max: 15 }) }),
     workers: [],
     beat: c.bool(`${path}.beat`, raw.beat, true),

@@ -148,6 +148,8 @@ export interface AppConfig {
   brokerKind: BrokerKind;
   /** With brokerKind "redis": the Redis database of the queues, apart from the cache's (a cache clear flushes its database). */
   brokerRedisDb?: number;
+  /** Apps whose RabbitMQ vhost this app's broker user may also use (it enqueues tasks their workers run). */
+  brokerAccess: string[];
   workers: WorkerPool[];
   beat: boolean;
   migrate: boolean;

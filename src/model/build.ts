@@ -1,5 +1,5 @@
 import { AppConfig, AppProbe, ExternalService, StackConfig, WorkerPool } from "../config/types";
-import { usesDeployedRabbitmq, usesDeployedRedis } from "../config/contract";
+import { brokerAccessEnv, usesDeployedRabbitmq, usesDeployedRedis } from "../config/contract";
 import { Health, Probe, Process, SecretEnvSource, VolumeMount, WorkloadModel } from "./types";
 import * as names from "./names";
 import { PostgresGuardInput, renderPostgresGuard } from "../render/postgres-guard";
@@ -209,7 +209,7 @@ function dataProcesses(config: StackConfig): Process[] {
       // The image's own start (its entrypoint, then rabbitmq-server), plus a one-time pass once the node
       // is up that deletes the broker users of apps no longer in config. On Kubernetes `command` replaces
       // the entrypoint, so the entrypoint is named here.
-      command: ["sh", "-c", `(\n${renderRabbitmqRetireScript(rabbitmqApps.map((a) => names.brokerUser(a.name)))}\n) &\nexec docker-entrypoint.sh rabbitmq-server`],
+      command: ["sh", "-c", `(\n${renderRabbitmqRetireScript(rabbitmqApps.map((a) => names.brokerUser(a.name)), brokerGrants(rabbitmqApps))}\n) &\nexec docker-entrypoint.sh rabbitmq-server`],
       env: {
         // A glob, not the directory: definitions.json lives beside the .conf files and is not config syntax.
         RABBITMQ_CONFIG_FILES: `${PATHS.rabbitmqConfigDir}/conf.d/*.conf`,
@@ -316,6 +316,9 @@ function appSecretEnv(app: AppConfig): Record<string, SecretEnvSource> {
     const name = n[SERVICE_ROLE[service as ExternalService]];
     if (name && source) env[name] = source;
   }
+  if (n.brokerUrl && usesDeployedRabbitmq(app)) {
+    for (const other of app.brokerAccess) env[brokerAccessEnv(n.brokerUrl, other)] = { kind: "brokerUrl", app: app.name, vhostOf: other };
+  }
   for (const key of app.secretEnvKeys) env[key] = { kind: "userSecret", app: app.name, key };
   return env;
 }
@@ -330,6 +333,11 @@ function appClaims(app: AppConfig): Process["claims"] {
 
 function appDependencies(app: AppConfig): Process["dependsOn"] {
   return [...(app.database ? (["postgres"] as const) : []), ...(usesDeployedRedis(app) ? (["redis"] as const) : []), ...(usesDeployedRabbitmq(app) ? (["rabbitmq"] as const) : [])];
+}
+
+/** Every (broker user, vhost) pair the definitions grant: each app's own vhost and those of brokerAccess. */
+export function brokerGrants(apps: AppConfig[]): { user: string; vhost: string }[] {
+  return apps.flatMap((a) => [a.name, ...a.brokerAccess].map((v) => ({ user: names.brokerUser(a.name), vhost: names.vhost(v) })));
 }
 
 /** The release one-off (`<app>-migrate`) runs when the app migrates or has release commands. */

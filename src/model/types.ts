@@ -54,7 +54,8 @@ export interface Claims {
 export type SecretEnvSource =
   | { kind: "databaseUrl"; app: string }
   | { kind: "redisUrl"; app: string }
-  | { kind: "brokerUrl"; app: string }
+  /** The app's own broker user on its vhost, or (vhostOf) on another app's vhost it was granted. */
+  | { kind: "brokerUrl"; app: string; vhostOf?: string }
   /** The app's Celery broker on the deployed Redis, in its brokerRedisDb. */
   | { kind: "redisBrokerUrl"; app: string }
   | { kind: "resultBackend"; app: string }

@@ -60,6 +60,8 @@ log.file = false
 export interface RabbitmqDefinitionsInput {
   apps: { vhost: string; user: string; password: string }[];
   admin: { user: string; password: string };
+  /** Further (user, vhost) permissions: an app's user on another app's vhost (apps[].brokerAccess). */
+  grants?: { user: string; vhost: string }[];
 }
 
 /**
@@ -85,6 +87,10 @@ const DEFAULT_QUEUE_TYPE = "classic";
 
 export function renderRabbitmqDefinitions(input: RabbitmqDefinitionsInput): string {
   const { apps, admin } = input;
+  const grants = input.grants ?? [];
+  for (const g of grants) {
+    if (!apps.some((a) => a.user === g.user) || !apps.some((a) => a.vhost === g.vhost)) throw new Error(`renderRabbitmqDefinitions: grant of ${g.vhost} to ${g.user} names an unknown user or vhost`);
+  }
   for (const name of [admin.user, ...apps.flatMap((a) => [a.user, a.vhost])]) {
     if (!NAME.test(name)) throw new Error(`renderRabbitmqDefinitions: invalid user or vhost name ${JSON.stringify(name)}`);
   }
@@ -116,6 +122,7 @@ export function renderRabbitmqDefinitions(input: RabbitmqDefinitionsInput): stri
     })),
     permissions: [
       ...apps.map((a) => ({ user: a.user, vhost: a.vhost, ...all })),
+      ...grants.filter((g) => !apps.some((a) => a.user === g.user && a.vhost === g.vhost)).map((g) => ({ user: g.user, vhost: g.vhost, ...all })),
       ...vhosts.map((vhost) => ({ user: admin.user, vhost, ...all })),
     ],
     topic_permissions: [],

@@ -126,7 +126,7 @@ export function secretValue(source: SecretEnvSource, stack: Stack, creds: Creden
     }
     case "brokerUrl": {
       const e = need(endpoints.rabbitmq, "rabbitmq endpoint");
-      return amqpUrl({ user: names.brokerUser(source.app), password: creds.broker[source.app], host: e.host, port: e.port, vhost: names.vhost(source.app) });
+      return amqpUrl({ user: names.brokerUser(source.app), password: creds.broker[source.app], host: e.host, port: e.port, vhost: names.vhost(source.vhostOf ?? source.app) });
     }
     case "djangoSecretKey":
       return creds.secretKey[source.app];

@@ -10,7 +10,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as names from "../../src/model/names";
-import { Credentials, Stack, generateCredentials, loadStack, process } from "./fixtures";
+import { Credentials, Stack, generateCredentials, loadStack, process, renderedFile } from "./fixtures";
 import { RabbitServer, amqpLogin, amqpQueue } from "./harness/rabbitmq";
 import { systemUser, tempDir, useHarness, waitFor } from "./harness/process";
 import { startStackRabbitmq } from "./stackup";
@@ -62,6 +62,28 @@ describe("RabbitMQ: broker users of removed apps", () => {
     const out = await runRabbitmqCommand(both);
     assert.doesNotMatch(out, /deleted broker user/);
     for (const app of ["web", "shop"]) assert.ok((await amqpLogin(rabbit.port, names.brokerUser(app), creds.broker[app], names.vhost(app))).ok, app);
+  });
+
+  test("apps[].brokerAccess: the granted app's user opens a channel on the other vhost; taking the grant back clears it (issue 10 item 6)", async () => {
+    const granted = await loadStack("local", { apps: [{ name: "web" }, { name: "shop", routes: ["/shop/"], brokerAccess: ["web"] }] });
+    const shopOnWeb = () => amqpLogin(rabbit.port, names.brokerUser("shop"), creds.broker.shop, names.vhost("web"));
+    assert.equal((await shopOnWeb()).ok, false, "no access before the grant");
+    // What a boot with the granted stack's definitions imports.
+    const defs = await renderedFile(granted, names.RABBITMQ, creds, "/definitions.json");
+    const file = path.join(tempDir("rabbitmq-defs"), "definitions.json");
+    fs.writeFileSync(file, defs.text);
+    fs.chmodSync(path.dirname(file), 0o755);
+    fs.chmodSync(file, 0o644);
+    await rabbit.ctl(["import_definitions", file]);
+    assert.equal((await shopOnWeb()).ok, true, "the grant lets shop's user reach web's vhost");
+    // The grant's own pass keeps it; without the grant the pass clears it (an import never removes one).
+    assert.doesNotMatch(await runRabbitmqCommand(granted), /cleared/);
+    assert.equal((await shopOnWeb()).ok, true);
+    const out = await runRabbitmqCommand(both);
+    assert.match(out, /cleared shop_broker's permission on \/web: no longer granted in config/);
+    const after = await shopOnWeb();
+    assert.equal(after.ok, false, "a revoked grant still works");
+    assert.ok((await amqpLogin(rabbit.port, names.brokerUser("shop"), creds.broker.shop, names.vhost("shop"))).ok, "its own vhost is untouched");
   });
 
   test("removing an app deletes its broker user; its vhost and queued messages stay, the other app is untouched", async () => {

@@ -6,7 +6,8 @@ import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Raw } from "../../src/config/checker";
 import { parseConfig } from "../../src/config/schema";
-import { buildModel } from "../../src/model/build";
+import { brokerGrants, buildModel } from "../../src/model/build";
+import { renderRabbitmqDefinitions } from "../../src/render/rabbitmq";
 import { Evaluation, evaluateStack } from "../../src/offline/render";
 import { unwrapSecrets } from "../../src/offline/secret";
 import { appConnections } from "../../src/model/capacity";
@@ -57,6 +58,32 @@ describe("apps[].broker", () => {
     ["autoscale min above max", apps({ name: "a", workers: [{ autoscale: { min: 5, max: 2 } }] }), "djangostack:apps[0].workers[0].autoscale.min", "must not exceed autoscale.max (2)"],
     ["concurrency beside autoscale", apps({ name: "a", workers: [{ concurrency: 4, autoscale: { min: 1, max: 8 } }] }), "djangostack:apps[0].workers[0].concurrency", "set autoscale.max instead"],
     ["prefetch 0", apps({ name: "a", workers: [{ prefetchMultiplier: 0 }] }), "djangostack:apps[0].workers[0].prefetchMultiplier", "1"],
+  ]);
+});
+
+describe("apps[].brokerAccess (seed 002: one service enqueues what another's worker runs)", () => {
+  const granted = apps({ name: "workflow" }, { name: "notify", routes: ["/notify/"], brokerAccess: ["workflow"] });
+
+  it("hands the granted app the other vhost's URL, with its own user, as <broker URL name>_<OTHER>", () => {
+    const web = buildModel(parse(granted)).processes.find((p) => p.name === "notify-web");
+    assert.deepEqual(web?.secretEnv.CELERY_BROKER_URL_WORKFLOW, { kind: "brokerUrl", app: "notify", vhostOf: "workflow" });
+    assert.deepEqual(web?.secretEnv.CELERY_BROKER_URL, { kind: "brokerUrl", app: "notify" });
+  });
+
+  it("renders the permission into the definitions and keeps it in the retire pass", () => {
+    const c = parse(granted);
+    const defs = JSON.parse(renderRabbitmqDefinitions({ apps: c.apps.map((a) => ({ vhost: `/${a.name}`, user: `${a.name}_broker`, password: "p".repeat(32) })), admin: { user: "admin", password: "a".repeat(32) }, grants: brokerGrants(c.apps) })) as { permissions: { user: string; vhost: string }[] };
+    assert.deepEqual(defs.permissions.filter((p) => p.user !== "admin").map((p) => `${p.user}@${p.vhost}`).sort(), ["notify_broker@/notify", "notify_broker@/workflow", "workflow_broker@/workflow"]);
+    const rabbit = buildModel(c).processes.find((p) => p.role === "rabbitmq");
+    assert.match(rabbit?.command[2] ?? "", / workflow_broker@\/workflow notify_broker@\/notify notify_broker@\/workflow /);
+  });
+
+  refuses([
+    ["access to an unknown app", apps({ name: "a", brokerAccess: ["b"] }), "djangostack:apps[0].brokerAccess[0]", "no such app; apps are a"],
+    ["access to itself", apps({ name: "a", brokerAccess: ["a"] }), "djangostack:apps[0].brokerAccess[0]", "its own vhost"],
+    ["access to an app on Redis", apps({ name: "a", brokerAccess: ["b"] }, { name: "b", broker: "redis" }), "djangostack:apps[0].brokerAccess[0]", 'its broker is "redis"'],
+    ["access from an app on Redis", apps({ name: "a", broker: "redis", brokerAccess: ["b"] }, { name: "b" }), "djangostack:apps[0].brokerAccess[0]", "no RabbitMQ user of its own"],
+    ["a grant whose variable the app's env sets", apps({ name: "a", brokerAccess: ["b"], env: { CELERY_BROKER_URL_B: "x" } }, { name: "b" }), "djangostack:apps[0].brokerAccess[0]", "CELERY_BROKER_URL_B"],
   ]);
 });
 
