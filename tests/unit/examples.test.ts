@@ -32,6 +32,13 @@ describe("seed systems render from one stack file each", () => {
     const gunicorn = artifact(ev, "gunicorn/kore.gunicorn.conf.py");
     assert.match(gunicorn, /^workers = _workers\(3, \d+\)$/m, "3 workers as configured, capped by the container");
     assert.match(gunicorn, /timeout = 60\b/);
+    // The seed's own names and its HEALTHCHECK timings.
+    const web = c.get("kore-web");
+    const env = unwrapSecrets(web?.inputs.envs) as string[];
+    for (const name of ["SECRET_KEY", "ALLOWED_HOSTS", "DEBUG", "DATABASE_URL", "CELERY_BROKER_URL"]) assert.ok(env.some((e) => e.startsWith(`${name}=`)), `no ${name}`);
+    assert.ok(!env.some((e) => e.startsWith("DJANGO_SECRET_KEY=")), "the sample app's names are not set for this app");
+    const hc = (web?.inputs.healthcheck ?? {}) as { interval?: string; timeout?: string; retries?: number; startPeriod?: string };
+    assert.deepEqual([hc.interval, hc.timeout, hc.retries, hc.startPeriod], ["30s", "10s", 3, "40s"]);
   });
 
   it("002 ticket tracking on a Droplet: five services with a database and vhost each, two pools, a frontend and WebSockets", async () => {
@@ -50,6 +57,10 @@ describe("seed systems render from one stack file each", () => {
     assert.match(nginx, /location \^?~? ?\/api\/auth\/ \{[^}]*proxy_pass http:\/\/auth-web/s);
     assert.match(nginx, /location [^{]*\/ws\/ \{[^}]*Upgrade \$djs_upgrade/s);
     assert.match(nginx, /server_name tickets\.example\.com/);
+    // Workflow enqueues notification's tasks; messaging serves its WebSockets under daphne.
+    const workflowEnv = unwrapSecrets(c.get("workflow-web")?.inputs.envs) as string[];
+    assert.ok(workflowEnv.some((e) => /^CELERY_BROKER_URL_NOTIFICATION=amqp:\/\/workflow_broker:[^@]+@[^/]+\/%2Fnotification$/.test(e)), workflowEnv.filter((e) => e.startsWith("CELERY")).map((e) => e.replace(/:[^:@]+@/, ":***@")).join(" "));
+    assert.equal((c.get("messaging-web")?.inputs.command as string[])[0], "daphne");
   });
 
   it("003 e-commerce on Kubernetes with in-cluster PostgreSQL and Redis StatefulSets, Celery on Redis (no RabbitMQ) and a 3..10 HPA", async () => {
