@@ -177,7 +177,7 @@ export async function edgeBench(quick: boolean): Promise<Row[]> {
     const overlay = djangoStaticOverlay(tempDir("benchsite"));
     const djangoStatic = await startWebWith(local, creds, data, dirs, { PYTHONPATH: overlay, DJANGO_SETTINGS_MODULE: "benchsite.settings", DJANGO_STATIC_ROOT: path.join(dirs.staticRoot, APP) });
     const fromDjango = await wrk(`http://127.0.0.1:${djangoStatic.port}/static/${hashed}`, seconds, conns);
-    const fromNginx = await wrk(`http://127.0.0.1:${edge.http}/static/${APP}/${hashed}`, seconds, conns);
+    const fromNginx = await wrk(`http://127.0.0.1:${edge.http}/static/${hashed}`, seconds, conns);
     await djangoStatic.stop();
     rows.push({ section: "2 static", case: "Django (django.views.static.serve) via gunicorn", value: fmt(fromDjango), baseline: "", note: hashed });
     rows.push(row("2 static", "rendered nginx, hashed file", fromNginx, fromDjango, "Django", "goal >= 20x"));

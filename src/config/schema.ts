@@ -11,6 +11,7 @@ import { checkTlsPair, parseTlsPath } from "./paths";
 import { checkSwap, parseDropletImage, parseRegion, parseSize } from "./slugs";
 import { parsePrices } from "./prices";
 import { checkCapacity } from "./capacity";
+import { PATHS } from "../model/build";
 import { checkEdgePorts, checkReplicas, parseDeployUser, parseNamespace, parseNginxVersion } from "./values";
 import {
   AppConfig,
@@ -182,7 +183,7 @@ const APP_USER = /^([1-9][0-9]{0,9}):([0-9]{1,10})$/;
 const APP_KEYS = [
   "name", "build", "image", "wsgi", "celeryApp", "settingsModule", "routes", "hosts", "port", "database",
   "redisDb", "broker", "brokerRedisDb", "brokerAccess", "workers", "beat", "migrate", "release", "env", "replicas", "autoscale", "resources", "gunicorn",
-  "healthPath", "readyPath", "health", "websocketPaths", "envNames", "user", "server", "asgi",
+  "healthPath", "readyPath", "health", "static", "media", "websocketPaths", "envNames", "user", "server", "asgi",
 ] as const;
 
 function parseApps(c: Checker, value: unknown, frontend: FrontendConfig | undefined): AppConfig[] {
@@ -194,6 +195,7 @@ function parseApps(c: Checker, value: unknown, frontend: FrontendConfig | undefi
   checkUnique(c, apps, (a) => a.hosts, (i) => `apps[${i}].hosts`, "each host belongs to exactly one app");
   checkUnique(c, apps, (a) => [String(a.redisDb)], (i) => `apps[${i}].redisDb`, "each app needs its own Redis database number");
   assignBrokerRedisDbs(c, apps);
+  checkFileUrls(c, apps);
   return apps;
 }
 
@@ -317,6 +319,8 @@ function parseApp(c: Checker, path: string, value: unknown, index: number, soleA
       maxRequests: c.int(`${path}.gunicorn.maxRequests`, g.maxRequests, 1000, { min: 0, max: 1_000_000 }),
       maxRequestsJitter: c.int(`${path}.gunicorn.maxRequestsJitter`, g.maxRequestsJitter, 100, { min: 0, max: 100_000 }),
     },
+    static: parseFiles(c, `${path}.static`, raw.static, "static", soleApp ? "/static/" : `/static/${name}/`, PATHS.imageStatic),
+    media: parseFiles(c, `${path}.media`, raw.media, "media", soleApp ? "/media/" : `/media/${name}/`, PATHS.media),
     healthPath,
     readyPath,
     health: parseHealth(c, `${path}.health`, raw.health, healthPath, readyPath),
@@ -352,6 +356,32 @@ function parseWorker(c: Checker, path: string, value: unknown, index: number): W
     timeLimitSeconds: c.int(`${path}.timeLimit`, raw.timeLimit, 300, { min: 1, max: 86400 }),
     resources: parseResources(c, `${path}.resources`, raw.resources, WORKER_RESOURCES),
   };
+}
+
+const CONTAINER_DIR = /^\/[A-Za-z0-9._/-]*[A-Za-z0-9._-]$/;
+
+/**
+ * `apps[].static` / `apps[].media`: the URL prefix nginx serves the files under (inside the edge's
+ * /static/ or /media/ tree; "/static/" itself for a sole app, whose settings often hardcode it) and
+ * the directory in the app's container (STATIC_ROOT where the image collects, MEDIA_ROOT).
+ */
+function parseFiles(c: Checker, path: string, value: unknown, tree: "static" | "media", defaultUrl: string, defaultRoot: string): { url: string; root: string } {
+  const raw = c.object(path, value, ["url", "root"]);
+  const url = c.string(`${path}.url`, raw.url, defaultUrl, ROUTE, ROUTE_HINT);
+  if (!url.startsWith(`/${tree}/`)) c.fail(`${path}.url`, url, `must be /${tree}/ or a path under it (nginx serves the apps' ${tree} files there)`);
+  const root = c.string(`${path}.root`, raw.root, defaultRoot, CONTAINER_DIR, "an absolute directory in the container, such as /app/staticfiles");
+  if (/(^|\/)\.\.?(\/|$)/.test(root) || ["/", "/etc", "/tmp", "/proc", "/sys", "/dev", "/usr", "/bin"].includes(root)) c.fail(`${path}.root`, root, "an absolute directory of the app's own, such as /app/staticfiles or /srv/media; not a system directory and no . or .. segments");
+  return { url, root };
+}
+
+/** Two apps' static (or media) URLs: never the same, never one inside the other (nginx would hand the inner one's files to the wrong app). */
+function checkFileUrls(c: Checker, apps: AppConfig[]): void {
+  for (const tree of ["static", "media"] as const) {
+    apps.forEach((a, i) => {
+      const j = apps.findIndex((b, k) => k < i && (b[tree].url.startsWith(a[tree].url) || a[tree].url.startsWith(b[tree].url)));
+      if (j >= 0) c.fail(`apps[${i}].${tree}.url`, a[tree].url, `overlaps apps[${j}].${tree}.url (${apps[j][tree].url}); each app needs its own ${tree} prefix, none inside another's`);
+    });
+  }
 }
 
 /** `apps[].release`: each command an argument list (no shell), run in order; at most 20. */

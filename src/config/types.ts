@@ -162,6 +162,10 @@ export interface AppConfig {
   autoscale?: Autoscale;
   resources: Resources;
   gunicorn: GunicornSettings;
+  /** Where the app's collected static files are served (its STATIC_URL) and where its image holds them (STATIC_ROOT). */
+  static: { url: string; root: string };
+  /** Where its uploads are served (MEDIA_URL) and where its processes write them (MEDIA_ROOT, the media volume). */
+  media: { url: string; root: string };
   /** HTTP paths of the liveness and readiness probes; nginx routes each exactly to this app. */
   healthPath: string;
   readyPath: string;

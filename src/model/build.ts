@@ -11,7 +11,6 @@ import { shellQuote } from "../render/oneoff";
 export const PATHS = {
   gunicornConfig: "/etc/djangostack/gunicorn.conf.py",
   imageStatic: "/app/staticfiles",
-  releaseStatic: "/srv/static",
   media: "/srv/media",
   celeryState: "/tmp/celery",
   workerHeartbeat: "/tmp/celery/worker.heartbeat",
@@ -91,6 +90,8 @@ export function buildModel(config: StackConfig): WorkloadModel {
       readyPath: a.readyPath,
       staticVolume: names.volume.static(a.name),
       mediaVolume: names.volume.media(a.name),
+      staticUrl: a.static.url,
+      mediaUrl: a.media.url,
     })),
     frontend: config.frontend && { upstream: "frontend", port: config.frontend.port, route: config.frontend.route },
     volumes: [...volumes.values()],
@@ -280,10 +281,10 @@ function appEnv(config: StackConfig, app: AppConfig, serverNames: string[]): Rec
     DJANGO_SECURE_COOKIES: String(tls),
     // nginx redirects to HTTPS; Django redirecting too would break plain-HTTP health checks.
     DJANGO_SECURE_SSL_REDIRECT: "false",
-    DJANGO_STATIC_URL: `/static/${app.name}/`,
-    DJANGO_MEDIA_URL: `/media/${app.name}/`,
-    DJANGO_STATIC_ROOT: PATHS.imageStatic,
-    DJANGO_MEDIA_ROOT: PATHS.media,
+    DJANGO_STATIC_URL: app.static.url,
+    DJANGO_MEDIA_URL: app.media.url,
+    DJANGO_STATIC_ROOT: app.static.root,
+    DJANGO_MEDIA_ROOT: app.media.root,
     DJANGO_LOG_LEVEL: "INFO",
     CELERY_WORKER_HEARTBEAT_FILE: PATHS.workerHeartbeat,
     CELERY_WORKER_READY_FILE: PATHS.workerReady,
@@ -370,8 +371,8 @@ function appProcesses(config: StackConfig, app: AppConfig, serverNames: string[]
       // Migrations, the static release and the app's release commands use the new image, in order,
       // before any web container is replaced: the first that fails stops the rest and the rollout.
       command: ["sh", "-c", releaseSteps(app).join(" && ")],
-      env: { ...shared.env, DJANGO_STATIC_ROOT: PATHS.releaseStatic },
-      volumes: [{ volume: names.volume.static(app.name), kind: "static", mountPath: PATHS.releaseStatic, readOnly: false }, tmpScratch],
+      // The static volume sits where the app's settings collect (STATIC_ROOT), hardcoded or not.
+      volumes: [{ volume: names.volume.static(app.name), kind: "static", mountPath: app.static.root, readOnly: false }, tmpScratch],
       runOnceBefore: rolling,
     });
   }
@@ -388,7 +389,7 @@ function appProcesses(config: StackConfig, app: AppConfig, serverNames: string[]
     autoscale: app.autoscale,
     stopGraceSeconds: app.gunicorn.gracefulTimeoutSeconds + 5,
     volumes: [
-      { volume: names.volume.media(app.name), kind: "media", mountPath: PATHS.media, readOnly: false },
+      { volume: names.volume.media(app.name), kind: "media", mountPath: app.media.root, readOnly: false },
       { volume: "gunicorn-config", kind: "config", mountPath: "/etc/djangostack", readOnly: true },
       tmpScratch,
     ],

@@ -114,6 +114,9 @@ export interface AppRouting {
   readyPath: string;
   staticVolume: string;
   mediaVolume: string;
+  /** URL prefixes nginx serves the app's static files and uploads under. */
+  staticUrl: string;
+  mediaUrl: string;
 }
 
 export interface WorkloadModel {

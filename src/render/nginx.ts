@@ -520,7 +520,7 @@ function staticLocations(apps: AppRouting[], input: NginxInput): string[] {
   const lines: string[] = [];
   for (const app of apps) {
     lines.push(
-      ...block(`location /static/${app.app}/`, [
+      ...block(`location ${app.staticUrl}`, [
         `alias ${input.paths.staticRoot}/${app.app}/;`,
         "access_log off;",
         `add_header Cache-Control "${SHORT_CACHE}";`,
@@ -531,7 +531,7 @@ function staticLocations(apps: AppRouting[], input: NginxInput): string[] {
     lines.push(
       // Served as plain files: nothing here is ever passed to an interpreter, and the CSP keeps an
       // uploaded HTML/SVG file from running script in the browser.
-      ...block(`location /media/${app.app}/`, [
+      ...block(`location ${app.mediaUrl}`, [
         `alias ${input.paths.mediaRoot}/${app.app}/;`,
         `add_header Content-Security-Policy "${MEDIA_CSP}" always;`,
         // Empty (no header) except for the active types.

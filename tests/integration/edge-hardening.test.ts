@@ -251,7 +251,7 @@ describe("item 5: HSTS on every HTTPS response, also behind the load balancer, w
     const fromLb = (p: string, proto: string, extra: [string, string][] = []): Promise<EdgeResponse> =>
       rawRequest({ port: PORT.lbHttp, from: LB, host: "shop.example.com", path: p, headers: [["X-Forwarded-Proto", proto], ...extra] });
     const want = `max-age=${stackConfig("production", { apps: LB_APPS }).edge.hstsSeconds}`;
-    const responses = [await fromLb("/", "https"), await fromLb("/static/shop/app.css", "https"), await fromLb("/static/shop/missing.css", "https"), await fromLb("/", "https", [TOO_BIG])];
+    const responses = [await fromLb("/", "https"), await fromLb("/static/app.css", "https"), await fromLb("/static/missing.css", "https"), await fromLb("/", "https", [TOO_BIG])];
     assert.deepEqual(responses.map((r) => r.status), [200, 200, 404, 413]);
     for (const r of responses) assert.deepEqual(hsts(r), [want], `status ${r.status}`);
     assert.deepEqual(hsts(await fromLb("/", "http")), []);
@@ -261,7 +261,7 @@ describe("item 5: HSTS on every HTTPS response, also behind the load balancer, w
   });
 
   test("TLS with edge.hstsIncludeSubDomains and edge.hstsPreload: the header carries both, on every kind of response", async () => {
-    const responses = [await tlsGet({ path: "/" }), await tlsGet({ path: "/static/web/app.css" }), await tlsGet({ path: "/media/web/photo.png" }), await tlsGet({ path: "/static/web/nope.css" }), await tlsGet({ path: "/", headers: [TOO_BIG] })];
+    const responses = [await tlsGet({ path: "/" }), await tlsGet({ path: "/static/app.css" }), await tlsGet({ path: "/media/photo.png" }), await tlsGet({ path: "/static/nope.css" }), await tlsGet({ path: "/", headers: [TOO_BIG] })];
     assert.deepEqual(responses.map((r) => r.status), [200, 200, 200, 404, 413]);
     for (const r of responses) assert.deepEqual(hsts(r), ["max-age=31536000; includeSubDomains; preload"], `status ${r.status}`);
   });
@@ -270,7 +270,7 @@ describe("item 5: HSTS on every HTTPS response, also behind the load balancer, w
 describe("item 6: uploaded active documents cannot run, submit or render inline", () => {
   test("HTML, XHTML, SVG and XML uploads: attachment, CSP default-src 'none'; sandbox, nosniff (TLS and load-balanced)", async () => {
     for (const f of ACTIVE_UPLOADS) {
-      for (const r of [await tlsGet({ path: `/media/web/${f}` }), await rawRequest({ port: PORT.lbHttp, from: LB, host: "shop.example.com", path: `/media/shop/${f}` })]) {
+      for (const r of [await tlsGet({ path: `/media/${f}` }), await rawRequest({ port: PORT.lbHttp, from: LB, host: "shop.example.com", path: `/media/${f}` })]) {
         assert.equal(r.status, 200, f);
         assert.deepEqual(r.headers["content-disposition"], ["attachment"], f);
         assert.deepEqual(r.headers["content-security-policy"], ["default-src 'none'; sandbox"], f);
@@ -280,7 +280,7 @@ describe("item 6: uploaded active documents cannot run, submit or render inline"
   });
 
   test("an image upload stays inline, still under the sandboxing CSP", async () => {
-    const r = await tlsGet({ path: "/media/web/photo.png" });
+    const r = await tlsGet({ path: "/media/photo.png" });
     assert.equal(r.status, 200);
     assert.deepEqual(r.headers["content-type"], ["image/png"]);
     assert.equal(r.headers["content-disposition"], undefined);
@@ -290,7 +290,7 @@ describe("item 6: uploaded active documents cannot run, submit or render inline"
 
 describe("item 7: dot files and dot directories are denied whatever location matches", () => {
   test("/static/ and /media/ dot segments (hashed-looking or not, %2e-encoded too) get 403 and never their content", async () => {
-    const paths = DOT_FILES.flatMap((f) => [`/static/web/${f}`, `/media/web/${f}`]).concat(["/static/web/%2eenv.0a1b2c3d.txt", "/static/web/css/../.env", "/.env", "/.git/config"]);
+    const paths = DOT_FILES.flatMap((f) => [`/static/${f}`, `/media/${f}`]).concat(["/static/%2eenv.0a1b2c3d.txt", "/static/css/../.env", "/.env", "/.git/config"]);
     const seen = await reaching(async () => {
       for (const p of paths) {
         for (const r of [await rawRequest({ port: PORT.localHttp, host: "127.0.0.1", path: p }), await tlsGet({ path: p })]) {
@@ -302,7 +302,7 @@ describe("item 7: dot files and dot directories are denied whatever location mat
     assert.deepEqual(seen, [], "a dot path was proxied to the app");
     // The ACME path stays reachable over HTTP (404: no such token) and ordinary files are served.
     assert.equal((await rawRequest({ port: PORT.localHttp, host: "127.0.0.1", path: "/.well-known/acme-challenge/none" })).status, 404);
-    assert.equal((await tlsGet({ path: "/static/web/app.css" })).status, 200);
+    assert.equal((await tlsGet({ path: "/static/app.css" })).status, 200);
   });
 });
 

@@ -87,7 +87,7 @@ describe("edge for the local stack (no domain, plain HTTP)", () => {
   });
 
   test("text responses are gzip-compressed when the client accepts gzip", async () => {
-    const css = await get(edge, `/static/${APP}/${hashedCss}`, { headers: { "accept-encoding": "gzip" } });
+    const css = await get(edge, `/static/${hashedCss}`, { headers: { "accept-encoding": "gzip" } });
     assert.equal(css.status, 200);
     assert.equal(css.headers["content-encoding"], "gzip");
     assert.match(String(css.headers["content-type"]), /^text\/css/);
@@ -97,12 +97,12 @@ describe("edge for the local stack (no domain, plain HTTP)", () => {
     assert.equal(html.status, 200);
     assert.equal(html.headers["content-encoding"], "gzip", "proxied text/html not compressed");
     assert.match(zlib.gunzipSync(html.body).toString("utf8"), /<form[^>]+id="login-form"/);
-    const plain = await get(edge, `/static/${APP}/${hashedCss}`);
+    const plain = await get(edge, `/static/${hashedCss}`);
     assert.equal(plain.headers["content-encoding"], undefined, "compressed for a client that did not ask");
   });
 
   test("a hashed static file is served by nginx (not Django) with immutable caching", async () => {
-    const url = `/static/${APP}/${hashedCss}`;
+    const url = `/static/${hashedCss}`;
     const r = await get(edge, url);
     assert.equal(r.status, 200);
     assert.match(String(r.headers["cache-control"]), /\bimmutable\b/);
@@ -112,7 +112,7 @@ describe("edge for the local stack (no domain, plain HTTP)", () => {
     const direct = await request({ port: web.port, path: url, host: "localhost" });
     assert.equal(direct.status, 404);
     // An unhashed name is cached briefly, never as immutable.
-    const unhashed = await get(edge, `/static/${APP}/admin/css/base.css`);
+    const unhashed = await get(edge, `/static/admin/css/base.css`);
     assert.equal(unhashed.status, 200);
     assert.doesNotMatch(String(unhashed.headers["cache-control"]), /immutable/);
   });
@@ -136,7 +136,7 @@ describe("edge for the local stack (no domain, plain HTTP)", () => {
     assert.ok(codes.filter((c) => c === 200).length >= 1, `login page never answered 200: ${codes}`);
     assert.ok(codes.filter((c) => c === 200).length <= strictBurst + 1, `more than burst+1 passed: ${codes}`);
     assert.deepEqual([...new Set(codes)].sort(), [200, 429]);
-    const others = await Promise.all([get(edge, "/"), get(edge, "/api/v1/health/"), get(edge, `/static/${APP}/${hashedCss}`)]);
+    const others = await Promise.all([get(edge, "/"), get(edge, "/api/v1/health/"), get(edge, `/static/${hashedCss}`)]);
     assert.deepEqual(others.map((r) => r.status), [200, 200, 200]);
     const still = await get(edge, "/admin/login/");
     assert.equal(still.status, 429);
@@ -180,7 +180,7 @@ describe("edge for the same stack with a domain and TLS from files", () => {
   });
 
   test("security headers (HSTS, X-Frame-Options, nosniff, Referrer-Policy) are present, once each", async () => {
-    for (const p of ["/api/v1/health/", "/", `/static/${APP}/${hashedCss}`]) {
+    for (const p of ["/api/v1/health/", "/", `/static/${hashedCss}`]) {
       const r = await getTls(p);
       assert.equal(r.status, 200, p);
       assert.equal(once(r, "strict-transport-security"), `max-age=${tlsStack.config.edge.hstsSeconds}`, p);

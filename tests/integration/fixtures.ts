@@ -156,7 +156,6 @@ export function processEnv(stack: Stack, processName: string, creds: Credentials
   const moved: [string, string][] = [
     [PATHS.celeryState, path.join(dir, "celery")],
     [PATHS.imageStatic, path.join(dir, "staticfiles")],
-    [PATHS.releaseStatic, path.join(dir, "static")],
     [PATHS.media, path.join(dir, "media")],
   ];
   const env: Record<string, string> = {};

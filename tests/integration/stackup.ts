@@ -142,7 +142,7 @@ export function appDirs(): AppDirs {
 export function appEnv(stack: Stack, processName: string, creds: Credentials, data: DataTier, dirs: AppDirs, app: string): Record<string, string> {
   const env = processEnv(stack, processName, creds, data.endpoints, dirs.dir);
   // The static-<app> / media-<app> volumes: the migrate process writes where the edge reads.
-  if (process(stack.model, processName).volumes.some((v) => v.mountPath === PATHS.releaseStatic)) env.DJANGO_STATIC_ROOT = path.join(dirs.staticRoot, app);
+  if (process(stack.model, processName).volumes.some((v) => v.kind === "static")) env.DJANGO_STATIC_ROOT = path.join(dirs.staticRoot, app);
   env.DJANGO_MEDIA_ROOT = path.join(dirs.mediaRoot, app);
   fs.mkdirSync(env.DJANGO_MEDIA_ROOT, { recursive: true });
   return env;

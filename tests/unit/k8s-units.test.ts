@@ -142,7 +142,7 @@ describe("kubernetes target: pure helpers", () => {
       fs.mkdirSync(path.join(src, "admin"), { recursive: true });
       fs.writeFileSync(path.join(src, "admin", "base.0123456789ab.css"), "body{}");
       const run = (required: boolean, from: string, to: string) => {
-        const [, flag, code] = staticCopyCommand(required, "/srv/static/x");
+        const [, flag, code] = staticCopyCommand(required, "/app/staticfiles", "/srv/static/x");
         return execFileSync("python3", [flag, code, from, to], { stdio: "pipe" });
       };
       run(true, src, path.join(tmp, "out"));
@@ -150,7 +150,7 @@ describe("kubernetes target: pure helpers", () => {
       assert.throws(() => run(true, path.join(tmp, "missing"), path.join(tmp, "out2")), /No such file|FileNotFoundError|Command failed/);
       run(false, path.join(tmp, "missing"), path.join(tmp, "out3"));
       assert.ok(!fs.existsSync(path.join(tmp, "out3")));
-      assert.deepEqual(staticCopyCommand(true, "/srv/static/shop").slice(-2), ["/app/staticfiles", "/srv/static/shop"]);
+      assert.deepEqual(staticCopyCommand(true, "/app/collected", "/srv/static/shop").slice(-2), ["/app/collected", "/srv/static/shop"]);
     } finally {
       fs.rmSync(tmp, { recursive: true, force: true });
     }

@@ -40,11 +40,11 @@ export function loadBalancedInput(model: WorkloadModel, config: StackConfig, tru
  * have them (the Dockerfile runs collectstatic), so a missing directory fails the pod loudly; a named
  * image may not, and then the copy is skipped with a warning rather than taking the whole edge down.
  */
-export function staticCopyCommand(required: boolean, target: string): string[] {
+export function staticCopyCommand(required: boolean, source: string, target: string): string[] {
   const copy = required
     ? "import shutil, sys; shutil.copytree(sys.argv[1], sys.argv[2], dirs_exist_ok=True)"
     : "import os, shutil, sys; src, dst = sys.argv[1:3]; os.path.isdir(src) and shutil.copytree(src, dst, dirs_exist_ok=True) or print('djangostack: ' + src + ' is not in this image; its /static/ URLs will 404', file=sys.stderr)";
-  return ["python", "-c", copy, PATHS.imageStatic, target];
+  return ["python", "-c", copy, source, target];
 }
 
 /** DNS zone and record name for a host: inside the stack's domain, else its parent zone. */
@@ -102,7 +102,7 @@ export class EdgeTier extends pulumi.ComponentResource {
         ...edge,
         image: { kind: "app", app: app.name },
         // The app image's own collected (hashed) static files: same digest as the web pods it fronts.
-        command: staticCopyCommand(app.source.kind === "build", target),
+        command: staticCopyCommand(app.source.kind === "build", app.static.root, target),
         env: {},
         secretEnv: {},
         health: undefined,
