@@ -3,7 +3,7 @@ import { AppConfig } from "../config/types";
 import { serviceSources } from "../model/build";
 import * as names from "../model/names";
 import { Process, SecretEnvSource } from "../model/types";
-import { amqpUrl, databaseUrl, redisUrl } from "../model/urls";
+import { amqpUrl, connectionPart, databaseUrl, redisUrl } from "../model/urls";
 import { Credentials } from "./secrets";
 
 /** Where each data service answers, as seen from the app processes of one target. */
@@ -83,6 +83,12 @@ export function resolveSecret(source: SecretEnvSource, apps: AppConfig[], creds:
     case "external":
       value = must(creds.external[source.app]?.[source.service], `external.${source.app}.${source.service}`);
       break;
+    case "component": {
+      // The part is read from the very URL the app would get (deployed or external), so both always agree.
+      const whole = must(serviceSources(app(source.app))[source.service], `${source.service} of ${source.app}`);
+      value = resolveSecret(whole, apps, creds, endpoints).apply((url) => connectionPart(url, source.part));
+      break;
+    }
   }
   return pulumi.secret(value);
 }

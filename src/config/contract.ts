@@ -9,6 +9,8 @@ import {
   AppConfig,
   AppHealth,
   AppProbe,
+  COMPONENT_ROLES,
+  ComponentRole,
   ENV_PRESETS,
   ENV_ROLES,
   EXTERNAL_SERVICES,
@@ -148,6 +150,33 @@ export function attachExternalServices(c: Checker, apps: AppConfig[], value: unk
       }
     }
   }
+}
+
+/** Which connection part each component role carries. */
+export const COMPONENT_PARTS: Readonly<Record<ComponentRole, { service: "database" | "broker"; part: "host" | "port" | "name" | "user" | "password" }>> = {
+  databaseHost: { service: "database", part: "host" },
+  databasePort: { service: "database", part: "port" },
+  databaseName: { service: "database", part: "name" },
+  databaseUser: { service: "database", part: "user" },
+  databasePassword: { service: "database", part: "password" },
+  brokerHost: { service: "broker", part: "host" },
+  brokerPort: { service: "broker", part: "port" },
+  brokerVhost: { service: "broker", part: "name" },
+  brokerUser: { service: "broker", part: "user" },
+  brokerPassword: { service: "broker", part: "password" },
+};
+
+/** A component name needs the service it describes: a database, or RabbitMQ (deployed or external). */
+export function checkComponentNames(c: Checker, apps: AppConfig[]): void {
+  apps.forEach((app, i) => {
+    for (const role of COMPONENT_ROLES) {
+      if (app.envNames[role] === undefined) continue;
+      const { service } = COMPONENT_PARTS[role];
+      const key = `apps[${i}].envNames.${role}`;
+      if (service === "database" && !app.database && !app.external.includes("database")) c.fail(key, app.envNames[role], `app ${app.name} has no database (database: false and no external one)`);
+      if (service === "broker" && !usesDeployedRabbitmq(app) && !app.external.includes("broker")) c.fail(key, app.envNames[role], `app ${app.name} has no RabbitMQ broker (broker: ${app.broker ? `"${app.brokerKind}"` : "false"}); the parts exist for RabbitMQ or an external broker`);
+    }
+  });
 }
 
 /** The env name under which an app gets another app's vhost: CELERY_BROKER_URL_NOTIFICATION. */

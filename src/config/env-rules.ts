@@ -4,7 +4,7 @@
  * credential looks like. Dependency-free except for the Checker type.
  */
 import type { Checker } from "./checker";
-import type { EnvNames, EnvPreset, EnvRole } from "./types";
+import type { ComponentRole, EnvNames, EnvPreset, EnvRole } from "./types";
 
 /** The settings each env role carries, and the config key that controls its value. */
 const ROLE_SOURCES: Readonly<Record<EnvRole, string>> = {
@@ -15,6 +15,22 @@ const ROLE_SOURCES: Readonly<Record<EnvRole, string>> = {
   cacheUrl: "apps[].redisDb, the secret djangostack:redisPassword or djangostack:external.<app>.cache",
   brokerUrl: "apps[].broker (RabbitMQ, or apps[].brokerRedisDb with broker: redis), the secret djangostack:brokerPasswords or djangostack:external.<app>.broker",
   resultBackend: "apps[].redisDb (results go to the app's Redis database) or djangostack:external.<app>.resultBackend",
+  databaseHost: "the database djangostack deploys, or djangostack:external.<app>.database",
+  databasePort: "the database djangostack deploys, or djangostack:external.<app>.database",
+  databaseName: "apps[].name (<app>_db), or djangostack:external.<app>.database",
+  databaseUser: "apps[].name (<app>_user), or djangostack:external.<app>.database",
+  databasePassword: "the secret djangostack:databasePasswords (generated when unset), or djangostack:external.<app>.database",
+  brokerHost: "the RabbitMQ djangostack deploys, or djangostack:external.<app>.broker",
+  brokerPort: "the RabbitMQ djangostack deploys, or djangostack:external.<app>.broker",
+  brokerVhost: "apps[].name (/<app>), or djangostack:external.<app>.broker",
+  brokerUser: "apps[].name (<app>_broker), or djangostack:external.<app>.broker",
+  brokerPassword: "the secret djangostack:brokerPasswords (generated when unset), or djangostack:external.<app>.broker",
+};
+
+/** No convention sets the connection parts one by one: apps name the ones they read. */
+const NO_COMPONENTS: Readonly<Record<ComponentRole, undefined>> = {
+  databaseHost: undefined, databasePort: undefined, databaseName: undefined, databaseUser: undefined, databasePassword: undefined,
+  brokerHost: undefined, brokerPort: undefined, brokerVhost: undefined, brokerUser: undefined, brokerPassword: undefined,
 };
 
 /** The names of each convention (apps[].envNames.preset). `undefined`: the convention has no such variable, so it is not set. */
@@ -28,6 +44,7 @@ export const ENV_PRESET_NAMES: Readonly<Record<EnvPreset, EnvNames>> = {
     cacheUrl: "REDIS_URL",
     brokerUrl: "CELERY_BROKER_URL",
     resultBackend: "CELERY_RESULT_BACKEND",
+    ...NO_COMPONENTS,
   },
   // Heroku's and dj-database-url's family: unprefixed Django names, a URL per service.
   "twelve-factor": {
@@ -38,6 +55,7 @@ export const ENV_PRESET_NAMES: Readonly<Record<EnvPreset, EnvNames>> = {
     cacheUrl: "REDIS_URL",
     brokerUrl: "CELERY_BROKER_URL",
     resultBackend: "CELERY_RESULT_BACKEND",
+    ...NO_COMPONENTS,
   },
   // cookiecutter-django's config/settings: results go to CELERY_BROKER_URL, so no result backend variable.
   "cookiecutter-django": {
@@ -48,6 +66,7 @@ export const ENV_PRESET_NAMES: Readonly<Record<EnvPreset, EnvNames>> = {
     cacheUrl: "REDIS_URL",
     brokerUrl: "CELERY_BROKER_URL",
     resultBackend: undefined,
+    ...NO_COMPONENTS,
   },
 };
 

@@ -6,7 +6,7 @@ import { checkRoutes } from "./routes";
 import { moveSecretEnv } from "./secrets";
 import { parseAdminCidrs } from "./cidr";
 import { FIXED_ENV, MANAGED_ENV, checkAppEnv, checkSecretEnvValues, controlCharacter, hasUrlPassword, isCredentialName, managedEnv } from "./env-rules";
-import { attachExternalServices, brokerAccessEnv, parseEnvNames, parseHealth, usesDeployedRabbitmq } from "./contract";
+import { attachExternalServices, brokerAccessEnv, checkComponentNames, parseEnvNames, parseHealth, usesDeployedRabbitmq } from "./contract";
 import { checkTlsPair, parseTlsPath } from "./paths";
 import { checkSwap, parseDropletImage, parseRegion, parseSize } from "./slugs";
 import { parsePrices } from "./prices";
@@ -122,6 +122,7 @@ function parseEffective(raw: Raw, identity: StackIdentity, secretKeys: readonly 
   attachSecretEnvKeys(c, apps, raw.secretEnv);
   attachExternalServices(c, apps, raw.external, new Map(apps.map((a) => [a.name, a.database])));
   checkBrokerAccess(c, apps);
+  checkComponentNames(c, apps);
   checkSecretEnvValues(c, raw.secretEnv);
   checkSuppliedSecrets(c, apps, raw);
   const docker = parseDocker(c, raw.docker, target);

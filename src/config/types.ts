@@ -111,7 +111,16 @@ export const ENV_PRESETS = ["djangostack", "twelve-factor", "cookiecutter-django
 export type EnvPreset = (typeof ENV_PRESETS)[number];
 
 /** The settings djangostack hands an app through env; `names` says under which name each arrives. */
-export const ENV_ROLES = ["secretKey", "allowedHosts", "debug", "databaseUrl", "cacheUrl", "brokerUrl", "resultBackend"] as const;
+/**
+ * Parts of the database and broker connection one by one, for settings that build the URL themselves
+ * (seed 000: POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB; RABBITMQ_USER, RABBITMQ_PASSWORD, RABBITMQ_VHOST).
+ */
+export const COMPONENT_ROLES = [
+  "databaseHost", "databasePort", "databaseName", "databaseUser", "databasePassword",
+  "brokerHost", "brokerPort", "brokerVhost", "brokerUser", "brokerPassword",
+] as const;
+export type ComponentRole = (typeof COMPONENT_ROLES)[number];
+export const ENV_ROLES = ["secretKey", "allowedHosts", "debug", "databaseUrl", "cacheUrl", "brokerUrl", "resultBackend", ...COMPONENT_ROLES] as const;
 export type EnvRole = (typeof ENV_ROLES)[number];
 /** Env name per role; undefined: the app does not read it, so it is not set. */
 export type EnvNames = Record<EnvRole, string | undefined>;

@@ -1,5 +1,5 @@
-import { AppConfig, AppProbe, ExternalService, StackConfig, WorkerPool } from "../config/types";
-import { brokerAccessEnv, usesDeployedRabbitmq, usesDeployedRedis } from "../config/contract";
+import { AppConfig, AppProbe, COMPONENT_ROLES, ExternalService, StackConfig, WorkerPool } from "../config/types";
+import { COMPONENT_PARTS, brokerAccessEnv, usesDeployedRabbitmq, usesDeployedRedis } from "../config/contract";
 import { Health, Probe, Process, SecretEnvSource, VolumeMount, WorkloadModel } from "./types";
 import * as names from "./names";
 import { PostgresGuardInput, renderPostgresGuard } from "../render/postgres-guard";
@@ -316,6 +316,10 @@ function appSecretEnv(app: AppConfig): Record<string, SecretEnvSource> {
   for (const [service, source] of Object.entries(serviceSources(app))) {
     const name = n[SERVICE_ROLE[service as ExternalService]];
     if (name && source) env[name] = source;
+  }
+  for (const role of COMPONENT_ROLES) {
+    const name = n[role];
+    if (name) env[name] = { kind: "component", app: app.name, ...COMPONENT_PARTS[role] };
   }
   if (n.brokerUrl && usesDeployedRabbitmq(app)) {
     for (const other of app.brokerAccess) env[brokerAccessEnv(n.brokerUrl, other)] = { kind: "brokerUrl", app: app.name, vhostOf: other };

@@ -51,6 +51,8 @@ export interface Claims {
 }
 
 /** Credentials an app process gets as secret env; resolved by the realizer from the Secrets tier. */
+export type ConnectionPart = "host" | "port" | "name" | "user" | "password";
+
 export type SecretEnvSource =
   | { kind: "databaseUrl"; app: string }
   | { kind: "redisUrl"; app: string }
@@ -66,6 +68,8 @@ export type SecretEnvSource =
   | { kind: "redisPassword" }
   | { kind: "rabbitmqAdminPassword" }
   | { kind: "userSecret"; app: string; key: string }
+  /** One part of the app's database or broker connection (deployed, or read from its external URL). */
+  | { kind: "component"; app: string; service: "database" | "broker"; part: ConnectionPart }
   /** A URL the user supplied as the secret `djangostack:external.<app>.<service>`. */
   | { kind: "external"; app: string; service: ExternalService };
 

@@ -43,3 +43,27 @@ export interface AmqpUrlParts {
 export function amqpUrl(p: AmqpUrlParts): string {
   return `amqp://${enc(p.user)}:${enc(p.password)}@${p.host}:${p.port}/${enc(p.vhost)}`;
 }
+
+const DEFAULT_PORTS: Readonly<Record<string, string>> = { postgres: "5432", postgresql: "5432", postgis: "5432", amqp: "5672", amqps: "5671", redis: "6379", rediss: "6379" };
+
+/**
+ * One part of a connection URL, decoded, for settings that read them one by one: the host, the port
+ * (the scheme's default when the URL has none), the database or vhost (the path without its leading
+ * slash: "/%2Fweb" is the vhost "/web"), the user and the password.
+ */
+export function connectionPart(url: string, part: "host" | "port" | "name" | "user" | "password"): string {
+  const u = new URL(url);
+  const scheme = u.protocol.replace(/:$/, "");
+  switch (part) {
+    case "host":
+      return u.hostname.replace(/^\[(.*)\]$/, "$1");
+    case "port":
+      return u.port || (DEFAULT_PORTS[scheme] ?? "");
+    case "name":
+      return decodeURIComponent(u.pathname.replace(/^\//, ""));
+    case "user":
+      return decodeURIComponent(u.username);
+    case "password":
+      return decodeURIComponent(u.password);
+  }
+}

@@ -12,10 +12,10 @@ import { Credentials as ProgramCredentials } from "../../src/components/secrets"
 import { parseConfig } from "../../src/config/schema";
 import { usesDeployedRabbitmq } from "../../src/config/contract";
 import { ExternalService, StackConfig } from "../../src/config/types";
-import { PATHS, buildModel } from "../../src/model/build";
+import { PATHS, buildModel, serviceSources } from "../../src/model/build";
 import * as names from "../../src/model/names";
 import { Process, SecretEnvSource, WorkloadModel } from "../../src/model/types";
-import { amqpUrl, databaseUrl, redisUrl } from "../../src/model/urls";
+import { amqpUrl, connectionPart, databaseUrl, redisUrl } from "../../src/model/urls";
 import { renderStack } from "../../src/offline/render";
 import { readStackFiles } from "../../src/offline/stackfiles";
 import { decodeConfigValue } from "../../src/config/load";
@@ -144,6 +144,10 @@ export function secretValue(source: SecretEnvSource, stack: Stack, creds: Creden
       return generatePassword();
     case "external":
       return need(creds.external?.[source.app]?.[source.service], "external URL");
+    case "component": {
+      const app = need(stack.config.apps.find((a) => a.name === source.app), "app");
+      return connectionPart(secretValue(need(serviceSources(app)[source.service], "service URL"), stack, creds, endpoints), source.part);
+    }
   }
 }
 

@@ -35,7 +35,8 @@ describe("seed systems render from one stack file each", () => {
     // The seed's own names and its HEALTHCHECK timings.
     const web = c.get("kore-web");
     const env = unwrapSecrets(web?.inputs.envs) as string[];
-    for (const name of ["SECRET_KEY", "ALLOWED_HOSTS", "DEBUG", "DATABASE_URL", "CELERY_BROKER_URL"]) assert.ok(env.some((e) => e.startsWith(`${name}=`)), `no ${name}`);
+    for (const name of ["SECRET_KEY", "ALLOWED_HOSTS", "DEBUG", "DATABASE_URL", "CELERY_BROKER_URL", "POSTGRES_PASSWORD", "RABBITMQ_PASSWORD"]) assert.ok(env.some((e) => e.startsWith(`${name}=`)), `no ${name}`);
+    for (const pair of ["POSTGRES_DB=kore_db", "POSTGRES_USER=kore_user", "RABBITMQ_VHOST=/kore", "RABBITMQ_USER=kore_broker"]) assert.ok(env.includes(pair), `no ${pair}`);
     assert.ok(!env.some((e) => e.startsWith("DJANGO_SECRET_KEY=")), "the sample app's names are not set for this app");
     const hc = (web?.inputs.healthcheck ?? {}) as { interval?: string; timeout?: string; retries?: number; startPeriod?: string };
     assert.deepEqual([hc.interval, hc.timeout, hc.retries, hc.startPeriod], ["30s", "10s", 3, "40s"]);
