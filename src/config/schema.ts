@@ -497,8 +497,8 @@ function parseEdge(c: Checker, value: unknown, target: Target, domain: string | 
   const httpDefault = target === "docker" && docker.publish === "loopback" ? 8080 : 80;
   const httpsDefault = target === "docker" && docker.publish === "loopback" ? 8443 : 443;
   const httpPort = c.int("edge.httpPort", raw.httpPort, httpDefault, { min: 1, max: 65535 });
-  // HTTP-01 validation always connects to port 80 (RFC 8555 section 8.3); the Droplet's firewall fixes it there.
-  if (mode === "letsencrypt" && target === "docker" && publicEdge && httpPort !== 80) {
+  // HTTP-01 validation always connects to port 80 (RFC 8555 section 8.3).
+  if (mode === "letsencrypt" && publicEdge && httpPort !== 80) {
     c.fail("edge.httpPort", httpPort, 'Let\'s Encrypt validates on port 80 only; use 80 with edge.tls.mode "letsencrypt", or use "files"');
   }
   const certificatePath = parseTlsPath(c, "edge.tls.certificatePath", tlsRaw.certificatePath, "certificate");

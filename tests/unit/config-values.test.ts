@@ -81,6 +81,7 @@ describe("values that would fail only at the provider or on the host", () => {
     ["same HTTP and HTTPS port", { edge: { httpPort: 8080, httpsPort: 8080 } }, "djangostack:edge.httpsPort", "must differ from edge.httpPort (8080)"],
     ["HTTPS port equal to the default HTTP port", { edge: { httpsPort: 8080 } }, "djangostack:edge.httpsPort", "must differ"],
     ["both 443 on a droplet", onDroplet({}, { edge: { httpPort: 443, httpsPort: 443 } }), "djangostack:edge.httpsPort", "separate ports"],
+    ["Let's Encrypt on a Droplet off port 80", onDroplet({}, { domain: "shop.example.com", edge: { httpPort: 8061, tls: { mode: "letsencrypt", email: "ops@example.com" } } }), "djangostack:edge.httpPort", "port 80 only"],
     // nginx
     ["nginx below the resolver floor", { edge: { nginxVersion: "1.26" } }, "djangostack:edge.nginxVersion", "below 1.27.3"],
     ["nginx 1.27.2", { edge: { nginxVersion: "1.27.2" } }, "djangostack:edge.nginxVersion", "from 1.27.3 on"],

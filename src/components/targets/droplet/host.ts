@@ -4,7 +4,7 @@ import * as command from "@pulumi/command";
 import * as digitalocean from "@pulumi/digitalocean";
 import * as docker from "@pulumi/docker";
 import { recordArtifact } from "../../../artifacts";
-import { DropletConfig, StackConfig } from "../../../config/types";
+import { DropletConfig, EdgeConfig, StackConfig } from "../../../config/types";
 import { renderCloudInit, waitForBootstrapCommand } from "../../../render/cloudinit";
 import { registryCredentials } from "../../registry-credentials";
 
@@ -65,14 +65,18 @@ export function recordName(host: string, zone: string): string | undefined {
 /** The tag every resource of this stack carries; the firewall and the alerts select the Droplet by it. */
 export const stackTag = (config: StackConfig): string => `djangostack-${config.project}-${config.stack}`.toLowerCase().replace(/[^a-z0-9:_-]/g, "-");
 
-export const firewallRules = (droplet: DropletConfig): { inbound: digitalocean.types.input.FirewallInboundRule[]; outbound: digitalocean.types.input.FirewallOutboundRule[] } => {
+/**
+ * SSH from the admin networks, and exactly the ports nginx publishes on the host (edge.httpPort, and
+ * edge.httpsPort with TLS: what the realizer maps), from anywhere. Nothing else comes in: the data
+ * services publish no port.
+ */
+export const firewallRules = (droplet: DropletConfig, edge: Pick<EdgeConfig, "httpPort" | "httpsPort" | "tls">): { inbound: digitalocean.types.input.FirewallInboundRule[]; outbound: digitalocean.types.input.FirewallOutboundRule[] } => {
   const anywhere = ["0.0.0.0/0", "::/0"];
+  const published = [edge.httpPort, ...(edge.tls.mode === "none" ? [] : [edge.httpsPort])];
   return {
-    // Nothing else comes in: the data services publish no port, and only nginx binds 80/443.
     inbound: [
       { protocol: "tcp", portRange: "22", sourceAddresses: [...droplet.adminCidrs] },
-      { protocol: "tcp", portRange: "80", sourceAddresses: anywhere },
-      { protocol: "tcp", portRange: "443", sourceAddresses: anywhere },
+      ...published.map((port) => ({ protocol: "tcp", portRange: String(port), sourceAddresses: anywhere })),
     ],
     outbound: [
       { protocol: "tcp", portRange: "1-65535", destinationAddresses: anywhere },
@@ -181,7 +185,7 @@ export class DropletHost extends pulumi.ComponentResource {
     this.address = this.reservedIp.ipAddress;
     this.dropletIp = this.droplet.ipv4Address;
 
-    const rules = firewallRules(dr);
+    const rules = firewallRules(dr, config.edge);
     // Selected by tag: a replacement Droplet is covered from its first second.
     this.firewall = new digitalocean.Firewall(`${name}-firewall`, { name: `${prefix}-firewall`, tags: [this.tag.name], inboundRules: rules.inbound, outboundRules: rules.outbound }, parent);
 
