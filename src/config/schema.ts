@@ -481,7 +481,7 @@ function parseData(c: Checker, value: unknown, target: Target): DataConfig {
 function parseEdge(c: Checker, value: unknown, target: Target, domain: string | undefined, docker: DockerTargetConfig): EdgeConfig {
   const raw = c.object("edge", value, ["nginxVersion", "httpPort", "httpsPort", "tls", "clientMaxBody", "hstsSeconds", "hstsIncludeSubDomains", "hstsPreload", "rateLimit", "resources", "replicas"]);
   const tlsRaw = c.object("edge.tls", raw.tls, ["mode", "email", "staging", "certificatePath", "keyPath"]);
-  const rl = c.object("edge.rateLimit", raw.rateLimit, ["generalPerSecond", "generalBurst", "strictPerMinute", "strictBurst", "strictPaths"]);
+  const rl = c.object("edge.rateLimit", raw.rateLimit, ["generalPerSecond", "generalBurst", "strictPerMinute", "strictBurst", "strictPaths", "connectionsPerClient"]);
   // Only a public edge can answer Let's Encrypt: a Droplet, or a docker engine published on 0.0.0.0.
   const publicEdge = target === "droplet" || (target === "docker" && docker.publish === "public");
   const tlsDefault = domain && (target === "kubernetes" || publicEdge) ? "letsencrypt" : "none";
@@ -529,6 +529,8 @@ function parseEdge(c: Checker, value: unknown, target: Target, domain: string | 
       strictPerMinute: c.int("edge.rateLimit.strictPerMinute", rl.strictPerMinute, 10, { min: 1, max: 100000 }),
       strictBurst: c.int("edge.rateLimit.strictBurst", rl.strictBurst, 5, { min: 0, max: 100000 }),
       strictPaths: c.stringList("edge.rateLimit.strictPaths", rl.strictPaths, ["/admin/login/", "/accounts/login/", "/api/auth/login/"], ROUTE, ROUTE_HINT),
+      // A browser opens at most 6 HTTP/1.1 connections per host; 100 leaves room for an office behind one NAT address.
+      connectionsPerClient: c.int("edge.rateLimit.connectionsPerClient", rl.connectionsPerClient, 100, { min: 0, max: 100000 }),
     },
     resources: parseResources(c, "edge.resources", raw.resources, { cpuMillis: 250, memoryMiB: 128 }),
     replicas: c.int("edge.replicas", raw.replicas, target === "kubernetes" ? 2 : 1, { min: 1, max: 20 }),

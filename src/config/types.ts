@@ -237,6 +237,8 @@ export interface RateLimit {
   strictPerMinute: number;
   strictBurst: number;
   strictPaths: string[];
+  /** Connections (HTTP/2: concurrent requests) one client address may hold open at once; 0: no limit. */
+  connectionsPerClient: number;
 }
 
 export interface TlsConfig {

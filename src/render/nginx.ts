@@ -278,6 +278,7 @@ function validate(input: NginxInput): void {
     ["edge.rateLimit.generalBurst", edge.rateLimit.generalBurst],
     ["edge.rateLimit.strictPerMinute", edge.rateLimit.strictPerMinute],
     ["edge.rateLimit.strictBurst", edge.rateLimit.strictBurst],
+    ["edge.rateLimit.connectionsPerClient", edge.rateLimit.connectionsPerClient],
   ] as const) {
     check(Number.isInteger(v) && v >= 0, k, v);
   }
@@ -579,6 +580,7 @@ function appServer(input: NginxInput, site: AppSite): string[] {
     `server_name ${catchAll ? "_" : (site.names as string[]).join(" ")};`,
     ...(tls ? tlsLines(input.paths) : []),
     ...securityHeaders(input),
+    ...(input.edge.rateLimit.connectionsPerClient > 0 ? [`limit_conn djs_conn ${input.edge.rateLimit.connectionsPerClient};`] : []),
     "",
   ];
   if (!tls) body.push(...acmeLocation(input.paths));
@@ -700,6 +702,14 @@ function httpContext(input: NginxInput): string[] {
     `limit_req_zone $binary_remote_addr zone=djs_strict:10m rate=${edge.rateLimit.strictPerMinute}r/m;`,
     "limit_req_status 429;",
     "limit_req_log_level warn;",
+    ...(edge.rateLimit.connectionsPerClient > 0
+      ? [
+          "# Open connections per client address (HTTP/2: concurrent requests); one more answers 429 too.",
+          "limit_conn_zone $binary_remote_addr zone=djs_conn:10m;",
+          "limit_conn_status 429;",
+          "limit_conn_log_level warn;",
+        ]
+      : []),
     "",
     // Only a WebSocket upgrade passes: any other token (h2c) could tunnel past the edge's per-path rules.
     ...block("map $http_upgrade $djs_upgrade", ['default "";', '"~*^websocket$" websocket;']),

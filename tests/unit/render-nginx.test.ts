@@ -453,6 +453,18 @@ describe("renderNginx: routing", () => {
 });
 
 describe("renderNginx: limits", () => {
+  it("caps open connections per client address in every app server (100 by default; 0 turns it off)", () => {
+    const { http, servers } = render(multi);
+    assert.deepEqual(argsOf(http, "limit_conn_zone"), [["$binary_remote_addr", "zone=djs_conn:10m"]]);
+    assert.deepEqual(argsOf(http, "limit_conn_status"), [["429"]]);
+    const appServers = servers.filter((srv) => locations(srv).some((l) => l.args[0].startsWith("/static/")));
+    assert.ok(appServers.length >= 2);
+    for (const srv of appServers) assert.deepEqual(argsOf(srv.block, "limit_conn"), [["djs_conn", "100"]]);
+    const off = render({ ...multi, edge: { ...(multi.edge as Raw), rateLimit: { connectionsPerClient: 0 } } });
+    assert.deepEqual(argsOf(off.http, "limit_conn_zone"), []);
+    assert.ok(off.servers.every((srv) => argsOf(srv.block, "limit_conn").length === 0));
+  });
+
   it("defines general (r/s) and strict (r/m) zones keyed by client address, answering 429", () => {
     const { http } = render(multi);
     const zones = argsOf(http, "limit_req_zone");
