@@ -267,9 +267,22 @@ function appProcessNames(app: AppConfig): string[] {
   return [names.web(app.name), ...app.workers.map((w) => names.worker(app.name, w.name)), ...(app.beat ? [names.beat(app.name)] : [])];
 }
 
+/**
+ * The hosts clients reach a stack without a domain at: the engine's address for a remote Docker
+ * engine (loopback stacks are reached as localhost), the Droplet's reserved IP (filled in by the
+ * realizer). Only the load balancer's address on Kubernetes is not known before the app exists, so
+ * a domain-less Kubernetes stack still accepts any Host (docs: set a domain).
+ */
+function addressHosts(config: StackConfig): string[] {
+  if (config.target === "droplet") return [names.PUBLIC_ADDRESS];
+  if (config.target === "kubernetes") return ["*"];
+  if (config.docker.publish === "public" && config.docker.host) return [new URL(config.docker.host).hostname.replace(/^\[(.*)\]$/, "$1")];
+  return [];
+}
+
 function appEnv(config: StackConfig, app: AppConfig, serverNames: string[]): Record<string, string> {
   const tls = config.edge.tls.mode !== "none";
-  const publicHosts = serverNames.length > 0 ? serverNames : ["*"];
+  const publicHosts = serverNames.length > 0 ? serverNames : addressHosts(config);
   const scheme = tls ? "https" : "http";
   return {
     ...app.env,

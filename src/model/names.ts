@@ -74,3 +74,9 @@ export const kube = {
  */
 export const APP_HEALTH_PREFIX = "/_djangostack/";
 export const appHealthPaths = (app: string): { health: string; ready: string } => ({ health: `${APP_HEALTH_PREFIX}${app}/health/`, ready: `${APP_HEALTH_PREFIX}${app}/ready/` });
+
+/**
+ * Stands in for the Droplet's reserved IP in ALLOWED_HOSTS until the realizer knows it. A name in
+ * the reserved .invalid TLD (RFC 6761): left unreplaced, it admits no client at all, never every one.
+ */
+export const PUBLIC_ADDRESS = "public-address.djangostack.invalid";

@@ -828,8 +828,8 @@ function servers(input: NginxInput): string[] {
   const out: string[] = [];
   if (catchAll) {
     out.push(
-      "# No domain configured: this server answers for any Host on the address (the IP), so unknown",
-      "# hosts are served rather than refused; Django's ALLOWED_HOSTS still applies.",
+      "# No domain configured: this server answers for any Host on the address; Django's ALLOWED_HOSTS",
+      "# (the address the stack is reached at, never *, but on a domain-less Kubernetes stack) refuses the rest.",
     );
   } else {
     out.push(...localHealthServer(input), "", ...defaultServers(input, tls), "");

@@ -62,6 +62,13 @@ function once(res: HttpResponse, name: string): string {
 }
 
 describe("edge for the local stack (no domain, plain HTTP)", () => {
+  test("Django refuses a Host the stack is not reached at (ALLOWED_HOSTS lists loopback, never *; issue 11 item 3)", async () => {
+    // "/" is an ordinary Django view (health views may skip host validation).
+    assert.equal((await get(edge, "/", { host: "localhost" })).status, 200);
+    const foreign = await get(edge, "/", { host: "attacker.example" });
+    assert.equal(foreign.status, 400, "a foreign Host reached a view: ALLOWED_HOSTS accepts it");
+  });
+
   test("/api/v1/health/ answers 200 through nginx", async () => {
     const r = await get(edge, "/api/v1/health/", { host: "127.0.0.1" });
     assert.equal(r.status, 200);

@@ -214,7 +214,7 @@ describe("renderNginx: servers and default_server", () => {
     assert.deepEqual(listens(server), [[String(EDGE_PORTS.http), "default_server"]]);
     assert.deepEqual(serverNames(server), ["_"]);
     assert.ok(!/return\s+444/.test(text), "nothing is refused when there is no domain to match");
-    assert.match(text, /unknown\s*\n?\s*#?\s*hosts are served/, "the catch-all behaviour is documented in a comment");
+    assert.match(text, /answers for any Host on the address; Django's ALLOWED_HOSTS\n\s*# \(the address the stack is reached at, never \*/, "the catch-all behaviour is documented in a comment");
     const health = findLocation(server, ["=", "/nginx-health"]);
     assert.ok(health);
     assert.deepEqual(one(health.block, "return").args, ["200", "ok\\n"]);

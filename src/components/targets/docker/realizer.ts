@@ -39,6 +39,8 @@ export interface DockerRealizerArgs {
   dependsOn?: pulumi.Input<pulumi.Resource>[];
   /** Host address nginx publishes on; 127.0.0.1 keeps a local stack off the LAN. */
   publishIp?: string;
+  /** The address clients reach the stack at, put where the model wrote names.PUBLIC_ADDRESS (the Droplet's reserved IP). */
+  publicAddress?: pulumi.Input<string>;
   /** Runs after the network and volumes exist; nginx waits for what it returns (e.g. TLS bootstrap). */
   beforeEdge?: (ctx: EdgeHookContext) => pulumi.Resource[];
 }
@@ -259,7 +261,7 @@ export class DockerRealizer extends pulumi.ComponentResource {
     const secretEnv = secretEnvFor(p, config.apps, credentials, this.endpoints);
     // Plain values stay readable in a preview; each credential-bearing entry is its own secret.
     const envs: pulumi.Input<string>[] = [
-      ...Object.entries(p.env).map(([k, v]) => `${k}=${v}`),
+      ...Object.entries(p.env).map(([k, v]) => (v.includes(names.PUBLIC_ADDRESS) && this.args.publicAddress !== undefined ? pulumi.output(this.args.publicAddress).apply((a) => `${k}=${v.split(names.PUBLIC_ADDRESS).join(a)}`) : `${k}=${v}`)),
       ...Object.entries(secretEnv).map(([k, v]) => pulumi.secret(pulumi.interpolate`${k}=${v}`)),
     ];
     const files = configFilesFor(p, config, model, credentials);

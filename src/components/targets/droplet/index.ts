@@ -49,6 +49,7 @@ export const deployDroplet: Deployer = ({ name, config, model, credentials }) =>
     cli,
     dependsOn: wait,
     publishIp: "0.0.0.0",
+    publicAddress: host.address,
     beforeEdge: letsEncrypt?.beforeEdge,
   });
 
