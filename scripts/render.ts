@@ -22,8 +22,22 @@ function earlierRender(dir: string, stack: string): ComparedResource[] {
  * `--compare` prints what `pulumi up` would do going from the render in DIR to this one and exits 3
  * when data is at risk, 4 when only the site would go down (see src/offline/impact.ts).
  */
+const OPTIONS = { stack: { type: "string" }, out: { type: "string", default: "out" }, file: { type: "string" }, compare: { type: "string" }, "print-config": { type: "boolean" }, help: { type: "boolean", short: "h" } } as const;
+
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { stack: { type: "string" }, out: { type: "string", default: "out" }, file: { type: "string" }, compare: { type: "string" }, "print-config": { type: "boolean" } } });
+  let values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>["values"];
+  try {
+    ({ values } = parseArgs({ options: OPTIONS }));
+  } catch (error) {
+    // parseArgs' own message names the flag: "Unknown option '--x'", "Option '--stack <value>' argument missing".
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}
+${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   if (!values.stack) {
     process.stderr.write(USAGE);
     return 2;

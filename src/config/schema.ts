@@ -125,13 +125,18 @@ function parseEffective(raw: Raw, identity: StackIdentity, secretKeys: readonly 
   checkComponentNames(c, apps);
   checkSecretEnvValues(c, raw.secretEnv);
   checkSuppliedSecrets(c, apps, raw);
+  // A region slug is judged the same on every target; only Kubernetes adds a rule of its own.
+  const region = parseRegion(c, raw.region, target, "nyc3");
+  // What follows depends on the target; with an invalid one it is judged as "docker", so its problems are dropped below.
+  const targetDependent = c.problems.length;
+  const targetValid = raw.target === undefined || (TARGETS as readonly unknown[]).includes(raw.target);
   const docker = parseDocker(c, raw.docker, target);
   checkReplicas(c, apps, target);
   const config: StackConfig = {
     project: identity.project,
     stack: identity.stack,
     target,
-    region: parseRegion(c, raw.region, target, "nyc3"),
+    region,
     domain,
     apps,
     frontend,
@@ -145,6 +150,7 @@ function parseEffective(raw: Raw, identity: StackIdentity, secretKeys: readonly 
   };
   if (target !== "droplet" && raw.droplet !== undefined) c.fail("droplet", raw.droplet, `only allowed when target is "droplet" (target is "${target}")`);
   if (target !== "kubernetes" && raw.kubernetes !== undefined) c.fail("kubernetes", raw.kubernetes, `only allowed when target is "kubernetes" (target is "${target}")`);
+  if (!targetValid) c.problems.splice(targetDependent);
   checkRoutes(c, config);
   checkDerivedNames(c, config);
   checkCapacity(c, config);

@@ -74,9 +74,18 @@ function parseStackConfig(project: string, stack: string, config: Record<string,
   return parseConfig(raw, { project, stack }, secretKeys.filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length)));
 }
 
+const STACK_TYPE = "pulumi:pulumi:Stack";
+
+/** A resource's parent as the engine records it: one registered without a parent belongs to the Stack. */
+function parentsOf(resources: RecordedResource[]): Map<string, string | undefined> {
+  const stack = resources.find((r) => r.type === STACK_TYPE)?.name;
+  return new Map(resources.map((r) => [r.name, r.type === STACK_TYPE ? undefined : (r.parent ?? stack)]));
+}
+
 function treeLines(resources: RecordedResource[]): string[] {
+  const parents = parentsOf(resources);
   const children = new Map<string | undefined, RecordedResource[]>();
-  for (const r of resources) children.set(r.parent, [...(children.get(r.parent) ?? []), r]);
+  for (const r of resources) children.set(parents.get(r.name), [...(children.get(parents.get(r.name)) ?? []), r]);
   const lines: string[] = [];
   const walk = (parent: string | undefined, depth: number) => {
     for (const r of children.get(parent) ?? []) {
@@ -92,7 +101,11 @@ function mermaid(resources: RecordedResource[]): string {
   const ids = new Map(resources.map((r, i) => [r.name, `n${i}`]));
   const lines = ["graph TD"];
   resources.forEach((r, i) => lines.push(`  n${i}["${r.name}<br/><small>${r.type}</small>"]`));
-  for (const r of resources) if (r.parent && ids.has(r.parent)) lines.push(`  ${ids.get(r.parent)} --> ${ids.get(r.name)}`);
+  const parents = parentsOf(resources);
+  for (const r of resources) {
+    const parent = parents.get(r.name);
+    if (parent && ids.has(parent)) lines.push(`  ${ids.get(parent)} --> ${ids.get(r.name)}`);
+  }
   return `${lines.join("\n")}\n`;
 }
 
@@ -119,9 +132,10 @@ function impactOptions(o: RecordedResource["options"]): Partial<RecordedResource
 
 /** Writes resources.json, plan.txt, graph.mmd, outputs.json and artifacts/ for one stack. */
 export async function renderStack(options: EvaluateOptions & { outDir: string }): Promise<RenderSummary> {
-  const evaluation = await evaluateStack(options);
   const dir = path.join(options.outDir, options.stack);
+  // Gone before the evaluation: a failed render leaves no earlier output that looks current.
   fs.rmSync(dir, { recursive: true, force: true });
+  const evaluation = await evaluateStack(options);
   fs.mkdirSync(path.join(dir, "artifacts"), { recursive: true });
   // Options feed `--compare` (protect, delete-first, ignored and replace-forcing fields); empty ones are left out.
   const resources = evaluation.engine.resources.map((r) => ({ type: r.type, name: r.name, parent: r.parent ?? null, inputs: maskSecrets(r.inputs), options: impactOptions(r.options) }));

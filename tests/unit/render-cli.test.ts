@@ -5,6 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ConfigError } from "../../src/config/checker";
+import { parseConfig } from "../../src/config/schema";
 import { evaluateStack, REPO_ROOT } from "../../src/offline/render";
 
 function renderCli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
@@ -25,12 +26,69 @@ describe("npm run render", () => {
     );
   });
 
+  it("an unknown target is one problem, not followed by others judged as if the target were docker (issue 12 item 5)", () => {
+    assert.throws(
+      () => parseConfig({ target: "heroku", domain: "x.example.com", droplet: { sshKeys: ["a"], adminCidrs: ["203.0.113.0/24"] }, edge: { tls: { mode: "letsencrypt", email: "a@b.co" } }, apps: [{ name: "Web" }] }, { project: "p", stack: "s" }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.equal(error.problems.length, 2, error.problems.join("\n"));
+        assert.match(error.problems[0], /djangostack:target: got "heroku"/);
+        assert.match(error.problems[1], /djangostack:apps\[0\]\.name: got "Web"/, "problems that do not depend on the target are still listed");
+        return true;
+      },
+    );
+  });
+
   it("exits 1 with a one-line reason for a stack that has no file, and 2 without --stack", () => {
     const missing = renderCli("--stack", "nope");
     assert.equal(missing.status, 1);
     assert.match(missing.stderr, /no stack file .*Pulumi\.nope\.yaml/);
     assert.ok(!missing.stderr.includes("    at "), "no stack trace for a usage error");
     assert.equal(renderCli().status, 2);
+  });
+
+  it("plan.txt and graph.mmd show the components under the Stack, as the engine parents them (issue 12 item 5)", () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "render-cli-tree-"));
+    try {
+      assert.equal(renderCli("--stack", "local", "--out", out).status, 0);
+      const plan = fs.readFileSync(path.join(out, "local", "plan.txt"), "utf8").split("\n");
+      assert.match(plan[0], /^\+ pulumi:pulumi:Stack {2}djangostack-local$/);
+      assert.ok(plan.includes("  + djangostack:secrets:Secrets  local-secrets"), plan.slice(0, 4).join("\n"));
+      assert.ok(plan.includes("    + random:index/randomPassword:RandomPassword  local-secrets-redis-password"));
+      const graph = fs.readFileSync(path.join(out, "local", "graph.mmd"), "utf8");
+      const id = (name: string) => new RegExp(`^\\s+(n\\d+)\\["${name}<br/>`, "m").exec(graph)?.[1];
+      assert.ok(graph.includes(`  ${id("djangostack-local")} --> ${id("local-secrets")}\n`), "no edge from the Stack to a top-level component");
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it("a failed render leaves no earlier output behind that looks current (issue 12 item 5)", () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "render-cli-stale-"));
+    try {
+      assert.equal(renderCli("--stack", "local", "--out", out).status, 0);
+      assert.ok(fs.existsSync(path.join(out, "local", "plan.txt")));
+      const bad = path.join(out, "Pulumi.local.yaml");
+      fs.writeFileSync(bad, "config:\n  djangostack:target: heroku\n");
+      const failed = renderCli("--stack", "local", "--out", out, "--file", bad);
+      assert.equal(failed.status, 1, failed.stderr);
+      assert.ok(!fs.existsSync(path.join(out, "local")), "the earlier render is still there after a failed one");
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it("--help prints the usage and exits 0; an unknown flag or a missing value prints the usage and exits 2, no stack trace (issue 12 item 5)", () => {
+    const help = renderCli("--help");
+    assert.equal(help.status, 0, help.stderr);
+    assert.match(help.stdout, /^usage: npm run render -- --stack/);
+    for (const [args, reason] of [[["--bogus"], /Unknown option '--bogus'/], [["--stack"], /argument missing/], [["--stack", "local", "extra"], /positional/i]] as const) {
+      const r = renderCli(...args);
+      assert.equal(r.status, 2, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr, reason);
+      assert.match(r.stderr, /usage: npm run render/);
+      assert.ok(!r.stderr.includes("    at "), `a stack trace for ${args.join(" ")}`);
+    }
   });
 
   it("writes a stack's render where --out says", () => {
