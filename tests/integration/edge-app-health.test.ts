@@ -6,15 +6,10 @@
  */
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { buildModel } from "../../src/model/build";
-import { nginxInputFor, renderNginx, renderUpstreamBlock } from "../../src/render/nginx";
 import { stackConfig } from "./fixtures";
 import { EchoUpstream, rawRequest, startEcho } from "./harness/echo";
-import { nginxUser, startNginx } from "./harness/nginx";
-import { chownR, freePorts, tempDir, useHarness } from "./harness/process";
-import { nginxVersion } from "./stackup";
+import { freePorts, useHarness } from "./harness/process";
+import { startPlacedEdge } from "./stackup";
 
 useHarness();
 
@@ -27,33 +22,16 @@ const echoes: Record<string, EchoUpstream> = {};
 let port: number;
 
 before(async () => {
-  const [http, web, shop] = await freePorts(3);
-  port = http;
+  const [web, shop] = await freePorts(2);
   echoes.web = await startEcho(web);
   echoes.shop = await startEcho(shop);
   const config = stackConfig("local", { apps: APPS });
-  const base = nginxInputFor(buildModel(config), config.edge, config.domain);
-  const dir = tempDir("edge-app-health");
-  const upstreamsDir = path.join(dir, "upstreams");
-  fs.mkdirSync(upstreamsDir, { recursive: true });
-  fs.mkdirSync(path.join(dir, "tmp"), { recursive: true });
-  const addresses: Record<string, string> = {};
-  for (const name of Object.keys(base.addresses)) {
-    const app = APPS.find((a) => name.startsWith(`${a.name}-`))?.name;
-    assert.ok(app, `upstream ${name} belongs to no app`);
-    addresses[name] = `127.0.0.1:${echoes[app].port}`;
-    fs.writeFileSync(path.join(upstreamsDir, `${name}.conf`), renderUpstreamBlock(name, [addresses[name]], { resolve: false }));
-  }
-  const conf = renderNginx({
-    ...base,
-    nginxVersion: await nginxVersion(),
-    addresses,
-    upstreamsDir,
-    listen: { http, https: http + 1, address: "127.0.0.1" },
-    paths: { ...base.paths, staticRoot: dir, mediaRoot: dir, acmeWebroot: path.join(dir, "acme"), pidFile: path.join(dir, "nginx.pid"), tempDir: path.join(dir, "tmp"), accessLog: "off", errorLog: "stderr" },
-  });
-  chownR(dir, nginxUser());
-  await startNginx({ config: conf, ports: [http], dir, label: "edge-app-health" });
+  const appOf = (upstream: string): string => {
+    const app = APPS.find((a) => upstream.startsWith(`${a.name}-`))?.name;
+    assert.ok(app, `upstream ${upstream} belongs to no app`);
+    return app;
+  };
+  ({ http: port } = await startPlacedEdge(config, (upstream) => `127.0.0.1:${echoes[appOf(upstream)].port}`, "edge-app-health"));
 }, { timeout: 60_000 });
 
 /** The request each app received while one request went through the edge. */

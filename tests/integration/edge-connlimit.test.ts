@@ -6,15 +6,10 @@
  */
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { buildModel } from "../../src/model/build";
-import { nginxInputFor, renderNginx, renderUpstreamBlock } from "../../src/render/nginx";
 import { stackConfig } from "./fixtures";
 import { EchoUpstream, EdgeResponse, rawRequest, startEcho } from "./harness/echo";
-import { nginxUser, startNginx } from "./harness/nginx";
-import { chownR, freePorts, tempDir, useHarness, waitFor } from "./harness/process";
-import { nginxVersion } from "./stackup";
+import { freePorts, useHarness, waitFor } from "./harness/process";
+import { startPlacedEdge } from "./stackup";
 
 useHarness();
 
@@ -23,29 +18,13 @@ let echo: EchoUpstream;
 let port: number;
 
 before(async () => {
-  const [http, upstream] = await freePorts(2);
-  port = http;
+  const [upstream] = await freePorts(1);
   echo = await startEcho(upstream);
   // A generous request rate, so only the connection limit can answer 429 here.
   const config = stackConfig("local", { edge: { rateLimit: { connectionsPerClient: LIMIT, generalPerSecond: 1000, generalBurst: 1000 } } });
-  const base = nginxInputFor(buildModel(config), config.edge, config.domain);
-  const dir = tempDir("edge-connlimit");
-  const upstreamsDir = path.join(dir, "upstreams");
-  fs.mkdirSync(upstreamsDir, { recursive: true });
-  fs.mkdirSync(path.join(dir, "tmp"), { recursive: true });
-  const addresses = Object.fromEntries(Object.keys(base.addresses).map((u) => [u, `127.0.0.1:${upstream}`]));
-  for (const [name, address] of Object.entries(addresses)) fs.writeFileSync(path.join(upstreamsDir, `${name}.conf`), renderUpstreamBlock(name, [address], { resolve: false }));
-  const conf = renderNginx({
-    ...base,
-    nginxVersion: await nginxVersion(),
-    addresses,
-    upstreamsDir,
-    listen: { http, https: http + 1, address: "127.0.0.1" },
-    paths: { ...base.paths, staticRoot: dir, mediaRoot: dir, acmeWebroot: path.join(dir, "acme"), pidFile: path.join(dir, "nginx.pid"), tempDir: path.join(dir, "tmp"), accessLog: "off", errorLog: "stderr" },
-  });
-  assert.match(conf, new RegExp(`limit_conn djs_conn ${LIMIT};`));
-  chownR(dir, nginxUser());
-  await startNginx({ config: conf, ports: [http], dir, label: "edge-connlimit" });
+  const edge = await startPlacedEdge(config, () => `127.0.0.1:${upstream}`, "edge-connlimit");
+  port = edge.http;
+  assert.match(edge.conf, new RegExp(`limit_conn djs_conn ${LIMIT};`));
 }, { timeout: 60_000 });
 
 const get = (urlPath: string, from = "127.0.0.1"): Promise<EdgeResponse> => rawRequest({ port, path: urlPath, host: "localhost:8080", from, timeoutMs: 15_000 });

@@ -6,17 +6,18 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { PATHS } from "../../src/model/build";
+import { StackConfig } from "../../src/config/types";
+import { PATHS, buildModel } from "../../src/model/build";
 import * as names from "../../src/model/names";
 import { nginxInputFor, renderNginx, renderUpstreamBlock, NginxInput } from "../../src/render/nginx";
 import { renderRedisConf } from "../../src/render/redis";
 import { Credentials, Endpoints, Stack, diffBeyondPlacement, process, processCommand, processEnv, renderedFile } from "./fixtures";
 import { CeleryProcess, GunicornServer, runAppCommand, startCelery, startGunicorn } from "./harness/django";
-import { NginxServer, startNginx } from "./harness/nginx";
+import { NginxServer, nginxUser, startNginx } from "./harness/nginx";
 import { PostgresServer, startPostgres } from "./harness/postgres";
 import { RabbitServer, startRabbitmq } from "./harness/rabbitmq";
 import { RedisServer, startRedis } from "./harness/redis";
-import { RunResult, freePort, freePorts, requireBinary, run, tempDir } from "./harness/process";
+import { RunResult, chownR, freePort, freePorts, requireBinary, run, tempDir } from "./harness/process";
 
 // ------------------------------------------------------------------------------------- data tier
 
@@ -269,4 +270,31 @@ export async function startEdge(stack: Stack, upstreams: Record<string, number>,
   const tlsOn = stack.config.edge.tls.mode !== "none";
   const nginx = await startNginx({ config, ports: tlsOn ? [http, https] : [http], dir });
   return { nginx, http, https, input, acmeWebroot };
+}
+
+/**
+ * The nginx a config renders, on loopback with its paths in a temp dir and its upstreams in include
+ * files as the Docker cutover writes them, each at the address `addressOf` gives; started. For tests
+ * whose upstreams are stand-ins (echo servers) rather than the sample app.
+ */
+export async function startPlacedEdge(config: StackConfig, addressOf: (upstream: string) => string, label: string): Promise<{ http: number; conf: string }> {
+  const base = nginxInputFor(buildModel(config), config.edge, config.domain);
+  const http = await freePort();
+  const dir = tempDir(label);
+  const upstreamsDir = path.join(dir, "upstreams");
+  fs.mkdirSync(upstreamsDir, { recursive: true });
+  fs.mkdirSync(path.join(dir, "tmp"), { recursive: true });
+  const addresses = Object.fromEntries(Object.keys(base.addresses).map((u) => [u, addressOf(u)]));
+  for (const [name, address] of Object.entries(addresses)) fs.writeFileSync(path.join(upstreamsDir, `${name}.conf`), renderUpstreamBlock(name, [address], { resolve: false }));
+  const conf = renderNginx({
+    ...base,
+    nginxVersion: await nginxVersion(),
+    addresses,
+    upstreamsDir,
+    listen: { http, https: http + 1, address: "127.0.0.1" },
+    paths: { ...base.paths, staticRoot: dir, mediaRoot: dir, acmeWebroot: path.join(dir, "acme"), pidFile: path.join(dir, "nginx.pid"), tempDir: path.join(dir, "tmp"), accessLog: "off", errorLog: "stderr" },
+  });
+  chownR(dir, nginxUser());
+  await startNginx({ config: conf, ports: [http], dir, label });
+  return { http, conf };
 }
