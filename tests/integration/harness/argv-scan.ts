@@ -10,7 +10,10 @@ export interface ArgvScanResult {
   scans: number;
   /** Processes whose command line held a secret: pid and the command line (secret masked). */
   hits: { pid: number; cmdline: string }[];
-  /** Command lines seen that match `watch` (proof the scan overlapped the processes of interest). */
+  /**
+   * Command lines of this process's descendants that match `watch` (proof the scan overlapped the
+   * processes of interest); other processes on the machine are not the test's to judge.
+   */
   seen: string[];
 }
 
@@ -28,6 +31,17 @@ const re = new RegExp(watch);
 const hits = new Map();
 const seen = new Set();
 let scans = 0;
+// The parent pid is the field after the command name, which is in parentheses and may hold spaces.
+function parentOf(pid) {
+  try {
+    const stat = fs.readFileSync("/proc/" + pid + "/stat", "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch { return 0; }
+}
+function isOwnDescendant(pid) {
+  for (let p = parentOf(pid), depth = 0; p > 1 && depth < 64; p = parentOf(p), depth++) if (p === process.pid) return true;
+  return false;
+}
 while (Atomics.load(stop, 0) === 0) {
   for (const name of fs.readdirSync("/proc")) {
     if (!/^[0-9]+$/.test(name) || Number(name) === process.pid) continue;
@@ -39,7 +53,7 @@ while (Atomics.load(stop, 0) === 0) {
       for (const s of secrets) text = text.split(s).join("[secret]");
       hits.set(name + " " + text, { pid: Number(name), cmdline: text });
     }
-    if (re.test(text) && seen.size < 200) seen.add(text);
+    if (re.test(text) && seen.size < 200 && isOwnDescendant(name)) seen.add(text);
   }
   if (scans++ === 0) parentPort.postMessage("ready");
 }
