@@ -32,7 +32,7 @@ type Obj = Record<string, unknown>;
 const obj = (value: unknown): Obj => (typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Obj) : {});
 const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
 
-const WORKLOADS = ["kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:batch/v1:Job"];
+const WORKLOADS = ["kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:batch/v1:Job", "kubernetes:batch/v1:CronJob"];
 const CONFIG_MAP = "kubernetes:core/v1:ConfigMap";
 /** A ConfigMap key that is an env name (envFrom turns it into one); file keys (nginx.conf) have dots. */
 const ENV_KEY = /^[A-Z_][A-Z0-9_]*$/;
@@ -59,8 +59,11 @@ function envConfigMapEntries(props: Obj): [string, unknown][] {
   return Object.entries(obj(props.data)).filter(([key]) => ENV_KEY.test(key));
 }
 
+/** The pod spec of a workload; a CronJob's sits in its job template. */
 function podSpec(props: Obj): Obj {
-  return obj(obj(obj(props.spec).template).spec);
+  const spec = obj(props.spec);
+  const workload = spec.jobTemplate === undefined ? spec : obj(obj(spec.jobTemplate).spec);
+  return obj(obj(workload.template).spec);
 }
 
 function containersOf(pod: Obj): Obj[] {
@@ -207,7 +210,7 @@ const STATEFUL_SET = "kubernetes:apps/v1:StatefulSet";
 const CONTAINER = "docker:index/container:Container";
 const ROLE_LABEL = "djangostack.io/role";
 /** The model's long-running roles: the processes that serve or work until stopped (one-offs and the TLS renew loop are not among them). */
-const LONG_RUNNING = ["web", "worker", "beat", "frontend", "edge", "postgres", "redis", "rabbitmq"];
+const LONG_RUNNING = ["web", "worker", "beat", "scheduler", "frontend", "edge", "postgres", "redis", "rabbitmq"];
 
 const dockerRole = (props: Obj): string | undefined => {
   const value = list(props.labels).map(obj).find((l) => l.label === "djangostack.role")?.value;

@@ -161,3 +161,15 @@ export class Checker {
     if (this.problems.length > 0) throw new ConfigError(this.problems);
   }
 }
+
+/** Each key (from `keys`) belongs to one item; a repeat is reported at the later item, naming the first. */
+export function checkUnique<T>(c: Checker, items: T[], keys: (item: T) => string[], pathOf: (index: number) => string, rule: string): void {
+  const seen = new Map<string, number>();
+  items.forEach((item, i) => {
+    for (const key of keys(item)) {
+      const first = seen.get(key);
+      if (first !== undefined) c.fail(pathOf(i), key, `already used by ${pathOf(first)}; ${rule}`);
+      else seen.set(key, i);
+    }
+  });
+}

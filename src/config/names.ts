@@ -93,10 +93,16 @@ function appClaims(config: StackConfig, index: number): Claim[] {
     const pool: Claim = { kind: KIND.process, name: p, key: `apps[${index}].workers[${j}].name`, what: `app "${app.name}" pool "${w.name}"` };
     claims.push(pool, { ...pool, kind: KIND.configMap, name: names.kube.processEnv(p) });
   });
+  if (app.jobs.length > 0) claims.push(own(KIND.process, names.scheduler(app.name), "scheduler"), own(KIND.configMap, names.kube.processEnv(names.scheduler(app.name)), "scheduler env"));
+  app.jobs.forEach((job, j) => {
+    const p = names.job(app.name, job.name);
+    const owner: Claim = { kind: KIND.process, name: p, key: `apps[${index}].jobs[${j}].name`, what: `app "${app.name}" job "${job.name}"` };
+    claims.push(owner, { ...owner, kind: KIND.configMap, name: names.kube.processEnv(p) });
+  });
   return claims;
 }
 
-const DERIVATIONS = "<app>-web, <app>-migrate, <app>-beat, <app>-worker-<pool>, <app>-env, <app>-secrets, <app>_db, <app>_user, /<app>, <app>_broker";
+const DERIVATIONS = "<app>-web, <app>-migrate, <app>-beat, <app>-worker-<pool>, <app>-job-<job>, <app>-scheduler, <app>-env, <app>-secrets, <app>_db, <app>_user, /<app>, <app>_broker";
 
 /**
  * Refuses two owners deriving one name, a derived name a server reserves, and a derived name longer
@@ -141,6 +147,8 @@ export function checkDerivedNames(c: Checker, config: StackConfig): void {
 function nameAt(config: StackConfig, key: string): string | undefined {
   const pool = /^apps\[(\d+)\]\.workers\[(\d+)\]\.name$/.exec(key);
   if (pool) return config.apps[Number(pool[1])]?.workers[Number(pool[2])]?.name;
+  const job = /^apps\[(\d+)\]\.jobs\[(\d+)\]\.name$/.exec(key);
+  if (job) return config.apps[Number(job[1])]?.jobs[Number(job[2])]?.name;
   const app = /^apps\[(\d+)\]\.name$/.exec(key);
   if (app) return config.apps[Number(app[1])]?.name;
   return undefined;

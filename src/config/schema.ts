@@ -1,5 +1,7 @@
-import { Checker, Raw, isPlainObject } from "./checker";
+import { Checker, Raw, checkUnique, isPlainObject } from "./checker";
 import { parseResources } from "./quantities";
+import { parseCommand } from "./commands";
+import { parseJobs } from "./jobs";
 import { checkDerivedNames } from "./names";
 import { overlayKeysOf, withOverlay } from "./overlay";
 import { checkRoutes } from "./routes";
@@ -190,7 +192,7 @@ const APP_USER = /^([1-9][0-9]{0,9}):([0-9]{1,10})$/;
 const APP_KEYS = [
   "name", "build", "image", "wsgi", "celeryApp", "settingsModule", "routes", "hosts", "port", "database",
   "redisDb", "broker", "brokerRedisDb", "brokerAccess", "workers", "beat", "migrate", "release", "env", "replicas", "autoscale", "resources", "gunicorn",
-  "healthPath", "readyPath", "health", "static", "media", "websocketPaths", "envNames", "user", "server", "asgi",
+  "healthPath", "readyPath", "health", "static", "media", "websocketPaths", "envNames", "user", "server", "asgi", "jobs",
 ] as const;
 
 function parseApps(c: Checker, value: unknown, frontend: FrontendConfig | undefined): AppConfig[] {
@@ -311,6 +313,7 @@ function parseApp(c: Checker, path: string, value: unknown, index: number, soleA
     beat: c.bool(`${path}.beat`, raw.beat, true),
     migrate: c.bool(`${path}.migrate`, raw.migrate, true),
     release: parseRelease(c, `${path}.release`, raw.release),
+    jobs: parseJobs(c, `${path}.jobs`, raw.jobs),
     env,
     secretEnvKeys: [],
     replicas,
@@ -395,16 +398,7 @@ function checkFileUrls(c: Checker, apps: AppConfig[]): void {
 function parseRelease(c: Checker, path: string, value: unknown): string[][] {
   const items = c.list(path, value, []);
   if (items.length > 20) c.fail(path, `${items.length} commands`, "at most 20 release commands");
-  const hint = "a command as a list of arguments (no shell), e.g. [python, manage.py, loaddata, initial]";
-  return items.map((item, i) => {
-    if (!Array.isArray(item)) {
-      c.fail(`${path}[${i}]`, item, `expected ${hint}`);
-      return [];
-    }
-    const args = c.stringList(`${path}[${i}]`, item, [], /^[^\0\n]+$/, hint);
-    if (args.length === 0) c.fail(`${path}[${i}]`, item, "expected a command: a non-empty list of arguments");
-    return args;
-  });
+  return items.map((item, i) => parseCommand(c, `${path}[${i}]`, item, "[python, manage.py, loaddata, initial]"));
 }
 
 /** Prefetch, child recycling and autoscaling as Celery's worker takes them; the last two only for prefork. */
@@ -645,17 +639,6 @@ function parseKubernetes(c: Checker, value: unknown): KubernetesConfig {
     dnsManaged: c.bool("kubernetes.dnsManaged", raw.dnsManaged, true),
     loadBalancerSize: c.oneOf("kubernetes.loadBalancerSize", raw.loadBalancerSize, ["lb-small", "lb-medium", "lb-large"] as const, "lb-small"),
   };
-}
-
-function checkUnique<T>(c: Checker, items: T[], keys: (item: T) => string[], pathOf: (index: number) => string, rule: string): void {
-  const seen = new Map<string, number>();
-  items.forEach((item, i) => {
-    for (const key of keys(item)) {
-      const first = seen.get(key);
-      if (first !== undefined) c.fail(pathOf(i), key, `already used by ${pathOf(first)}; ${rule}`);
-      else seen.set(key, i);
-    }
-  });
 }
 
 /** Reads only the names under `secretEnv`; its values are secrets and never appear in a message. */

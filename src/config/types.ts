@@ -1,5 +1,6 @@
 import type { Platform } from "@pulumi/docker-build/types/enums";
 import type { PriceOverrides } from "./prices";
+import type { CronSchedule } from "./cron";
 
 /**
  * The validated, defaulted configuration of one stack. Produced only by `parseConfig`;
@@ -62,6 +63,22 @@ export interface WorkerPool {
   maxTasksPerChild?: number;
   /** Celery's --autoscale (prefork only): child processes grow from min to max with the load; replaces concurrency. */
   autoscale?: { min: number; max: number };
+}
+
+/** What a scheduled job does when its previous run is still going (Kubernetes' concurrencyPolicy). */
+export const JOB_CONCURRENCY = ["forbid", "allow", "replace"] as const;
+export type JobConcurrency = (typeof JOB_CONCURRENCY)[number];
+
+/** A cron-like job of an app, run with the app's image and env; apart from Celery beat. */
+export interface ScheduledJob {
+  name: string;
+  schedule: CronSchedule;
+  /** Argument list, no shell. */
+  command: string[];
+  concurrency: JobConcurrency;
+  /** A run still going after this many seconds is stopped and counts as failed. */
+  timeLimitSeconds: number;
+  resources: Resources;
 }
 
 export type AppSource =
@@ -164,6 +181,7 @@ export interface AppConfig {
   migrate: boolean;
   /** Commands (argument lists) run after the migration with the new image, before any process rolls. */
   release: string[][];
+  jobs: ScheduledJob[];
   env: Record<string, string>;
   /** Names of env vars whose values come from the secret `djangostack:secretEnv.<app>.<NAME>`. */
   secretEnvKeys: string[];

@@ -6,6 +6,7 @@ import { PostgresGuardInput, renderPostgresGuard } from "../render/postgres-guar
 import { renderRedisStartCommand } from "../render/redis";
 import { renderRabbitmqRetireScript } from "../render/rabbitmq-retire";
 import { shellQuote } from "../render/oneoff";
+import { SCHEDULER_STOP_GRACE_SECONDS } from "../render/scheduler";
 
 /** In-container paths shared by the realizers and the renderers. */
 export const PATHS = {
@@ -16,6 +17,9 @@ export const PATHS = {
   workerHeartbeat: "/tmp/celery/worker.heartbeat",
   workerReady: "/tmp/celery/worker.ready",
   beatHeartbeat: "/tmp/celery/beat.heartbeat",
+  /** Docker targets: the scheduler's script and its jobs, rendered. */
+  schedulerDir: "/etc/djangostack/scheduler",
+  schedulerHeartbeat: "/tmp/djangostack-scheduler.heartbeat",
   postgresInit: "/docker-entrypoint-initdb.d/djangostack",
   /** The server's Unix socket directory; its local connections are trusted (see dataProcesses). */
   postgresSocket: "/var/run/postgresql",
@@ -177,7 +181,7 @@ function dataProcesses(config: StackConfig): Process[] {
         { volume: names.volume.postgresSocket, kind: "socket", mountPath: PATHS.postgresSocket, readOnly: false },
       ],
       // Roles and databases exist before any app process touches them: its migration, or its processes when it has none.
-      runOnceBefore: databaseApps.flatMap((a) => (hasReleaseProcess(a) ? [names.migrate(a.name)] : appProcessNames(a))),
+      runOnceBefore: databaseApps.flatMap((a) => (hasReleaseProcess(a) ? [names.migrate(a.name)] : appProcessNames(config, a))),
       user: "999:999",
       dependsOn: ["postgres"],
     });
@@ -262,9 +266,14 @@ function postgresInitCommand(): string[] {
   return ["sh", "-c", `${wait}; exec psql -X -v ON_ERROR_STOP=1 -f ${PATHS.postgresInit}/init.sql`];
 }
 
-/** The long-running processes of an app, which roll on each release. */
-function appProcessNames(app: AppConfig): string[] {
-  return [names.web(app.name), ...app.workers.map((w) => names.worker(app.name, w.name)), ...(app.beat ? [names.beat(app.name)] : [])];
+/** The processes of an app that roll on each release (its scheduled jobs take the new image too). */
+function appProcessNames(config: StackConfig, app: AppConfig): string[] {
+  return [
+    names.web(app.name),
+    ...app.workers.map((w) => names.worker(app.name, w.name)),
+    ...(app.beat ? [names.beat(app.name)] : []),
+    ...scheduledProcesses(config, app, {}).map((p) => p.name),
+  ];
 }
 
 /**
@@ -366,6 +375,9 @@ function releaseSteps(app: AppConfig): string[] {
   return [...migrate, ...app.release.map((args) => args.map(shellQuote).join(" "))];
 }
 
+/** The scheduler process itself: Python's interpreter and the job table. */
+const SCHEDULER_OWN_MIB = 64;
+
 const celeryScratch: VolumeMount = { volume: "celery-state", kind: "scratch", mountPath: PATHS.celeryState, readOnly: false, memory: true };
 const tmpScratch: VolumeMount = { volume: "tmp", kind: "scratch", mountPath: "/tmp", readOnly: false, memory: true };
 
@@ -379,7 +391,7 @@ function appProcesses(config: StackConfig, app: AppConfig, serverNames: string[]
     claims: appClaims(app),
     dependsOn: appDependencies(app),
   };
-  const rolling = appProcessNames(app);
+  const rolling = appProcessNames(config, app);
   const result: Process[] = [];
   if (hasReleaseProcess(app)) {
     result.push({
@@ -422,7 +434,41 @@ function appProcesses(config: StackConfig, app: AppConfig, serverNames: string[]
       volumes: [celeryScratch],
     });
   }
+  result.push(...scheduledProcesses(config, app, shared));
   return result;
+}
+
+/**
+ * An app's scheduled jobs: on Kubernetes a CronJob each; on Docker one scheduler container from the
+ * app's image that runs each job as its own process on its schedule (no container may hold the
+ * Docker socket, which a container per run would need: it is root on the host).
+ */
+function scheduledProcesses(config: StackConfig, app: AppConfig, shared: Partial<Process>): Process[] {
+  if (app.jobs.length === 0) return [];
+  const media: VolumeMount = { volume: names.volume.media(app.name), kind: "media", mountPath: app.media.root, readOnly: false };
+  if (config.target === "kubernetes") {
+    return app.jobs.map((job) => ({
+      ...base(names.job(app.name, job.name), "job", job.resources),
+      ...shared,
+      command: job.command,
+      schedule: { cron: job.schedule.expression, concurrency: job.concurrency, timeLimitSeconds: job.timeLimitSeconds },
+      volumes: [media, tmpScratch],
+    }));
+  }
+  // The jobs share the container's limits: room for each to run at once, and the scheduler's own.
+  const sum = (f: (r: Process["resources"]) => number) => app.jobs.reduce((total, j) => total + f(j.resources), 0);
+  return [
+    {
+      ...base(names.scheduler(app.name), "scheduler", { cpuMillis: Math.max(...app.jobs.map((j) => j.resources.cpuMillis)), memoryMiB: sum((r) => r.memoryMiB) + SCHEDULER_OWN_MIB }),
+      ...shared,
+      command: ["python", "-I", `${PATHS.schedulerDir}/scheduler.py`, `${PATHS.schedulerDir}/jobs.json`, "--heartbeat", PATHS.schedulerHeartbeat],
+      health: execHealth(SLOW_START, freshFileProbe(PATHS.schedulerHeartbeat, 60)),
+      // Exactly one, or each run would happen twice during a replacement.
+      singleton: true,
+      stopGraceSeconds: SCHEDULER_STOP_GRACE_SECONDS + 5,
+      volumes: [media, { volume: "scheduler-config", kind: "config", mountPath: PATHS.schedulerDir, readOnly: true }, tmpScratch],
+    },
+  ];
 }
 
 /**

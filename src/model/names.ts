@@ -13,6 +13,9 @@ export const web = (app: string): string => `${app}-web`;
 export const migrate = (app: string): string => `${app}-migrate`;
 export const worker = (app: string, pool: string): string => `${app}-worker-${pool}`;
 export const beat = (app: string): string => `${app}-beat`;
+export const job = (app: string, name: string): string => `${app}-job-${name}`;
+/** Docker targets: the container that runs an app's scheduled jobs. */
+export const scheduler = (app: string): string => `${app}-scheduler`;
 
 /** SQL identifiers cannot carry hyphens unquoted; app names may. */
 const sqlSafe = (app: string): string => app.replace(/-/g, "_");

@@ -2,9 +2,20 @@
  * The platform-neutral workload model: every process of the stack described once, as plain data.
  * Realizers (Docker, Kubernetes) translate it; renderers read it. Nothing here knows Pulumi.
  */
-import { ExternalService, Resources } from "../config/types";
+import { ExternalService, JobConcurrency, Resources } from "../config/types";
 
-export type Role = "postgres" | "redis" | "rabbitmq" | "dbinit" | "migrate" | "web" | "worker" | "beat" | "frontend" | "edge";
+/**
+ * "job": one scheduled job (a Kubernetes CronJob); "scheduler": on Docker, the one container per app
+ * that runs its jobs on their schedules.
+ */
+export type Role = "postgres" | "redis" | "rabbitmq" | "dbinit" | "migrate" | "web" | "worker" | "beat" | "job" | "scheduler" | "frontend" | "edge";
+
+/** When a scheduled job runs: the cron expression as written (UTC), and what an overlap or overrun does. */
+export interface JobSchedule {
+  cron: string;
+  concurrency: JobConcurrency;
+  timeLimitSeconds: number;
+}
 
 /** An app image built or named by the Images tier, or a public image pulled as is. */
 export type ImageRef = { kind: "app"; app: string } | { kind: "frontend" } | { kind: "public"; ref: string };
@@ -93,6 +104,8 @@ export interface Process {
   /** Seconds between SIGTERM and SIGKILL. */
   stopGraceSeconds: number;
   volumes: VolumeMount[];
+  /** Scheduled jobs only. */
+  schedule?: JobSchedule;
   /** A one-off process that must complete before the named processes roll. */
   runOnceBefore?: string[];
   claims: Claims;

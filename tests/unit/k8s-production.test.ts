@@ -432,7 +432,7 @@ describe("production stack (kubernetes target, managed data) under the offline e
       assert.equal(block.cidr, "0.0.0.0/0");
       for (const r of ["10.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16"]) assert.ok(block.except.includes(r), r);
       const rabbit = spec(named(ev, K.netpol, "rabbitmq-ingress")) as { ingress: { from: { podSelector: { matchExpressions: { values: string[] }[] } }[] }[] };
-      assert.deepEqual(rabbit.ingress[0].from[0].podSelector.matchExpressions[0].values, ["web", "worker", "beat", "migrate"]);
+      assert.deepEqual(rabbit.ingress[0].from[0].podSelector.matchExpressions[0].values, ["web", "worker", "beat", "migrate", "job"]);
     });
   });
 
@@ -571,7 +571,7 @@ describe("production stack with in-cluster PostgreSQL and Redis, and a registry 
 
   it("lets only app pods (and the init Job) reach PostgreSQL, and app pods reach Redis", () => {
     const pg = spec(named(ev, K.netpol, "postgres-ingress")) as { ingress: { from: { podSelector: { matchExpressions: { values: string[] }[] } }[]; ports: { port: number }[] }[] };
-    assert.deepEqual(pg.ingress[0].from[0].podSelector.matchExpressions[0].values, ["web", "worker", "beat", "migrate", "dbinit"]);
+    assert.deepEqual(pg.ingress[0].from[0].podSelector.matchExpressions[0].values, ["web", "worker", "beat", "migrate", "job", "dbinit"]);
     assert.deepEqual(pg.ingress[0].ports.map((p) => p.port), [5432]);
     const egress = spec(named(ev, K.netpol, "apps-to-data")) as { egress: { ports: { port: number }[] }[] };
     assert.deepEqual(egress.egress.map((r) => r.ports[0].port).sort(), [5432, 5672, 6379]);

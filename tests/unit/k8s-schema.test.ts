@@ -25,6 +25,7 @@ const MODELS: Record<string, () => Promise<ModelClass>> = {
   "apps/v1/Deployment": async () => as((await import("kubernetes-models/apps/v1/Deployment")).Deployment),
   "apps/v1/StatefulSet": async () => as((await import("kubernetes-models/apps/v1/StatefulSet")).StatefulSet),
   "batch/v1/Job": async () => as((await import("kubernetes-models/batch/v1/Job")).Job),
+  "batch/v1/CronJob": async () => as((await import("kubernetes-models/batch/v1/CronJob")).CronJob),
   "autoscaling/v2/HorizontalPodAutoscaler": async () => as((await import("kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler")).HorizontalPodAutoscaler),
   "policy/v1/PodDisruptionBudget": async () => as((await import("kubernetes-models/policy/v1/PodDisruptionBudget")).PodDisruptionBudget),
   "networking.k8s.io/v1/NetworkPolicy": async () => as((await import("kubernetes-models/networking.k8s.io/v1/NetworkPolicy")).NetworkPolicy),
@@ -73,8 +74,10 @@ async function validateAll(e: Evaluation): Promise<string[]> {
 describe("production Kubernetes objects against the upstream OpenAPI schemas (kubernetes-models)", () => {
   let managed: Evaluation;
   let inCluster: Evaluation;
+  let withJobs: Evaluation;
   before(async () => {
     managed = await evaluateStack({ stack: "production" });
+    withJobs = await evaluateStack({ stack: "ecommerce", stackFile: "examples/seed-003-ecommerce-k8s.yaml" });
     inCluster = await evaluateStack({ stack: "production", extraConfig: { "djangostack:data": { postgres: { mode: "container" }, redis: { mode: "container" } } } });
   });
 
@@ -95,6 +98,11 @@ describe("production Kubernetes objects against the upstream OpenAPI schemas (ku
   it("validates every object of the in-cluster-data stack (PostgreSQL and Redis StatefulSets, init Job)", async () => {
     assert.ok(objectsOf(inCluster).some((o) => o.kind === "StatefulSet" && (o.metadata as { name: string }).name === "postgres"));
     assert.deepEqual(await validateAll(inCluster), []);
+  });
+
+  it("validates every object of the e-commerce example (a CronJob per scheduled job)", async () => {
+    assert.ok(objectsOf(withJobs).some((o) => o.kind === "CronJob"), "the example has a CronJob");
+    assert.deepEqual(await validateAll(withJobs), []);
   });
 
   it("is not a rubber stamp: a wrong type, a missing required field and an unmapped kind all fail", async () => {

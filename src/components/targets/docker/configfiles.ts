@@ -6,6 +6,7 @@ import { renderGunicornConf } from "../../../render/gunicorn";
 import { nginxInputFor, renderNginx } from "../../../render/nginx";
 import { DEFAULT_DEFINITIONS_PATH, renderRabbitmqConf } from "../../../render/rabbitmq";
 import { renderRedisConf } from "../../../render/redis";
+import { SCHEDULER_SCRIPT, renderSchedulerJobs } from "../../../render/scheduler";
 import { postgresInitSql, rabbitmqDefinitions } from "../../rendered";
 import { Credentials } from "../../secrets";
 
@@ -30,6 +31,14 @@ export function configFilesFor(process: Process, config: StackConfig, model: Wor
         if (!app) throw new Error(`djangostack: ${process.name} mounts gunicorn config without an app`);
         const text = renderGunicornConf(app);
         files.push({ path: PATHS.gunicornConfig, content: text, artifact: `gunicorn/${app.name}.gunicorn.conf.py`, artifactContent: text });
+        break;
+      }
+      case "scheduler-config": {
+        const app = config.apps.find((a) => a.name === process.app);
+        if (!app) throw new Error(`djangostack: ${process.name} mounts scheduler config without an app`);
+        const jobs = renderSchedulerJobs(app.jobs);
+        files.push({ path: `${PATHS.schedulerDir}/jobs.json`, content: jobs, artifact: `scheduler/${app.name}.jobs.json`, artifactContent: jobs });
+        files.push({ path: `${PATHS.schedulerDir}/scheduler.py`, content: SCHEDULER_SCRIPT, artifact: "scheduler/scheduler.py", artifactContent: SCHEDULER_SCRIPT });
         break;
       }
       case "postgres-init": {

@@ -64,7 +64,7 @@ export function healthcheckTest(probe: Probe, role: Process["role"]): string[] {
 }
 
 /** Roles whose hung process the healthcheck restarts; data services recover on their own and must not be killed mid-recovery. */
-const WATCHED_ROLES: readonly Process["role"][] = ["web", "worker", "beat", "frontend", "edge"];
+const WATCHED_ROLES: readonly Process["role"][] = ["web", "worker", "beat", "scheduler", "frontend", "edge"];
 const watched = (p: Process): boolean => WATCHED_ROLES.includes(p.role);
 
 function healthcheck(process: Process, health: Health): docker.types.input.ContainerHealthcheck {
@@ -99,7 +99,7 @@ const WAIT_TIMEOUT_SECONDS = 300;
 /** The tier a process belongs to, and the component type that groups its containers. */
 const TIERS = {
   data: { type: "djangostack:data:Docker", roles: ["postgres", "redis", "rabbitmq", "dbinit"] },
-  app: { type: "djangostack:app:Docker", roles: ["migrate", "web", "worker", "beat", "frontend"] },
+  app: { type: "djangostack:app:Docker", roles: ["migrate", "web", "worker", "beat", "scheduler", "frontend"] },
   edge: { type: "djangostack:edge:Docker", roles: ["edge"] },
 } as const;
 type TierName = keyof typeof TIERS;
@@ -164,7 +164,7 @@ export class DockerRealizer extends pulumi.ComponentResource {
 
     const byName = new Map(model.processes.map((p) => [p.name, p]));
     const created = new Map<string, pulumi.Resource[]>();
-    const roleOrder: Process["role"][] = ["postgres", "redis", "rabbitmq", "dbinit", "migrate", "web", "worker", "beat", "frontend"];
+    const roleOrder: Process["role"][] = ["postgres", "redis", "rabbitmq", "dbinit", "migrate", "web", "worker", "beat", "scheduler", "frontend"];
     for (const role of roleOrder) {
       for (const p of model.processes.filter((x) => x.role === role)) {
         const containers = this.realize(name, p, this.dependenciesOf(p, model, created, byName));
@@ -187,8 +187,8 @@ export class DockerRealizer extends pulumi.ComponentResource {
     const deps: pulumi.Resource[] = [];
     for (const role of p.dependsOn) for (const dp of model.processes.filter((x) => x.role === role)) deps.push(...(created.get(dp.name) ?? []));
     for (const [oneOff, containers] of created) if (byName.get(oneOff)?.runOnceBefore?.includes(p.name)) deps.push(...containers);
-    // Kamal's order: a release's web must be healthy before its workers and beat roll.
-    if ((p.role === "worker" || p.role === "beat") && p.app) deps.push(...(created.get(names.web(p.app)) ?? []));
+    // Kamal's order: a release's web must be healthy before its workers, beat and scheduler roll.
+    if ((p.role === "worker" || p.role === "beat" || p.role === "scheduler") && p.app) deps.push(...(created.get(names.web(p.app)) ?? []));
     return deps;
   }
 

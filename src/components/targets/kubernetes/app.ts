@@ -1,15 +1,18 @@
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { AppConfig, StackConfig } from "../../../config/types";
+import { AppConfig, JobConcurrency, StackConfig } from "../../../config/types";
 import * as names from "../../../model/names";
 import { Process, SecretEnvSource, WorkloadModel } from "../../../model/types";
 import { renderGunicornConf } from "../../../render/gunicorn";
+import { STARTING_DEADLINE_SECONDS } from "../../../render/scheduler";
 import { EgressRule, KubeContext, configMap, deployment, labelsOf, networkPolicy, opts, pdb, roleSelector, secret, service } from "./objects";
 import { APP_ROLES, RERUN_IF_FAILED } from "./data";
 import { Container, LABELS, PRE_STOP_SECONDS, PodOptions, VolumeSource, mainContainer, podTemplate, selectorLabels, volumesFor } from "./workload";
 
 type Input<T> = pulumi.Input<T>;
+
+const CONCURRENCY_POLICY: Record<JobConcurrency, string> = { forbid: "Forbid", allow: "Allow", replace: "Replace" };
 
 /** Private, link-local (cloud metadata) and carrier-grade NAT ranges app pods may not reach on their own. */
 export const NON_PUBLIC_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16", "127.0.0.0/8"];
@@ -47,7 +50,7 @@ export interface AppTierArgs {
 /**
  * The app tier (`djangostack:kubernetes:App`): per app its env ConfigMaps and Secret, gunicorn config,
  * the migration Job (named by image digest), web Deployment + Service + HPA + PDB, one Deployment per
- * Celery pool, beat (one replica, Recreate), and the frontend when configured.
+ * Celery pool, beat (one replica, Recreate), a CronJob per scheduled job, and the frontend when configured.
  */
 export class AppTier extends pulumi.ComponentResource {
   /** Web and frontend Deployments: the edge rolls after them. */
@@ -151,6 +154,8 @@ export class AppTier extends pulumi.ComponentResource {
       } else if (p.role === "beat") {
         // Exactly one scheduler, ever: the old pod is gone before the new one starts.
         deployment(ctx, p, this, { pod, replicas: 1, strategy: "recreate", dependsOn: rollAfter });
+      } else if (p.role === "job") {
+        this.cronJob(p, pod, rollAfter);
       } else {
         throw new Error(`djangostack: unexpected ${p.role} process ${p.name} in app ${app.name}`);
       }
@@ -180,6 +185,41 @@ export class AppTier extends pulumi.ComponentResource {
       // No ttlSecondsAfterFinished: Pulumi would find the finished Job deleted and run it again.
       // A config change with the same image keeps the name, so the replacement deletes first.
       opts(ctx, this, { deleteBeforeReplace: true, dependsOn: this.args.dataReady }),
+    );
+  }
+
+  /**
+   * A scheduled job: the schedule in UTC whatever the control plane's zone, a run past its time limit
+   * fails (activeDeadlineSeconds), no retry within a run (cron's way: the next schedule is the retry),
+   * a few finished Jobs kept for their logs. Updated in place: a CronJob's spec is mutable.
+   */
+  private cronJob(p: Process, pod: Omit<PodOptions, "labels">, dependsOn: pulumi.Resource[]): k8s.batch.v1.CronJob {
+    const { ctx } = this;
+    const schedule = p.schedule;
+    if (!schedule) throw new Error(`djangostack: job ${p.name} has no schedule`);
+    const labels = labelsOf(ctx, p);
+    return new k8s.batch.v1.CronJob(
+      `${ctx.name}-${p.name}`,
+      {
+        metadata: { name: p.name, namespace: ctx.namespace, labels },
+        spec: {
+          schedule: schedule.cron,
+          timeZone: "Etc/UTC",
+          concurrencyPolicy: CONCURRENCY_POLICY[schedule.concurrency],
+          startingDeadlineSeconds: STARTING_DEADLINE_SECONDS,
+          successfulJobsHistoryLimit: 3,
+          failedJobsHistoryLimit: 3,
+          jobTemplate: {
+            metadata: { labels },
+            spec: {
+              backoffLimit: 0,
+              activeDeadlineSeconds: schedule.timeLimitSeconds,
+              template: podTemplate({ ...pod, labels, restartPolicy: "Never", probes: false }),
+            },
+          },
+        },
+      },
+      opts(ctx, this, { dependsOn }),
     );
   }
 

@@ -39,7 +39,7 @@ export const POOL_MODE = "session";
 export const RERUN_IF_FAILED = { "pulumi.com/replaceUnready": "true" } as const;
 
 /** Roles of the processes that talk to the data services. */
-export const APP_ROLES: Process["role"][] = ["web", "worker", "beat", "migrate"];
+export const APP_ROLES: Process["role"][] = ["web", "worker", "beat", "migrate", "job"];
 
 export interface PoolSpec {
   dbName: string;
