@@ -123,3 +123,15 @@ describe("production-backups", () => {
     assert.deepEqual(stackRule("production-backups").checkStack([{ ...postgres, stack: "staging" }]), []);
   });
 });
+
+describe("pods-hardened reads a CronJob's pod in its job template", () => {
+  const cronJob = (securityContext: Record<string, unknown>) =>
+    k8s("batch/v1:CronJob", {
+      metadata: { name: "shop-job-clear", namespace: "shop" },
+      spec: { schedule: "@daily", jobTemplate: { spec: { template: { spec: { securityContext: { runAsNonRoot: true }, containers: [{ name: "job", securityContext, resources: { limits: { memory: "256Mi" } } }] } } } } },
+    });
+  it("passes a hardened job pod and flags a writable, privileged one", () => {
+    assert.deepEqual(rule("pods-hardened").check(cronJob({ allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: true })), []);
+    assert.deepEqual(rule("pods-hardened").check(cronJob({})), ["job: allowPrivilegeEscalation is not false", "job: capabilities do not drop ALL", "job: root filesystem is writable"]);
+  });
+});
