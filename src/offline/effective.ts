@@ -34,7 +34,7 @@ export function effectiveConfigYaml(files: StackFiles, stack: string): string {
   const header = [
     `# Effective config of stack "${stack}": Pulumi.yaml's values, the stack file's (each replaces the key`,
     `# whole, as the Pulumi CLI merges them), then its ${NAMESPACE}:overlay. Secrets show as ${SECRET_SHOWN};`,
-    "# keys left out take the program's defaults (README, Configuration).",
+    "# keys left out take the program's defaults (docs/configuration.md).",
   ];
   return `${header.join("\n")}\n${YAML.stringify({ config }, { lineWidth: 0 })}`;
 }

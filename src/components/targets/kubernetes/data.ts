@@ -340,7 +340,7 @@ export class DataTier extends pulumi.ComponentResource {
       },
       // The name is fixed (it is the DNS name apps use), so a replacing change deletes first.
       // Claim templates are immutable and an existing claim is never resized through them: a new
-      // volumeSize is applied by expanding the PVC (see the README, "Production on Kubernetes"), not by replacing the set.
+      // volumeSize is applied by expanding the PVC (see docs/kubernetes.md, "Data tier"), not by replacing the set.
       opts(ctx, this, { deleteBeforeReplace: true, ignoreChanges: ["spec.volumeClaimTemplates"] }),
     );
   }
