@@ -6,6 +6,7 @@
  * constants wherever it has them, so they cannot drift either.
  */
 import { OVERLAY_KEY } from "./overlay";
+import { CRON_HINT } from "./cron";
 import { NO_KUBERNETES_REGIONS, REGIONS, DROPLET_IMAGES } from "./slugs";
 import {
   APP_SERVERS,
@@ -17,6 +18,7 @@ import {
   ENV_PRESETS,
   EXTERNAL_SERVICES,
   GUNICORN_WORKER_CLASSES,
+  JOB_CONCURRENCY,
   PROBE_KINDS,
   REDIS_EVICTION_POLICIES,
   TARGETS,
@@ -166,6 +168,7 @@ export const REFERENCE: readonly SectionDoc[] = [
           "apps whose RabbitMQ vhost this app's broker user may also use (one service enqueues tasks another's workers run); the app gets each as `<its broker URL name>_<APP>`, e.g. `CELERY_BROKER_URL_NOTIFICATION` (secret). Both apps on the deployed RabbitMQ. Taking a grant back clears the permission at RabbitMQ's next start",
       },
       { key: "apps[].migrate", type: "boolean", default: "`true`", meaning: "run migrations on release" },
+      { key: "apps[].jobs", type: "list", default: "`[]`", meaning: "scheduled jobs, at most 20 (see [Scheduled jobs](#scheduled-jobs))" },
       {
         key: "apps[].release",
         type: "list of commands",
@@ -290,6 +293,23 @@ export const REFERENCE: readonly SectionDoc[] = [
       { key: "apps[].workers[].autoscale", type: "object", meaning: "`prefork` only: Celery's autoscaler; the PostgreSQL connection check counts its `max`" },
       { key: "apps[].workers[].autoscale.min", type: "integer", default: "`1`", meaning: "fewest processes" },
       { key: "apps[].workers[].autoscale.max", type: "integer", default: "`4`", meaning: "most processes" },
+    ],
+  },
+  {
+    title: "Scheduled jobs",
+    intro:
+      "Each entry of `apps[].jobs`: a command run on a cron schedule with the app's image and env, apart from Celery beat. On Kubernetes a CronJob each (`<app>-job-<name>`, the pods hardened like the app's, behind the migrations-applied gate); on the Docker targets one scheduler container per app (`<app>-scheduler`) runs every job as its own process, with the same schedule, policy and time limit.",
+    keys: [
+      { key: "apps[].jobs[].name", type: "string", default: "`job1` (then `job2`…)", meaning: "the job's name, as app names; unique within the app" },
+      {
+        key: "apps[].jobs[].schedule",
+        type: "string",
+        meaning: `required; ${CRON_HINT}. Parsed as Kubernetes parses it (when both day fields are restricted, either matches). A minute missed by up to 300 s (a restart) still runs, once`,
+      },
+      { key: "apps[].jobs[].command", type: "list of strings", meaning: "required; the command as arguments, no shell: `[python, manage.py, clearsessions]`" },
+      { key: "apps[].jobs[].concurrency", type: "string", default: "`forbid`", allowed: JOB_CONCURRENCY, meaning: "when the last run is still going: `forbid` skips this one, `replace` stops the last one (SIGTERM, SIGKILL after 10 s) and starts, `allow` runs both" },
+      { key: "apps[].jobs[].timeLimit", type: "integer", default: "`3600`", meaning: "seconds (1–86400); a run still going is stopped and counts as failed. No retry: the next scheduled minute is the retry" },
+      resources("apps[].jobs[].resources", "250m / 256Mi; on Docker the scheduler container's memory limit is the sum of its jobs' plus 64Mi"),
     ],
   },
   {

@@ -19,7 +19,7 @@ import { droplet, id } from "./config-helpers";
 const PROBES: Raw[] = [
   {
     frontend: { build: { context: "./frontend" } },
-    apps: [{ name: "web", autoscale: { min: 1 }, workers: [{ name: "default", autoscale: { min: 1, max: 2 } }] }],
+    apps: [{ name: "web", autoscale: { min: 1 }, workers: [{ name: "default", autoscale: { min: 1, max: 2 } }], jobs: [{ schedule: "@daily", command: ["true"] }] }],
     prices: {
       droplets: { "<slug>": { vcpus: 1, memoryMiB: 1024, monthlyUsd: 6 } },
       databases: { "<slug>": { vcpus: 1, memoryMiB: 1024, monthlyUsd: 15 } },
