@@ -18,6 +18,14 @@ export interface SuppliedSecrets {
   secretEnv: Record<string, Record<string, pulumi.Output<string>>>;
   /** `djangostack:external`: app -> service -> URL. */
   external: Record<string, Partial<Record<ExternalService, pulumi.Output<string>>>>;
+  /** `djangostack:registryCredentials`: registry host -> pull credentials. */
+  registries: Record<string, RegistryLogin>;
+}
+
+/** A login to a container registry; both parts secret. */
+export interface RegistryLogin {
+  username: pulumi.Output<string>;
+  password: pulumi.Output<string>;
 }
 
 export interface SecretsArgs {
@@ -39,6 +47,8 @@ export interface Credentials {
   redisPassword: pulumi.Output<string>;
   userSecrets: Record<string, Record<string, pulumi.Output<string>>>;
   external: Record<string, Partial<Record<ExternalService, pulumi.Output<string>>>>;
+  /** Pull credentials of private registries, by host. */
+  registries: Record<string, RegistryLogin>;
 }
 
 export const DJANGO_SECRET_KEY_LENGTH = 64;
@@ -85,6 +95,7 @@ export class SecretsTier extends pulumi.ComponentResource {
       external: Object.fromEntries(
         args.apps.map((a) => [a.name, Object.fromEntries(a.external.map((s) => [s, pulumi.secret(args.supplied.external[a.name]?.[s] ?? missing(`external.${a.name}.${s}`))]))]),
       ),
+      registries: args.supplied.registries,
     };
     this.registerOutputs({});
   }

@@ -4,7 +4,7 @@ import { Raw } from "./checker";
 import { EffectiveConfig, applyStackOverlay, overlayKeysOf } from "./overlay";
 import { CONFIG_KEYS, NAMESPACE, parseConfig } from "./schema";
 import { StackConfig } from "./types";
-import { SuppliedSecrets } from "../components/secrets";
+import { RegistryLogin, SuppliedSecrets } from "../components/secrets";
 
 /** Pulumi keeps structured config as JSON text; plain strings stay strings. */
 export function decodeConfigValue(text: string): unknown {
@@ -51,6 +51,12 @@ function secretMap(value: unknown): Record<string, pulumi.Output<string>> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => typeof v === "string").map(([k, v]) => [k, pulumi.secret(v as string)]));
 }
 
+/** The logins of the hosts `parseConfig` accepted, each part a secret. */
+function registryLogins(value: unknown, hosts: readonly string[]): Record<string, RegistryLogin> {
+  const all = typeof value === "object" && value !== null ? (value as Record<string, { username: string; password: string }>) : {};
+  return Object.fromEntries(hosts.map((h) => [h, { username: pulumi.secret(all[h].username), password: pulumi.secret(all[h].password) }]));
+}
+
 /** The env values of apps whose env `parseConfig` moved to secret env (they arrived under a secret key). */
 function movedSecretEnv(raw: Raw, config: StackConfig): Record<string, Record<string, pulumi.Output<string>>> {
   const rawApps = Array.isArray(raw.apps) ? (raw.apps as unknown[]) : [];
@@ -78,6 +84,7 @@ export function readSuppliedSecrets(raw: Raw, config: StackConfig): SuppliedSecr
     brokerPasswords: secretMap(raw.brokerPasswords),
     secretEnv: Object.fromEntries(config.apps.map((a) => [a.name, { ...fromEnv[a.name], ...secretMap(secretEnvRaw[a.name]) }])),
     external: Object.fromEntries(config.apps.map((a) => [a.name, secretMap(externalRaw[a.name])])),
+    registries: registryLogins(raw.registryCredentials, config.registries),
   };
 }
 

@@ -77,6 +77,7 @@ function appClaims(config: StackConfig, index: number): Claim[] {
   const processes: [string, string][] = [[names.web(app.name), "web"]];
   if (app.migrate) processes.push([names.migrate(app.name), "migrate"]);
   if (app.beat) processes.push([names.beat(app.name), "beat"]);
+  if (app.user && config.target !== "kubernetes") processes.push([names.chown(app.name), "volume ownership"]);
   const claims: Claim[] = [
     own(KIND.image, app.name, "image"),
     own(KIND.configMap, names.kube.appEnv(app.name), "env"),
@@ -102,7 +103,7 @@ function appClaims(config: StackConfig, index: number): Claim[] {
   return claims;
 }
 
-const DERIVATIONS = "<app>-web, <app>-migrate, <app>-beat, <app>-worker-<pool>, <app>-job-<job>, <app>-scheduler, <app>-env, <app>-secrets, <app>_db, <app>_user, /<app>, <app>_broker";
+const DERIVATIONS = "<app>-web, <app>-migrate, <app>-beat, <app>-worker-<pool>, <app>-job-<job>, <app>-scheduler, <app>-chown, <app>-env, <app>-secrets, <app>_db, <app>_user, /<app>, <app>_broker";
 
 /**
  * Refuses two owners deriving one name, a derived name a server reserves, and a derived name longer

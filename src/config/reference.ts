@@ -19,6 +19,7 @@ import {
   EXTERNAL_SERVICES,
   GUNICORN_WORKER_CLASSES,
   JOB_CONCURRENCY,
+  STATIC_COLLECT,
   PROBE_KINDS,
   REDIS_EVICTION_POLICIES,
   TARGETS,
@@ -151,7 +152,7 @@ export const REFERENCE: readonly SectionDoc[] = [
         default: "`8000`",
         meaning: "the web server's port, any of 1–65535 (below 1024 the container gets `net.ipv4.ip_unprivileged_port_start`, on Kubernetes a safe pod sysctl; the user stays non-root)",
       },
-      { key: "apps[].user", type: "string", default: "the image's user (Kubernetes: `10001:10001`)", meaning: '`"uid:gid"` (non-zero uid) every process of the app runs as' },
+      { key: "apps[].user", type: "string", default: "the image's user (Kubernetes: `10001:10001`)", meaning: '`"uid:gid"` (non-zero uid) every process of the app runs as. On the Docker targets a one-off `<app>-chown` (root with only CHOWN and DAC_READ_SEARCH) then hands the static and media volumes to it before each release; on Kubernetes the pod\'s fsGroup does' },
       { key: "apps[].database", type: "boolean", default: "`true`", meaning: "own Postgres database + role" },
       {
         key: "apps[].broker",
@@ -220,6 +221,14 @@ export const REFERENCE: readonly SectionDoc[] = [
         meaning: "where nginx serves the files (the app's STATIC_URL): `/static/` or under it, no app's inside another's",
       },
       { key: "apps[].static.root", type: "directory", default: "`/app/staticfiles`", meaning: "STATIC_ROOT in the container: where the image collects, and where the release one-off's collectstatic writes into the static volume; not a system directory" },
+      {
+        key: "apps[].static.collect",
+        type: "string",
+        default: "`release` on the Docker targets, `build` on `kubernetes`",
+        allowed: STATIC_COLLECT,
+        meaning:
+          "`release`: the release one-off runs `collectstatic` into the static volume (mounted at `static.root`). `build`: the image already holds the collected files at `static.root` (collectstatic in the Dockerfile) and the release copies them into the volume, keeping the previous release's hashed files for pages still cached. `kubernetes` takes only `build`: nginx's pods copy the files from the image",
+      },
       { key: "apps[].media", type: "object", meaning: "the app's uploaded files" },
       {
         key: "apps[].media.url",
@@ -514,6 +523,12 @@ export const REFERENCE: readonly SectionDoc[] = [
         allowed: EXTERNAL_SERVICES,
         meaning:
           "`external.<app>.<service>`: the URL of an existing service: `database` `postgres://`/`postgresql://`/`postgis://`; `cache` `redis://`/`rediss://`; `broker` `amqp(s)://` or `redis(s)://`; `resultBackend` `redis(s)://`, `db+postgresql://` or `rpc://`. The app gets it under its `envNames` name, and Postgres, Redis or RabbitMQ is deployed only while some app still uses the deployed one. The offline render cannot check a `secure:` external URL's scheme: give it as plain text there",
+      },
+      {
+        key: "registryCredentials",
+        type: "map host → {username, password}",
+        meaning:
+          "pull logins for private registries other than DigitalOcean's, by host (`ghcr.io`, `registry.example.com:5000`), for the images `apps[].image` and `frontend.image` name: `pulumi config set --secret djangostack:registryCredentials '{\"ghcr.io\": {\"username\": \"bot\", \"password\": \"…\"}}'`. Each host must be one an image comes from. On the Docker targets the docker provider pulls with them (beside DOCR's login on the Droplet); on Kubernetes they join DOCR's in the namespace's pull Secret",
       },
     ],
   },

@@ -2,6 +2,7 @@ import { Checker, Raw, checkUnique, isPlainObject } from "./checker";
 import { parseResources } from "./quantities";
 import { parseCommand } from "./commands";
 import { parseJobs } from "./jobs";
+import { parseRegistryCredentials } from "./registries";
 import { checkDerivedNames } from "./names";
 import { overlayKeysOf, withOverlay } from "./overlay";
 import { checkRoutes } from "./routes";
@@ -37,6 +38,7 @@ import {
   Resources,
   StackConfig,
   TARGETS,
+  STATIC_COLLECT,
   TLS_MODES,
   Target,
   VALKEY_EVICTION_POLICIES,
@@ -71,6 +73,7 @@ export const SECRET_CONFIG_KEYS = [
   "brokerPasswords",
   "secretEnv",
   "external",
+  "registryCredentials",
 ] as const;
 
 /** Env names djangostack sets itself with the default env names; an app's `env` must not shadow them. */
@@ -120,7 +123,7 @@ function parseEffective(raw: Raw, identity: StackIdentity, secretKeys: readonly 
   const target = c.oneOf<Target>("target", raw.target, TARGETS, "docker");
   const domain = c.optionalString("domain", raw.domain, HOSTNAME, HOSTNAME_HINT);
   const frontend = raw.frontend === undefined ? undefined : parseFrontend(c, raw.frontend);
-  const apps = parseApps(c, raw.apps, frontend);
+  const apps = parseApps(c, raw.apps, frontend, target);
   attachSecretEnvKeys(c, apps, raw.secretEnv);
   attachExternalServices(c, apps, raw.external, new Map(apps.map((a) => [a.name, a.database])));
   checkBrokerAccess(c, apps);
@@ -149,6 +152,7 @@ function parseEffective(raw: Raw, identity: StackIdentity, secretKeys: readonly 
     kubernetes: target === "kubernetes" ? parseKubernetes(c, raw.kubernetes) : undefined,
     secrets: { rotation: c.int("secrets.rotation", c.object("secrets", raw.secrets, ["rotation"]).rotation, 0, { min: 0, max: 1_000_000 }) },
     prices: parsePrices(c, raw.prices),
+    registries: parseRegistryCredentials(c, raw.registryCredentials, { apps, frontend }),
   };
   if (target !== "droplet" && raw.droplet !== undefined) c.fail("droplet", raw.droplet, `only allowed when target is "droplet" (target is "${target}")`);
   if (target !== "kubernetes" && raw.kubernetes !== undefined) c.fail("kubernetes", raw.kubernetes, `only allowed when target is "kubernetes" (target is "${target}")`);
@@ -195,11 +199,11 @@ const APP_KEYS = [
   "healthPath", "readyPath", "health", "static", "media", "websocketPaths", "envNames", "user", "server", "asgi", "jobs",
 ] as const;
 
-function parseApps(c: Checker, value: unknown, frontend: FrontendConfig | undefined): AppConfig[] {
+function parseApps(c: Checker, value: unknown, frontend: FrontendConfig | undefined, target: Target): AppConfig[] {
   const items = c.list("apps", value, [{}]);
   if (items.length === 0) c.fail("apps", value, "expected at least one Django app");
   if (items.length > 16) c.fail("apps", `${items.length} apps`, "at most 16 apps fit the 16 Redis databases");
-  const apps = items.map((item, i) => parseApp(c, `apps[${i}]`, item, i, items.length === 1 && !frontend));
+  const apps = items.map((item, i) => parseApp(c, `apps[${i}]`, item, i, items.length === 1 && !frontend, target));
   checkUnique(c, apps, (a) => [a.name], (i) => `apps[${i}].name`, "app names must be unique");
   checkUnique(c, apps, (a) => a.hosts, (i) => `apps[${i}].hosts`, "each host belongs to exactly one app");
   checkUnique(c, apps, (a) => [String(a.redisDb)], (i) => `apps[${i}].redisDb`, "each app needs its own Redis database number");
@@ -266,7 +270,7 @@ function parseBroker(c: Checker, path: string, value: unknown): { broker: boolea
   return { broker: true, brokerKind: "rabbitmq" };
 }
 
-function parseApp(c: Checker, path: string, value: unknown, index: number, soleApp: boolean): AppConfig {
+function parseApp(c: Checker, path: string, value: unknown, index: number, soleApp: boolean, target: Target): AppConfig {
   const raw = c.object(path, value, APP_KEYS);
   const name = c.string(`${path}.name`, raw.name, index === 0 ? "web" : `app${index + 1}`, APP_NAME, APP_NAME_HINT);
   const routes = c.stringList(`${path}.routes`, raw.routes, soleApp ? ["/"] : [`/${name}/`], ROUTE, ROUTE_HINT);
@@ -329,7 +333,7 @@ function parseApp(c: Checker, path: string, value: unknown, index: number, soleA
       maxRequests: c.int(`${path}.gunicorn.maxRequests`, g.maxRequests, 1000, { min: 0, max: 1_000_000 }),
       maxRequestsJitter: c.int(`${path}.gunicorn.maxRequestsJitter`, g.maxRequestsJitter, 100, { min: 0, max: 100_000 }),
     },
-    static: parseFiles(c, `${path}.static`, raw.static, "static", soleApp ? "/static/" : `/static/${name}/`, PATHS.imageStatic),
+    static: parseStatic(c, `${path}.static`, raw.static, soleApp ? "/static/" : `/static/${name}/`, target),
     media: parseFiles(c, `${path}.media`, raw.media, "media", soleApp ? "/media/" : `/media/${name}/`, PATHS.media),
     healthPath,
     readyPath,
@@ -375,13 +379,25 @@ const CONTAINER_DIR = /^\/[A-Za-z0-9._/-]*[A-Za-z0-9._-]$/;
  * /static/ or /media/ tree; "/static/" itself for a sole app, whose settings often hardcode it) and
  * the directory in the app's container (STATIC_ROOT where the image collects, MEDIA_ROOT).
  */
-function parseFiles(c: Checker, path: string, value: unknown, tree: "static" | "media", defaultUrl: string, defaultRoot: string): { url: string; root: string } {
-  const raw = c.object(path, value, ["url", "root"]);
+function parseFiles(c: Checker, path: string, value: unknown, tree: "static" | "media", defaultUrl: string, defaultRoot: string, extraKeys: readonly string[] = []): { url: string; root: string } {
+  const raw = c.object(path, value, ["url", "root", ...extraKeys]);
   const url = c.string(`${path}.url`, raw.url, defaultUrl, ROUTE, ROUTE_HINT);
   if (!url.startsWith(`/${tree}/`)) c.fail(`${path}.url`, url, `must be /${tree}/ or a path under it (nginx serves the apps' ${tree} files there)`);
   const root = c.string(`${path}.root`, raw.root, defaultRoot, CONTAINER_DIR, "an absolute directory in the container, such as /app/staticfiles");
   if (/(^|\/)\.\.?(\/|$)/.test(root) || ["/", "/etc", "/tmp", "/proc", "/sys", "/dev", "/usr", "/bin"].includes(root)) c.fail(`${path}.root`, root, "an absolute directory of the app's own, such as /app/staticfiles or /srv/media; not a system directory and no . or .. segments");
   return { url, root };
+}
+
+/**
+ * Kubernetes' edge copies the static files from the image (no volume is shared between the release
+ * Job and nginx's pods), so there they must be collected at build; the Docker targets collect at
+ * release unless told the image already holds them.
+ */
+function parseStatic(c: Checker, path: string, value: unknown, defaultUrl: string, target: Target): AppConfig["static"] {
+  const files = parseFiles(c, path, value, "static", defaultUrl, PATHS.imageStatic, ["collect"]);
+  const collect = c.oneOf(`${path}.collect`, isPlainObject(value) ? value.collect : undefined, STATIC_COLLECT, target === "kubernetes" ? "build" : "release");
+  if (target === "kubernetes" && collect === "release") c.fail(`${path}.collect`, collect, 'on kubernetes the edge serves the files the image collected at build (nginx\'s pods copy them from the image); set "build" and run collectstatic in the Dockerfile');
+  return { ...files, collect };
 }
 
 /** Two apps' static (or media) URLs: never the same, never one inside the other (nginx would hand the inner one's files to the wrong app). */

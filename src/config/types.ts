@@ -65,6 +65,13 @@ export interface WorkerPool {
   autoscale?: { min: number; max: number };
 }
 
+/**
+ * Where the static files come from: `release` runs collectstatic in the release one-off (into the
+ * static volume, Docker targets only); `build` takes what the image collected at `static.root`.
+ */
+export const STATIC_COLLECT = ["release", "build"] as const;
+export type StaticCollect = (typeof STATIC_COLLECT)[number];
+
 /** What a scheduled job does when its previous run is still going (Kubernetes' concurrencyPolicy). */
 export const JOB_CONCURRENCY = ["forbid", "allow", "replace"] as const;
 export type JobConcurrency = (typeof JOB_CONCURRENCY)[number];
@@ -190,7 +197,7 @@ export interface AppConfig {
   resources: Resources;
   gunicorn: GunicornSettings;
   /** Where the app's collected static files are served (its STATIC_URL) and where its image holds them (STATIC_ROOT). */
-  static: { url: string; root: string };
+  static: { url: string; root: string; collect: StaticCollect };
   /** Where its uploads are served (MEDIA_URL) and where its processes write them (MEDIA_ROOT, the media volume). */
   media: { url: string; root: string };
   /** HTTP paths of the liveness and readiness probes; nginx routes each exactly to this app. */
@@ -356,4 +363,6 @@ export interface StackConfig {
   secrets: SecretsConfig;
   /** `djangostack:prices`: rows added to or replacing the slug/price table (src/config/prices.ts). */
   prices: PriceOverrides;
+  /** Registry hosts with pull credentials in the secret `djangostack:registryCredentials`. */
+  registries: string[];
 }

@@ -7,11 +7,17 @@ import { renderRedisStartCommand } from "../render/redis";
 import { renderRabbitmqRetireScript } from "../render/rabbitmq-retire";
 import { shellQuote } from "../render/oneoff";
 import { SCHEDULER_STOP_GRACE_SECONDS } from "../render/scheduler";
+import { staticCopyCommand } from "./static";
+import { OWNERSHIP_CAPABILITIES, volumeOwnershipCommand } from "../render/ownership";
 
 /** In-container paths shared by the realizers and the renderers. */
 export const PATHS = {
   gunicornConfig: "/etc/djangostack/gunicorn.conf.py",
   imageStatic: "/app/staticfiles",
+  /** The static volume in the release one-off when the image collected at build (`static.collect: build`). */
+  staticVolume: "/srv/djangostack-static",
+  /** Where the volume-ownership one-off mounts an app's static and media volumes. */
+  ownershipRoot: "/srv/djangostack-volumes",
   media: "/srv/media",
   celeryState: "/tmp/celery",
   workerHeartbeat: "/tmp/celery/worker.heartbeat",
@@ -370,9 +376,44 @@ export function brokerGrants(apps: AppConfig[]): { user: string; vhost: string }
 /** The release one-off (`<app>-migrate`) runs when the app migrates or has release commands. */
 export const hasReleaseProcess = (app: AppConfig): boolean => app.migrate || app.release.length > 0;
 
-function releaseSteps(app: AppConfig): string[] {
-  const migrate = app.migrate ? ["python manage.py migrate --noinput", "python manage.py collectstatic --noinput"] : [];
-  return [...migrate, ...app.release.map((args) => args.map(shellQuote).join(" "))];
+/**
+ * The release's static step, Docker targets only (Kubernetes' edge copies from the image itself):
+ * collectstatic into the static volume mounted at STATIC_ROOT, hardcoded or not; or, when the image
+ * collected at build, a copy of its STATIC_ROOT into the volume mounted apart from it.
+ */
+function staticRelease(config: StackConfig, app: AppConfig): { step: string; mount: VolumeMount } | undefined {
+  if (config.target === "kubernetes" || !app.migrate) return undefined;
+  const volume = names.volume.static(app.name);
+  if (app.static.collect === "release") return { step: "python manage.py collectstatic --noinput", mount: { volume, kind: "static", mountPath: app.static.root, readOnly: false } };
+  return { step: staticCopyCommand(true, app.static.root, PATHS.staticVolume).map(shellQuote).join(" "), mount: { volume, kind: "static", mountPath: PATHS.staticVolume, readOnly: false } };
+}
+
+function releaseSteps(app: AppConfig, staticStep: string | undefined): string[] {
+  return [...(app.migrate ? ["python manage.py migrate --noinput"] : []), ...(staticStep ? [staticStep] : []), ...app.release.map((args) => args.map(shellQuote).join(" "))];
+}
+
+/**
+ * Docker targets, an app with its own uid: a root one-off with only CHOWN and DAC_READ_SEARCH hands
+ * the static and media volumes to that uid before the release (Kubernetes sets the pod's fsGroup).
+ * Without `apps[].user` the image's user owns them: Docker fills a new volume from the image's
+ * directory, owner included.
+ */
+function ownershipProcess(config: StackConfig, app: AppConfig, before: string[]): Process | undefined {
+  if (config.target === "kubernetes" || !app.user) return undefined;
+  const mounts: VolumeMount[] = [
+    { volume: names.volume.static(app.name), kind: "static", mountPath: `${PATHS.ownershipRoot}/static`, readOnly: false },
+    { volume: names.volume.media(app.name), kind: "media", mountPath: `${PATHS.ownershipRoot}/media`, readOnly: false },
+  ];
+  return {
+    ...base(names.chown(app.name), "chown", { cpuMillis: 100, memoryMiB: 64 }),
+    app: app.name,
+    image: { kind: "app", app: app.name },
+    user: "0:0",
+    capabilities: OWNERSHIP_CAPABILITIES,
+    command: volumeOwnershipCommand(app.user, mounts.map((m) => m.mountPath)),
+    volumes: mounts,
+    runOnceBefore: before,
+  };
 }
 
 /** The scheduler process itself: Python's interpreter and the job table. */
@@ -393,15 +434,17 @@ function appProcesses(config: StackConfig, app: AppConfig, serverNames: string[]
   };
   const rolling = appProcessNames(config, app);
   const result: Process[] = [];
+  const owner = ownershipProcess(config, app, hasReleaseProcess(app) ? [names.migrate(app.name)] : rolling);
+  if (owner) result.push(owner);
   if (hasReleaseProcess(app)) {
+    const staticFiles = staticRelease(config, app);
     result.push({
       ...base(names.migrate(app.name), "migrate", app.resources),
       ...shared,
       // Migrations, the static release and the app's release commands use the new image, in order,
       // before any web container is replaced: the first that fails stops the rest and the rollout.
-      command: ["sh", "-c", releaseSteps(app).join(" && ")],
-      // The static volume sits where the app's settings collect (STATIC_ROOT), hardcoded or not.
-      volumes: [{ volume: names.volume.static(app.name), kind: "static", mountPath: app.static.root, readOnly: false }, tmpScratch],
+      command: ["sh", "-c", releaseSteps(app, staticFiles?.step).join(" && ")],
+      volumes: [...(staticFiles ? [staticFiles.mount] : []), tmpScratch],
       runOnceBefore: rolling,
     });
   }

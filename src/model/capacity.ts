@@ -74,7 +74,7 @@ export interface CapacityCheck {
 export const verdictOf = (used: number, available: number): Verdict => (used > available ? "fail" : used > available * NEAR_MISS ? "warn" : "ok");
 
 const maxReplicas = (p: Process): number => p.autoscale?.max ?? p.replicas;
-const oneOff = (p: Process): boolean => p.role === "migrate" || p.role === "dbinit";
+const oneOff = (p: Process): boolean => p.runOnceBefore !== undefined;
 
 function check(what: string, key: string, unit: CapacityCheck["unit"], used: number, available: number, detail: string, fix: string): CapacityCheck {
   return { what, key, unit, used, available, verdict: verdictOf(used, available), detail, fix };

@@ -11,6 +11,8 @@ export const EDGE = "nginx";
 
 export const web = (app: string): string => `${app}-web`;
 export const migrate = (app: string): string => `${app}-migrate`;
+/** Docker targets with apps[].user: the one-off that hands the app's volumes to that uid. */
+export const chown = (app: string): string => `${app}-chown`;
 export const worker = (app: string, pool: string): string => `${app}-worker-${pool}`;
 export const beat = (app: string): string => `${app}-beat`;
 export const job = (app: string, name: string): string => `${app}-job-${name}`;

@@ -6,9 +6,10 @@ import { ExternalService, JobConcurrency, Resources } from "../config/types";
 
 /**
  * "job": one scheduled job (a Kubernetes CronJob); "scheduler": on Docker, the one container per app
- * that runs its jobs on their schedules.
+ * that runs its jobs on their schedules; "chown": on Docker, the one-off that hands an app's volumes
+ * to its uid.
  */
-export type Role = "postgres" | "redis" | "rabbitmq" | "dbinit" | "migrate" | "web" | "worker" | "beat" | "job" | "scheduler" | "frontend" | "edge";
+export type Role = "postgres" | "redis" | "rabbitmq" | "dbinit" | "chown" | "migrate" | "web" | "worker" | "beat" | "job" | "scheduler" | "frontend" | "edge";
 
 /** When a scheduled job runs: the cron expression as written (UTC), and what an overlap or overrun does. */
 export interface JobSchedule {
@@ -111,6 +112,8 @@ export interface Process {
   claims: Claims;
   /** uid:gid to run as; undefined when the image's own user is already unprivileged. */
   user?: string;
+  /** Linux capabilities added back after dropping ALL (only the volume-ownership one-off has any). */
+  capabilities?: readonly string[];
   /** A fixed container hostname, for servers that key their data by it; undefined lets the platform pick. */
   hostname?: string;
   readOnlyRootFs: boolean;

@@ -189,6 +189,7 @@ export function programCredentials(config: StackConfig, creds: Credentials): Pro
     rabbitmqAdmin: secret(creds.rabbitmqAdmin),
     redisPassword: secret(creds.redis),
     userSecrets: {},
+    registries: {},
     external: Object.fromEntries(Object.entries(creds.external ?? {}).map(([app, urls]) => [app, map(Object.fromEntries(Object.entries(urls).filter((e): e is [string, string] => e[1] !== undefined)))])),
   };
 }

@@ -194,7 +194,9 @@ describe("djangostack:external: an existing service instead of a deployed one", 
 describe("apps[].port, user, build.args", () => {
   it("accepts any port and a non-root uid:gid for every process of the app", () => {
     const m = model(app({ port: 80, user: "1000:1000" }));
-    for (const p of m.processes.filter((x) => x.app === "kore")) assert.equal(p.user, "1000:1000", p.name);
+    // All but the one-off that hands the volumes to that uid (root with CHOWN and DAC_READ_SEARCH only).
+    for (const p of m.processes.filter((x) => x.app === "kore" && x.role !== "chown")) assert.equal(p.user, "1000:1000", p.name);
+    assert.deepEqual(m.processes.filter((x) => x.user === "0:0").map((x) => [x.name, x.capabilities]), [["kore-chown", ["CHOWN", "DAC_READ_SEARCH"]]]);
     const web = m.processes.find((p) => p.name === "kore-web");
     assert.deepEqual(web?.ports, [{ name: "http", port: 80 }]);
     assert.deepEqual(web?.health?.liveness, { kind: "http", path: "/api/v1/health/", port: 80, host: "localhost" });

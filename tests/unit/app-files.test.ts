@@ -3,12 +3,13 @@
  * them, so a project whose settings hardcode STATIC_URL = "/static/" and STATIC_ROOT =
  * "/app/staticfiles" deploys as it is.
  */
-import { describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Raw } from "../../src/config/checker";
 import { parseConfig } from "../../src/config/schema";
 import { buildModel } from "../../src/model/build";
 import { nginxInputFor, renderNginx } from "../../src/render/nginx";
+import { Evaluation, evaluateStack } from "../../src/offline/render";
 import { id, refuses } from "./config-helpers";
 
 const apps = (...list: Raw[]): Raw => ({ apps: list });
@@ -48,5 +49,75 @@ describe("apps[].static and apps[].media", () => {
     ["a relative root", apps({ name: "a", static: { root: "staticfiles" } }), "djangostack:apps[0].static.root", "absolute directory"],
     ["a system directory as root", apps({ name: "a", media: { root: "/etc" } }), "djangostack:apps[0].media.root", "not a system directory"],
     ["a dot-dot root", apps({ name: "a", media: { root: "/app/../etc" } }), "djangostack:apps[0].media.root", "no . or .. segments"],
+    ["an unknown way to collect", apps({ name: "a", static: { collect: "never" } }), "djangostack:apps[0].static.collect", '"release", "build"'],
+    ["collecting at release on Kubernetes", { target: "kubernetes", ...apps({ name: "a", static: { collect: "release" } }) }, "djangostack:apps[0].static.collect", "run collectstatic in the Dockerfile"],
+    ["collect on media", apps({ name: "a", media: { collect: "build" } }), "djangostack:apps[0].media.collect", "unknown key"],
   ]);
+});
+
+describe("apps[].static.collect: at release or at build", () => {
+  const release = (raw: Raw) => buildModel(parse(raw)).processes.find((p) => p.role === "migrate");
+
+  it("Docker collects at release by default, into the static volume at STATIC_ROOT (the sample app's render is unchanged)", () => {
+    const r = release(apps({ name: "a" }));
+    assert.deepEqual(r?.command, ["sh", "-c", "python manage.py migrate --noinput && python manage.py collectstatic --noinput"]);
+    assert.deepEqual(r?.volumes.map((v) => [v.kind, v.mountPath]), [["static", "/app/staticfiles"], ["scratch", "/tmp"]]);
+  });
+
+  it("build: the release copies what the image collected at STATIC_ROOT into the volume mounted apart from it, and runs no collectstatic", () => {
+    const r = release(apps({ name: "a", static: { collect: "build", root: "/code/static" } }));
+    const script = r?.command[2] ?? "";
+    assert.ok(!script.includes("collectstatic"), script);
+    assert.match(script, /^python manage\.py migrate --noinput && 'python' '-c' 'import shutil, sys; shutil\.copytree\(sys\.argv\[1\], sys\.argv\[2\], dirs_exist_ok=True\)' '\/code\/static' '\/srv\/djangostack-static'$/);
+    assert.deepEqual(r?.volumes.map((v) => [v.kind, v.mountPath]), [["static", "/srv/djangostack-static"], ["scratch", "/tmp"]]);
+  });
+
+  it("Kubernetes collects at build: the release Job has no static step (the edge copies from the image)", () => {
+    const c = parse({ target: "kubernetes", ...apps({ name: "a" }) });
+    assert.equal(c.apps[0].static.collect, "build");
+    const r = buildModel(c).processes.find((p) => p.role === "migrate");
+    assert.deepEqual(r?.command, ["sh", "-c", "python manage.py migrate --noinput"]);
+    assert.equal(r?.volumes.some((v) => v.kind === "static"), false);
+  });
+});
+
+describe("volume ownership for apps[].user on Docker", () => {
+  it("a root one-off with only CHOWN and DAC_READ_SEARCH hands both volumes to the uid before the release", () => {
+    const m = buildModel(parse(apps({ name: "a", user: "1000:2000" })));
+    const chown = m.processes.find((p) => p.role === "chown");
+    assert.equal(chown?.name, "a-chown");
+    assert.deepEqual([chown?.user, chown?.capabilities], ["0:0", ["CHOWN", "DAC_READ_SEARCH"]]);
+    assert.deepEqual(chown?.command.slice(-4), ["1000", "2000", "/srv/djangostack-volumes/static", "/srv/djangostack-volumes/media"]);
+    assert.deepEqual(chown?.volumes.map((v) => v.volume), ["static-a", "media-a"]);
+    assert.deepEqual(chown?.runOnceBefore, ["a-migrate"]);
+  });
+
+  it("none without apps[].user (the image's user owns what Docker copies up) and none on Kubernetes (fsGroup)", () => {
+    assert.equal(buildModel(parse(apps({ name: "a" }))).processes.some((p) => p.role === "chown"), false);
+    assert.equal(buildModel(parse({ target: "kubernetes", ...apps({ name: "a", user: "1000:1000" }) })).processes.some((p) => p.role === "chown"), false);
+  });
+
+  it("without a release one-off, it runs before the app's processes roll", () => {
+    const m = buildModel(parse(apps({ name: "a", user: "1000:1000", migrate: false })));
+    assert.deepEqual(m.processes.find((p) => p.role === "chown")?.runOnceBefore, ["a-web", "a-worker-default", "a-beat"]);
+  });
+});
+
+describe("volume ownership on the local stack (offline engine)", () => {
+  let local: Evaluation;
+  before(async () => {
+    local = await evaluateStack({ stack: "local", extraConfig: { "djangostack:apps": [{ name: "shop", build: "./app", routes: ["/"], user: "1000:1000" }] } });
+  });
+
+  it("the one-off container runs as root with ALL dropped but CHOWN and DAC_READ_SEARCH, and the release waits for its run", () => {
+    const chown = local.engine.resources.find((r) => r.type === "docker:index/container:Container" && r.name.endsWith("-shop-chown"));
+    assert.ok(chown, "no chown container");
+    assert.deepEqual([chown.inputs.user, chown.inputs.capabilities, chown.inputs.start], ["0:0", { drops: ["ALL"], adds: ["CHOWN", "DAC_READ_SEARCH"] }, false]);
+    assert.deepEqual(chown.inputs.securityOpts, ["no-new-privileges:true"]);
+    const run = local.engine.resources.find((r) => r.type === "command:local:Command" && r.name.endsWith("-shop-chown-run"));
+    const migrate = local.engine.resources.find((r) => r.type === "docker:index/container:Container" && r.name.endsWith("-shop-migrate"));
+    assert.ok(run && migrate?.options.dependsOn.includes(run.name), migrate?.options.dependsOn.join(", "));
+    const web = local.engine.resources.find((r) => r.type === "docker:index/container:Container" && r.name.endsWith("-shop-web"));
+    assert.deepEqual(web?.inputs.capabilities, { drops: ["ALL"] }, "no other container gets a capability");
+  });
 });

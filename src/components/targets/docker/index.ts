@@ -5,6 +5,7 @@ import { StackConfig } from "../../../config/types";
 import { dockerHostAddress } from "../../../config/schema";
 import { appConnections, serviceEndpoints } from "../../env";
 import { ImagesTier } from "../../images";
+import { Credentials } from "../../secrets";
 import { Deployer } from "../types";
 import { DockerCli } from "./cli";
 import { DockerRealizer } from "./realizer";
@@ -25,6 +26,11 @@ function stackUrl(config: StackConfig): string {
   return config.edge.tls.mode !== "none" ? `https://${host}${httpsPort === 443 ? "" : `:${httpsPort}`}` : `http://${host}${httpPort === 80 ? "" : `:${httpPort}`}`;
 }
 
+/** The private registries' logins as the docker provider takes them (pulls of the apps' named images). */
+export function registryAuthOf(credentials: Credentials): docker.types.input.ProviderRegistryAuth[] {
+  return Object.entries(credentials.registries).map(([address, l]) => ({ address, username: l.username, password: l.password }));
+}
+
 /**
  * The `docker` target: images built on and loaded into the engine at `docker.host` (the local one by
  * default), the whole stack on one private network, nginx on loopback or, on a server the user runs,
@@ -32,7 +38,11 @@ function stackUrl(config: StackConfig): string {
  */
 export const deployLocal: Deployer = ({ name, config, model, credentials }) => {
   const { host, publish, platform } = config.docker;
-  const provider = host ? new docker.Provider(`${name}-docker`, { host }) : undefined;
+  // An explicit provider only where it is needed (a remote engine, private registries' logins): moving a
+  // stack's resources onto it later replaces none, as the new provider's DiffConfig reports no
+  // replacement (pulumi-docker sets ForcesProviderReplace on no config key).
+  const registryAuth = registryAuthOf(credentials);
+  const provider = host || registryAuth.length > 0 ? new docker.Provider(`${name}-docker`, { host, registryAuth }) : undefined;
   // docker-build's own engine: without a host its provider builds and loads into DOCKER_HOST or the current
   // docker context, so a remote engine would never see the image it is then asked to run.
   const buildProvider = host ? new dockerBuild.Provider(`${name}-docker-build`, { host }) : undefined;

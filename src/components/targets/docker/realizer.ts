@@ -99,7 +99,7 @@ const WAIT_TIMEOUT_SECONDS = 300;
 /** The tier a process belongs to, and the component type that groups its containers. */
 const TIERS = {
   data: { type: "djangostack:data:Docker", roles: ["postgres", "redis", "rabbitmq", "dbinit"] },
-  app: { type: "djangostack:app:Docker", roles: ["migrate", "web", "worker", "beat", "scheduler", "frontend"] },
+  app: { type: "djangostack:app:Docker", roles: ["chown", "migrate", "web", "worker", "beat", "scheduler", "frontend"] },
   edge: { type: "djangostack:edge:Docker", roles: ["edge"] },
 } as const;
 type TierName = keyof typeof TIERS;
@@ -164,7 +164,7 @@ export class DockerRealizer extends pulumi.ComponentResource {
 
     const byName = new Map(model.processes.map((p) => [p.name, p]));
     const created = new Map<string, pulumi.Resource[]>();
-    const roleOrder: Process["role"][] = ["postgres", "redis", "rabbitmq", "dbinit", "migrate", "web", "worker", "beat", "scheduler", "frontend"];
+    const roleOrder: Process["role"][] = ["postgres", "redis", "rabbitmq", "dbinit", "chown", "migrate", "web", "worker", "beat", "scheduler", "frontend"];
     for (const role of roleOrder) {
       for (const p of model.processes.filter((x) => x.role === role)) {
         const containers = this.realize(name, p, this.dependenciesOf(p, model, created, byName));
@@ -318,8 +318,9 @@ export class DockerRealizer extends pulumi.ComponentResource {
             // the same files from ConfigMaps and keeps every root read-only.
             readOnly: p.readOnlyRootFs && files.length === 0,
             securityOpts: ["no-new-privileges:true"],
-            // Every process runs as a non-root user (the frontend image must too, as on Kubernetes): no capability is needed.
-            capabilities: { drops: ["ALL"] },
+            // Every process runs as a non-root user (the frontend image must too, as on Kubernetes): no capability is
+            // needed, but for the volume-ownership one-off, root with CHOWN and DAC_READ_SEARCH only.
+            capabilities: { drops: ["ALL"], ...(p.capabilities ? { adds: [...p.capabilities] } : {}) },
             memory: p.resources.memoryMiB,
             ...cpuLimit(p.resources.cpuMillis),
             healthcheck: p.health && !oneOff ? healthcheck(p, p.health) : undefined,

@@ -19,6 +19,8 @@ export interface DropletHostArgs {
   config: StackConfig;
   /** Host names nginx answers for (the domain first, then app hosts): each gets an A record when DNS is managed. */
   serverNames: string[];
+  /** Logins of the private registries the apps' named images come from (beside DOCR's). */
+  registryAuth: docker.types.input.ProviderRegistryAuth[];
 }
 
 export interface RegistryInfo {
@@ -257,7 +259,7 @@ export class DropletHost extends pulumi.ComponentResource {
       {
         host,
         sshOpts: ["-o", "StrictHostKeyChecking=accept-new", "-o", "BatchMode=yes", "-o", "ConnectTimeout=20", "-o", "ServerAliveInterval=30", "-o", "ServerAliveCountMax=6"],
-        registryAuth: [{ address: this.registry.server, configFileContent: this.registry.pullConfig }],
+        registryAuth: [{ address: this.registry.server, configFileContent: this.registry.pullConfig }, ...args.registryAuth],
       },
       { parent: this, dependsOn: [this.bootstrap] },
     );

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { appConnections, serviceEndpoints } from "../../env";
 import { ImagesTier } from "../../images";
 import { DockerCli } from "../docker/cli";
+import { registryAuthOf } from "../docker";
 import { DockerRealizer } from "../docker/realizer";
 import { letsEncryptEdge, tlsSettingsFor } from "../docker/tls";
 import { Deployer } from "../types";
@@ -16,7 +17,7 @@ export { activationScript } from "../docker/tls";
  * and Let's Encrypt TLS when a domain is set.
  */
 export const deployDroplet: Deployer = ({ name, config, model, credentials }) => {
-  const host = new DropletHost(`${name}-host`, { config, serverNames: model.serverNames });
+  const host = new DropletHost(`${name}-host`, { config, serverNames: model.serverNames, registryAuth: registryAuthOf(credentials) });
   const images = new ImagesTier(`${name}-images`, {
     config,
     registry: { server: host.registry.server, repositoryPrefix: host.registry.endpoint, username: host.registry.push.username, password: host.registry.push.password },

@@ -10,6 +10,7 @@ import { NginxInput, nginxInputFor, renderNginx } from "../../../render/nginx";
 import { KubeContext, configMap, deployment, labelsOf, networkPolicy, opts, pdb, roleSelector } from "./objects";
 import { pinnedPublicImage } from "./pinning";
 import { LB_SIZE_UNITS } from "../../../model/managed";
+import { staticCopyCommand } from "../../../model/static";
 import { Container, PRE_STOP_SECONDS, VolumeSource, mainContainer, selectorLabels, volumesFor } from "./workload";
 
 export const LB_ANNOTATION = "service.beta.kubernetes.io/do-loadbalancer-";
@@ -33,18 +34,6 @@ export function loadBalancedNginx(model: WorkloadModel, config: StackConfig, tru
 export function loadBalancedInput(model: WorkloadModel, config: StackConfig, trustedCidr: string): NginxInput {
   const plainEdge = { ...config.edge, tls: { ...config.edge.tls, mode: "none" as const } };
   return { ...nginxInputFor(model, plainEdge, config.domain), trustedProxy: { cidrs: [trustedCidr], idleTimeoutSeconds: LB_IDLE_TIMEOUT_SECONDS, tls: config.edge.tls.mode !== "none" } };
-}
-
-/**
- * Copies an app image's collected static files into nginx's emptyDir. Images djangostack builds always
- * have them (the Dockerfile runs collectstatic), so a missing directory fails the pod loudly; a named
- * image may not, and then the copy is skipped with a warning rather than taking the whole edge down.
- */
-export function staticCopyCommand(required: boolean, source: string, target: string): string[] {
-  const copy = required
-    ? "import shutil, sys; shutil.copytree(sys.argv[1], sys.argv[2], dirs_exist_ok=True)"
-    : "import os, shutil, sys; src, dst = sys.argv[1:3]; os.path.isdir(src) and shutil.copytree(src, dst, dirs_exist_ok=True) or print('djangostack: ' + src + ' is not in this image; its /static/ URLs will 404', file=sys.stderr)";
-  return ["python", "-c", copy, source, target];
 }
 
 /** DNS zone and record name for a host: inside the stack's domain, else its parent zone. */

@@ -7,11 +7,18 @@ import { KubernetesCluster } from "./cluster";
 import { DataTier } from "./data";
 import { EdgeTier } from "./edge";
 import { KubernetesNamespace } from "./namespace";
+import { Credentials } from "../../secrets";
+import { Login, withLogins } from "../../../render/docker-config";
 
 /**
  * Production on DigitalOcean Kubernetes: the workload model realized as hardened, autoscaled
  * cluster workloads behind a DigitalOcean Load Balancer, with managed PostgreSQL and Valkey by default.
  */
+/** The private registries' logins as plain values inside an Output. */
+function loginsOf(registries: Credentials["registries"]): pulumi.Output<Login>[] {
+  return Object.entries(registries).map(([host, l]) => pulumi.all([l.username, l.password]).apply(([username, password]) => ({ host, username, password })));
+}
+
 export const deployKubernetes: Deployer = (target): TargetResult => {
   const { name, config, model, credentials } = target;
   const kc = config.kubernetes;
@@ -24,7 +31,8 @@ export const deployKubernetes: Deployer = (target): TargetResult => {
     stack: config.stack,
     namespace: kc.namespace,
     provider: cluster.provider,
-    pullSecretJson: cluster.pullSecretJson,
+    // DOCR's login and those of the private registries the apps' named images come from, in one Secret.
+    pullSecretJson: pulumi.secret(pulumi.all([cluster.pullSecretJson, pulumi.all(loginsOf(credentials.registries))]).apply(([json, logins]) => withLogins(json, logins))),
   });
   const ctx = ns.context;
 

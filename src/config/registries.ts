@@ -1,0 +1,51 @@
+/**
+ * `djangostack:registryCredentials` (secret): pull credentials for private registries other than
+ * DigitalOcean's, keyed by registry host, for the images apps and the frontend name (`image:`).
+ * Only the hosts reach the config; the values are read as secrets (config/load.ts) and never shown.
+ */
+import { Checker, isPlainObject } from "./checker";
+import { StackConfig } from "./types";
+
+/** A registry host as image references name it: lowercase DNS name or IP, optional port. */
+const REGISTRY_HOST = /^(localhost|[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+)(:[0-9]{1,5})?$/;
+
+/**
+ * The registry an image reference pulls from, as Docker reads it: the first path component when it
+ * has a dot or a port or is localhost, else Docker Hub.
+ */
+export function registryOf(ref: string): string {
+  const first = ref.split("/")[0];
+  return ref.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost") ? first.toLowerCase() : "docker.io";
+}
+
+/** The named images of a config: what its containers pull by reference. */
+function namedImages(config: Pick<StackConfig, "apps" | "frontend">): string[] {
+  const sources = [...config.apps.map((a) => a.source), ...(config.frontend ? [config.frontend.source] : [])];
+  return sources.flatMap((s) => (s.kind === "image" ? [s.image] : []));
+}
+
+/** Validates the credentials' shape (never echoing a value) and that an image comes from each host; returns the hosts. */
+export function parseRegistryCredentials(c: Checker, value: unknown, config: Pick<StackConfig, "apps" | "frontend">): string[] {
+  if (value === undefined || value === null) return [];
+  const key = "registryCredentials";
+  if (!isPlainObject(value)) {
+    c.fail(key, "[secret]", 'expected an object of registry host -> {username, password}, e.g. {"ghcr.io": {"username": "bot", "password": "..."}}');
+    return [];
+  }
+  const used = new Set(namedImages(config).map(registryOf));
+  const hosts: string[] = [];
+  for (const [host, entry] of Object.entries(value)) {
+    const path = `${key}.${host}`;
+    if (!REGISTRY_HOST.test(host)) {
+      c.fail(key, "[secret]", `"${host}" is not a registry host; expected a lowercase host name with an optional port, such as ghcr.io or registry.example.com:5000`);
+      continue;
+    }
+    if (!isPlainObject(entry) || typeof entry.username !== "string" || entry.username === "" || typeof entry.password !== "string" || entry.password === "" || Object.keys(entry).some((k) => k !== "username" && k !== "password")) {
+      c.fail(path, "[secret]", "expected exactly {username, password}, both non-empty strings");
+      continue;
+    }
+    if (!used.has(host)) c.fail(path, "[secret]", `no app or frontend image is pulled from ${host}; images name ${[...used].join(", ") || "no registry (every image is built)"}. Images djangostack builds need no credentials`);
+    hosts.push(host);
+  }
+  return hosts;
+}
