@@ -10,6 +10,7 @@ import { Checker } from "./checker";
 import { StackConfig } from "./types";
 import { usesDeployedRabbitmq } from "./contract";
 import * as names from "../model/names";
+import { hasReleaseProcess } from "../model/build";
 
 /** One derived name, who it comes from (a config key, or the stack itself) and what derives it. */
 interface Claim {
@@ -75,7 +76,7 @@ function appClaims(config: StackConfig, index: number): Claim[] {
   const key = `apps[${index}].name`;
   const own = (kind: string, name: string, role: string): Claim => ({ kind, name, key, what: `app "${app.name}" (${role})` });
   const processes: [string, string][] = [[names.web(app.name), "web"]];
-  if (app.migrate) processes.push([names.migrate(app.name), "migrate"]);
+  if (hasReleaseProcess(config, app)) processes.push([names.migrate(app.name), "release"]);
   if (app.beat) processes.push([names.beat(app.name), "beat"]);
   if (app.user && config.target !== "kubernetes") processes.push([names.chown(app.name), "volume ownership"]);
   const claims: Claim[] = [

@@ -187,7 +187,7 @@ function dataProcesses(config: StackConfig): Process[] {
         { volume: names.volume.postgresSocket, kind: "socket", mountPath: PATHS.postgresSocket, readOnly: false },
       ],
       // Roles and databases exist before any app process touches them: its migration, or its processes when it has none.
-      runOnceBefore: databaseApps.flatMap((a) => (hasReleaseProcess(a) ? [names.migrate(a.name)] : appProcessNames(config, a))),
+      runOnceBefore: databaseApps.flatMap((a) => (hasReleaseProcess(config, a) ? [names.migrate(a.name)] : appProcessNames(config, a))),
       user: "999:999",
       dependsOn: ["postgres"],
     });
@@ -373,8 +373,11 @@ export function brokerGrants(apps: AppConfig[]): { user: string; vhost: string }
   return apps.flatMap((a) => [a.name, ...a.brokerAccess].map((v) => ({ user: names.brokerUser(a.name), vhost: names.vhost(v) })));
 }
 
-/** The release one-off (`<app>-migrate`) runs when the app migrates or has release commands. */
-export const hasReleaseProcess = (app: AppConfig): boolean => app.migrate || app.release.length > 0;
+/**
+ * The release one-off (`<app>-migrate`) runs when the app migrates or has release commands, and
+ * always on the Docker targets, where it fills the static volume nginx serves.
+ */
+export const hasReleaseProcess = (config: StackConfig, app: AppConfig): boolean => app.migrate || app.release.length > 0 || config.target !== "kubernetes";
 
 /**
  * The release's static step, Docker targets only (Kubernetes' edge copies from the image itself):
@@ -382,7 +385,7 @@ export const hasReleaseProcess = (app: AppConfig): boolean => app.migrate || app
  * collected at build, a copy of its STATIC_ROOT into the volume mounted apart from it.
  */
 function staticRelease(config: StackConfig, app: AppConfig): { step: string; mount: VolumeMount } | undefined {
-  if (config.target === "kubernetes" || !app.migrate) return undefined;
+  if (config.target === "kubernetes") return undefined;
   const volume = names.volume.static(app.name);
   if (app.static.collect === "release") return { step: "python manage.py collectstatic --noinput", mount: { volume, kind: "static", mountPath: app.static.root, readOnly: false } };
   return { step: staticCopyCommand(true, app.static.root, PATHS.staticVolume).map(shellQuote).join(" "), mount: { volume, kind: "static", mountPath: PATHS.staticVolume, readOnly: false } };
@@ -434,9 +437,9 @@ function appProcesses(config: StackConfig, app: AppConfig, serverNames: string[]
   };
   const rolling = appProcessNames(config, app);
   const result: Process[] = [];
-  const owner = ownershipProcess(config, app, hasReleaseProcess(app) ? [names.migrate(app.name)] : rolling);
+  const owner = ownershipProcess(config, app, hasReleaseProcess(config, app) ? [names.migrate(app.name)] : rolling);
   if (owner) result.push(owner);
-  if (hasReleaseProcess(app)) {
+  if (hasReleaseProcess(config, app)) {
     const staticFiles = staticRelease(config, app);
     result.push({
       ...base(names.migrate(app.name), "migrate", app.resources),

@@ -168,7 +168,7 @@ export function appConnections(config: StackConfig, app: AppConfig, table: Price
   const web = gunicornWorkers(app, webCpus(config, app, table)) * app.gunicorn.threads * webReplicas;
   const workers = app.workers.reduce((s, w) => s + (w.autoscale?.max ?? w.concurrency) * w.replicas, 0);
   const beat = app.beat ? 1 : 0;
-  const release = hasReleaseProcess(app) ? 1 : 0;
+  const release = hasReleaseProcess(config, app) ? 1 : 0;
   return { app: app.name, web, workers, beat, release, total: web + workers + beat + release };
 }
 

@@ -1,6 +1,6 @@
 /**
  * WebSockets end to end (issue 10 item 5): a second Django project (tests/integration/chatapp: channels
- * with an echo consumer, twelve-factor env names, /healthz/, no database) runs under each ASGI server
+ * with an echo consumer, configured as ./chatapp.ts says) runs under each ASGI server
  * with the model's own command line (daphne, uvicorn, gunicorn with uvicorn's worker class and the
  * rendered gunicorn.conf.py) behind the rendered nginx, plain and TLS; a client sends a message
  * through nginx's WebSocket location and reads the consumer's answer. Debian's daphne 4, uvicorn
@@ -9,36 +9,18 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as path from "node:path";
-import { AppServer } from "../../src/config/types";
 import { Credentials, Stack, generateCredentials, loadStack, process as modelProcess, processEnv, renderedFile } from "./fixtures";
 import { startGunicorn, pythonEnv } from "./harness/django";
 import { nginxUser } from "./harness/nginx";
 import { PYTHON, chownR, freePort, requirePythonModules, run, spawnServer, tempDir, useHarness, waitReady, portOpen } from "./harness/process";
 import { selfSignedCert } from "./harness/secrets";
 import { AppDirs, Edge, appDirs, startEdge } from "./stackup";
+import { CHAT_DIR, chatApp } from "./chatapp";
 
 useHarness();
 
-const CHAT_DIR = path.resolve(__dirname, "chatapp");
 const DOMAIN = "djangostack.test";
 const MODULES = { django: "python3-django", channels: "python3-django-channels", daphne: "daphne", uvicorn: "python3-uvicorn", websockets: "python3-websockets", gunicorn: "gunicorn" };
-
-/** The chat app as a user would configure it: ASGI server, its own env names, health path and port. */
-const chatApp = (server: AppServer) => ({
-  name: "chat",
-  routes: ["/"],
-  websocketPaths: ["/ws/"],
-  server,
-  asgi: "chat.asgi:application",
-  settingsModule: "chat.settings",
-  envNames: { preset: "twelve-factor", cacheUrl: "", resultBackend: "" },
-  healthPath: "/healthz/",
-  readyPath: "/healthz/",
-  port: 9000,
-  database: false,
-  broker: false,
-  migrate: false,
-});
 
 interface Web {
   port: number;
@@ -52,7 +34,8 @@ interface Web {
 async function startWeb(stack: Stack, creds: Credentials, dirs: AppDirs): Promise<Web> {
   const p = modelProcess(stack.model, "chat-web");
   const port = await freePort();
-  const env = processEnv(stack, "chat-web", creds, {}, dirs.dir);
+  // The web process never reaches Redis here (no view touches the cache or enqueues): a closed port stands in.
+  const env = processEnv(stack, "chat-web", creds, { redis: { host: "127.0.0.1", port: 9 } }, dirs.dir);
   const [file, ...args] = p.command;
   if (file === "gunicorn") {
     const conf = await renderedFile(stack, "chat-web", creds, "/gunicorn.conf.py");
@@ -103,8 +86,8 @@ for (const server of ["daphne", "uvicorn", "gunicorn-uvicorn"] as const) {
       await Promise.all([edge?.nginx.stop(), edgeTls?.nginx.stop()]);
     });
 
-    test("the model runs the app's own ASGI server: no Postgres, Redis or RabbitMQ for an app that uses none", () => {
-      assert.deepEqual(plain.model.processes.map((p) => p.name).sort(), ["chat-web", "nginx"]);
+    test("the model runs the app's own ASGI server, and only the data services the app uses: Redis, no Postgres or RabbitMQ", () => {
+      assert.deepEqual(plain.model.processes.map((p) => p.name).sort(), ["chat-chown", "chat-migrate", "chat-scheduler", "chat-web", "chat-worker-default", "nginx", "redis"]);
       const command = modelProcess(plain.model, "chat-web").command;
       assert.equal(command[0], server === "gunicorn-uvicorn" ? "gunicorn" : server);
       assert.equal(command[command.length - 1], "chat.asgi:application");

@@ -97,9 +97,9 @@ describe("volume ownership for apps[].user on Docker", () => {
     assert.equal(buildModel(parse({ target: "kubernetes", ...apps({ name: "a", user: "1000:1000" }) })).processes.some((p) => p.role === "chown"), false);
   });
 
-  it("without a release one-off, it runs before the app's processes roll", () => {
+  it("runs before the release one-off without a migration too: the static step writes into the volume it hands over", () => {
     const m = buildModel(parse(apps({ name: "a", user: "1000:1000", migrate: false })));
-    assert.deepEqual(m.processes.find((p) => p.role === "chown")?.runOnceBefore, ["a-web", "a-worker-default", "a-beat"]);
+    assert.deepEqual(m.processes.find((p) => p.role === "chown")?.runOnceBefore, ["a-migrate"]);
   });
 });
 

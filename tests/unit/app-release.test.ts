@@ -24,13 +24,18 @@ describe("apps[].release", () => {
     assert.deepEqual(cmd, ["sh", "-c", "python manage.py migrate --noinput && python manage.py collectstatic --noinput && 'python' 'manage.py' 'createsuperuser' '--noinput' && 'python' '-c' 'print('\\''x'\\'')'"]);
   });
 
-  it("without migrate, the one-off runs only the release commands, still after the database init and before the app rolls", () => {
+  it("without migrate, the one-off runs the static step and the release commands, still after the database init and before the app rolls", () => {
     const m = model(apps({ name: "a", migrate: false, release: [["python", "manage.py", "loaddata", "initial"]] }));
     const one = m.processes.find((p) => p.name === "a-migrate");
-    assert.deepEqual(one?.command, ["sh", "-c", "'python' 'manage.py' 'loaddata' 'initial'"]);
+    assert.deepEqual(one?.command, ["sh", "-c", "python manage.py collectstatic --noinput && 'python' 'manage.py' 'loaddata' 'initial'"]);
     assert.deepEqual(m.processes.find((p) => p.role === "dbinit")?.runOnceBefore, ["a-migrate"]);
     assert.ok(one?.runOnceBefore?.includes("a-web"));
-    assert.equal(releaseOf(apps({ name: "a", migrate: false })), undefined, "no one-off without migrate or commands");
+  });
+
+  it("on Docker the one-off always exists, to fill the static volume nginx serves; on Kubernetes only for migrate or commands", () => {
+    assert.deepEqual(releaseOf(apps({ name: "a", migrate: false }))?.command, ["sh", "-c", "python manage.py collectstatic --noinput"]);
+    const k8s = buildModel(parseConfig({ target: "kubernetes", ...apps({ name: "a", migrate: false }) }, id));
+    assert.equal(k8s.processes.some((p) => p.role === "migrate"), false);
   });
 
   refuses([
@@ -52,7 +57,7 @@ describe("release commands on the targets (offline engine)", () => {
 
   it("Docker: the one-off container carries the commands and the web container waits for its run", () => {
     const container = local.engine.resources.find((r) => r.type === "docker:index/container:Container" && r.name.endsWith("-shop-migrate"));
-    assert.deepEqual(container?.inputs.command, ["sh", "-c", "'python' 'manage.py' 'warm_cache'"]);
+    assert.deepEqual(container?.inputs.command, ["sh", "-c", "python manage.py collectstatic --noinput && 'python' 'manage.py' 'warm_cache'"]);
     const run = local.engine.resources.find((r) => r.type === "command:local:Command" && r.name.endsWith("-shop-migrate-run"));
     assert.ok(run, local.engine.resources.filter((r) => r.type === "command:local:Command").map((r) => r.name).join(", "));
     const web = local.engine.resources.find((r) => r.type === "docker:index/container:Container" && r.name.endsWith("-shop-web"));
