@@ -5,8 +5,9 @@
  */
 import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Evaluation, evaluateStack } from "../../src/offline/render";
+import { Evaluation } from "../../src/offline/render";
 import { RecordedResource } from "../../src/offline/engine";
+import { evaluateTargets } from "../helpers/targets";
 import { unwrapSecrets } from "../../src/offline/secret";
 import { chatApp } from "../integration/chatapp";
 
@@ -22,10 +23,7 @@ describe("the chat project on every target (offline engine)", () => {
   let staging: Evaluation;
   let production: Evaluation;
   before(async () => {
-    // One at a time: an evaluation loads the program afresh and owns the artifact registry while it runs.
-    local = await evaluateStack({ stack: "local", extraConfig });
-    staging = await evaluateStack({ stack: "staging", extraConfig });
-    production = await evaluateStack({ stack: "production", extraConfig });
+    ({ local, staging, production } = await evaluateTargets(extraConfig));
   });
 
   for (const stack of ["local", "staging"] as const) {

@@ -12,6 +12,7 @@ import { parseConfig } from "../../src/config/schema";
 import { Evaluation, evaluateStack } from "../../src/offline/render";
 import { isWireSecret, unwrapSecrets } from "../../src/offline/secret";
 import { RecordedResource } from "../../src/offline/engine";
+import { evaluateTargets } from "../helpers/targets";
 import { withLogins } from "../../src/render/docker-config";
 import { id, onDroplet, problems } from "./config-helpers";
 
@@ -87,9 +88,7 @@ describe("pull credentials on the targets (offline engine)", () => {
   let staging: Evaluation;
   let production: Evaluation;
   before(async () => {
-    local = await evaluateStack({ stack: "local", extraConfig });
-    staging = await evaluateStack({ stack: "staging", extraConfig });
-    production = await evaluateStack({ stack: "production", extraConfig });
+    ({ local, staging, production } = await evaluateTargets(extraConfig));
   });
 
   it("local: an explicit docker provider carries the login, as a secret, and pulls the app's image", () => {
