@@ -15,8 +15,11 @@ import { Checker } from "./checker";
 import { StackConfig } from "./types";
 import { APP_HEALTH_PREFIX } from "../model/names";
 
+export const ROUTE = /^\/([A-Za-z0-9._~-]+\/)*$/;
+export const ROUTE_HINT = 'a URL path prefix that starts and ends with "/", of segments of letters, digits and . _ ~ - (no "//" or %-escapes: nginx merges and decodes those before matching), e.g. "/api/auth/"';
+
 /** Roles a path plays; lower ranks are the ones a clash is reported against. */
-const RANK = { strict: 0, route: 1, websocket: 2, health: 3 } as const;
+const RANK = { strict: 0, zone: 1, route: 2, websocket: 3, health: 4 } as const;
 type PathKind = keyof typeof RANK;
 
 interface PathUse {
@@ -75,7 +78,10 @@ function appUses(config: StackConfig, index: number, site: "main" | "host"): Pat
 
 /** The paths of each server block nginx.ts renders: the main one, and one per app with hosts. */
 function sites(config: StackConfig): PathUse[][] {
-  const strict = config.edge.rateLimit.strictPaths.map((path, j): PathUse => ({ key: `edge.rateLimit.strictPaths[${j}]`, path, kind: "strict", owner: "edge" }));
+  const strict = [
+    ...config.edge.rateLimit.strictPaths.map((path, j): PathUse => ({ key: `edge.rateLimit.strictPaths[${j}]`, path, kind: "strict", owner: "edge" })),
+    ...config.edge.rateLimit.zones.flatMap((z, i) => z.paths.map((path, j): PathUse => ({ key: `edge.rateLimit.zones[${i}].paths[${j}]`, path, kind: "zone", owner: "edge" }))),
+  ];
   const main = [
     ...strict,
     // The frontend first: a route an app shares with it is reported on the app, as the frontend's is fixed.
@@ -100,7 +106,9 @@ function clash(earlier: PathUse, later: PathUse): string | undefined {
     }
     if (earlier.kind === "strict" && b.startsWith(a)) return `lies inside the rate-limited login path ${other}, and health paths are served without a rate limit; choose a path outside it`;
   }
-  if (a === b && later.kind !== "health" && later.kind !== "strict" && earlier.kind !== "strict" && (earlier.owner !== later.owner || later.kind === earlier.kind)) {
+  const limits = (u: PathUse): boolean => u.kind === "strict" || u.kind === "zone";
+  if (a === b && later.kind === "zone" && limits(earlier)) return `already limited by ${other}; each path belongs to one rate limit (the most specific one covering a URL applies)`;
+  if (a === b && later.kind !== "health" && !limits(earlier) && (earlier.owner !== later.owner || later.kind === earlier.kind)) {
     return `already used by ${other}; each route and WebSocket path belongs to exactly one app`;
   }
   if (a !== b && a.toLowerCase() === b.toLowerCase() && earlier.owner !== later.owner) {

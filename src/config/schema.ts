@@ -2,7 +2,8 @@ import { Checker, Raw, isPlainObject } from "./checker";
 import { parseResources } from "./quantities";
 import { checkDerivedNames } from "./names";
 import { overlayKeysOf, withOverlay } from "./overlay";
-import { checkRoutes } from "./routes";
+import { ROUTE, ROUTE_HINT, checkRoutes } from "./routes";
+import { parseRateZones } from "./edge";
 import { moveSecretEnv } from "./secrets";
 import { parseAdminCidrs } from "./cidr";
 import { FIXED_ENV, MANAGED_ENV, checkAppEnv, checkSecretEnvValues, controlCharacter, hasUrlPassword, isCredentialName, managedEnv } from "./env-rules";
@@ -76,8 +77,6 @@ export const RESERVED_ENV: readonly string[] = Object.keys(MANAGED_ENV);
 
 export const APP_NAME = /^[a-z]([a-z0-9-]{0,18}[a-z0-9])?$/;
 const APP_NAME_HINT = "a lowercase name of 1-20 letters, digits and inner hyphens, starting with a letter";
-const ROUTE = /^\/([A-Za-z0-9._~-]+\/)*$/;
-const ROUTE_HINT = 'a URL path prefix that starts and ends with "/", of segments of letters, digits and . _ ~ - (no "//" or %-escapes: nginx merges and decodes those before matching), e.g. "/api/auth/"';
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const HOSTNAME_HINT = "a lowercase fully qualified domain name such as example.com";
 const PY_PATH = /^[A-Za-z_][A-Za-z0-9_.]*(:[A-Za-z_][A-Za-z0-9_]*)?$/;
@@ -487,7 +486,7 @@ function parseData(c: Checker, value: unknown, target: Target): DataConfig {
 function parseEdge(c: Checker, value: unknown, target: Target, domain: string | undefined, docker: DockerTargetConfig): EdgeConfig {
   const raw = c.object("edge", value, ["nginxVersion", "httpPort", "httpsPort", "tls", "clientMaxBody", "hstsSeconds", "hstsIncludeSubDomains", "hstsPreload", "rateLimit", "resources", "replicas"]);
   const tlsRaw = c.object("edge.tls", raw.tls, ["mode", "email", "staging", "certificatePath", "keyPath"]);
-  const rl = c.object("edge.rateLimit", raw.rateLimit, ["generalPerSecond", "generalBurst", "strictPerMinute", "strictBurst", "strictPaths", "connectionsPerClient"]);
+  const rl = c.object("edge.rateLimit", raw.rateLimit, ["generalPerSecond", "generalBurst", "strictPerMinute", "strictBurst", "strictPaths", "connectionsPerClient", "zones"]);
   // Only a public edge can answer Let's Encrypt: a Droplet, or a docker engine published on 0.0.0.0.
   const publicEdge = target === "droplet" || (target === "docker" && docker.publish === "public");
   const tlsDefault = domain && (target === "kubernetes" || publicEdge) ? "letsencrypt" : "none";
@@ -537,6 +536,7 @@ function parseEdge(c: Checker, value: unknown, target: Target, domain: string | 
       strictPaths: c.stringList("edge.rateLimit.strictPaths", rl.strictPaths, ["/admin/login/", "/accounts/login/", "/api/auth/login/"], ROUTE, ROUTE_HINT),
       // A browser opens at most 6 HTTP/1.1 connections per host; 100 leaves room for an office behind one NAT address.
       connectionsPerClient: c.int("edge.rateLimit.connectionsPerClient", rl.connectionsPerClient, 100, { min: 0, max: 100000 }),
+      zones: parseRateZones(c, "edge.rateLimit.zones", rl.zones),
     },
     resources: parseResources(c, "edge.resources", raw.resources, { cpuMillis: 250, memoryMiB: 128 }),
     replicas: c.int("edge.replicas", raw.replicas, target === "kubernetes" ? 2 : 1, { min: 1, max: 20 }),

@@ -229,6 +229,17 @@ export interface DataConfig {
   rabbitmq: RabbitmqConfig;
 }
 
+/** A request limit over some paths: `rate` requests per second ("s") or per minute ("m"). */
+export interface RateZone {
+  name: string;
+  rate: number;
+  per: "s" | "m";
+  /** Requests over the rate answered at once before 429 (nginx `burst`, with `nodelay`). */
+  burst: number;
+  /** URL path prefixes it covers, with every location under them. */
+  paths: string[];
+}
+
 export interface RateLimit {
   /** Requests per second for ordinary paths. */
   generalPerSecond: number;
@@ -239,6 +250,8 @@ export interface RateLimit {
   strictPaths: string[];
   /** Connections (HTTP/2: concurrent requests) one client address may hold open at once; 0: no limit. */
   connectionsPerClient: number;
+  /** Limits of their own over some paths; the most specific zone covering a location replaces the general limit. */
+  zones: RateZone[];
 }
 
 export interface TlsConfig {

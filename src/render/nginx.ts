@@ -230,6 +230,7 @@ const UPSTREAM_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 const UPSTREAM_SERVER = /^([A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\]):[0-9]{1,5}$/;
 const APP_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 const IPV4 = /^[0-9]{1,3}(\.[0-9]{1,3}){3}$/;
+const ZONE_NAME = /^[a-z][a-z0-9-]*$/;
 const RESOLVER = /^[A-Za-z0-9.:[\]-]+( [A-Za-z0-9.:[\]-]+)*$/;
 
 function check(ok: boolean, what: string, value: unknown): void {
@@ -271,6 +272,12 @@ function validate(input: NginxInput): void {
     check(URL_PREFIX.test(input.frontend.route), "frontend route", input.frontend.route);
   }
   for (const p of edge.rateLimit.strictPaths) check(URL_PREFIX.test(p), "edge.rateLimit.strictPaths entry", p);
+  for (const z of edge.rateLimit.zones) {
+    check(ZONE_NAME.test(z.name), "edge.rateLimit.zones name", z.name);
+    check(Number.isInteger(z.rate) && z.rate >= 1 && (z.per === "s" || z.per === "m"), `rate of zone ${z.name}`, `${z.rate}r/${z.per}`);
+    check(Number.isInteger(z.burst) && z.burst >= 0, `burst of zone ${z.name}`, z.burst);
+    for (const p of z.paths) check(URL_PREFIX.test(p), `path of zone ${z.name}`, p);
+  }
   for (const [k, v] of [
     ["edge.clientMaxBodyMiB", edge.clientMaxBodyMiB],
     ["edge.hstsSeconds", edge.hstsSeconds],
@@ -324,14 +331,24 @@ function upstreamNames(input: NginxInput): string[] {
 // ---------------------------------------------------------------------------------------------
 // Locations
 
-type Limit = "general" | "strict" | "none";
+/** A request limit a location applies: its nginx zone and burst. */
+interface LimitRule {
+  zone: string;
+  burst: number;
+}
+
+/** A limit over a path prefix: every location at or under `path` takes it, the most specific one winning. */
+interface CoveringLimit extends LimitRule {
+  path: string;
+}
 
 interface ProxyLocation {
   /** "=" exact match (health paths) or "" prefix match. */
   modifier: "=" | "";
   path: string;
   upstream: string;
-  limit: Limit;
+  /** Undefined: no request limit (the load balancers' health paths). */
+  limit?: LimitRule;
   websocket: boolean;
   /** The URI the app receives instead of the request's (an exact location's whole path is replaced). */
   passAs?: string;
@@ -340,33 +357,43 @@ interface ProxyLocation {
 interface SiteRoutes {
   routes: { path: string; upstream: string }[];
   websockets: { path: string; upstream: string }[];
-  strict: string[];
+  general: LimitRule;
+  /** The login paths' strict limit and the zones, over the paths they cover. */
+  limits: CoveringLimit[];
   health: { path: string; upstream: string }[];
   /** Apps whose health and readiness are also served at their own paths (model/names appHealthPaths). */
   appHealth: AppRouting[];
 }
 
+/** The most specific limit whose path covers `path`. */
+function coveringLimit(limits: CoveringLimit[], path: string): LimitRule | undefined {
+  let best: CoveringLimit | undefined;
+  for (const l of limits) if (path.startsWith(l.path) && (!best || l.path.length > best.path.length)) best = l;
+  return best && { zone: best.zone, burst: best.burst };
+}
+
 /**
- * One location per distinct path. A path that is both a route and a strict/WebSocket path gets one
+ * One location per distinct path. A path that is both a route and a limited/WebSocket path gets one
  * location carrying both properties (nginx rejects duplicate locations). Prefix ownership mirrors
- * nginx's own longest-prefix rule, so a strict path proxies to the app that owns it anyway.
+ * nginx's own longest-prefix rule, so a limited path proxies to the app that owns it anyway; and
+ * every prefix location takes the most specific limit covering it, so a route inside a zone's path
+ * is limited by the zone although nginx picks the route's own location.
  */
 function proxyLocations(site: SiteRoutes): ProxyLocation[] {
   const prefix = new Map<string, ProxyLocation>();
-  for (const r of site.routes) prefix.set(r.path, { modifier: "", path: r.path, upstream: r.upstream, limit: "general", websocket: false });
-  for (const w of site.websockets) {
-    prefix.set(w.path, { modifier: "", path: w.path, upstream: w.upstream, limit: prefix.get(w.path)?.limit ?? "general", websocket: true });
-  }
+  for (const r of site.routes) prefix.set(r.path, { modifier: "", path: r.path, upstream: r.upstream, websocket: false });
+  for (const w of site.websockets) prefix.set(w.path, { modifier: "", path: w.path, upstream: w.upstream, websocket: true });
   const owner = (path: string): ProxyLocation | undefined => {
     let best: ProxyLocation | undefined;
     for (const loc of prefix.values()) if (path.startsWith(loc.path) && (!best || loc.path.length > best.path.length)) best = loc;
     return best;
   };
-  for (const path of site.strict) {
+  for (const { path } of site.limits) {
     const o = owner(path);
-    // A strict path no app serves would only 404: no location needed.
-    if (o) prefix.set(path, { ...o, path, limit: "strict" });
+    // A limited path no app serves would only 404: no location needed.
+    if (o && !prefix.has(path)) prefix.set(path, { ...o, path });
   }
+  for (const loc of prefix.values()) loc.limit = coveringLimit(site.limits, loc.path) ?? site.general;
   const exact = new Map<string, ProxyLocation>();
   for (const h of site.health) {
     if (exact.has(h.path)) continue;
@@ -374,13 +401,13 @@ function proxyLocations(site: SiteRoutes): ProxyLocation[] {
     const declaring = site.health.filter((d) => d.path === h.path);
     const o = owner(h.path);
     const target = declaring.find((d) => d.upstream === o?.upstream) ?? h;
-    exact.set(h.path, { modifier: "=", path: h.path, upstream: target.upstream, limit: "none", websocket: false });
+    exact.set(h.path, { modifier: "=", path: h.path, upstream: target.upstream, websocket: false });
   }
   // Monitors, not load balancers, use these: the general limit applies.
   for (const a of site.appHealth) {
     const paths = appHealthPaths(a.app);
-    exact.set(paths.health, { modifier: "=", path: paths.health, upstream: a.upstream, limit: "general", websocket: false, passAs: a.healthPath });
-    exact.set(paths.ready, { modifier: "=", path: paths.ready, upstream: a.upstream, limit: "general", websocket: false, passAs: a.readyPath });
+    exact.set(paths.health, { modifier: "=", path: paths.health, upstream: a.upstream, limit: site.general, websocket: false, passAs: a.healthPath });
+    exact.set(paths.ready, { modifier: "=", path: paths.ready, upstream: a.upstream, limit: site.general, websocket: false, passAs: a.readyPath });
   }
   const byPath = (a: ProxyLocation, b: ProxyLocation): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
   return [...[...exact.values()].sort(byPath), ...[...prefix.values()].sort(byPath)];
@@ -453,17 +480,29 @@ function proxyHeaders(websocket: boolean, host: string, port: string): string[] 
   ];
 }
 
-function limitReq(limit: Limit, edge: EdgeConfig): string[] {
-  if (limit === "none") return [];
-  const burst = limit === "general" ? edge.rateLimit.generalBurst : edge.rateLimit.strictBurst;
-  return [`limit_req zone=djs_${limit}${burst > 0 ? ` burst=${burst} nodelay` : ""};`];
+function limitReq(limit: LimitRule | undefined): string[] {
+  if (!limit) return [];
+  return [`limit_req zone=${limit.zone}${limit.burst > 0 ? ` burst=${limit.burst} nodelay` : ""};`];
+}
+
+/** The nginx zone of `edge.rateLimit.zones[].name`, apart from the built-in djs_general and djs_strict. */
+function zoneId(name: string): string {
+  return `djs_zone_${name.replace(/-/g, "_")}`;
+}
+
+/** The strict limit over the login paths and each zone over its paths. */
+function siteLimits(edge: EdgeConfig): CoveringLimit[] {
+  const { rateLimit: rl } = edge;
+  return [
+    ...rl.strictPaths.map((path) => ({ path, zone: "djs_strict", burst: rl.strictBurst })),
+    ...rl.zones.flatMap((z) => z.paths.map((path) => ({ path, zone: zoneId(z.name), burst: z.burst }))),
+  ];
 }
 
 function renderProxyLocation(loc: ProxyLocation, input: NginxInput): string[] {
-  const { edge } = input;
   const header = loc.modifier ? `location = ${loc.path}` : `location ${loc.path}`;
   return block(header, [
-    ...limitReq(loc.limit, edge),
+    ...limitReq(loc.limit),
     `proxy_pass http://${loc.upstream}${loc.passAs ?? ""};`,
     ...proxyHeaders(loc.websocket, forwardedHost(input), forwardedPort(input)),
     ...(loc.websocket ? [`proxy_read_timeout ${WEBSOCKET_TIMEOUT};`, `proxy_send_timeout ${WEBSOCKET_TIMEOUT};`] : []),
@@ -700,6 +739,7 @@ function httpContext(input: NginxInput): string[] {
     "# Rate limits per client address; exceeding one answers 429.",
     `limit_req_zone $binary_remote_addr zone=djs_general:10m rate=${edge.rateLimit.generalPerSecond}r/s;`,
     `limit_req_zone $binary_remote_addr zone=djs_strict:10m rate=${edge.rateLimit.strictPerMinute}r/m;`,
+    ...edge.rateLimit.zones.map((z) => `limit_req_zone $binary_remote_addr zone=${zoneId(z.name)}:10m rate=${z.rate}r/${z.per};`),
     "limit_req_status 429;",
     "limit_req_log_level warn;",
     ...(edge.rateLimit.connectionsPerClient > 0
@@ -797,7 +837,8 @@ function servers(input: NginxInput): string[] {
   const hostNames = new Set(routing.flatMap((r) => r.hosts));
   const mainNames = input.serverNames.filter((n) => !hostNames.has(n));
   const catchAll = mainNames.length === 0;
-  const strict = edge.rateLimit.strictPaths;
+  const general = { zone: "djs_general", burst: edge.rateLimit.generalBurst };
+  const limits = siteLimits(edge);
   const routed = routing.filter((r) => r.routes.length > 0);
 
   const main: AppSite = {
@@ -806,7 +847,8 @@ function servers(input: NginxInput): string[] {
     routes: {
       routes: [...routed.flatMap((r) => r.routes.map((path) => ({ path, upstream: r.upstream }))), ...(frontend ? [{ path: frontend.route, upstream: frontend.upstream }] : [])],
       websockets: routed.flatMap((r) => r.websocketPaths.map((path) => ({ path, upstream: r.upstream }))),
-      strict,
+      general,
+      limits,
       health: routed.flatMap((r) => [r.healthPath, r.readyPath].map((path) => ({ path, upstream: r.upstream }))),
       appHealth: routed,
     },
@@ -819,7 +861,8 @@ function servers(input: NginxInput): string[] {
       routes: {
         routes: [{ path: "/", upstream: r.upstream }],
         websockets: r.websocketPaths.map((path) => ({ path, upstream: r.upstream })),
-        strict,
+        general,
+        limits,
         health: [r.healthPath, r.readyPath].map((path) => ({ path, upstream: r.upstream })),
         appHealth: [r],
       },

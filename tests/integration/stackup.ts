@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { StackConfig } from "../../src/config/types";
 import { PATHS, buildModel } from "../../src/model/build";
 import * as names from "../../src/model/names";
+import { loadBalancedInput } from "../../src/components/targets/kubernetes/edge";
 import { nginxInputFor, renderNginx, renderUpstreamBlock, NginxInput } from "../../src/render/nginx";
 import { renderRedisConf } from "../../src/render/redis";
 import { Credentials, Endpoints, Stack, diffBeyondPlacement, process, processCommand, processEnv, renderedFile } from "./fixtures";
@@ -272,14 +273,22 @@ export async function startEdge(stack: Stack, upstreams: Record<string, number>,
   return { nginx, http, https, input, acmeWebroot };
 }
 
+export interface PlacedEdgeOptions {
+  /** The Kubernetes target's rendering (loadBalancedInput) with this range as its load balancer. */
+  loadBalancer?: string;
+  /** TLS from these files (edge.tls.mode "files"), served on the returned https port. */
+  tls?: { cert: string; key: string };
+}
+
 /**
  * The nginx a config renders, on loopback with its paths in a temp dir and its upstreams in include
  * files as the Docker cutover writes them, each at the address `addressOf` gives; started. For tests
  * whose upstreams are stand-ins (echo servers) rather than the sample app.
  */
-export async function startPlacedEdge(config: StackConfig, addressOf: (upstream: string) => string, label: string): Promise<{ http: number; conf: string }> {
-  const base = nginxInputFor(buildModel(config), config.edge, config.domain);
-  const http = await freePort();
+export async function startPlacedEdge(config: StackConfig, addressOf: (upstream: string) => string, label: string, opts: PlacedEdgeOptions = {}): Promise<{ http: number; https: number; conf: string }> {
+  const model = buildModel(config);
+  const base = opts.loadBalancer ? loadBalancedInput(model, config, opts.loadBalancer) : nginxInputFor(model, config.edge, config.domain);
+  const [http, https] = await freePorts(2);
   const dir = tempDir(label);
   const upstreamsDir = path.join(dir, "upstreams");
   fs.mkdirSync(upstreamsDir, { recursive: true });
@@ -291,10 +300,22 @@ export async function startPlacedEdge(config: StackConfig, addressOf: (upstream:
     nginxVersion: await nginxVersion(),
     addresses,
     upstreamsDir,
-    listen: { http, https: http + 1, address: "127.0.0.1" },
-    paths: { ...base.paths, staticRoot: dir, mediaRoot: dir, acmeWebroot: path.join(dir, "acme"), pidFile: path.join(dir, "nginx.pid"), tempDir: path.join(dir, "tmp"), accessLog: "off", errorLog: "stderr" },
+    listen: { http, https, address: "127.0.0.1" },
+    ...(opts.tls ? { redirectHttpsPort: https } : {}),
+    paths: {
+      ...base.paths,
+      staticRoot: dir,
+      mediaRoot: dir,
+      tlsCertificate: opts.tls?.cert ?? base.paths.tlsCertificate,
+      tlsKey: opts.tls?.key ?? base.paths.tlsKey,
+      acmeWebroot: path.join(dir, "acme"),
+      pidFile: path.join(dir, "nginx.pid"),
+      tempDir: path.join(dir, "tmp"),
+      accessLog: "off",
+      errorLog: "stderr",
+    },
   });
   chownR(dir, nginxUser());
-  await startNginx({ config: conf, ports: [http], dir, label });
-  return { http, conf };
+  await startNginx({ config: conf, ports: opts.tls ? [http, https] : [http], dir, label });
+  return { http, https, conf };
 }

@@ -1,0 +1,47 @@
+/**
+ * The edge's shaping keys (issue 11 items 10-13): rate-limit zones per path. Each parser records a
+ * problem naming the key, the value and what is allowed, and returns a usable default.
+ */
+import { Checker } from "./checker";
+import { ROUTE, ROUTE_HINT } from "./routes";
+import { RateZone } from "./types";
+
+const ZONE_NAME = /^[a-z][a-z0-9-]{0,19}$/;
+/** nginx's own rate syntax: requests per second or per minute. */
+const RATE = /^([1-9][0-9]{0,5})r\/(s|m)$/;
+const MAX_RATE = 100000;
+
+/** `"10r/s"` / `"30r/m"` as nginx writes them; undefined (after recording the problem) otherwise. */
+function parseRate(c: Checker, path: string, value: unknown): { rate: number; per: "s" | "m" } | undefined {
+  const m = typeof value === "string" ? RATE.exec(value) : null;
+  if (!m || Number(m[1]) > MAX_RATE) {
+    c.fail(path, value, `expected a rate such as "10r/s" (requests per second) or "30r/m" (per minute), from 1 to ${MAX_RATE}`);
+    return undefined;
+  }
+  return { rate: Number(m[1]), per: m[2] as "s" | "m" };
+}
+
+/**
+ * `edge.rateLimit.zones`: `{name, rate, burst, paths}`. The burst defaults as the built-in zones have
+ * it: twice the rate per second (general: 20r/s, burst 40), half the rate per minute (strict: 10r/m, 5).
+ */
+export function parseRateZones(c: Checker, path: string, value: unknown): RateZone[] {
+  const zones = c.list(path, value, []).map((item, i): RateZone | undefined => {
+    const at = `${path}[${i}]`;
+    const raw = c.object(at, item, ["name", "rate", "burst", "paths"]);
+    const name = c.string(`${at}.name`, raw.name, "", ZONE_NAME, "a lowercase name of 1-20 letters, digits and hyphens, starting with a letter");
+    if (raw.name === undefined) c.fail(`${at}.name`, item, "every zone needs a name (it names the nginx zone and appears in its 429 log lines)");
+    const rate = parseRate(c, `${at}.rate`, raw.rate);
+    const paths = c.stringList(`${at}.paths`, raw.paths, [], ROUTE, ROUTE_HINT);
+    if (paths.length === 0) c.fail(`${at}.paths`, raw.paths ?? item, 'expected at least one path the zone covers, e.g. ["/api/"]');
+    if (!rate) return undefined;
+    const burstDefault = rate.per === "s" ? 2 * rate.rate : Math.floor(rate.rate / 2);
+    return { name, ...rate, burst: c.int(`${at}.burst`, raw.burst, burstDefault, { min: 0, max: MAX_RATE }), paths };
+  });
+  const valid = zones.filter((z): z is RateZone => z !== undefined);
+  valid.forEach((z, i) => {
+    const first = valid.findIndex((o) => o.name === z.name);
+    if (first < i && z.name !== "") c.fail(`${path}[${zones.indexOf(z)}].name`, z.name, `already used by ${path}[${zones.indexOf(valid[first])}]; zone names must be unique`);
+  });
+  return valid;
+}
