@@ -1,10 +1,11 @@
 /**
- * The edge's shaping keys (issue 11 items 10-13): rate-limit zones per path. Each parser records a
+ * The edge's shaping keys (issue 11 items 10-13): rate-limit zones per path, an app's own edge
+ * settings per path. Each parser records a
  * problem naming the key, the value and what is allowed, and returns a usable default.
  */
 import { Checker } from "./checker";
 import { ROUTE, ROUTE_HINT } from "./routes";
-import { RateZone } from "./types";
+import { AppEdge, AppEdgePath, RateZone } from "./types";
 
 const ZONE_NAME = /^[a-z][a-z0-9-]{0,19}$/;
 /** nginx's own rate syntax: requests per second or per minute. */
@@ -44,4 +45,24 @@ export function parseRateZones(c: Checker, path: string, value: unknown): RateZo
     if (first < i && z.name !== "") c.fail(`${path}[${zones.indexOf(z)}].name`, z.name, `already used by ${path}[${zones.indexOf(valid[first])}]; zone names must be unique`);
   });
   return valid;
+}
+
+/** `apps[].edge`: `{paths: [{path, timeout, clientMaxBody}]}`; where each path lies is judged by checkRoutes. */
+export function parseAppEdge(c: Checker, path: string, value: unknown): AppEdge {
+  const raw = c.object(path, value, ["paths"]);
+  const paths = c.list(`${path}.paths`, raw.paths, []).map((item, i): AppEdgePath => {
+    const at = `${path}.paths[${i}]`;
+    const p = c.object(at, item, ["path", "timeout", "clientMaxBody"]);
+    if (p.path === undefined) c.fail(`${at}.path`, item, `every entry needs the URL path prefix it applies to, ${ROUTE_HINT}`);
+    const rule: AppEdgePath = { path: c.string(`${at}.path`, p.path, "/", ROUTE, ROUTE_HINT) };
+    // Up to an hour, as the WebSocket locations wait; past that a request belongs in a Celery task.
+    if (p.timeout !== undefined) rule.timeoutSeconds = c.int(`${at}.timeout`, p.timeout, 60, { min: 1, max: 3600 });
+    if (p.clientMaxBody !== undefined) rule.clientMaxBodyMiB = c.int(`${at}.clientMaxBody`, p.clientMaxBody, 10, { min: 1, max: 10240 });
+    return rule;
+  });
+  paths.forEach((r, i) => {
+    const first = paths.findIndex((o) => o.path === r.path);
+    if (first < i) c.fail(`${path}.paths[${i}].path`, r.path, `already listed as ${path}.paths[${first}]; one entry per path`);
+  });
+  return { paths };
 }

@@ -117,12 +117,40 @@ function clash(earlier: PathUse, later: PathUse): string | undefined {
   return undefined;
 }
 
+/** Who answers `path` on the main server block by nginx's longest-prefix rule: an app's name, "frontend", or nobody. */
+function mainOwner(config: StackConfig, path: string): string | undefined {
+  const prefixes = [
+    ...(config.frontend ? [{ path: config.frontend.route, owner: "frontend" }] : []),
+    ...config.apps.flatMap((a) => [...a.routes, ...a.websocketPaths].map((p) => ({ path: p, owner: a.name }))),
+  ];
+  let best: { path: string; owner: string } | undefined;
+  for (const p of prefixes) if (path.startsWith(p.path) && (!best || p.path.length > best.path.length)) best = p;
+  return best?.owner;
+}
+
+/** `apps[].edge.paths`: reachable, and answered by the app itself (on the main site, or on its own hosts). */
+function checkAppEdgePaths(c: Checker, config: StackConfig): void {
+  config.apps.forEach((app, i) =>
+    app.edge.paths.forEach(({ path }, j) => {
+      const key = `apps[${i}].edge.paths[${j}].path`;
+      const problem = unreachable(path);
+      const owner = mainOwner(config, path);
+      if (problem) c.fail(key, path, problem);
+      else if (app.hosts.length === 0 && owner !== app.name) {
+        const who = owner ? `${owner === "frontend" ? "the frontend" : `app ${owner}`} answers it (the longest route covering it)` : "no route covers it";
+        c.fail(key, path, `lies outside app ${app.name}'s routes (${app.routes.join(", ")}): ${who}; list a path under one of them`);
+      }
+    }),
+  );
+}
+
 /**
  * Refuses paths that can never be reached, that take over a location the edge owns, or that collide
  * with another path of the same server block; and an app host equal to the stack's domain, which
  * would leave the domain's server block empty and drop the default servers that close unknown hosts.
  */
 export function checkRoutes(c: Checker, config: StackConfig): void {
+  checkAppEdgePaths(c, config);
   const all = sites(config);
   const checked = new Set<string>();
   for (const use of all.flat()) {

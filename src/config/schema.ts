@@ -3,7 +3,7 @@ import { parseResources } from "./quantities";
 import { checkDerivedNames } from "./names";
 import { overlayKeysOf, withOverlay } from "./overlay";
 import { ROUTE, ROUTE_HINT, checkRoutes } from "./routes";
-import { parseRateZones } from "./edge";
+import { parseAppEdge, parseRateZones } from "./edge";
 import { moveSecretEnv } from "./secrets";
 import { parseAdminCidrs } from "./cidr";
 import { FIXED_ENV, MANAGED_ENV, checkAppEnv, checkSecretEnvValues, controlCharacter, hasUrlPassword, isCredentialName, managedEnv } from "./env-rules";
@@ -189,7 +189,7 @@ const APP_USER = /^([1-9][0-9]{0,9}):([0-9]{1,10})$/;
 const APP_KEYS = [
   "name", "build", "image", "wsgi", "celeryApp", "settingsModule", "routes", "hosts", "port", "database",
   "redisDb", "broker", "brokerRedisDb", "brokerAccess", "workers", "beat", "migrate", "release", "env", "replicas", "autoscale", "resources", "gunicorn",
-  "healthPath", "readyPath", "health", "static", "media", "websocketPaths", "envNames", "user", "server", "asgi",
+  "healthPath", "readyPath", "health", "static", "media", "websocketPaths", "envNames", "user", "server", "asgi", "edge",
 ] as const;
 
 function parseApps(c: Checker, value: unknown, frontend: FrontendConfig | undefined): AppConfig[] {
@@ -333,6 +333,7 @@ function parseApp(c: Checker, path: string, value: unknown, index: number, soleA
     websocketPaths,
     envNames,
     external: [],
+    edge: parseAppEdge(c, `${path}.edge`, raw.edge),
   };
   moveSecretEnv(c, path, app);
   app.workers = workersValue.map((w, i) => parseWorker(c, `${path}.workers[${i}]`, w, i));

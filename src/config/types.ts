@@ -129,6 +129,20 @@ export type EnvNames = Record<EnvRole, string | undefined>;
 export const EXTERNAL_SERVICES = ["database", "cache", "broker", "resultBackend"] as const;
 export type ExternalService = (typeof EXTERNAL_SERVICES)[number];
 
+/** What the edge does differently under one of an app's paths (and every location under it). */
+export interface AppEdgePath {
+  path: string;
+  /** How long nginx waits for the app's response (proxy_read_timeout), instead of the app's. */
+  timeoutSeconds?: number;
+  /** Largest request body (client_max_body_size), instead of edge.clientMaxBody. */
+  clientMaxBodyMiB?: number;
+}
+
+/** `apps[].edge`: the app's own edge settings. */
+export interface AppEdge {
+  paths: AppEdgePath[];
+}
+
 export interface AppConfig {
   name: string;
   source: AppSource;
@@ -183,6 +197,7 @@ export interface AppConfig {
   envNames: EnvNames;
   /** Services whose URL the app gets from `djangostack:external` instead of a deployed server. */
   external: ExternalService[];
+  edge: AppEdge;
 }
 
 export interface FrontendConfig {

@@ -2,7 +2,7 @@
  * The platform-neutral workload model: every process of the stack described once, as plain data.
  * Realizers (Docker, Kubernetes) translate it; renderers read it. Nothing here knows Pulumi.
  */
-import { ExternalService, Resources } from "../config/types";
+import { AppEdgePath, ExternalService, Resources } from "../config/types";
 
 export type Role = "postgres" | "redis" | "rabbitmq" | "dbinit" | "migrate" | "web" | "worker" | "beat" | "frontend" | "edge";
 
@@ -121,6 +121,10 @@ export interface AppRouting {
   /** URL prefixes nginx serves the app's static files and uploads under. */
   staticUrl: string;
   mediaUrl: string;
+  /** How long nginx waits for the app's response, derived from its app server's timeout. */
+  readTimeoutSeconds: number;
+  /** The app's own edge settings per path (config `apps[].edge.paths`). */
+  edgePaths: AppEdgePath[];
 }
 
 export interface WorkloadModel {

@@ -12,7 +12,7 @@
 import { EdgeConfig } from "../config/types";
 import { AppRouting, WorkloadModel } from "../model/types";
 import { APP_HEALTH_PREFIX, appHealthPaths } from "../model/names";
-import { EDGE_PORTS, PATHS } from "../model/build";
+import { EDGE_DEFAULT_TIMEOUT_SECONDS, EDGE_PORTS, PATHS } from "../model/build";
 
 export interface NginxPaths {
   /** Directory holding one folder per app: `/static/<app>/x` is served from `<staticRoot>/<app>/x`. */
@@ -137,7 +137,6 @@ export const DOT_SEGMENT_REGEX = "^/\\.(?!well-known/)|./\\.";
 /** Upload types a browser renders as active documents: downloaded, never displayed inline. */
 const ACTIVE_MEDIA_REGEX = "\\.(html?|xhtml|xht|shtml|mht|mhtml|svgz?|xml|xsl|xslt)$";
 
-const PROXY_READ_TIMEOUT = "120s";
 /** Idle client connections, when clients connect directly (h5bp's value). */
 const DIRECT_KEEPALIVE_SECONDS = 20;
 /**
@@ -266,6 +265,11 @@ function validate(input: NginxInput): void {
     check(UPSTREAM_NAME.test(r.upstream), "upstream name", r.upstream);
     for (const p of [...r.routes, ...r.websocketPaths, r.healthPath, r.readyPath]) check(URL_PREFIX.test(p), `path of app ${r.app}`, p);
     for (const h of r.hosts) check(SERVER_NAME.test(h), `host of app ${r.app}`, h);
+    check(Number.isInteger(r.readTimeoutSeconds) && r.readTimeoutSeconds >= 1, `read timeout of app ${r.app}`, r.readTimeoutSeconds);
+    for (const p of r.edgePaths) {
+      check(URL_PREFIX.test(p.path), `edge path of app ${r.app}`, p.path);
+      for (const v of [p.timeoutSeconds, p.clientMaxBodyMiB]) if (v !== undefined) check(Number.isInteger(v) && v >= 1, `setting of ${r.app}'s edge path ${p.path}`, v);
+    }
   }
   if (input.frontend) {
     check(UPSTREAM_NAME.test(input.frontend.upstream), "frontend upstream", input.frontend.upstream);
@@ -352,6 +356,8 @@ interface ProxyLocation {
   websocket: boolean;
   /** The URI the app receives instead of the request's (an exact location's whole path is replaced). */
   passAs?: string;
+  /** A Django app's location (the frontend's have none): how long to wait for it, how large a body it takes. */
+  app?: { readTimeoutSeconds: number; clientMaxBodyMiB?: number };
 }
 
 interface SiteRoutes {
@@ -363,6 +369,15 @@ interface SiteRoutes {
   health: { path: string; upstream: string }[];
   /** Apps whose health and readiness are also served at their own paths (model/names appHealthPaths). */
   appHealth: AppRouting[];
+  /** The Django apps this server block proxies to, with their own edge settings per path. */
+  apps: AppRouting[];
+}
+
+/** The app's settings for a location: its own, overridden by the most specific of its edge paths covering it. */
+function appSettings(app: AppRouting, path: string): ProxyLocation["app"] {
+  let best: AppRouting["edgePaths"][number] | undefined;
+  for (const p of app.edgePaths) if (path.startsWith(p.path) && (!best || p.path.length > best.path.length)) best = p;
+  return { readTimeoutSeconds: best?.timeoutSeconds ?? app.readTimeoutSeconds, ...(best?.clientMaxBodyMiB ? { clientMaxBodyMiB: best.clientMaxBodyMiB } : {}) };
 }
 
 /** The most specific limit whose path covers `path`. */
@@ -388,6 +403,13 @@ function proxyLocations(site: SiteRoutes): ProxyLocation[] {
     for (const loc of prefix.values()) if (path.startsWith(loc.path) && (!best || loc.path.length > best.path.length)) best = loc;
     return best;
   };
+  // An app's edge path gets a location of its own where the app serves it (config checks it does).
+  for (const a of site.apps) {
+    for (const { path } of a.edgePaths) {
+      const o = owner(path);
+      if (o?.upstream === a.upstream && !prefix.has(path)) prefix.set(path, { ...o, path });
+    }
+  }
   for (const { path } of site.limits) {
     const o = owner(path);
     // A limited path no app serves would only 404: no location needed.
@@ -410,7 +432,12 @@ function proxyLocations(site: SiteRoutes): ProxyLocation[] {
     exact.set(paths.ready, { modifier: "=", path: paths.ready, upstream: a.upstream, limit: site.general, websocket: false, passAs: a.readyPath });
   }
   const byPath = (a: ProxyLocation, b: ProxyLocation): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
-  return [...[...exact.values()].sort(byPath), ...[...prefix.values()].sort(byPath)];
+  const locations = [...[...exact.values()].sort(byPath), ...[...prefix.values()].sort(byPath)];
+  for (const loc of locations) {
+    const app = site.apps.find((a) => a.upstream === loc.upstream);
+    if (app) loc.app = appSettings(app, loc.path);
+  }
+  return locations;
 }
 
 /**
@@ -505,7 +532,8 @@ function renderProxyLocation(loc: ProxyLocation, input: NginxInput): string[] {
     ...limitReq(loc.limit),
     `proxy_pass http://${loc.upstream}${loc.passAs ?? ""};`,
     ...proxyHeaders(loc.websocket, forwardedHost(input), forwardedPort(input)),
-    ...(loc.websocket ? [`proxy_read_timeout ${WEBSOCKET_TIMEOUT};`, `proxy_send_timeout ${WEBSOCKET_TIMEOUT};`] : []),
+    ...(loc.websocket ? [`proxy_read_timeout ${WEBSOCKET_TIMEOUT};`, `proxy_send_timeout ${WEBSOCKET_TIMEOUT};`] : loc.app ? [`proxy_read_timeout ${loc.app.readTimeoutSeconds}s;`] : []),
+    ...(loc.app?.clientMaxBodyMiB ? [`client_max_body_size ${loc.app.clientMaxBodyMiB}m;`] : []),
   ]);
 }
 
@@ -767,7 +795,8 @@ function httpContext(input: NginxInput): string[] {
     "proxy_http_version 1.1;",
     "proxy_connect_timeout 5s;",
     "proxy_send_timeout 60s;",
-    `proxy_read_timeout ${PROXY_READ_TIMEOUT};`,
+    // The frontend's wait; each app's location sets its own.
+    `proxy_read_timeout ${EDGE_DEFAULT_TIMEOUT_SECONDS}s;`,
     "proxy_buffering on;",
     "proxy_request_buffering on;",
   ];
@@ -851,6 +880,7 @@ function servers(input: NginxInput): string[] {
       limits,
       health: routed.flatMap((r) => [r.healthPath, r.readyPath].map((path) => ({ path, upstream: r.upstream }))),
       appHealth: routed,
+      apps: routed,
     },
   };
   const hostSites: AppSite[] = routing
@@ -865,6 +895,7 @@ function servers(input: NginxInput): string[] {
         limits,
         health: [r.healthPath, r.readyPath].map((path) => ({ path, upstream: r.upstream })),
         appHealth: [r],
+        apps: [r],
       },
     }));
 

@@ -23,11 +23,21 @@ describe("edge config (issue 11)", () => {
     ["a zone path that is a login path", { edge: { rateLimit: { zones: [{ name: "login", rate: "5r/s", paths: ["/admin/login/"] }] } } }, "djangostack:edge.rateLimit.zones[0].paths[0]", "already limited by edge.rateLimit.strictPaths[0]"],
     ["two zones over one path", { edge: { rateLimit: { zones: [{ name: "a", rate: "5r/s", paths: ["/api/"] }, { name: "b", rate: "1r/s", paths: ["/api/"] }] } } }, "djangostack:edge.rateLimit.zones[1].paths[0]", "each path belongs to one rate limit"],
     ["a negative zone burst", { edge: { rateLimit: { zones: [{ name: "api", rate: "10r/s", burst: -1, paths: ["/api/"] }] } } }, "djangostack:edge.rateLimit.zones[0].burst", "integer from 0"],
+    // item 11: an app's own timeouts and upload sizes per path
+    ["an app edge path outside its routes", { apps: [{ name: "web", routes: ["/"] }, { name: "api", routes: ["/api/"], edge: { paths: [{ path: "/admin/", timeout: 600 }] } }] }, "djangostack:apps[1].edge.paths[0].path", "lies outside app api's routes (/api/): app web answers it"],
+    ["an app edge path inside another app's longer route", { apps: [{ name: "web", routes: ["/"], edge: { paths: [{ path: "/api/upload/", clientMaxBody: 100 }] } }, { name: "api", routes: ["/api/"] }] }, "djangostack:apps[0].edge.paths[0].path", "app api answers it"],
+    ["an app edge path under /media/", { apps: [{ edge: { paths: [{ path: "/media/big/", clientMaxBody: 100 }] } }] }, "djangostack:apps[0].edge.paths[0].path", "/media/ is reserved"],
+    ["an app edge path timeout of zero", { apps: [{ edge: { paths: [{ path: "/export/", timeout: 0 }] } }] }, "djangostack:apps[0].edge.paths[0].timeout", "integer from 1 to 3600"],
+    ["an app edge path body size in a unit", { apps: [{ edge: { paths: [{ path: "/upload/", clientMaxBody: "100m" }] } }] }, "djangostack:apps[0].edge.paths[0].clientMaxBody", "integer from 1 to 10240"],
+    ["an app edge path without its path", { apps: [{ edge: { paths: [{ timeout: 600 }] } }] }, "djangostack:apps[0].edge.paths[0].path", "needs the URL path prefix"],
+    ["an app edge path listed twice", { apps: [{ edge: { paths: [{ path: "/x/", timeout: 600 }, { path: "/x/", clientMaxBody: 50 }] } }] }, "djangostack:apps[0].edge.paths[1].path", "one entry per path"],
+    ["an unknown app edge key", { apps: [{ edge: { timeouts: 600 } }] }, "djangostack:apps[0].edge.timeouts", "allowed keys of apps[0].edge"],
   ];
   refuses(cases);
   accepts([
     ["HSTS with includeSubDomains and preload for two years", { edge: { hstsSeconds: 63072000, hstsIncludeSubDomains: true, hstsPreload: true } }],
     ["seed 002's limits: API 10 r/s, auth 5 r/s, over a route and a path inside another", { apps: [{ name: "web", routes: ["/"] }, { name: "auth", routes: ["/api/auth/"] }], edge: { rateLimit: { zones: [{ name: "api", rate: "10r/s", paths: ["/api/"] }, { name: "auth", rate: "5r/s", paths: ["/api/auth/"] }] } } }],
+    ["an upload path with a long timeout on an app that has only hosts", { apps: [{ name: "web", routes: ["/"] }, { name: "api", routes: [], hosts: ["api.example.com"], edge: { paths: [{ path: "/upload/", timeout: 600, clientMaxBody: 500 }] } }], domain: "example.com" }],
     ["a per-minute zone with no burst", { edge: { rateLimit: { zones: [{ name: "signup", rate: "3r/m", burst: 0, paths: ["/accounts/signup/"] }] } } }],
   ]);
 });
