@@ -1,11 +1,12 @@
 /**
  * The edge's shaping keys (issue 11 items 10-13): rate-limit zones per path, an app's own edge
- * settings per path. Each parser records a
+ * settings per path, the proxies in front of the edge. Each parser records a
  * problem naming the key, the value and what is allowed, and returns a usable default.
  */
 import { Checker } from "./checker";
 import { ROUTE, ROUTE_HINT } from "./routes";
-import { AppEdge, AppEdgePath, RateZone } from "./types";
+import { formatCidr, parseCidr } from "./cidr";
+import { AppEdge, AppEdgePath, CLIENT_ADDRESS_HEADERS, RateZone, Target, TrustedProxies } from "./types";
 
 const ZONE_NAME = /^[a-z][a-z0-9-]{0,19}$/;
 /** nginx's own rate syntax: requests per second or per minute. */
@@ -65,4 +66,37 @@ export function parseAppEdge(c: Checker, path: string, value: unknown): AppEdge 
     if (first < i) c.fail(`${path}.paths[${i}].path`, r.path, `already listed as ${path}.paths[${first}]; one entry per path`);
   });
   return { paths };
+}
+
+/**
+ * CIDRs that must each be a network (no host bits set, which usually means one host was meant) and
+ * never the whole internet. Returns their canonical forms.
+ */
+export function parseNetworks(c: Checker, path: string, value: unknown, what: string): string[] {
+  const out: string[] = [];
+  c.stringList(path, value, [], /^/, "CIDR blocks such as 203.0.113.0/24 or 2001:db8::/32").forEach((text, i) => {
+    const parsed = parseCidr(text);
+    if (!parsed.ok) c.fail(`${path}[${i}]`, text, `not a valid CIDR (${parsed.reason}); expected a network such as 203.0.113.0/24 or 2001:db8::/32`);
+    else if (parsed.cidr.prefix === 0) c.fail(`${path}[${i}]`, text, `is the whole IPv${parsed.cidr.family} internet: anyone could ${what}; list the networks themselves`);
+    else if (parsed.hostBitsSet) c.fail(`${path}[${i}]`, text, `host bits are set, so this is not a network: write ${formatCidr(parsed.cidr)} for the whole network, or a /${parsed.cidr.family === 4 ? 32 : 128} for one host`);
+    else out.push(formatCidr(parsed.cidr));
+  });
+  return out;
+}
+
+/**
+ * `edge.trustedProxies`: `{cidrs, header}`. Behind the Kubernetes load balancer nginx's peer is always
+ * the LB, so only X-Forwarded-For (to which the LB appends the address that reached it) tells the CDN
+ * from anyone else who connects to the LB; a header of the CDN's own could be sent by anybody.
+ */
+export function parseTrustedProxies(c: Checker, path: string, value: unknown, target: Target): TrustedProxies | undefined {
+  if (value === undefined || value === null) return undefined;
+  const raw = c.object(path, value, ["cidrs", "header"]);
+  const cidrs = parseNetworks(c, `${path}.cidrs`, raw.cidrs, "claim any client address");
+  if (raw.cidrs === undefined || (Array.isArray(raw.cidrs) && raw.cidrs.length === 0)) c.fail(`${path}.cidrs`, raw.cidrs ?? value, "expected the ranges the proxy connects from (Cloudflare publishes its at https://www.cloudflare.com/ips-v4 and /ips-v6)");
+  const header = c.oneOf(`${path}.header`, raw.header, CLIENT_ADDRESS_HEADERS, "X-Forwarded-For");
+  if (target === "kubernetes" && header !== "X-Forwarded-For") {
+    c.fail(`${path}.header`, header, 'on target "kubernetes" nginx sees only the load balancer, so only "X-Forwarded-For" (the LB appends who reached it) can tell the proxy from anyone else');
+  }
+  return { cidrs, header };
 }

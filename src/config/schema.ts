@@ -3,7 +3,7 @@ import { parseResources } from "./quantities";
 import { checkDerivedNames } from "./names";
 import { overlayKeysOf, withOverlay } from "./overlay";
 import { ROUTE, ROUTE_HINT, checkRoutes } from "./routes";
-import { parseAppEdge, parseRateZones } from "./edge";
+import { parseAppEdge, parseRateZones, parseTrustedProxies } from "./edge";
 import { moveSecretEnv } from "./secrets";
 import { parseAdminCidrs } from "./cidr";
 import { FIXED_ENV, MANAGED_ENV, checkAppEnv, checkSecretEnvValues, controlCharacter, hasUrlPassword, isCredentialName, managedEnv } from "./env-rules";
@@ -485,7 +485,7 @@ function parseData(c: Checker, value: unknown, target: Target): DataConfig {
 }
 
 function parseEdge(c: Checker, value: unknown, target: Target, domain: string | undefined, docker: DockerTargetConfig): EdgeConfig {
-  const raw = c.object("edge", value, ["nginxVersion", "httpPort", "httpsPort", "tls", "clientMaxBody", "hstsSeconds", "hstsIncludeSubDomains", "hstsPreload", "rateLimit", "resources", "replicas"]);
+  const raw = c.object("edge", value, ["nginxVersion", "httpPort", "httpsPort", "tls", "clientMaxBody", "hstsSeconds", "hstsIncludeSubDomains", "hstsPreload", "rateLimit", "trustedProxies", "resources", "replicas"]);
   const tlsRaw = c.object("edge.tls", raw.tls, ["mode", "email", "staging", "certificatePath", "keyPath"]);
   const rl = c.object("edge.rateLimit", raw.rateLimit, ["generalPerSecond", "generalBurst", "strictPerMinute", "strictBurst", "strictPaths", "connectionsPerClient", "zones"]);
   // Only a public edge can answer Let's Encrypt: a Droplet, or a docker engine published on 0.0.0.0.
@@ -539,6 +539,7 @@ function parseEdge(c: Checker, value: unknown, target: Target, domain: string | 
       connectionsPerClient: c.int("edge.rateLimit.connectionsPerClient", rl.connectionsPerClient, 100, { min: 0, max: 100000 }),
       zones: parseRateZones(c, "edge.rateLimit.zones", rl.zones),
     },
+    ...(raw.trustedProxies === undefined ? {} : { trustedProxies: parseTrustedProxies(c, "edge.trustedProxies", raw.trustedProxies, target) }),
     resources: parseResources(c, "edge.resources", raw.resources, { cpuMillis: 250, memoryMiB: 128 }),
     replicas: c.int("edge.replicas", raw.replicas, target === "kubernetes" ? 2 : 1, { min: 1, max: 20 }),
   };

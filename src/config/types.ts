@@ -280,6 +280,17 @@ export interface TlsConfig {
   keyPath?: string;
 }
 
+/** Headers a CDN writes the client address into (Cloudflare: CF-Connecting-IP; Akamai: True-Client-IP). */
+export const CLIENT_ADDRESS_HEADERS = ["X-Forwarded-For", "X-Real-IP", "CF-Connecting-IP", "True-Client-IP"] as const;
+export type ClientAddressHeader = (typeof CLIENT_ADDRESS_HEADERS)[number];
+
+/** Proxies in front of the edge (a CDN) whose word on the client address nginx takes. */
+export interface TrustedProxies {
+  /** Canonical CIDRs the proxies connect from. */
+  cidrs: string[];
+  header: ClientAddressHeader;
+}
+
 export interface EdgeConfig {
   nginxVersion: string;
   /** Host port nginx publishes for plain HTTP (default 8080 on a loopback Docker engine, 80 elsewhere). */
@@ -293,6 +304,8 @@ export interface EdgeConfig {
   /** HSTS `preload` (hstspreload.org); needs includeSubDomains and at least a year. */
   hstsPreload: boolean;
   rateLimit: RateLimit;
+  /** Undefined: no proxy in front (on Kubernetes, only the load balancer). */
+  trustedProxies?: TrustedProxies;
   resources: Resources;
   replicas: number;
 }

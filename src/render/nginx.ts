@@ -9,7 +9,8 @@
  *
  * Anchors: h5bp server configs, Mozilla intermediate TLS, `default_server` returning 444.
  */
-import { EdgeConfig } from "../config/types";
+import { CLIENT_ADDRESS_HEADERS, EdgeConfig } from "../config/types";
+import { parseCidr } from "../config/cidr";
 import { AppRouting, WorkloadModel } from "../model/types";
 import { APP_HEALTH_PREFIX, appHealthPaths } from "../model/names";
 import { EDGE_DEFAULT_TIMEOUT_SECONDS, EDGE_PORTS, PATHS } from "../model/build";
@@ -253,6 +254,8 @@ function validate(input: NginxInput): void {
   check(input.listen.http !== input.listen.https, "listen (http and https ports must differ)", input.listen);
   if (input.listen.address !== undefined) check(IPV4.test(input.listen.address), "listen.address", input.listen.address);
   for (const cidr of input.trustedProxy?.cidrs ?? []) check(/^[0-9.]+\/[0-9]{1,2}$/.test(cidr), "trustedProxy.cidrs", cidr);
+  for (const cidr of edge.trustedProxies?.cidrs ?? []) check(parseCidr(cidr).ok, "edge.trustedProxies.cidrs", cidr);
+  if (edge.trustedProxies) check((CLIENT_ADDRESS_HEADERS as readonly string[]).includes(edge.trustedProxies.header), "edge.trustedProxies.header", edge.trustedProxies.header);
   if (input.trustedProxy) check(Number.isInteger(input.trustedProxy.idleTimeoutSeconds) && input.trustedProxy.idleTimeoutSeconds >= 1, "trustedProxy.idleTimeoutSeconds", input.trustedProxy.idleTimeoutSeconds);
   if (input.resolver !== undefined) {
     check(RESOLVER.test(input.resolver), "resolver", input.resolver);
@@ -459,16 +462,32 @@ export const SPOOFABLE_HEADERS = [
  * client elsewhere cannot claim HTTPS by sending the header itself.
  */
 function forwardedProto(input: NginxInput): string[] {
-  if (!input.trustedProxy) return block("map $scheme $djs_forwarded_proto", ["default $scheme;"]);
+  if (!input.trustedProxy) return [...realIp(input), ...block("map $scheme $djs_forwarded_proto", ["default $scheme;"])];
   return [
     "# Behind a TLS-terminating proxy: trust its X-Forwarded-For and X-Forwarded-Proto, nobody else's.",
-    ...input.trustedProxy.cidrs.map((cidr) => `set_real_ip_from ${cidr};`),
-    "real_ip_header X-Forwarded-For;",
-    "real_ip_recursive on;",
+    ...realIp(input),
     ...block("geo $realip_remote_addr $djs_from_proxy", ["default 0;", ...input.trustedProxy.cidrs.map((cidr) => `${cidr} 1;`)]),
     ...block('map "$djs_from_proxy:$http_x_forwarded_proto" $djs_forwarded_proto', ["default $scheme;", '"1:https" https;']),
     // The proxy listens on the scheme's default port.
     ...block("map $djs_forwarded_proto $djs_forwarded_port", ["default 80;", "https 443;"]),
+  ];
+}
+
+/**
+ * The client address (for the rate limits, the logs and X-Real-IP) as the proxies in front report it:
+ * the load balancer and/or edge.trustedProxies. nginx takes the header only from a peer in these
+ * ranges and, walking X-Forwarded-For from the right, skips every trusted address, so what a client
+ * wrote itself further left is never used. Behind the load balancer the header is its X-Forwarded-For.
+ */
+function realIp(input: NginxInput): string[] {
+  const cdn = input.edge.trustedProxies;
+  const cidrs = [...(input.trustedProxy?.cidrs ?? []), ...(cdn?.cidrs ?? [])];
+  if (cidrs.length === 0) return [];
+  return [
+    ...(cdn ? ["# edge.trustedProxies: the client address the proxy in front reports, believed only from its ranges."] : []),
+    ...cidrs.map((cidr) => `set_real_ip_from ${cidr};`),
+    `real_ip_header ${input.trustedProxy ? "X-Forwarded-For" : (cdn?.header ?? "X-Forwarded-For")};`,
+    "real_ip_recursive on;",
   ];
 }
 

@@ -8,8 +8,8 @@
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { stackConfig } from "./fixtures";
-import { EchoUpstream, EdgeResponse, rawRequest, startEcho } from "./harness/echo";
-import { freePorts, useHarness } from "./harness/process";
+import { EchoUpstream, startFreeEcho, EdgeResponse, rawRequest } from "./harness/echo";
+import { useHarness } from "./harness/process";
 import { startPlacedEdge } from "./stackup";
 
 useHarness();
@@ -35,9 +35,8 @@ let local: number;
 let lb: number;
 
 before(async () => {
-  const [upstream] = await freePorts(1);
-  echo = await startEcho(upstream);
-  const at = (): string => `127.0.0.1:${upstream}`;
+  echo = await startFreeEcho();
+  const at = (): string => echo.address;
   const localEdge = await startPlacedEdge(stackConfig("local", { apps: APPS, edge: { rateLimit: RATE_LIMIT } }), at, "edge-zones-local");
   local = localEdge.http;
   const prod = stackConfig("production", { apps: APPS, edge: { rateLimit: RATE_LIMIT } });

@@ -7,13 +7,10 @@
  */
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import * as path from "node:path";
 import { stackConfig } from "./fixtures";
-import { EchoUpstream, EdgeRequest, EdgeResponse, rawRequest, startEcho } from "./harness/echo";
-import { chownR, freePorts, tempDir, useHarness } from "./harness/process";
-import { nginxUser } from "./harness/nginx";
-import { selfSignedCert } from "./harness/secrets";
-import { startPlacedEdge } from "./stackup";
+import { EchoUpstream, startFreeEcho, EdgeRequest, EdgeResponse, rawRequest } from "./harness/echo";
+import { useHarness } from "./harness/process";
+import { nginxCert, startPlacedEdge } from "./stackup";
 
 useHarness();
 
@@ -33,12 +30,9 @@ let echo: EchoUpstream;
 const port = { local: 0, tls: 0, lb: 0 };
 
 before(async () => {
-  const [upstream] = await freePorts(1);
-  echo = await startEcho(upstream);
-  const at = (): string => `127.0.0.1:${upstream}`;
-  const certDir = tempDir("edge-timeouts-certs");
-  const cert = await selfSignedCert(path.join(certDir, "certs"), DOMAIN);
-  chownR(certDir, nginxUser());
+  echo = await startFreeEcho();
+  const at = (): string => echo.address;
+  const cert = await nginxCert("edge-timeouts-certs", DOMAIN);
   const edge = { clientMaxBody: 1 };
   port.local = (await startPlacedEdge(stackConfig("local", { apps: [APP], edge }), at, "edge-timeouts-local")).http;
   port.tls = (await startPlacedEdge(stackConfig("local", { apps: [APP], domain: DOMAIN, edge: { ...edge, ...TLS_EDGE } }), at, "edge-timeouts-tls", { tls: cert })).https;

@@ -17,6 +17,7 @@ import { CeleryProcess, GunicornServer, runAppCommand, startCelery, startGunicor
 import { NginxServer, nginxUser, startNginx } from "./harness/nginx";
 import { PostgresServer, startPostgres } from "./harness/postgres";
 import { RabbitServer, startRabbitmq } from "./harness/rabbitmq";
+import { selfSignedCert } from "./harness/secrets";
 import { RedisServer, startRedis } from "./harness/redis";
 import { RunResult, chownR, freePort, freePorts, requireBinary, run, tempDir } from "./harness/process";
 
@@ -271,6 +272,14 @@ export async function startEdge(stack: Stack, upstreams: Record<string, number>,
   const tlsOn = stack.config.edge.tls.mode !== "none";
   const nginx = await startNginx({ config, ports: tlsOn ? [http, https] : [http], dir });
   return { nginx, http, https, input, acmeWebroot };
+}
+
+/** A self-signed certificate for `domain` (and `altNames`) that the test's nginx user can read. */
+export async function nginxCert(label: string, domain: string, altNames: string[] = []): Promise<{ cert: string; key: string }> {
+  const dir = tempDir(label);
+  const cert = await selfSignedCert(path.join(dir, "certs"), domain, altNames);
+  chownR(dir, nginxUser());
+  return cert;
 }
 
 export interface PlacedEdgeOptions {

@@ -3,7 +3,7 @@
  * the shapes the seeds need accepted.
  */
 import { describe } from "node:test";
-import { BadInput, accepts, refuses } from "./config-helpers";
+import { BadInput, accepts, onDroplet, refuses } from "./config-helpers";
 
 describe("edge config (issue 11)", () => {
   const cases: BadInput[] = [
@@ -32,12 +32,21 @@ describe("edge config (issue 11)", () => {
     ["an app edge path without its path", { apps: [{ edge: { paths: [{ timeout: 600 }] } }] }, "djangostack:apps[0].edge.paths[0].path", "needs the URL path prefix"],
     ["an app edge path listed twice", { apps: [{ edge: { paths: [{ path: "/x/", timeout: 600 }, { path: "/x/", clientMaxBody: 50 }] } }] }, "djangostack:apps[0].edge.paths[1].path", "one entry per path"],
     ["an unknown app edge key", { apps: [{ edge: { timeouts: 600 } }] }, "djangostack:apps[0].edge.timeouts", "allowed keys of apps[0].edge"],
+    // item 13: proxies in front of the edge
+    ["a trusted proxy range that is the whole internet", { edge: { trustedProxies: { cidrs: ["0.0.0.0/0"] } } }, "djangostack:edge.trustedProxies.cidrs[0]", "whole IPv4 internet"],
+    ["a trusted proxy range with host bits", { edge: { trustedProxies: { cidrs: ["173.245.48.1/20"] } } }, "djangostack:edge.trustedProxies.cidrs[0]", "write 173.245.48.0/20"],
+    ["a trusted proxy range that is no CIDR", { edge: { trustedProxies: { cidrs: ["cloudflare"] } } }, "djangostack:edge.trustedProxies.cidrs[0]", "not a valid CIDR"],
+    ["trusted proxies without ranges", { edge: { trustedProxies: { header: "CF-Connecting-IP" } } }, "djangostack:edge.trustedProxies.cidrs", "ips-v4"],
+    ["an unknown client address header", { edge: { trustedProxies: { cidrs: ["173.245.48.0/20"], header: "X-Client" } } }, "djangostack:edge.trustedProxies.header", '"CF-Connecting-IP"'],
+    ["a CDN's own header behind the Kubernetes load balancer", { target: "kubernetes", domain: "example.com", edge: { trustedProxies: { cidrs: ["173.245.48.0/20"], header: "CF-Connecting-IP" } } }, "djangostack:edge.trustedProxies.header", 'only "X-Forwarded-For"'],
   ];
   refuses(cases);
   accepts([
     ["HSTS with includeSubDomains and preload for two years", { edge: { hstsSeconds: 63072000, hstsIncludeSubDomains: true, hstsPreload: true } }],
     ["seed 002's limits: API 10 r/s, auth 5 r/s, over a route and a path inside another", { apps: [{ name: "web", routes: ["/"] }, { name: "auth", routes: ["/api/auth/"] }], edge: { rateLimit: { zones: [{ name: "api", rate: "10r/s", paths: ["/api/"] }, { name: "auth", rate: "5r/s", paths: ["/api/auth/"] }] } } }],
     ["an upload path with a long timeout on an app that has only hosts", { apps: [{ name: "web", routes: ["/"] }, { name: "api", routes: [], hosts: ["api.example.com"], edge: { paths: [{ path: "/upload/", timeout: 600, clientMaxBody: 500 }] } }], domain: "example.com" }],
+    ["Cloudflare in front of a Droplet, IPv4 and IPv6", { ...onDroplet(), domain: "example.com", edge: { tls: { mode: "letsencrypt", email: "ops@example.com" }, trustedProxies: { cidrs: ["173.245.48.0/20", "2400:cb00::/32"], header: "CF-Connecting-IP" } } }],
+    ["a CDN in front of the Kubernetes load balancer", { target: "kubernetes", domain: "example.com", edge: { trustedProxies: { cidrs: ["173.245.48.0/20"] } } }],
     ["a per-minute zone with no burst", { edge: { rateLimit: { zones: [{ name: "signup", rate: "3r/m", burst: 0, paths: ["/accounts/signup/"] }] } } }],
   ]);
 });
