@@ -1,6 +1,7 @@
 /**
  * The edge's shaping keys (issue 11 items 10-13): rate-limit zones per path, an app's own edge
- * settings per path, the proxies in front of the edge. Each parser records a
+ * settings per path (timeouts, upload sizes, allowlists) and headers, paths denied at the edge, the
+ * proxies in front of the edge. Each parser records a
  * problem naming the key, the value and what is allowed, and returns a usable default.
  */
 import { Checker } from "./checker";
@@ -48,24 +49,60 @@ export function parseRateZones(c: Checker, path: string, value: unknown): RateZo
   return valid;
 }
 
-/** `apps[].edge`: `{paths: [{path, timeout, clientMaxBody}]}`; where each path lies is judged by checkRoutes. */
+/** `apps[].edge`: `{paths: [{path, timeout, clientMaxBody, allow}], headers}`; where each path lies is judged by checkRoutes. */
 export function parseAppEdge(c: Checker, path: string, value: unknown): AppEdge {
-  const raw = c.object(path, value, ["paths"]);
+  const raw = c.object(path, value, ["paths", "headers"]);
   const paths = c.list(`${path}.paths`, raw.paths, []).map((item, i): AppEdgePath => {
     const at = `${path}.paths[${i}]`;
-    const p = c.object(at, item, ["path", "timeout", "clientMaxBody"]);
+    const p = c.object(at, item, ["path", "timeout", "clientMaxBody", "allow"]);
     if (p.path === undefined) c.fail(`${at}.path`, item, `every entry needs the URL path prefix it applies to, ${ROUTE_HINT}`);
     const rule: AppEdgePath = { path: c.string(`${at}.path`, p.path, "/", ROUTE, ROUTE_HINT) };
     // Up to an hour, as the WebSocket locations wait; past that a request belongs in a Celery task.
     if (p.timeout !== undefined) rule.timeoutSeconds = c.int(`${at}.timeout`, p.timeout, 60, { min: 1, max: 3600 });
     if (p.clientMaxBody !== undefined) rule.clientMaxBodyMiB = c.int(`${at}.clientMaxBody`, p.clientMaxBody, 10, { min: 1, max: 10240 });
+    if (p.allow !== undefined) {
+      rule.allow = parseNetworks(c, `${at}.allow`, p.allow, "reach the path");
+      if (Array.isArray(p.allow) && p.allow.length === 0) c.fail(`${at}.allow`, p.allow, "expected the networks that may reach the path, such as your office's 203.0.113.0/24; leave allow out to let everyone in");
+    }
     return rule;
   });
   paths.forEach((r, i) => {
     const first = paths.findIndex((o) => o.path === r.path);
     if (first < i) c.fail(`${path}.paths[${i}].path`, r.path, `already listed as ${path}.paths[${first}]; one entry per path`);
   });
-  return { paths };
+  return { paths, headers: parseHeaders(c, `${path}.headers`, raw.headers) };
+}
+
+/** Headers the edge sets itself or that describe the message: an app header must not duplicate or contradict them. */
+const EDGE_OWNED_HEADERS = [
+  "strict-transport-security", "x-frame-options", "x-content-type-options", "referrer-policy", "permissions-policy",
+  "content-length", "content-type", "content-encoding", "transfer-encoding", "connection", "set-cookie", "vary", "location",
+];
+const HEADER_NAME = /^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/;
+/** Printable text without what nginx would read as syntax or a variable (quote, backslash, $). */
+const HEADER_VALUE = /^[\x20-\x7e]{1,4096}$/;
+
+/** `apps[].edge.headers`: `{Name: value}` added to the app's responses. */
+function parseHeaders(c: Checker, path: string, value: unknown): Record<string, string> {
+  const headers = c.stringMap(path, value, HEADER_NAME, "header names of letters, digits and hyphens, such as Content-Security-Policy");
+  for (const [name, v] of Object.entries(headers)) {
+    if (EDGE_OWNED_HEADERS.includes(name.toLowerCase())) {
+      c.fail(`${path}.${name}`, name, "the edge or the app's own response sets this header; a second one would contradict it (the app's own value already wins over the edge's security headers)");
+      delete headers[name];
+    } else if (!HEADER_VALUE.test(v) || /["\\$]/.test(v)) {
+      c.fail(`${path}.${name}`, v, 'expected 1-4096 printable ASCII characters without ", \\ or $ (nginx would read them as syntax or a variable)');
+      delete headers[name];
+    }
+  }
+  return headers;
+}
+
+const DENY_PATH = /^(\/[A-Za-z0-9._~-]+)+\/?$/;
+
+/** `edge.denyPaths`: default ["/metrics"]; each entry "/x" or "/x/" denies /x and everything under /x/. */
+export function parseDenyPaths(c: Checker, path: string, value: unknown): string[] {
+  const entries = c.stringList(path, value, ["/metrics"], DENY_PATH, 'URL paths such as "/metrics" or "/internal/" (not "/"), of segments of letters, digits and . _ ~ -');
+  return [...new Set(entries.filter((e) => e !== "").map((e) => e.replace(/\/$/, "")))];
 }
 
 /**

@@ -144,6 +144,19 @@ function checkAppEdgePaths(c: Checker, config: StackConfig): void {
   );
 }
 
+/** A path the edge denies (`edge.denyPaths`, default /metrics) cannot also be served: nginx would pick the path's longer location. */
+function checkDenied(c: Checker, config: StackConfig, uses: PathUse[]): void {
+  const edgePaths = config.apps.flatMap((a, i) => a.edge.paths.map(({ path }, j) => ({ key: `apps[${i}].edge.paths[${j}].path`, path })));
+  config.edge.denyPaths.forEach((d, i) => {
+    const problem = unreachable(`${d}/`);
+    if (problem) c.fail(`edge.denyPaths[${i}]`, d, problem);
+  });
+  for (const use of [...uses, ...edgePaths]) {
+    const denied = config.edge.denyPaths.findIndex((d) => use.path.startsWith(`${d}/`));
+    if (denied >= 0) c.fail(use.key, use.path, `lies under edge.denyPaths[${denied}] ("${config.edge.denyPaths[denied]}"), which the edge answers 404 to keep internal endpoints private; choose another path, or drop the entry from edge.denyPaths (set it to [] to deny nothing)`);
+  }
+}
+
 /**
  * Refuses paths that can never be reached, that take over a location the edge owns, or that collide
  * with another path of the same server block; and an app host equal to the stack's domain, which
@@ -152,6 +165,7 @@ function checkAppEdgePaths(c: Checker, config: StackConfig): void {
 export function checkRoutes(c: Checker, config: StackConfig): void {
   checkAppEdgePaths(c, config);
   const all = sites(config);
+  checkDenied(c, config, [...new Map(all.flat().filter((u) => !u.key.endsWith(".hosts")).map((u) => [u.key, u])).values()]);
   const checked = new Set<string>();
   for (const use of all.flat()) {
     if (use.path === "" || checked.has(use.key) || use.key.endsWith(".hosts")) continue;

@@ -3,7 +3,7 @@ import { parseResources } from "./quantities";
 import { checkDerivedNames } from "./names";
 import { overlayKeysOf, withOverlay } from "./overlay";
 import { ROUTE, ROUTE_HINT, checkRoutes } from "./routes";
-import { parseAppEdge, parseRateZones, parseTrustedProxies } from "./edge";
+import { parseAppEdge, parseDenyPaths, parseRateZones, parseTrustedProxies } from "./edge";
 import { moveSecretEnv } from "./secrets";
 import { parseAdminCidrs } from "./cidr";
 import { FIXED_ENV, MANAGED_ENV, checkAppEnv, checkSecretEnvValues, controlCharacter, hasUrlPassword, isCredentialName, managedEnv } from "./env-rules";
@@ -485,7 +485,7 @@ function parseData(c: Checker, value: unknown, target: Target): DataConfig {
 }
 
 function parseEdge(c: Checker, value: unknown, target: Target, domain: string | undefined, docker: DockerTargetConfig): EdgeConfig {
-  const raw = c.object("edge", value, ["nginxVersion", "httpPort", "httpsPort", "tls", "clientMaxBody", "hstsSeconds", "hstsIncludeSubDomains", "hstsPreload", "rateLimit", "trustedProxies", "resources", "replicas"]);
+  const raw = c.object("edge", value, ["nginxVersion", "httpPort", "httpsPort", "tls", "clientMaxBody", "hstsSeconds", "hstsIncludeSubDomains", "hstsPreload", "rateLimit", "trustedProxies", "denyPaths", "resources", "replicas"]);
   const tlsRaw = c.object("edge.tls", raw.tls, ["mode", "email", "staging", "certificatePath", "keyPath"]);
   const rl = c.object("edge.rateLimit", raw.rateLimit, ["generalPerSecond", "generalBurst", "strictPerMinute", "strictBurst", "strictPaths", "connectionsPerClient", "zones"]);
   // Only a public edge can answer Let's Encrypt: a Droplet, or a docker engine published on 0.0.0.0.
@@ -521,6 +521,7 @@ function parseEdge(c: Checker, value: unknown, target: Target, domain: string | 
     c.fail("edge.hstsPreload", hstsPreload, `needs edge.hstsIncludeSubDomains true and edge.hstsSeconds of at least 31536000 (got ${String(hstsIncludeSubDomains)}, ${hstsSeconds})`);
   }
   return {
+    denyPaths: parseDenyPaths(c, "edge.denyPaths", raw.denyPaths),
     nginxVersion: parseNginxVersion(c, raw.nginxVersion, "1.28"),
     httpPort,
     httpsPort,

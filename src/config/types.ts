@@ -136,11 +136,15 @@ export interface AppEdgePath {
   timeoutSeconds?: number;
   /** Largest request body (client_max_body_size), instead of edge.clientMaxBody. */
   clientMaxBodyMiB?: number;
+  /** Only clients in these networks (canonical CIDRs) reach it; others get 403. */
+  allow?: string[];
 }
 
 /** `apps[].edge`: the app's own edge settings. */
 export interface AppEdge {
   paths: AppEdgePath[];
+  /** Response headers added to the app's responses unless the app sent the header itself (e.g. Content-Security-Policy). */
+  headers: Record<string, string>;
 }
 
 export interface AppConfig {
@@ -292,6 +296,8 @@ export interface TrustedProxies {
 }
 
 export interface EdgeConfig {
+  /** Paths nginx answers 404 on every site, whatever app serves them (e.g. /metrics): "/x" covers /x and /x/... */
+  denyPaths: string[];
   nginxVersion: string;
   /** Host port nginx publishes for plain HTTP (default 8080 on a loopback Docker engine, 80 elsewhere). */
   httpPort: number;

@@ -94,6 +94,7 @@ export function buildModel(config: StackConfig): WorkloadModel {
       mediaUrl: a.media.url,
       readTimeoutSeconds: edgeReadTimeout(a),
       edgePaths: a.edge.paths,
+      edgeHeaders: a.edge.headers,
     })),
     frontend: config.frontend && { upstream: "frontend", port: config.frontend.port, route: config.frontend.route },
     volumes: [...volumes.values()],

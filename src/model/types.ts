@@ -125,6 +125,8 @@ export interface AppRouting {
   readTimeoutSeconds: number;
   /** The app's own edge settings per path (config `apps[].edge.paths`). */
   edgePaths: AppEdgePath[];
+  /** Response headers the edge adds to the app's responses that lack them (config `apps[].edge.headers`). */
+  edgeHeaders: Record<string, string>;
 }
 
 export interface WorkloadModel {

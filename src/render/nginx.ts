@@ -9,7 +9,7 @@
  *
  * Anchors: h5bp server configs, Mozilla intermediate TLS, `default_server` returning 444.
  */
-import { CLIENT_ADDRESS_HEADERS, EdgeConfig } from "../config/types";
+import { AppEdgePath, CLIENT_ADDRESS_HEADERS, EdgeConfig } from "../config/types";
 import { parseCidr } from "../config/cidr";
 import { AppRouting, WorkloadModel } from "../model/types";
 import { APP_HEALTH_PREFIX, appHealthPaths } from "../model/names";
@@ -231,6 +231,11 @@ const UPSTREAM_SERVER = /^([A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\]):[0-9]{1,5}$/;
 const APP_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 const IPV4 = /^[0-9]{1,3}(\.[0-9]{1,3}){3}$/;
 const ZONE_NAME = /^[a-z][a-z0-9-]*$/;
+const HEADER_NAME = /^[A-Za-z0-9][A-Za-z0-9-]*$/;
+/** Printable ASCII without what nginx reads as syntax or a variable inside a quoted string. */
+const HEADER_VALUE = /^[ !#%-[\]-~]+$/;
+/** An edge.denyPaths entry: segments, no trailing slash. */
+const DENY_PATH = /^(\/[A-Za-z0-9._~-]+)+$/;
 const RESOLVER = /^[A-Za-z0-9.:[\]-]+( [A-Za-z0-9.:[\]-]+)*$/;
 
 function check(ok: boolean, what: string, value: unknown): void {
@@ -269,8 +274,10 @@ function validate(input: NginxInput): void {
     for (const p of [...r.routes, ...r.websocketPaths, r.healthPath, r.readyPath]) check(URL_PREFIX.test(p), `path of app ${r.app}`, p);
     for (const h of r.hosts) check(SERVER_NAME.test(h), `host of app ${r.app}`, h);
     check(Number.isInteger(r.readTimeoutSeconds) && r.readTimeoutSeconds >= 1, `read timeout of app ${r.app}`, r.readTimeoutSeconds);
+    for (const [name, value] of Object.entries(r.edgeHeaders)) check(HEADER_NAME.test(name) && HEADER_VALUE.test(value), `header of app ${r.app}`, `${name}: ${value}`);
     for (const p of r.edgePaths) {
       check(URL_PREFIX.test(p.path), `edge path of app ${r.app}`, p.path);
+      for (const cidr of p.allow ?? []) check(parseCidr(cidr).ok, `allow of ${r.app}'s edge path ${p.path}`, cidr);
       for (const v of [p.timeoutSeconds, p.clientMaxBodyMiB]) if (v !== undefined) check(Number.isInteger(v) && v >= 1, `setting of ${r.app}'s edge path ${p.path}`, v);
     }
   }
@@ -279,6 +286,7 @@ function validate(input: NginxInput): void {
     check(URL_PREFIX.test(input.frontend.route), "frontend route", input.frontend.route);
   }
   for (const p of edge.rateLimit.strictPaths) check(URL_PREFIX.test(p), "edge.rateLimit.strictPaths entry", p);
+  for (const d of edge.denyPaths) check(DENY_PATH.test(d), "edge.denyPaths entry", d);
   for (const z of edge.rateLimit.zones) {
     check(ZONE_NAME.test(z.name), "edge.rateLimit.zones name", z.name);
     check(Number.isInteger(z.rate) && z.rate >= 1 && (z.per === "s" || z.per === "m"), `rate of zone ${z.name}`, `${z.rate}r/${z.per}`);
@@ -359,8 +367,18 @@ interface ProxyLocation {
   websocket: boolean;
   /** The URI the app receives instead of the request's (an exact location's whole path is replaced). */
   passAs?: string;
-  /** A Django app's location (the frontend's have none): how long to wait for it, how large a body it takes. */
-  app?: { readTimeoutSeconds: number; clientMaxBodyMiB?: number };
+  /** A Django app's location (the frontend's have none): its settings there. */
+  app?: LocationSettings;
+}
+
+interface LocationSettings {
+  app: string;
+  readTimeoutSeconds: number;
+  clientMaxBodyMiB?: number;
+  /** Networks that may reach it (others get 403); undefined: everyone. */
+  allow?: string[];
+  /** The app's own response headers (`appHeaderMaps` holds their values). */
+  headers: string[];
 }
 
 interface SiteRoutes {
@@ -376,11 +394,34 @@ interface SiteRoutes {
   apps: AppRouting[];
 }
 
-/** The app's settings for a location: its own, overridden by the most specific of its edge paths covering it. */
-function appSettings(app: AppRouting, path: string): ProxyLocation["app"] {
-  let best: AppRouting["edgePaths"][number] | undefined;
-  for (const p of app.edgePaths) if (path.startsWith(p.path) && (!best || p.path.length > best.path.length)) best = p;
-  return { readTimeoutSeconds: best?.timeoutSeconds ?? app.readTimeoutSeconds, ...(best?.clientMaxBodyMiB ? { clientMaxBodyMiB: best.clientMaxBodyMiB } : {}) };
+/**
+ * The app's settings for a location: each from the most specific of its edge paths covering it that
+ * sets it, else the app's own; so an allowlist on /admin/ still holds in /admin/login/'s location.
+ */
+function appSettings(app: AppRouting, path: string): LocationSettings {
+  const covering = app.edgePaths.filter((p) => path.startsWith(p.path)).sort((a, b) => b.path.length - a.path.length);
+  const pick = <K extends "timeoutSeconds" | "clientMaxBodyMiB" | "allow">(key: K): AppEdgePath[K] => covering.find((p) => p[key] !== undefined)?.[key];
+  return { app: app.app, readTimeoutSeconds: pick("timeoutSeconds") ?? app.readTimeoutSeconds, clientMaxBodyMiB: pick("clientMaxBodyMiB"), allow: pick("allow"), headers: Object.keys(app.edgeHeaders) };
+}
+
+/** The variable holding app `app`'s value of response header `name`, empty when the app sent its own. */
+function appHeaderVariable(app: string, name: string): string {
+  return `app_${app.replace(/-/g, "_")}_${name.toLowerCase().replace(/-/g, "_")}`;
+}
+
+function appHeaderMaps(routing: AppRouting[]): string[] {
+  return routing.flatMap((r) => Object.entries(r.edgeHeaders).flatMap(([name, value]) => headerMap(name.toLowerCase().replace(/-/g, "_"), appHeaderVariable(r.app, name), value)));
+}
+
+/** An app location's own lines: its wait, body size, allowlist, and headers (with the common ones, which its add_header stops inheriting). */
+function appLocationLines(settings: LocationSettings | undefined, websocket: boolean, input: NginxInput): string[] {
+  if (!settings) return [];
+  return [
+    ...(websocket ? [] : [`proxy_read_timeout ${settings.readTimeoutSeconds}s;`]),
+    ...(settings.clientMaxBodyMiB ? [`client_max_body_size ${settings.clientMaxBodyMiB}m;`] : []),
+    ...(settings.allow ? [...settings.allow.map((cidr) => `allow ${cidr};`), "deny all;"] : []),
+    ...(settings.headers.length > 0 ? [...settings.headers.map((h) => `add_header ${h} $djs_${appHeaderVariable(settings.app, h)} always;`), ...securityHeaders(input)] : []),
+  ];
 }
 
 /** The most specific limit whose path covers `path`. */
@@ -551,8 +592,8 @@ function renderProxyLocation(loc: ProxyLocation, input: NginxInput): string[] {
     ...limitReq(loc.limit),
     `proxy_pass http://${loc.upstream}${loc.passAs ?? ""};`,
     ...proxyHeaders(loc.websocket, forwardedHost(input), forwardedPort(input)),
-    ...(loc.websocket ? [`proxy_read_timeout ${WEBSOCKET_TIMEOUT};`, `proxy_send_timeout ${WEBSOCKET_TIMEOUT};`] : loc.app ? [`proxy_read_timeout ${loc.app.readTimeoutSeconds}s;`] : []),
-    ...(loc.app?.clientMaxBodyMiB ? [`client_max_body_size ${loc.app.clientMaxBodyMiB}m;`] : []),
+    ...(loc.websocket ? [`proxy_read_timeout ${WEBSOCKET_TIMEOUT};`, `proxy_send_timeout ${WEBSOCKET_TIMEOUT};`] : []),
+    ...appLocationLines(loc.app, loc.websocket, input),
   ]);
 }
 
@@ -679,6 +720,8 @@ function appServer(input: NginxInput, site: AppSite): string[] {
   body.push(...staticLocations(site.staticApps, input));
   const locations = proxyLocations(site.routes);
   for (const loc of locations) body.push(...renderProxyLocation(loc, input));
+  // Internal endpoints (edge.denyPaths): the path itself and its tree, whichever app serves them.
+  for (const d of input.edge.denyPaths) body.push(...block(`location = ${d}`, ["return 404;"]), ...block(`location ${d}/`, ["return 404;"]));
   // Only the exact per-app health paths live under this tree (config refuses routes there).
   if (site.routes.appHealth.length > 0) body.push(...block(`location ${APP_HEALTH_PREFIX}`, ["return 404;"]));
   // Without a "/" location nginx would serve its built-in html root.
@@ -810,6 +853,7 @@ function httpContext(input: NginxInput): string[] {
     ...headerMap("x_content_type_options", "x_content_type_options", "nosniff"),
     ...headerMap("referrer_policy", "referrer_policy", "strict-origin-when-cross-origin"),
     ...headerMap("permissions_policy", "permissions_policy", PERMISSIONS_POLICY),
+    ...appHeaderMaps(input.routing),
     "",
     "proxy_http_version 1.1;",
     "proxy_connect_timeout 5s;",

@@ -7,14 +7,12 @@
  */
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { stackConfig } from "./fixtures";
-import { EchoUpstream, startFreeEcho, EdgeRequest, EdgeResponse, rawRequest } from "./harness/echo";
+import { EchoUpstream, EdgeRequest, EdgeResponse, rawRequest } from "./harness/echo";
 import { useHarness } from "./harness/process";
-import { nginxCert, startPlacedEdge } from "./stackup";
+import { VARIANT_DOMAIN as DOMAIN, startEdgeVariants } from "./stackup";
 
 useHarness();
 
-const DOMAIN = "djangostack.test";
 const LB = "127.0.0.2";
 const APP = {
   name: "web",
@@ -23,20 +21,14 @@ const APP = {
   gunicorn: { timeout: 1 },
   edge: { paths: [{ path: "/slow/quick/", timeout: 1 }, { path: "/upload/", clientMaxBody: 3 }] },
 };
-const TLS_EDGE = { tls: { mode: "files", certificatePath: "/etc/ssl/djangostack/fullchain.pem", keyPath: "/etc/ssl/djangostack/privkey.pem" } };
 const ONE_AND_A_HALF_MIB = "x".repeat(1536 * 1024);
 
 let echo: EchoUpstream;
-const port = { local: 0, tls: 0, lb: 0 };
+let port: { local: number; tls: number; lb: number };
 
 before(async () => {
-  echo = await startFreeEcho();
-  const at = (): string => echo.address;
-  const cert = await nginxCert("edge-timeouts-certs", DOMAIN);
-  const edge = { clientMaxBody: 1 };
-  port.local = (await startPlacedEdge(stackConfig("local", { apps: [APP], edge }), at, "edge-timeouts-local")).http;
-  port.tls = (await startPlacedEdge(stackConfig("local", { apps: [APP], domain: DOMAIN, edge: { ...edge, ...TLS_EDGE } }), at, "edge-timeouts-tls", { tls: cert })).https;
-  port.lb = (await startPlacedEdge(stackConfig("production", { apps: [APP], edge }), at, "edge-timeouts-lb", { loadBalancer: `${LB}/32` })).http;
+  const config = { apps: [APP], edge: { clientMaxBody: 1 } };
+  ({ echo, ...port } = await startEdgeVariants("edge-timeouts", `${LB}/32`, { local: config, tls: config, production: config }));
 }, { timeout: 60_000 });
 
 const variants: [string, (req: Omit<EdgeRequest, "port">) => Promise<EdgeResponse>][] = [

@@ -7,33 +7,28 @@
  */
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { stackConfig } from "./fixtures";
-import { EchoUpstream, startFreeEcho, EdgeRequest, SeenRequest, rawRequest } from "./harness/echo";
+import { EchoUpstream, EdgeRequest, SeenRequest, rawRequest } from "./harness/echo";
 import { useHarness } from "./harness/process";
-import { nginxCert, startPlacedEdge } from "./stackup";
+import { VARIANT_DOMAIN as DOMAIN, startEdgeVariants } from "./stackup";
 
 useHarness();
 
 const CDN = "127.0.0.3";
 const LB = "127.0.0.2";
-const DOMAIN = "djangostack.test";
 const APPS = [{ name: "web", build: "./app", routes: ["/"] }];
 /** One request a minute per client on /api/, so a shared bucket shows at the second request. */
 const RATE_LIMIT = { zones: [{ name: "api", rate: "1r/m", burst: 0, paths: ["/api/"] }] };
-const TLS_EDGE = { tls: { mode: "files", certificatePath: "/etc/ssl/djangostack/fullchain.pem", keyPath: "/etc/ssl/djangostack/privkey.pem" } };
+const CDN_IN_FRONT = { cidrs: [`${CDN}/32`], header: "CF-Connecting-IP" };
 
 let echo: EchoUpstream;
-const port = { local: 0, tls: 0, lb: 0 };
+let port: { local: number; tls: number; lb: number };
 
 before(async () => {
-  echo = await startFreeEcho();
-  const at = (): string => echo.address;
-  const cdn = { cidrs: [`${CDN}/32`], header: "CF-Connecting-IP" };
-  const cert = await nginxCert("edge-proxies-certs", DOMAIN);
-  port.local = (await startPlacedEdge(stackConfig("local", { apps: APPS, edge: { trustedProxies: cdn, rateLimit: RATE_LIMIT } }), at, "edge-proxies-local")).http;
-  port.tls = (await startPlacedEdge(stackConfig("local", { apps: APPS, domain: DOMAIN, edge: { ...TLS_EDGE, trustedProxies: cdn } }), at, "edge-proxies-tls", { tls: cert })).https;
-  const behindLb = stackConfig("production", { apps: APPS, edge: { trustedProxies: { cidrs: [`${CDN}/32`] }, rateLimit: RATE_LIMIT } });
-  port.lb = (await startPlacedEdge(behindLb, at, "edge-proxies-lb", { loadBalancer: `${LB}/32` })).http;
+  ({ echo, ...port } = await startEdgeVariants("edge-proxies", `${LB}/32`, {
+    local: { apps: APPS, edge: { trustedProxies: CDN_IN_FRONT, rateLimit: RATE_LIMIT } },
+    tls: { apps: APPS, edge: { trustedProxies: CDN_IN_FRONT } },
+    production: { apps: APPS, edge: { trustedProxies: { cidrs: [`${CDN}/32`] }, rateLimit: RATE_LIMIT } },
+  }));
 }, { timeout: 60_000 });
 
 async function seen(req: EdgeRequest): Promise<{ status: number; app?: SeenRequest }> {

@@ -12,7 +12,8 @@ import * as names from "../../src/model/names";
 import { loadBalancedInput } from "../../src/components/targets/kubernetes/edge";
 import { nginxInputFor, renderNginx, renderUpstreamBlock, NginxInput } from "../../src/render/nginx";
 import { renderRedisConf } from "../../src/render/redis";
-import { Credentials, Endpoints, Stack, diffBeyondPlacement, process, processCommand, processEnv, renderedFile } from "./fixtures";
+import { Credentials, Endpoints, Stack, diffBeyondPlacement, process, processCommand, processEnv, renderedFile, stackConfig } from "./fixtures";
+import { EchoUpstream, startFreeEcho } from "./harness/echo";
 import { CeleryProcess, GunicornServer, runAppCommand, startCelery, startGunicorn } from "./harness/django";
 import { NginxServer, nginxUser, startNginx } from "./harness/nginx";
 import { PostgresServer, startPostgres } from "./harness/postgres";
@@ -327,4 +328,31 @@ export async function startPlacedEdge(config: StackConfig, addressOf: (upstream:
   chownR(dir, nginxUser());
   await startNginx({ config: conf, ports: opts.tls ? [http, https] : [http], dir, label });
   return { http, https, conf };
+}
+
+export const VARIANT_DOMAIN = "djangostack.test";
+const TLS_FILES = { mode: "files", certificatePath: "/etc/ssl/djangostack/fullchain.pem", keyPath: "/etc/ssl/djangostack/privkey.pem" };
+
+export interface EdgeVariants {
+  echo: EchoUpstream;
+  /** HTTP port of the local stack's rendering, HTTPS port of the TLS one, HTTP port behind the LB. */
+  local: number;
+  tls: number;
+  lb: number;
+}
+
+/**
+ * One echo app behind three renderings: the local stack (plain HTTP), the local stack with
+ * VARIANT_DOMAIN and TLS from files (a self-signed certificate), and the production stack as the
+ * Kubernetes target renders it behind its load balancer at `lbCidr`. `extra` is each one's config.
+ */
+export async function startEdgeVariants(label: string, lbCidr: string, extra: { local: Record<string, unknown>; tls: Record<string, unknown>; production: Record<string, unknown> }): Promise<EdgeVariants> {
+  const echo = await startFreeEcho();
+  const at = (): string => echo.address;
+  const cert = await nginxCert(`${label}-certs`, VARIANT_DOMAIN);
+  const tlsEdge = { ...(extra.tls.edge as Record<string, unknown> | undefined), tls: TLS_FILES };
+  const local = (await startPlacedEdge(stackConfig("local", extra.local), at, `${label}-local`)).http;
+  const tls = (await startPlacedEdge(stackConfig("local", { ...extra.tls, domain: VARIANT_DOMAIN, edge: tlsEdge }), at, `${label}-tls`, { tls: cert })).https;
+  const lb = (await startPlacedEdge(stackConfig("production", extra.production), at, `${label}-lb`, { loadBalancer: lbCidr })).http;
+  return { echo, local, tls, lb };
 }

@@ -39,6 +39,17 @@ describe("edge config (issue 11)", () => {
     ["trusted proxies without ranges", { edge: { trustedProxies: { header: "CF-Connecting-IP" } } }, "djangostack:edge.trustedProxies.cidrs", "ips-v4"],
     ["an unknown client address header", { edge: { trustedProxies: { cidrs: ["173.245.48.0/20"], header: "X-Client" } } }, "djangostack:edge.trustedProxies.header", '"CF-Connecting-IP"'],
     ["a CDN's own header behind the Kubernetes load balancer", { target: "kubernetes", domain: "example.com", edge: { trustedProxies: { cidrs: ["173.245.48.0/20"], header: "CF-Connecting-IP" } } }, "djangostack:edge.trustedProxies.header", 'only "X-Forwarded-For"'],
+    // item 12 (in part): allowlists, headers, paths denied at the edge
+    ["an allowlist of the whole internet", { apps: [{ edge: { paths: [{ path: "/admin/", allow: ["::/0"] }] } }] }, "djangostack:apps[0].edge.paths[0].allow[0]", "whole IPv6 internet"],
+    ["an allowlist entry with host bits", { apps: [{ edge: { paths: [{ path: "/admin/", allow: ["203.0.113.7/24"] }] } }] }, "djangostack:apps[0].edge.paths[0].allow[0]", "write 203.0.113.0/24"],
+    ["an empty allowlist", { apps: [{ edge: { paths: [{ path: "/admin/", allow: [] }] } }] }, "djangostack:apps[0].edge.paths[0].allow", "leave allow out"],
+    ["a header the edge sets itself", { apps: [{ edge: { headers: { "X-Frame-Options": "SAMEORIGIN" } } }] }, "djangostack:apps[0].edge.headers.X-Frame-Options", "the edge or the app's own response sets this header"],
+    ["a header value with a $", { apps: [{ edge: { headers: { "Content-Security-Policy": "default-src $host" } } }] }, "djangostack:apps[0].edge.headers.Content-Security-Policy", "nginx would read them as syntax or a variable"],
+    ["a header name with a space", { apps: [{ edge: { headers: { "Content Security Policy": "x" } } }] }, "djangostack:apps[0].edge.headers.Content Security Policy", "header names of letters"],
+    ["denying /", { edge: { denyPaths: ["/"] } }, "djangostack:edge.denyPaths[0]", '"/metrics" or "/internal/"'],
+    ["denying the static tree", { edge: { denyPaths: ["/static"] } }, "djangostack:edge.denyPaths[0]", "/static/ is reserved"],
+    ["a route under a denied path", { apps: [{ routes: ["/metrics/public/"] }] }, "djangostack:apps[0].routes[0]", 'lies under edge.denyPaths[0] ("/metrics")'],
+    ["a health path under a denied path", { apps: [{ healthPath: "/internal/health/" }], edge: { denyPaths: ["/internal/"] } }, "djangostack:apps[0].healthPath", "set it to [] to deny nothing"],
   ];
   refuses(cases);
   accepts([
@@ -47,6 +58,8 @@ describe("edge config (issue 11)", () => {
     ["an upload path with a long timeout on an app that has only hosts", { apps: [{ name: "web", routes: ["/"] }, { name: "api", routes: [], hosts: ["api.example.com"], edge: { paths: [{ path: "/upload/", timeout: 600, clientMaxBody: 500 }] } }], domain: "example.com" }],
     ["Cloudflare in front of a Droplet, IPv4 and IPv6", { ...onDroplet(), domain: "example.com", edge: { tls: { mode: "letsencrypt", email: "ops@example.com" }, trustedProxies: { cidrs: ["173.245.48.0/20", "2400:cb00::/32"], header: "CF-Connecting-IP" } } }],
     ["a CDN in front of the Kubernetes load balancer", { target: "kubernetes", domain: "example.com", edge: { trustedProxies: { cidrs: ["173.245.48.0/20"] } } }],
+    ["an app serving /metrics/ with edge.denyPaths off", { apps: [{ routes: ["/", "/metrics/"] }], edge: { denyPaths: [] } }],
+    ["an allowlisted admin and a CSP, IPv4 and IPv6", { apps: [{ edge: { paths: [{ path: "/admin/", allow: ["203.0.113.0/24", "2001:db8::/48"] }], headers: { "Content-Security-Policy": "default-src 'self'" } } }] }],
     ["a per-minute zone with no burst", { edge: { rateLimit: { zones: [{ name: "signup", rate: "3r/m", burst: 0, paths: ["/accounts/signup/"] }] } } }],
   ]);
 });
