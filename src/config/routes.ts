@@ -15,8 +15,11 @@ import { Checker } from "./checker";
 import { StackConfig } from "./types";
 import { APP_HEALTH_PREFIX } from "../model/names";
 
+export const ROUTE = /^\/([A-Za-z0-9._~-]+\/)*$/;
+export const ROUTE_HINT = 'a URL path prefix that starts and ends with "/", of segments of letters, digits and . _ ~ - (no "//" or %-escapes: nginx merges and decodes those before matching), e.g. "/api/auth/"';
+
 /** Roles a path plays; lower ranks are the ones a clash is reported against. */
-const RANK = { strict: 0, route: 1, websocket: 2, health: 3 } as const;
+const RANK = { strict: 0, zone: 1, route: 2, websocket: 3, health: 4 } as const;
 type PathKind = keyof typeof RANK;
 
 interface PathUse {
@@ -75,7 +78,10 @@ function appUses(config: StackConfig, index: number, site: "main" | "host"): Pat
 
 /** The paths of each server block nginx.ts renders: the main one, and one per app with hosts. */
 function sites(config: StackConfig): PathUse[][] {
-  const strict = config.edge.rateLimit.strictPaths.map((path, j): PathUse => ({ key: `edge.rateLimit.strictPaths[${j}]`, path, kind: "strict", owner: "edge" }));
+  const strict = [
+    ...config.edge.rateLimit.strictPaths.map((path, j): PathUse => ({ key: `edge.rateLimit.strictPaths[${j}]`, path, kind: "strict", owner: "edge" })),
+    ...config.edge.rateLimit.zones.flatMap((z, i) => z.paths.map((path, j): PathUse => ({ key: `edge.rateLimit.zones[${i}].paths[${j}]`, path, kind: "zone", owner: "edge" }))),
+  ];
   const main = [
     ...strict,
     // The frontend first: a route an app shares with it is reported on the app, as the frontend's is fixed.
@@ -100,7 +106,9 @@ function clash(earlier: PathUse, later: PathUse): string | undefined {
     }
     if (earlier.kind === "strict" && b.startsWith(a)) return `lies inside the rate-limited login path ${other}, and health paths are served without a rate limit; choose a path outside it`;
   }
-  if (a === b && later.kind !== "health" && later.kind !== "strict" && earlier.kind !== "strict" && (earlier.owner !== later.owner || later.kind === earlier.kind)) {
+  const limits = (u: PathUse): boolean => u.kind === "strict" || u.kind === "zone";
+  if (a === b && later.kind === "zone" && limits(earlier)) return `already limited by ${other}; each path belongs to one rate limit (the most specific one covering a URL applies)`;
+  if (a === b && later.kind !== "health" && !limits(earlier) && (earlier.owner !== later.owner || later.kind === earlier.kind)) {
     return `already used by ${other}; each route and WebSocket path belongs to exactly one app`;
   }
   if (a !== b && a.toLowerCase() === b.toLowerCase() && earlier.owner !== later.owner) {
@@ -109,13 +117,55 @@ function clash(earlier: PathUse, later: PathUse): string | undefined {
   return undefined;
 }
 
+/** Who answers `path` on the main server block by nginx's longest-prefix rule: an app's name, "frontend", or nobody. */
+function mainOwner(config: StackConfig, path: string): string | undefined {
+  const prefixes = [
+    ...(config.frontend ? [{ path: config.frontend.route, owner: "frontend" }] : []),
+    ...config.apps.flatMap((a) => [...a.routes, ...a.websocketPaths].map((p) => ({ path: p, owner: a.name }))),
+  ];
+  let best: { path: string; owner: string } | undefined;
+  for (const p of prefixes) if (path.startsWith(p.path) && (!best || p.path.length > best.path.length)) best = p;
+  return best?.owner;
+}
+
+/** `apps[].edge.paths`: reachable, and answered by the app itself (on the main site, or on its own hosts). */
+function checkAppEdgePaths(c: Checker, config: StackConfig): void {
+  config.apps.forEach((app, i) =>
+    app.edge.paths.forEach(({ path }, j) => {
+      const key = `apps[${i}].edge.paths[${j}].path`;
+      const problem = unreachable(path);
+      const owner = mainOwner(config, path);
+      if (problem) c.fail(key, path, problem);
+      else if (app.hosts.length === 0 && owner !== app.name) {
+        const who = owner ? `${owner === "frontend" ? "the frontend" : `app ${owner}`} answers it (the longest route covering it)` : "no route covers it";
+        c.fail(key, path, `lies outside app ${app.name}'s routes (${app.routes.join(", ")}): ${who}; list a path under one of them`);
+      }
+    }),
+  );
+}
+
+/** A path the edge denies (`edge.denyPaths`, default /metrics) cannot also be served: nginx would pick the path's longer location. */
+function checkDenied(c: Checker, config: StackConfig, uses: PathUse[]): void {
+  const edgePaths = config.apps.flatMap((a, i) => a.edge.paths.map(({ path }, j) => ({ key: `apps[${i}].edge.paths[${j}].path`, path })));
+  config.edge.denyPaths.forEach((d, i) => {
+    const problem = unreachable(`${d}/`);
+    if (problem) c.fail(`edge.denyPaths[${i}]`, d, problem);
+  });
+  for (const use of [...uses, ...edgePaths]) {
+    const denied = config.edge.denyPaths.findIndex((d) => use.path.startsWith(`${d}/`));
+    if (denied >= 0) c.fail(use.key, use.path, `lies under edge.denyPaths[${denied}] ("${config.edge.denyPaths[denied]}"), which the edge answers 404 to keep internal endpoints private; choose another path, or drop the entry from edge.denyPaths (set it to [] to deny nothing)`);
+  }
+}
+
 /**
  * Refuses paths that can never be reached, that take over a location the edge owns, or that collide
  * with another path of the same server block; and an app host equal to the stack's domain, which
  * would leave the domain's server block empty and drop the default servers that close unknown hosts.
  */
 export function checkRoutes(c: Checker, config: StackConfig): void {
+  checkAppEdgePaths(c, config);
   const all = sites(config);
+  checkDenied(c, config, [...new Map(all.flat().filter((u) => !u.key.endsWith(".hosts")).map((u) => [u.key, u])).values()]);
   const checked = new Set<string>();
   for (const use of all.flat()) {
     if (use.path === "" || checked.has(use.key) || use.key.endsWith(".hosts")) continue;

@@ -5,7 +5,8 @@ import { parseJobs } from "./jobs";
 import { parseRegistryCredentials } from "./registries";
 import { checkDerivedNames } from "./names";
 import { overlayKeysOf, withOverlay } from "./overlay";
-import { checkRoutes } from "./routes";
+import { ROUTE, ROUTE_HINT, checkRoutes } from "./routes";
+import { parseAppEdge, parseDenyPaths, parseRateZones, parseTrustedProxies } from "./edge";
 import { moveSecretEnv } from "./secrets";
 import { parseAdminCidrs } from "./cidr";
 import { FIXED_ENV, MANAGED_ENV, checkAppEnv, checkSecretEnvValues, controlCharacter, hasUrlPassword, isCredentialName, managedEnv } from "./env-rules";
@@ -81,8 +82,6 @@ export const RESERVED_ENV: readonly string[] = Object.keys(MANAGED_ENV);
 
 export const APP_NAME = /^[a-z]([a-z0-9-]{0,18}[a-z0-9])?$/;
 const APP_NAME_HINT = "a lowercase name of 1-20 letters, digits and inner hyphens, starting with a letter";
-const ROUTE = /^\/([A-Za-z0-9._~-]+\/)*$/;
-const ROUTE_HINT = 'a URL path prefix that starts and ends with "/", of segments of letters, digits and . _ ~ - (no "//" or %-escapes: nginx merges and decodes those before matching), e.g. "/api/auth/"';
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const HOSTNAME_HINT = "a lowercase fully qualified domain name such as example.com";
 const PY_PATH = /^[A-Za-z_][A-Za-z0-9_.]*(:[A-Za-z_][A-Za-z0-9_]*)?$/;
@@ -196,7 +195,7 @@ const APP_USER = /^([1-9][0-9]{0,9}):([0-9]{1,10})$/;
 const APP_KEYS = [
   "name", "build", "image", "wsgi", "celeryApp", "settingsModule", "routes", "hosts", "port", "database",
   "redisDb", "broker", "brokerRedisDb", "brokerAccess", "workers", "beat", "migrate", "release", "env", "replicas", "autoscale", "resources", "gunicorn",
-  "healthPath", "readyPath", "health", "static", "media", "websocketPaths", "envNames", "user", "server", "asgi", "jobs",
+  "healthPath", "readyPath", "health", "static", "media", "websocketPaths", "envNames", "user", "server", "asgi", "jobs", "edge",
 ] as const;
 
 function parseApps(c: Checker, value: unknown, frontend: FrontendConfig | undefined, target: Target): AppConfig[] {
@@ -341,6 +340,7 @@ function parseApp(c: Checker, path: string, value: unknown, index: number, soleA
     websocketPaths,
     envNames,
     external: [],
+    edge: parseAppEdge(c, `${path}.edge`, raw.edge),
   };
   moveSecretEnv(c, path, app);
   app.workers = workersValue.map((w, i) => parseWorker(c, `${path}.workers[${i}]`, w, i));
@@ -495,9 +495,9 @@ function parseData(c: Checker, value: unknown, target: Target): DataConfig {
 }
 
 function parseEdge(c: Checker, value: unknown, target: Target, domain: string | undefined, docker: DockerTargetConfig): EdgeConfig {
-  const raw = c.object("edge", value, ["nginxVersion", "httpPort", "httpsPort", "tls", "clientMaxBody", "hstsSeconds", "hstsIncludeSubDomains", "hstsPreload", "rateLimit", "resources", "replicas"]);
+  const raw = c.object("edge", value, ["nginxVersion", "httpPort", "httpsPort", "tls", "clientMaxBody", "hstsSeconds", "hstsIncludeSubDomains", "hstsPreload", "rateLimit", "trustedProxies", "denyPaths", "resources", "replicas"]);
   const tlsRaw = c.object("edge.tls", raw.tls, ["mode", "email", "staging", "certificatePath", "keyPath"]);
-  const rl = c.object("edge.rateLimit", raw.rateLimit, ["generalPerSecond", "generalBurst", "strictPerMinute", "strictBurst", "strictPaths", "connectionsPerClient"]);
+  const rl = c.object("edge.rateLimit", raw.rateLimit, ["generalPerSecond", "generalBurst", "strictPerMinute", "strictBurst", "strictPaths", "connectionsPerClient", "zones"]);
   // Only a public edge can answer Let's Encrypt: a Droplet, or a docker engine published on 0.0.0.0.
   const publicEdge = target === "droplet" || (target === "docker" && docker.publish === "public");
   const tlsDefault = domain && (target === "kubernetes" || publicEdge) ? "letsencrypt" : "none";
@@ -531,6 +531,7 @@ function parseEdge(c: Checker, value: unknown, target: Target, domain: string | 
     c.fail("edge.hstsPreload", hstsPreload, `needs edge.hstsIncludeSubDomains true and edge.hstsSeconds of at least 31536000 (got ${String(hstsIncludeSubDomains)}, ${hstsSeconds})`);
   }
   return {
+    denyPaths: parseDenyPaths(c, "edge.denyPaths", raw.denyPaths),
     nginxVersion: parseNginxVersion(c, raw.nginxVersion, "1.28"),
     httpPort,
     httpsPort,
@@ -547,7 +548,9 @@ function parseEdge(c: Checker, value: unknown, target: Target, domain: string | 
       strictPaths: c.stringList("edge.rateLimit.strictPaths", rl.strictPaths, ["/admin/login/", "/accounts/login/", "/api/auth/login/"], ROUTE, ROUTE_HINT),
       // A browser opens at most 6 HTTP/1.1 connections per host; 100 leaves room for an office behind one NAT address.
       connectionsPerClient: c.int("edge.rateLimit.connectionsPerClient", rl.connectionsPerClient, 100, { min: 0, max: 100000 }),
+      zones: parseRateZones(c, "edge.rateLimit.zones", rl.zones),
     },
+    ...(raw.trustedProxies === undefined ? {} : { trustedProxies: parseTrustedProxies(c, "edge.trustedProxies", raw.trustedProxies, target) }),
     resources: parseResources(c, "edge.resources", raw.resources, { cpuMillis: 250, memoryMiB: 128 }),
     replicas: c.int("edge.replicas", raw.replicas, target === "kubernetes" ? 2 : 1, { min: 1, max: 20 }),
   };

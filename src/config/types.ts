@@ -153,6 +153,24 @@ export type EnvNames = Record<EnvRole, string | undefined>;
 export const EXTERNAL_SERVICES = ["database", "cache", "broker", "resultBackend"] as const;
 export type ExternalService = (typeof EXTERNAL_SERVICES)[number];
 
+/** What the edge does differently under one of an app's paths (and every location under it). */
+export interface AppEdgePath {
+  path: string;
+  /** How long nginx waits for the app's response (proxy_read_timeout), instead of the app's. */
+  timeoutSeconds?: number;
+  /** Largest request body (client_max_body_size), instead of edge.clientMaxBody. */
+  clientMaxBodyMiB?: number;
+  /** Only clients in these networks (canonical CIDRs) reach it; others get 403. */
+  allow?: string[];
+}
+
+/** `apps[].edge`: the app's own edge settings. */
+export interface AppEdge {
+  paths: AppEdgePath[];
+  /** Response headers added to the app's responses unless the app sent the header itself (e.g. Content-Security-Policy). */
+  headers: Record<string, string>;
+}
+
 export interface AppConfig {
   name: string;
   source: AppSource;
@@ -208,6 +226,7 @@ export interface AppConfig {
   envNames: EnvNames;
   /** Services whose URL the app gets from `djangostack:external` instead of a deployed server. */
   external: ExternalService[];
+  edge: AppEdge;
 }
 
 export interface FrontendConfig {
@@ -254,6 +273,17 @@ export interface DataConfig {
   rabbitmq: RabbitmqConfig;
 }
 
+/** A request limit over some paths: `rate` requests per second ("s") or per minute ("m"). */
+export interface RateZone {
+  name: string;
+  rate: number;
+  per: "s" | "m";
+  /** Requests over the rate answered at once before 429 (nginx `burst`, with `nodelay`). */
+  burst: number;
+  /** URL path prefixes it covers, with every location under them. */
+  paths: string[];
+}
+
 export interface RateLimit {
   /** Requests per second for ordinary paths. */
   generalPerSecond: number;
@@ -264,6 +294,8 @@ export interface RateLimit {
   strictPaths: string[];
   /** Connections (HTTP/2: concurrent requests) one client address may hold open at once; 0: no limit. */
   connectionsPerClient: number;
+  /** Limits of their own over some paths; the most specific zone covering a location replaces the general limit. */
+  zones: RateZone[];
 }
 
 export interface TlsConfig {
@@ -277,7 +309,20 @@ export interface TlsConfig {
   keyPath?: string;
 }
 
+/** Headers a CDN writes the client address into (Cloudflare: CF-Connecting-IP; Akamai: True-Client-IP). */
+export const CLIENT_ADDRESS_HEADERS = ["X-Forwarded-For", "X-Real-IP", "CF-Connecting-IP", "True-Client-IP"] as const;
+export type ClientAddressHeader = (typeof CLIENT_ADDRESS_HEADERS)[number];
+
+/** Proxies in front of the edge (a CDN) whose word on the client address nginx takes. */
+export interface TrustedProxies {
+  /** Canonical CIDRs the proxies connect from. */
+  cidrs: string[];
+  header: ClientAddressHeader;
+}
+
 export interface EdgeConfig {
+  /** Paths nginx answers 404 on every site, whatever app serves them (e.g. /metrics): "/x" covers /x and /x/... */
+  denyPaths: string[];
   nginxVersion: string;
   /** Host port nginx publishes for plain HTTP (default 8080 on a loopback Docker engine, 80 elsewhere). */
   httpPort: number;
@@ -290,6 +335,8 @@ export interface EdgeConfig {
   /** HSTS `preload` (hstspreload.org); needs includeSubDomains and at least a year. */
   hstsPreload: boolean;
   rateLimit: RateLimit;
+  /** Undefined: no proxy in front (on Kubernetes, only the load balancer). */
+  trustedProxies?: TrustedProxies;
   resources: Resources;
   replicas: number;
 }

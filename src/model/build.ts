@@ -102,6 +102,9 @@ export function buildModel(config: StackConfig): WorkloadModel {
       mediaVolume: names.volume.media(a.name),
       staticUrl: a.static.url,
       mediaUrl: a.media.url,
+      readTimeoutSeconds: edgeReadTimeout(a),
+      edgePaths: a.edge.paths,
+      edgeHeaders: a.edge.headers,
     })),
     frontend: config.frontend && { upstream: "frontend", port: config.frontend.port, route: config.frontend.route },
     volumes: [...volumes.values()],
@@ -293,6 +296,19 @@ function addressHosts(config: StackConfig): string[] {
   if (config.target === "kubernetes") return ["*"];
   if (config.docker.publish === "public" && config.docker.host) return [new URL(config.docker.host).hostname.replace(/^\[(.*)\]$/, "$1")];
   return [];
+}
+
+/** How much longer the edge waits than gunicorn's timeout: gunicorn ends a request it gave up on first. */
+export const EDGE_TIMEOUT_MARGIN_SECONDS = 5;
+/** daphne and uvicorn have no request timeout of their own: the edge keeps its fixed wait for them. */
+export const EDGE_DEFAULT_TIMEOUT_SECONDS = 120;
+
+/**
+ * nginx's proxy_read_timeout for an app: past its gunicorn timeout (a sync worker that long on one
+ * request is killed and nginx answers 502 at once), never cutting it short at a fixed 120 s.
+ */
+export function edgeReadTimeout(app: AppConfig): number {
+  return app.server === "gunicorn" || app.server === "gunicorn-uvicorn" ? app.gunicorn.timeoutSeconds + EDGE_TIMEOUT_MARGIN_SECONDS : EDGE_DEFAULT_TIMEOUT_SECONDS;
 }
 
 function appEnv(config: StackConfig, app: AppConfig, serverNames: string[]): Record<string, string> {

@@ -2,7 +2,7 @@
  * The platform-neutral workload model: every process of the stack described once, as plain data.
  * Realizers (Docker, Kubernetes) translate it; renderers read it. Nothing here knows Pulumi.
  */
-import { ExternalService, JobConcurrency, Resources } from "../config/types";
+import { AppEdgePath, ExternalService, JobConcurrency, Resources } from "../config/types";
 
 /**
  * "job": one scheduled job (a Kubernetes CronJob); "scheduler": on Docker, the one container per app
@@ -137,6 +137,12 @@ export interface AppRouting {
   /** URL prefixes nginx serves the app's static files and uploads under. */
   staticUrl: string;
   mediaUrl: string;
+  /** How long nginx waits for the app's response, derived from its app server's timeout. */
+  readTimeoutSeconds: number;
+  /** The app's own edge settings per path (config `apps[].edge.paths`). */
+  edgePaths: AppEdgePath[];
+  /** Response headers the edge adds to the app's responses that lack them (config `apps[].edge.headers`). */
+  edgeHeaders: Record<string, string>;
 }
 
 export interface WorkloadModel {

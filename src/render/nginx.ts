@@ -9,10 +9,11 @@
  *
  * Anchors: h5bp server configs, Mozilla intermediate TLS, `default_server` returning 444.
  */
-import { EdgeConfig } from "../config/types";
+import { AppEdgePath, CLIENT_ADDRESS_HEADERS, EdgeConfig } from "../config/types";
+import { parseCidr } from "../config/cidr";
 import { AppRouting, WorkloadModel } from "../model/types";
 import { APP_HEALTH_PREFIX, appHealthPaths } from "../model/names";
-import { EDGE_PORTS, PATHS } from "../model/build";
+import { EDGE_DEFAULT_TIMEOUT_SECONDS, EDGE_PORTS, PATHS } from "../model/build";
 
 export interface NginxPaths {
   /** Directory holding one folder per app: `/static/<app>/x` is served from `<staticRoot>/<app>/x`. */
@@ -137,7 +138,6 @@ export const DOT_SEGMENT_REGEX = "^/\\.(?!well-known/)|./\\.";
 /** Upload types a browser renders as active documents: downloaded, never displayed inline. */
 const ACTIVE_MEDIA_REGEX = "\\.(html?|xhtml|xht|shtml|mht|mhtml|svgz?|xml|xsl|xslt)$";
 
-const PROXY_READ_TIMEOUT = "120s";
 /** Idle client connections, when clients connect directly (h5bp's value). */
 const DIRECT_KEEPALIVE_SECONDS = 20;
 /**
@@ -230,6 +230,12 @@ const UPSTREAM_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 const UPSTREAM_SERVER = /^([A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\]):[0-9]{1,5}$/;
 const APP_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 const IPV4 = /^[0-9]{1,3}(\.[0-9]{1,3}){3}$/;
+const ZONE_NAME = /^[a-z][a-z0-9-]*$/;
+const HEADER_NAME = /^[A-Za-z0-9][A-Za-z0-9-]*$/;
+/** Printable ASCII without what nginx reads as syntax or a variable inside a quoted string. */
+const HEADER_VALUE = /^[ !#%-[\]-~]+$/;
+/** An edge.denyPaths entry: segments, no trailing slash. */
+const DENY_PATH = /^(\/[A-Za-z0-9._~-]+)+$/;
 const RESOLVER = /^[A-Za-z0-9.:[\]-]+( [A-Za-z0-9.:[\]-]+)*$/;
 
 function check(ok: boolean, what: string, value: unknown): void {
@@ -253,6 +259,8 @@ function validate(input: NginxInput): void {
   check(input.listen.http !== input.listen.https, "listen (http and https ports must differ)", input.listen);
   if (input.listen.address !== undefined) check(IPV4.test(input.listen.address), "listen.address", input.listen.address);
   for (const cidr of input.trustedProxy?.cidrs ?? []) check(/^[0-9.]+\/[0-9]{1,2}$/.test(cidr), "trustedProxy.cidrs", cidr);
+  for (const cidr of edge.trustedProxies?.cidrs ?? []) check(parseCidr(cidr).ok, "edge.trustedProxies.cidrs", cidr);
+  if (edge.trustedProxies) check((CLIENT_ADDRESS_HEADERS as readonly string[]).includes(edge.trustedProxies.header), "edge.trustedProxies.header", edge.trustedProxies.header);
   if (input.trustedProxy) check(Number.isInteger(input.trustedProxy.idleTimeoutSeconds) && input.trustedProxy.idleTimeoutSeconds >= 1, "trustedProxy.idleTimeoutSeconds", input.trustedProxy.idleTimeoutSeconds);
   if (input.resolver !== undefined) {
     check(RESOLVER.test(input.resolver), "resolver", input.resolver);
@@ -265,12 +273,26 @@ function validate(input: NginxInput): void {
     check(UPSTREAM_NAME.test(r.upstream), "upstream name", r.upstream);
     for (const p of [...r.routes, ...r.websocketPaths, r.healthPath, r.readyPath]) check(URL_PREFIX.test(p), `path of app ${r.app}`, p);
     for (const h of r.hosts) check(SERVER_NAME.test(h), `host of app ${r.app}`, h);
+    check(Number.isInteger(r.readTimeoutSeconds) && r.readTimeoutSeconds >= 1, `read timeout of app ${r.app}`, r.readTimeoutSeconds);
+    for (const [name, value] of Object.entries(r.edgeHeaders)) check(HEADER_NAME.test(name) && HEADER_VALUE.test(value), `header of app ${r.app}`, `${name}: ${value}`);
+    for (const p of r.edgePaths) {
+      check(URL_PREFIX.test(p.path), `edge path of app ${r.app}`, p.path);
+      for (const cidr of p.allow ?? []) check(parseCidr(cidr).ok, `allow of ${r.app}'s edge path ${p.path}`, cidr);
+      for (const v of [p.timeoutSeconds, p.clientMaxBodyMiB]) if (v !== undefined) check(Number.isInteger(v) && v >= 1, `setting of ${r.app}'s edge path ${p.path}`, v);
+    }
   }
   if (input.frontend) {
     check(UPSTREAM_NAME.test(input.frontend.upstream), "frontend upstream", input.frontend.upstream);
     check(URL_PREFIX.test(input.frontend.route), "frontend route", input.frontend.route);
   }
   for (const p of edge.rateLimit.strictPaths) check(URL_PREFIX.test(p), "edge.rateLimit.strictPaths entry", p);
+  for (const d of edge.denyPaths) check(DENY_PATH.test(d), "edge.denyPaths entry", d);
+  for (const z of edge.rateLimit.zones) {
+    check(ZONE_NAME.test(z.name), "edge.rateLimit.zones name", z.name);
+    check(Number.isInteger(z.rate) && z.rate >= 1 && (z.per === "s" || z.per === "m"), `rate of zone ${z.name}`, `${z.rate}r/${z.per}`);
+    check(Number.isInteger(z.burst) && z.burst >= 0, `burst of zone ${z.name}`, z.burst);
+    for (const p of z.paths) check(URL_PREFIX.test(p), `path of zone ${z.name}`, p);
+  }
   for (const [k, v] of [
     ["edge.clientMaxBodyMiB", edge.clientMaxBodyMiB],
     ["edge.hstsSeconds", edge.hstsSeconds],
@@ -324,49 +346,120 @@ function upstreamNames(input: NginxInput): string[] {
 // ---------------------------------------------------------------------------------------------
 // Locations
 
-type Limit = "general" | "strict" | "none";
+/** A request limit a location applies: its nginx zone and burst. */
+interface LimitRule {
+  zone: string;
+  burst: number;
+}
+
+/** A limit over a path prefix: every location at or under `path` takes it, the most specific one winning. */
+interface CoveringLimit extends LimitRule {
+  path: string;
+}
 
 interface ProxyLocation {
   /** "=" exact match (health paths) or "" prefix match. */
   modifier: "=" | "";
   path: string;
   upstream: string;
-  limit: Limit;
+  /** Undefined: no request limit (the load balancers' health paths). */
+  limit?: LimitRule;
   websocket: boolean;
   /** The URI the app receives instead of the request's (an exact location's whole path is replaced). */
   passAs?: string;
+  /** A Django app's location (the frontend's have none): its settings there. */
+  app?: LocationSettings;
+}
+
+interface LocationSettings {
+  app: string;
+  readTimeoutSeconds: number;
+  clientMaxBodyMiB?: number;
+  /** Networks that may reach it (others get 403); undefined: everyone. */
+  allow?: string[];
+  /** The app's own response headers (`appHeaderMaps` holds their values). */
+  headers: string[];
 }
 
 interface SiteRoutes {
   routes: { path: string; upstream: string }[];
   websockets: { path: string; upstream: string }[];
-  strict: string[];
+  general: LimitRule;
+  /** The login paths' strict limit and the zones, over the paths they cover. */
+  limits: CoveringLimit[];
   health: { path: string; upstream: string }[];
   /** Apps whose health and readiness are also served at their own paths (model/names appHealthPaths). */
   appHealth: AppRouting[];
+  /** The Django apps this server block proxies to, with their own edge settings per path. */
+  apps: AppRouting[];
 }
 
 /**
- * One location per distinct path. A path that is both a route and a strict/WebSocket path gets one
+ * The app's settings for a location: each from the most specific of its edge paths covering it that
+ * sets it, else the app's own; so an allowlist on /admin/ still holds in /admin/login/'s location.
+ */
+function appSettings(app: AppRouting, path: string): LocationSettings {
+  const covering = app.edgePaths.filter((p) => path.startsWith(p.path)).sort((a, b) => b.path.length - a.path.length);
+  const pick = <K extends "timeoutSeconds" | "clientMaxBodyMiB" | "allow">(key: K): AppEdgePath[K] => covering.find((p) => p[key] !== undefined)?.[key];
+  return { app: app.app, readTimeoutSeconds: pick("timeoutSeconds") ?? app.readTimeoutSeconds, clientMaxBodyMiB: pick("clientMaxBodyMiB"), allow: pick("allow"), headers: Object.keys(app.edgeHeaders) };
+}
+
+/** The variable holding app `app`'s value of response header `name`, empty when the app sent its own. */
+function appHeaderVariable(app: string, name: string): string {
+  return `app_${app.replace(/-/g, "_")}_${name.toLowerCase().replace(/-/g, "_")}`;
+}
+
+function appHeaderMaps(routing: AppRouting[]): string[] {
+  return routing.flatMap((r) => Object.entries(r.edgeHeaders).flatMap(([name, value]) => headerMap(name.toLowerCase().replace(/-/g, "_"), appHeaderVariable(r.app, name), value)));
+}
+
+/** An app location's own lines: its wait, body size, allowlist, and headers (with the common ones, which its add_header stops inheriting). */
+function appLocationLines(settings: LocationSettings | undefined, websocket: boolean, input: NginxInput): string[] {
+  if (!settings) return [];
+  return [
+    ...(websocket ? [] : [`proxy_read_timeout ${settings.readTimeoutSeconds}s;`]),
+    ...(settings.clientMaxBodyMiB ? [`client_max_body_size ${settings.clientMaxBodyMiB}m;`] : []),
+    ...(settings.allow ? [...settings.allow.map((cidr) => `allow ${cidr};`), "deny all;"] : []),
+    ...(settings.headers.length > 0 ? [...settings.headers.map((h) => `add_header ${h} $djs_${appHeaderVariable(settings.app, h)} always;`), ...securityHeaders(input)] : []),
+  ];
+}
+
+/** The most specific limit whose path covers `path`. */
+function coveringLimit(limits: CoveringLimit[], path: string): LimitRule | undefined {
+  let best: CoveringLimit | undefined;
+  for (const l of limits) if (path.startsWith(l.path) && (!best || l.path.length > best.path.length)) best = l;
+  return best && { zone: best.zone, burst: best.burst };
+}
+
+/**
+ * One location per distinct path. A path that is both a route and a limited/WebSocket path gets one
  * location carrying both properties (nginx rejects duplicate locations). Prefix ownership mirrors
- * nginx's own longest-prefix rule, so a strict path proxies to the app that owns it anyway.
+ * nginx's own longest-prefix rule, so a limited path proxies to the app that owns it anyway; and
+ * every prefix location takes the most specific limit covering it, so a route inside a zone's path
+ * is limited by the zone although nginx picks the route's own location.
  */
 function proxyLocations(site: SiteRoutes): ProxyLocation[] {
   const prefix = new Map<string, ProxyLocation>();
-  for (const r of site.routes) prefix.set(r.path, { modifier: "", path: r.path, upstream: r.upstream, limit: "general", websocket: false });
-  for (const w of site.websockets) {
-    prefix.set(w.path, { modifier: "", path: w.path, upstream: w.upstream, limit: prefix.get(w.path)?.limit ?? "general", websocket: true });
-  }
+  for (const r of site.routes) prefix.set(r.path, { modifier: "", path: r.path, upstream: r.upstream, websocket: false });
+  for (const w of site.websockets) prefix.set(w.path, { modifier: "", path: w.path, upstream: w.upstream, websocket: true });
   const owner = (path: string): ProxyLocation | undefined => {
     let best: ProxyLocation | undefined;
     for (const loc of prefix.values()) if (path.startsWith(loc.path) && (!best || loc.path.length > best.path.length)) best = loc;
     return best;
   };
-  for (const path of site.strict) {
-    const o = owner(path);
-    // A strict path no app serves would only 404: no location needed.
-    if (o) prefix.set(path, { ...o, path, limit: "strict" });
+  // An app's edge path gets a location of its own where the app serves it (config checks it does).
+  for (const a of site.apps) {
+    for (const { path } of a.edgePaths) {
+      const o = owner(path);
+      if (o?.upstream === a.upstream && !prefix.has(path)) prefix.set(path, { ...o, path });
+    }
   }
+  for (const { path } of site.limits) {
+    const o = owner(path);
+    // A limited path no app serves would only 404: no location needed.
+    if (o && !prefix.has(path)) prefix.set(path, { ...o, path });
+  }
+  for (const loc of prefix.values()) loc.limit = coveringLimit(site.limits, loc.path) ?? site.general;
   const exact = new Map<string, ProxyLocation>();
   for (const h of site.health) {
     if (exact.has(h.path)) continue;
@@ -374,16 +467,21 @@ function proxyLocations(site: SiteRoutes): ProxyLocation[] {
     const declaring = site.health.filter((d) => d.path === h.path);
     const o = owner(h.path);
     const target = declaring.find((d) => d.upstream === o?.upstream) ?? h;
-    exact.set(h.path, { modifier: "=", path: h.path, upstream: target.upstream, limit: "none", websocket: false });
+    exact.set(h.path, { modifier: "=", path: h.path, upstream: target.upstream, websocket: false });
   }
   // Monitors, not load balancers, use these: the general limit applies.
   for (const a of site.appHealth) {
     const paths = appHealthPaths(a.app);
-    exact.set(paths.health, { modifier: "=", path: paths.health, upstream: a.upstream, limit: "general", websocket: false, passAs: a.healthPath });
-    exact.set(paths.ready, { modifier: "=", path: paths.ready, upstream: a.upstream, limit: "general", websocket: false, passAs: a.readyPath });
+    exact.set(paths.health, { modifier: "=", path: paths.health, upstream: a.upstream, limit: site.general, websocket: false, passAs: a.healthPath });
+    exact.set(paths.ready, { modifier: "=", path: paths.ready, upstream: a.upstream, limit: site.general, websocket: false, passAs: a.readyPath });
   }
   const byPath = (a: ProxyLocation, b: ProxyLocation): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
-  return [...[...exact.values()].sort(byPath), ...[...prefix.values()].sort(byPath)];
+  const locations = [...[...exact.values()].sort(byPath), ...[...prefix.values()].sort(byPath)];
+  for (const loc of locations) {
+    const app = site.apps.find((a) => a.upstream === loc.upstream);
+    if (app) loc.app = appSettings(app, loc.path);
+  }
+  return locations;
 }
 
 /**
@@ -405,16 +503,32 @@ export const SPOOFABLE_HEADERS = [
  * client elsewhere cannot claim HTTPS by sending the header itself.
  */
 function forwardedProto(input: NginxInput): string[] {
-  if (!input.trustedProxy) return block("map $scheme $djs_forwarded_proto", ["default $scheme;"]);
+  if (!input.trustedProxy) return [...realIp(input), ...block("map $scheme $djs_forwarded_proto", ["default $scheme;"])];
   return [
     "# Behind a TLS-terminating proxy: trust its X-Forwarded-For and X-Forwarded-Proto, nobody else's.",
-    ...input.trustedProxy.cidrs.map((cidr) => `set_real_ip_from ${cidr};`),
-    "real_ip_header X-Forwarded-For;",
-    "real_ip_recursive on;",
+    ...realIp(input),
     ...block("geo $realip_remote_addr $djs_from_proxy", ["default 0;", ...input.trustedProxy.cidrs.map((cidr) => `${cidr} 1;`)]),
     ...block('map "$djs_from_proxy:$http_x_forwarded_proto" $djs_forwarded_proto', ["default $scheme;", '"1:https" https;']),
     // The proxy listens on the scheme's default port.
     ...block("map $djs_forwarded_proto $djs_forwarded_port", ["default 80;", "https 443;"]),
+  ];
+}
+
+/**
+ * The client address (for the rate limits, the logs and X-Real-IP) as the proxies in front report it:
+ * the load balancer and/or edge.trustedProxies. nginx takes the header only from a peer in these
+ * ranges and, walking X-Forwarded-For from the right, skips every trusted address, so what a client
+ * wrote itself further left is never used. Behind the load balancer the header is its X-Forwarded-For.
+ */
+function realIp(input: NginxInput): string[] {
+  const cdn = input.edge.trustedProxies;
+  const cidrs = [...(input.trustedProxy?.cidrs ?? []), ...(cdn?.cidrs ?? [])];
+  if (cidrs.length === 0) return [];
+  return [
+    ...(cdn ? ["# edge.trustedProxies: the client address the proxy in front reports, believed only from its ranges."] : []),
+    ...cidrs.map((cidr) => `set_real_ip_from ${cidr};`),
+    `real_ip_header ${input.trustedProxy ? "X-Forwarded-For" : (cdn?.header ?? "X-Forwarded-For")};`,
+    "real_ip_recursive on;",
   ];
 }
 
@@ -453,20 +567,33 @@ function proxyHeaders(websocket: boolean, host: string, port: string): string[] 
   ];
 }
 
-function limitReq(limit: Limit, edge: EdgeConfig): string[] {
-  if (limit === "none") return [];
-  const burst = limit === "general" ? edge.rateLimit.generalBurst : edge.rateLimit.strictBurst;
-  return [`limit_req zone=djs_${limit}${burst > 0 ? ` burst=${burst} nodelay` : ""};`];
+function limitReq(limit: LimitRule | undefined): string[] {
+  if (!limit) return [];
+  return [`limit_req zone=${limit.zone}${limit.burst > 0 ? ` burst=${limit.burst} nodelay` : ""};`];
+}
+
+/** The nginx zone of `edge.rateLimit.zones[].name`, apart from the built-in djs_general and djs_strict. */
+function zoneId(name: string): string {
+  return `djs_zone_${name.replace(/-/g, "_")}`;
+}
+
+/** The strict limit over the login paths and each zone over its paths. */
+function siteLimits(edge: EdgeConfig): CoveringLimit[] {
+  const { rateLimit: rl } = edge;
+  return [
+    ...rl.strictPaths.map((path) => ({ path, zone: "djs_strict", burst: rl.strictBurst })),
+    ...rl.zones.flatMap((z) => z.paths.map((path) => ({ path, zone: zoneId(z.name), burst: z.burst }))),
+  ];
 }
 
 function renderProxyLocation(loc: ProxyLocation, input: NginxInput): string[] {
-  const { edge } = input;
   const header = loc.modifier ? `location = ${loc.path}` : `location ${loc.path}`;
   return block(header, [
-    ...limitReq(loc.limit, edge),
+    ...limitReq(loc.limit),
     `proxy_pass http://${loc.upstream}${loc.passAs ?? ""};`,
     ...proxyHeaders(loc.websocket, forwardedHost(input), forwardedPort(input)),
     ...(loc.websocket ? [`proxy_read_timeout ${WEBSOCKET_TIMEOUT};`, `proxy_send_timeout ${WEBSOCKET_TIMEOUT};`] : []),
+    ...appLocationLines(loc.app, loc.websocket, input),
   ]);
 }
 
@@ -593,6 +720,8 @@ function appServer(input: NginxInput, site: AppSite): string[] {
   body.push(...staticLocations(site.staticApps, input));
   const locations = proxyLocations(site.routes);
   for (const loc of locations) body.push(...renderProxyLocation(loc, input));
+  // Internal endpoints (edge.denyPaths): the path itself and its tree, whichever app serves them.
+  for (const d of input.edge.denyPaths) body.push(...block(`location = ${d}`, ["return 404;"]), ...block(`location ${d}/`, ["return 404;"]));
   // Only the exact per-app health paths live under this tree (config refuses routes there).
   if (site.routes.appHealth.length > 0) body.push(...block(`location ${APP_HEALTH_PREFIX}`, ["return 404;"]));
   // Without a "/" location nginx would serve its built-in html root.
@@ -700,6 +829,7 @@ function httpContext(input: NginxInput): string[] {
     "# Rate limits per client address; exceeding one answers 429.",
     `limit_req_zone $binary_remote_addr zone=djs_general:10m rate=${edge.rateLimit.generalPerSecond}r/s;`,
     `limit_req_zone $binary_remote_addr zone=djs_strict:10m rate=${edge.rateLimit.strictPerMinute}r/m;`,
+    ...edge.rateLimit.zones.map((z) => `limit_req_zone $binary_remote_addr zone=${zoneId(z.name)}:10m rate=${z.rate}r/${z.per};`),
     "limit_req_status 429;",
     "limit_req_log_level warn;",
     ...(edge.rateLimit.connectionsPerClient > 0
@@ -723,11 +853,13 @@ function httpContext(input: NginxInput): string[] {
     ...headerMap("x_content_type_options", "x_content_type_options", "nosniff"),
     ...headerMap("referrer_policy", "referrer_policy", "strict-origin-when-cross-origin"),
     ...headerMap("permissions_policy", "permissions_policy", PERMISSIONS_POLICY),
+    ...appHeaderMaps(input.routing),
     "",
     "proxy_http_version 1.1;",
     "proxy_connect_timeout 5s;",
     "proxy_send_timeout 60s;",
-    `proxy_read_timeout ${PROXY_READ_TIMEOUT};`,
+    // The frontend's wait; each app's location sets its own.
+    `proxy_read_timeout ${EDGE_DEFAULT_TIMEOUT_SECONDS}s;`,
     "proxy_buffering on;",
     "proxy_request_buffering on;",
   ];
@@ -797,7 +929,8 @@ function servers(input: NginxInput): string[] {
   const hostNames = new Set(routing.flatMap((r) => r.hosts));
   const mainNames = input.serverNames.filter((n) => !hostNames.has(n));
   const catchAll = mainNames.length === 0;
-  const strict = edge.rateLimit.strictPaths;
+  const general = { zone: "djs_general", burst: edge.rateLimit.generalBurst };
+  const limits = siteLimits(edge);
   const routed = routing.filter((r) => r.routes.length > 0);
 
   const main: AppSite = {
@@ -806,9 +939,11 @@ function servers(input: NginxInput): string[] {
     routes: {
       routes: [...routed.flatMap((r) => r.routes.map((path) => ({ path, upstream: r.upstream }))), ...(frontend ? [{ path: frontend.route, upstream: frontend.upstream }] : [])],
       websockets: routed.flatMap((r) => r.websocketPaths.map((path) => ({ path, upstream: r.upstream }))),
-      strict,
+      general,
+      limits,
       health: routed.flatMap((r) => [r.healthPath, r.readyPath].map((path) => ({ path, upstream: r.upstream }))),
       appHealth: routed,
+      apps: routed,
     },
   };
   const hostSites: AppSite[] = routing
@@ -819,9 +954,11 @@ function servers(input: NginxInput): string[] {
       routes: {
         routes: [{ path: "/", upstream: r.upstream }],
         websockets: r.websocketPaths.map((path) => ({ path, upstream: r.upstream })),
-        strict,
+        general,
+        limits,
         health: [r.healthPath, r.readyPath].map((path) => ({ path, upstream: r.upstream })),
         appHealth: [r],
+        apps: [r],
       },
     }));
 

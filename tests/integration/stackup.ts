@@ -9,13 +9,16 @@ import * as path from "node:path";
 import { StackConfig } from "../../src/config/types";
 import { PATHS, buildModel } from "../../src/model/build";
 import * as names from "../../src/model/names";
+import { loadBalancedInput } from "../../src/components/targets/kubernetes/edge";
 import { nginxInputFor, renderNginx, renderUpstreamBlock, NginxInput } from "../../src/render/nginx";
 import { renderRedisConf } from "../../src/render/redis";
-import { Credentials, Endpoints, Stack, diffBeyondPlacement, process, processCommand, processEnv, renderedFile } from "./fixtures";
+import { Credentials, Endpoints, Stack, diffBeyondPlacement, process, processCommand, processEnv, renderedFile, stackConfig } from "./fixtures";
+import { EchoUpstream, startFreeEcho } from "./harness/echo";
 import { CeleryProcess, GunicornServer, runAppCommand, startCelery, startGunicorn } from "./harness/django";
 import { NginxServer, nginxUser, startNginx } from "./harness/nginx";
 import { PostgresServer, startPostgres } from "./harness/postgres";
 import { RabbitServer, startRabbitmq } from "./harness/rabbitmq";
+import { selfSignedCert } from "./harness/secrets";
 import { RedisServer, startRedis } from "./harness/redis";
 import { RunResult, chownR, freePort, freePorts, requireBinary, run, tempDir } from "./harness/process";
 
@@ -272,14 +275,30 @@ export async function startEdge(stack: Stack, upstreams: Record<string, number>,
   return { nginx, http, https, input, acmeWebroot };
 }
 
+/** A self-signed certificate for `domain` (and `altNames`) that the test's nginx user can read. */
+export async function nginxCert(label: string, domain: string, altNames: string[] = []): Promise<{ cert: string; key: string }> {
+  const dir = tempDir(label);
+  const cert = await selfSignedCert(path.join(dir, "certs"), domain, altNames);
+  chownR(dir, nginxUser());
+  return cert;
+}
+
+export interface PlacedEdgeOptions {
+  /** The Kubernetes target's rendering (loadBalancedInput) with this range as its load balancer. */
+  loadBalancer?: string;
+  /** TLS from these files (edge.tls.mode "files"), served on the returned https port. */
+  tls?: { cert: string; key: string };
+}
+
 /**
  * The nginx a config renders, on loopback with its paths in a temp dir and its upstreams in include
  * files as the Docker cutover writes them, each at the address `addressOf` gives; started. For tests
  * whose upstreams are stand-ins (echo servers) rather than the sample app.
  */
-export async function startPlacedEdge(config: StackConfig, addressOf: (upstream: string) => string, label: string): Promise<{ http: number; conf: string }> {
-  const base = nginxInputFor(buildModel(config), config.edge, config.domain);
-  const http = await freePort();
+export async function startPlacedEdge(config: StackConfig, addressOf: (upstream: string) => string, label: string, opts: PlacedEdgeOptions = {}): Promise<{ http: number; https: number; conf: string }> {
+  const model = buildModel(config);
+  const base = opts.loadBalancer ? loadBalancedInput(model, config, opts.loadBalancer) : nginxInputFor(model, config.edge, config.domain);
+  const [http, https] = await freePorts(2);
   const dir = tempDir(label);
   const upstreamsDir = path.join(dir, "upstreams");
   fs.mkdirSync(upstreamsDir, { recursive: true });
@@ -291,10 +310,49 @@ export async function startPlacedEdge(config: StackConfig, addressOf: (upstream:
     nginxVersion: await nginxVersion(),
     addresses,
     upstreamsDir,
-    listen: { http, https: http + 1, address: "127.0.0.1" },
-    paths: { ...base.paths, staticRoot: dir, mediaRoot: dir, acmeWebroot: path.join(dir, "acme"), pidFile: path.join(dir, "nginx.pid"), tempDir: path.join(dir, "tmp"), accessLog: "off", errorLog: "stderr" },
+    listen: { http, https, address: "127.0.0.1" },
+    ...(opts.tls ? { redirectHttpsPort: https } : {}),
+    paths: {
+      ...base.paths,
+      staticRoot: dir,
+      mediaRoot: dir,
+      tlsCertificate: opts.tls?.cert ?? base.paths.tlsCertificate,
+      tlsKey: opts.tls?.key ?? base.paths.tlsKey,
+      acmeWebroot: path.join(dir, "acme"),
+      pidFile: path.join(dir, "nginx.pid"),
+      tempDir: path.join(dir, "tmp"),
+      accessLog: "off",
+      errorLog: "stderr",
+    },
   });
   chownR(dir, nginxUser());
-  await startNginx({ config: conf, ports: [http], dir, label });
-  return { http, conf };
+  await startNginx({ config: conf, ports: opts.tls ? [http, https] : [http], dir, label });
+  return { http, https, conf };
+}
+
+export const VARIANT_DOMAIN = "djangostack.test";
+const TLS_FILES = { mode: "files", certificatePath: "/etc/ssl/djangostack/fullchain.pem", keyPath: "/etc/ssl/djangostack/privkey.pem" };
+
+export interface EdgeVariants {
+  echo: EchoUpstream;
+  /** HTTP port of the local stack's rendering, HTTPS port of the TLS one, HTTP port behind the LB. */
+  local: number;
+  tls: number;
+  lb: number;
+}
+
+/**
+ * One echo app behind three renderings: the local stack (plain HTTP), the local stack with
+ * VARIANT_DOMAIN and TLS from files (a self-signed certificate), and the production stack as the
+ * Kubernetes target renders it behind its load balancer at `lbCidr`. `extra` is each one's config.
+ */
+export async function startEdgeVariants(label: string, lbCidr: string, extra: { local: Record<string, unknown>; tls: Record<string, unknown>; production: Record<string, unknown> }): Promise<EdgeVariants> {
+  const echo = await startFreeEcho();
+  const at = (): string => echo.address;
+  const cert = await nginxCert(`${label}-certs`, VARIANT_DOMAIN);
+  const tlsEdge = { ...(extra.tls.edge as Record<string, unknown> | undefined), tls: TLS_FILES };
+  const local = (await startPlacedEdge(stackConfig("local", extra.local), at, `${label}-local`)).http;
+  const tls = (await startPlacedEdge(stackConfig("local", { ...extra.tls, domain: VARIANT_DOMAIN, edge: tlsEdge }), at, `${label}-tls`, { tls: cert })).https;
+  const lb = (await startPlacedEdge(stackConfig("production", extra.production), at, `${label}-lb`, { loadBalancer: lbCidr })).http;
+  return { echo, local, tls, lb };
 }

@@ -19,7 +19,8 @@ import { droplet, id } from "./config-helpers";
 const PROBES: Raw[] = [
   {
     frontend: { build: { context: "./frontend" } },
-    apps: [{ name: "web", autoscale: { min: 1 }, workers: [{ name: "default", autoscale: { min: 1, max: 2 } }], jobs: [{ schedule: "@daily", command: ["true"] }] }],
+    apps: [{ name: "web", autoscale: { min: 1 }, workers: [{ name: "default", autoscale: { min: 1, max: 2 } }], jobs: [{ schedule: "@daily", command: ["true"] }], edge: { paths: [{ path: "/web/admin/", allow: ["203.0.113.0/24"] }], headers: { "Content-Security-Policy": "default-src 'self'" } } }],
+    edge: { rateLimit: { zones: [{ name: "api", rate: "10r/s", paths: ["/web/api/"] }] }, trustedProxies: { cidrs: ["173.245.48.0/20"] } },
     prices: {
       droplets: { "<slug>": { vcpus: 1, memoryMiB: 1024, monthlyUsd: 6 } },
       databases: { "<slug>": { vcpus: 1, memoryMiB: 1024, monthlyUsd: 15 } },

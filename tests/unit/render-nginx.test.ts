@@ -417,6 +417,22 @@ describe("renderNginx: routing", () => {
     for (const s of servers) for (const l of listens(s)) assert.match(l[0], /^127\.0\.0\.1:(18080|18443)$/);
   });
 
+  it("waits for each app as long as its app server does, plus a margin; a path may set its own wait and body size (issue 11 item 11)", () => {
+    const { servers } = render({
+      apps: [
+        { name: "web", routes: ["/"], gunicorn: { timeout: 600 }, edge: { paths: [{ path: "/upload/", clientMaxBody: 200, timeout: 30 }] } },
+        { name: "chat", routes: ["/chat/"], server: "daphne" },
+      ],
+    });
+    const server = servers[servers.length - 1];
+    const wait = (path: string): string[] | undefined => argsOf(findLocation(server, [path])?.block, "proxy_read_timeout")[0];
+    assert.deepEqual(wait("/"), ["605s"], "gunicorn's 600 s + 5");
+    assert.deepEqual(wait("/upload/"), ["30s"]);
+    assert.deepEqual(argsOf(findLocation(server, ["/upload/"])?.block, "client_max_body_size"), [["200m"]]);
+    assert.deepEqual(argsOf(findLocation(server, ["/"])?.block, "client_max_body_size"), [], "the http context's edge.clientMaxBody applies");
+    assert.deepEqual(wait("/chat/"), ["120s"], "daphne has no request timeout of its own");
+  });
+
   it("upgrades WebSocket paths and keeps them open long", () => {
     const { servers, http } = render(multi);
     const ws = findLocation(appServer(servers, "shop.example.com"), ["/ws/orders/"]);

@@ -9,7 +9,7 @@ import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import * as tls from "node:tls";
-import { onCleanup } from "./process";
+import { freePorts, onCleanup } from "./process";
 
 export interface SeenRequest {
   method: string;
@@ -21,6 +21,8 @@ export interface SeenRequest {
 
 export interface EchoUpstream {
   port: number;
+  /** "127.0.0.1:<port>", where nginx reaches it. */
+  address: string;
   seen: SeenRequest[];
   /** Requests to /slow/ currently held open. */
   held(): number;
@@ -64,6 +66,7 @@ export async function startEcho(port: number): Promise<EchoUpstream> {
   onCleanup(`echo upstream :${port}`, stop);
   return {
     port,
+    address: `127.0.0.1:${port}`,
     seen,
     held: () => waiting.length,
     releaseAll: () => {
@@ -72,6 +75,12 @@ export async function startEcho(port: number): Promise<EchoUpstream> {
     },
     stop,
   };
+}
+
+/** An echo upstream on a free loopback port. */
+export async function startFreeEcho(): Promise<EchoUpstream> {
+  const [port] = await freePorts(1);
+  return startEcho(port);
 }
 
 export interface EdgeResponse {
