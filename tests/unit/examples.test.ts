@@ -40,6 +40,10 @@ describe("seed systems render from one stack file each", () => {
     assert.ok(!env.some((e) => e.startsWith("DJANGO_SECRET_KEY=")), "the sample app's names are not set for this app");
     const hc = (web?.inputs.healthcheck ?? {}) as { interval?: string; timeout?: string; retries?: number; startPeriod?: string };
     assert.deepEqual([hc.interval, hc.timeout, hc.retries, hc.startPeriod], ["30s", "10s", 3, "40s"]);
+    // Seed 001's paths: static collected at build in /app/staticfiles (the release copies it), uploads in /app/media.
+    assert.match((c.get("kore-migrate")?.inputs.command as string[])[2], /'\/app\/staticfiles' '\/srv\/djangostack-static'/);
+    assert.ok(env.includes("DJANGO_MEDIA_ROOT=/app/media"));
+    assert.ok((web?.inputs.volumes as { containerPath: string }[]).some((v) => v.containerPath === "/app/media"));
   });
 
   it("002 ticket tracking on a Droplet: five services with a database and vhost each, two pools, a frontend and WebSockets", async () => {
@@ -83,6 +87,9 @@ describe("seed systems render from one stack file each", () => {
     assert.ok(workerEnv.some((e) => /^CELERY_BROKER_URL=redis:\/\/.*\/15$/.test(e)), "the broker is the queues' own Redis database");
     assert.ok((c.get("admin2-worker-default")?.inputs.command as string[]).join(" ").includes("--pool eventlet"));
     const web = c.get("admin2-web");
+    // The seed's volumes: /app/static (collected there at release) and /app/media.
+    assert.ok((c.get("admin2-migrate")?.inputs.volumes as { containerPath: string }[]).some((v) => v.containerPath === "/app/static"));
+    assert.ok((web?.inputs.volumes as { containerPath: string }[]).some((v) => v.containerPath === "/app/media"));
     assert.ok(web && isWireSecret(web.inputs.envs));
     const env = unwrapSecrets(web.inputs.envs) as string[];
     assert.ok(env.includes("CLICKHOUSE_HOST=clickhouse.example.net"));
