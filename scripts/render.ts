@@ -6,7 +6,22 @@ import { renderStack } from "../src/offline/render";
 import { StackFileError } from "../src/offline/stackfiles";
 import { ComparedResource, compareRenders, formatChanges, impactExitCode } from "../src/offline/impact";
 
-const USAGE = "usage: npm run render -- --stack <local|staging|production> [--out DIR] [--file STACK_FILE] [--compare EARLIER_OUT_DIR] [--print-config]\n";
+const USAGE = "usage: npm run render -- --stack <local|staging|production> [--out DIR] [--file STACK_FILE] [--compare EARLIER_OUT_DIR] [--reference STACK=OUTPUTS_JSON]... [--print-config]\n";
+
+/** `--reference org/project/stack=out/staging/outputs.json`: what a StackReference to that stack reads. */
+function referencedOutputs(specs: readonly string[]): Record<string, Record<string, unknown>> {
+  return Object.fromEntries(
+    specs.map((spec) => {
+      const at = spec.indexOf("=");
+      if (at < 1) throw new ReferenceSpecError(`--reference ${spec}: expected STACK=OUTPUTS_JSON, e.g. acme/djangostack/staging=out/staging/outputs.json`);
+      const file = spec.slice(at + 1);
+      if (!fs.existsSync(file)) throw new ReferenceSpecError(`--reference ${spec}: no file ${file}; render that stack first (its outputs.json)`);
+      return [spec.slice(0, at), JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>];
+    }),
+  );
+}
+
+class ReferenceSpecError extends Error {}
 
 /** An earlier render's resources.json: DIR/<stack>/resources.json, or DIR/resources.json. */
 function earlierRender(dir: string, stack: string): ComparedResource[] {
@@ -22,7 +37,7 @@ function earlierRender(dir: string, stack: string): ComparedResource[] {
  * `--compare` prints what `pulumi up` would do going from the render in DIR to this one and exits 3
  * when data is at risk, 4 when only the site would go down (see src/offline/impact.ts).
  */
-const OPTIONS = { stack: { type: "string" }, out: { type: "string", default: "out" }, file: { type: "string" }, compare: { type: "string" }, "print-config": { type: "boolean" }, help: { type: "boolean", short: "h" } } as const;
+const OPTIONS = { stack: { type: "string" }, out: { type: "string", default: "out" }, file: { type: "string" }, compare: { type: "string" }, "print-config": { type: "boolean" }, reference: { type: "string", multiple: true }, help: { type: "boolean", short: "h" } } as const;
 
 async function main(): Promise<number> {
   let values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>["values"];
@@ -45,7 +60,8 @@ ${USAGE}`);
   try {
     // Read first: --compare may name the directory this render is about to overwrite.
     const before = values.compare ? earlierRender(path.resolve(values.compare), values.stack) : undefined;
-    const summary = await renderStack({ stack: values.stack, outDir: path.resolve(values.out ?? "out"), stackFile: values.file });
+    const stackOutputs = referencedOutputs(values.reference ?? []);
+    const summary = await renderStack({ stack: values.stack, outDir: path.resolve(values.out ?? "out"), stackFile: values.file, stackOutputs });
     process.stdout.write(`rendered stack ${values.stack}: ${summary.resources} resources, ${summary.artifacts} artifacts -> ${path.relative(process.cwd(), summary.dir) || "."}\n`);
     // --print-config: what the stack deploys after its overlay, secrets masked (the render wrote it).
     if (values["print-config"]) process.stdout.write(fs.readFileSync(path.join(summary.dir, "effective-config.yaml"), "utf8"));
@@ -56,7 +72,7 @@ ${USAGE}`);
     process.stdout.write(`changes from ${values.compare}:\n${formatChanges(changes).map((l) => `  ${l}`).join("\n")}\n`);
     return impactExitCode(changes);
   } catch (error) {
-    const expected = error instanceof ConfigError || error instanceof StackFileError;
+    const expected = error instanceof ConfigError || error instanceof StackFileError || error instanceof ReferenceSpecError;
     const message = expected ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
     process.stderr.write(`render failed for stack ${values.stack}:\n${message}\n`);
     return 1;

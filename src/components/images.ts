@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as dockerBuild from "@pulumi/docker-build";
 import { AppSource, StackConfig } from "../config/types";
 import * as names from "../model/names";
+import { DjangostackStackReference } from "../../packages/outputs/src/index";
 
 /** A registry the built images are pushed to (DigitalOcean Container Registry on the cloud targets). */
 export interface ImageRegistry {
@@ -27,6 +28,27 @@ export interface ImagesArgs {
   platform?: dockerBuild.Platform;
 }
 
+const PINNED = /@sha256:[0-9a-f]{64}$/;
+
+/**
+ * The references this stack runs from another stack's `images` output: exactly the same apps (and
+ * frontend) and each built one pinned by digest, or an error saying what differs.
+ */
+export function promotedImages(from: string, images: unknown, keys: readonly string[], built: readonly string[]): Record<string, string> {
+  if (typeof images !== "object" || images === null) throw new Error(`djangostack: promoteFrom ${from} exports no images map; deploy it first`);
+  const exported = images as Record<string, unknown>;
+  const theirs = Object.keys(exported).sort();
+  const ours = [...keys].sort();
+  if (theirs.join() !== ours.join()) {
+    throw new Error(`djangostack: promoteFrom ${from} exports images for ${theirs.join(", ") || "nothing"}, this stack runs ${ours.join(", ")}: deploy ${from} with the same apps first, so what ships is what was tested`);
+  }
+  for (const key of built) {
+    const ref = exported[key];
+    if (typeof ref !== "string" || !PINNED.test(ref)) throw new Error(`djangostack: promoteFrom ${from} exports ${key} as ${JSON.stringify(ref)}, not pinned by digest (name@sha256:...); only a pushed build can be promoted`);
+  }
+  return exported as Record<string, string>;
+}
+
 /** Label carrying the built digest, so a rebuilt local image replaces the containers that run it. */
 export const DIGEST_LABEL = "djangostack.image-digest";
 
@@ -45,10 +67,22 @@ export class ImagesTier extends pulumi.ComponentResource {
     const sources: [string, AppSource][] = args.config.apps.map((a) => [a.name, a.source]);
     if (args.config.frontend) sources.push([names.FRONTEND, args.config.frontend.source]);
     const platform = args.platform ?? (args.registry ? dockerBuild.Platform.Linux_amd64 : undefined);
+    const from = args.config.promoteFrom;
+    const built = sources.filter(([, s]) => s.kind === "build").map(([key]) => key);
+    // Promotion: the other stack's pushed builds, by digest, instead of building here.
+    const promoted = from
+      ? new DjangostackStackReference(from, { parent: this }).get("images").apply((images) => promotedImages(from, images, sources.map(([key]) => key), built))
+      : undefined;
     for (const [key, source] of sources) {
       if (source.kind === "image") {
         this.refs[key] = pulumi.output(source.image);
         this.digests[key] = pulumi.output("");
+        continue;
+      }
+      if (promoted) {
+        this.refs[key] = promoted.apply((refs) => refs[key]);
+        this.digests[key] = this.refs[key].apply((ref) => ref.slice(ref.indexOf("@") + 1));
+        this.loaded[key] = false;
         continue;
       }
       const repository = args.registry

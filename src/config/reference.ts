@@ -91,6 +91,12 @@ export const REFERENCE: readonly SectionDoc[] = [
     keys: [
       { key: "target", type: "string", default: "`docker`", allowed: TARGETS, meaning: "`docker` (a Docker engine: the local one, or a server's), `droplet` (one Droplet running Docker), `kubernetes` (DigitalOcean Kubernetes)" },
       {
+        key: "promoteFrom",
+        type: "string",
+        meaning:
+          "`droplet` and `kubernetes`: a stack (`org/project/stack`, e.g. `acme/djangostack/staging`) whose `images` output this stack runs instead of building, so what ships is what was tested. Refused at deploy when that stack exports no djangostack outputs, images for another set of apps, or a built image not pinned by digest. Both stacks pull from the same DigitalOcean registry",
+      },
+      {
         key: "region",
         type: "string",
         default: "`nyc3`",

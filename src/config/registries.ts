@@ -1,10 +1,11 @@
 /**
- * `djangostack:registryCredentials` (secret): pull credentials for private registries other than
- * DigitalOcean's, keyed by registry host, for the images apps and the frontend name (`image:`).
- * Only the hosts reach the config; the values are read as secrets (config/load.ts) and never shown.
+ * Where images come from besides this stack's own builds. `djangostack:registryCredentials` (secret):
+ * pull credentials for private registries other than DigitalOcean's, keyed by registry host, for the
+ * images apps and the frontend name (`image:`); only the hosts reach the config, the values are read
+ * as secrets (config/load.ts) and never shown. `djangostack:promoteFrom`: another stack's images.
  */
 import { Checker, isPlainObject } from "./checker";
-import { StackConfig } from "./types";
+import { StackConfig, Target } from "./types";
 
 /** A registry host as image references name it: lowercase DNS name or IP, optional port. */
 const REGISTRY_HOST = /^(localhost|[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+)(:[0-9]{1,5})?$/;
@@ -48,4 +49,19 @@ export function parseRegistryCredentials(c: Checker, value: unknown, config: Pic
     hosts.push(host);
   }
   return hosts;
+}
+
+/** A stack name as `pulumi stack select` takes it: `stack`, `project/stack` or `org/project/stack`. */
+const STACK_NAME = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+){0,2}$/;
+
+/**
+ * `djangostack:promoteFrom`: the stack whose `images` output (digest-pinned references in the
+ * registry) this stack runs instead of building, so what was tested is what ships.
+ */
+export function parsePromoteFrom(c: Checker, value: unknown, target: Target, stack: string): string | undefined {
+  if (value === undefined) return undefined;
+  const from = c.string("promoteFrom", value, "", STACK_NAME, 'a stack name such as "acme/djangostack/staging" (org/project/stack)');
+  if (target === "docker") c.fail("promoteFrom", from, 'only on "droplet" and "kubernetes": the docker target builds into its own engine; run a tested image there with apps[].image');
+  if (from.split("/").pop() === stack && !from.includes("/")) c.fail("promoteFrom", from, `is this stack itself; name the stack whose images were tested, e.g. "<org>/<project>/staging"`);
+  return from;
 }

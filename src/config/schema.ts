@@ -2,7 +2,7 @@ import { Checker, Raw, checkUnique, isPlainObject } from "./checker";
 import { parseResources } from "./quantities";
 import { parseCommand } from "./commands";
 import { parseJobs } from "./jobs";
-import { parseRegistryCredentials } from "./registries";
+import { parsePromoteFrom, parseRegistryCredentials } from "./registries";
 import { checkDerivedNames } from "./names";
 import { overlayKeysOf, withOverlay } from "./overlay";
 import { ROUTE, ROUTE_HINT, checkRoutes } from "./routes";
@@ -62,6 +62,7 @@ export const CONFIG_KEYS = [
   "kubernetes",
   "secrets",
   "prices",
+  "promoteFrom",
 ] as const;
 
 /** Keys read with `getSecret`: user-supplied replacements for generated credentials. */
@@ -152,6 +153,7 @@ function parseEffective(raw: Raw, identity: StackIdentity, secretKeys: readonly 
     secrets: { rotation: c.int("secrets.rotation", c.object("secrets", raw.secrets, ["rotation"]).rotation, 0, { min: 0, max: 1_000_000 }) },
     prices: parsePrices(c, raw.prices),
     registries: parseRegistryCredentials(c, raw.registryCredentials, { apps, frontend }),
+    promoteFrom: parsePromoteFrom(c, raw.promoteFrom, target, identity.stack),
   };
   if (target !== "droplet" && raw.droplet !== undefined) c.fail("droplet", raw.droplet, `only allowed when target is "droplet" (target is "${target}")`);
   if (target !== "kubernetes" && raw.kubernetes !== undefined) c.fail("kubernetes", raw.kubernetes, `only allowed when target is "kubernetes" (target is "${target}")`);

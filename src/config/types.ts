@@ -412,4 +412,6 @@ export interface StackConfig {
   prices: PriceOverrides;
   /** Registry hosts with pull credentials in the secret `djangostack:registryCredentials`. */
   registries: string[];
+  /** A stack (`org/project/stack`) whose exported image digests this one runs instead of building. */
+  promoteFrom?: string;
 }

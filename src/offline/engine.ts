@@ -43,6 +43,8 @@ function recordOptions(opts: pulumi.ResourceOptions): RecordedOptions {
   };
 }
 
+const STACK_REFERENCE = "pulumi:pulumi:StackReference";
+
 interface NamedResource {
   __name?: string;
 }
@@ -56,15 +58,26 @@ export class OfflineEngine implements pulumi.runtime.Mocks {
   private readonly parents = new Map<string, string>();
   private readonly options = new Map<string, RecordedOptions>();
 
+  /** `stackOutputs`: what other stacks export, for the program's StackReferences (by stack name). */
+  constructor(private readonly stackOutputs: Record<string, Record<string, unknown>> = {}) {}
+
   newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, unknown> } {
     const inputs = (args.inputs ?? {}) as Record<string, unknown>;
     const key = `${args.type}::${args.name}`;
     this.resources.push({ type: args.type, name: args.name, parent: this.parents.get(key), inputs, provider: args.provider, options: this.options.get(key) ?? { dependsOn: [] } });
+    if (args.type === STACK_REFERENCE) return { id: String(inputs.name), state: { ...inputs, outputs: this.referencedOutputs(String(inputs.name)), secretOutputNames: [] } };
     const fake = fakeOutputs[args.type];
     const outputs = fake ? fake(inputs, args.name) : {};
     // A fake may give the ID the provider would (DigitalOcean Droplet IDs are numeric).
     const id = typeof outputs.id === "string" ? outputs.id : `${args.name}-id`;
     return { id, state: { ...inputs, ...outputs } };
+  }
+
+  /** The real engine fails a StackReference to a stack it cannot read; so does this one. */
+  private referencedOutputs(stack: string): Record<string, unknown> {
+    const outputs = this.stackOutputs[stack];
+    if (!outputs) throw new Error(`offline engine: the program reads stack ${stack} through a StackReference, and no outputs were given for it (render: --reference ${stack}=<outputs.json>)`);
+    return outputs;
   }
 
   call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
@@ -107,10 +120,12 @@ export interface OfflineProgram {
   config: Record<string, string>;
   secretKeys: string[];
   program: () => Record<string, unknown> | Promise<Record<string, unknown>>;
+  /** Other stacks' outputs, by stack name, for StackReferences. */
+  stackOutputs?: Record<string, Record<string, unknown>>;
 }
 
 export async function runOffline(options: OfflineProgram): Promise<OfflineRun> {
-  const engine = new OfflineEngine();
+  const engine = new OfflineEngine(options.stackOutputs);
   // An input that fails to resolve (a throwing apply) rejects a registration the program never
   // awaits: `pulumi up` fails on it, so the offline run must too, not report a partial graph.
   const rejections: unknown[] = [];
@@ -143,7 +158,8 @@ async function evaluate(engine: OfflineEngine, options: OfflineProgram, rejectio
   // Rejections are reported on the next turns of the event loop.
   for (let i = 0; i < 5; i++) await new Promise((resolve) => setTimeout(resolve, 10));
   if (rejections.length > 0) {
-    const messages = rejections.map((r) => (r instanceof Error ? r.message : String(r)));
+    // One failed Output fails every input built from it: say each distinct reason once.
+    const messages = [...new Set(rejections.map((r) => (r instanceof Error ? r.message : String(r))))];
     throw new Error(`the program failed while registering resources: ${messages.join("; ")}`);
   }
   return { engine, exports };

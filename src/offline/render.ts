@@ -22,6 +22,8 @@ export interface EvaluateOptions {
   extraConfig?: Record<string, unknown>;
   /** Read the stack's config from this file instead of `Pulumi.<stack>.yaml` (e.g. one of examples/). */
   stackFile?: string;
+  /** What other stacks export (their outputs.json), by stack name, for the program's StackReferences. */
+  stackOutputs?: Record<string, Record<string, unknown>>;
 }
 
 export interface Evaluation extends OfflineRun {
@@ -44,6 +46,7 @@ export async function evaluateStack(options: EvaluateOptions): Promise<Evaluatio
     stack: options.stack,
     config: files.config,
     secretKeys: files.secretKeys,
+    stackOutputs: options.stackOutputs,
     program: () => {
       // index.ts runs afresh on each evaluation, exactly as `pulumi up` loads the program; the modules
       // it imports stay loaded so the artifact registry read below is the one the program wrote to.

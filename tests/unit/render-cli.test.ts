@@ -102,4 +102,22 @@ describe("npm run render", () => {
       fs.rmSync(out, { recursive: true, force: true });
     }
   });
+
+  it("--reference gives a StackReference another stack's outputs.json; a malformed one or a missing file is one line, exit 1", () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "render-cli-"));
+    try {
+      const bad = renderCli("--stack", "local", "--out", out, "--reference", "acme/djangostack/staging");
+      assert.equal(bad.status, 1);
+      assert.match(bad.stderr, /--reference acme\/djangostack\/staging: expected STACK=OUTPUTS_JSON/);
+      assert.ok(!bad.stderr.includes("    at "), bad.stderr);
+      const missing = renderCli("--stack", "local", "--out", out, "--reference", `acme/djangostack/staging=${path.join(out, "nope.json")}`);
+      assert.match(missing.stderr, /no file .*nope\.json; render that stack first/);
+      const staging = renderCli("--stack", "staging", "--out", out);
+      assert.equal(staging.status, 0, staging.stderr);
+      const ok = renderCli("--stack", "local", "--out", out, "--reference", `acme/djangostack/staging=${path.join(out, "staging", "outputs.json")}`);
+      assert.equal(ok.status, 0, ok.stderr);
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  });
 });
