@@ -288,12 +288,10 @@ function appProcessNames(config: StackConfig, app: AppConfig): string[] {
 /**
  * The hosts clients reach a stack without a domain at: the engine's address for a remote Docker
  * engine (loopback stacks are reached as localhost), the Droplet's reserved IP (filled in by the
- * realizer). Only the load balancer's address on Kubernetes is not known before the app exists, so
- * a domain-less Kubernetes stack still accepts any Host (docs: set a domain).
+ * realizer). A Kubernetes stack always has a domain (config refuses one without).
  */
 function addressHosts(config: StackConfig): string[] {
   if (config.target === "droplet") return [names.PUBLIC_ADDRESS];
-  if (config.target === "kubernetes") return ["*"];
   if (config.docker.publish === "public" && config.docker.host) return [new URL(config.docker.host).hostname.replace(/^\[(.*)\]$/, "$1")];
   return [];
 }

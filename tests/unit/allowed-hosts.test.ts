@@ -1,6 +1,7 @@
 /**
  * Issue 11 item 3: a stack without a domain lists the addresses it is really reached at in Django's
- * ALLOWED_HOSTS, never "*": loopback locally, the remote engine's address, the Droplet's reserved IP.
+ * ALLOWED_HOSTS, never "*": loopback locally, the remote engine's address, the Droplet's reserved IP;
+ * a Kubernetes stack needs a domain (its load balancer's address exists only after the apps start).
  */
 import { describe, it } from "node:test";
 import * as fs from "node:fs";
@@ -11,7 +12,7 @@ import { evaluateStack } from "../../src/offline/render";
 import { unwrapSecrets } from "../../src/offline/secret";
 import { parseConfig } from "../../src/config/schema";
 import { buildModel } from "../../src/model/build";
-import { id } from "./config-helpers";
+import { id, refuses } from "./config-helpers";
 
 const allowed = (env: Record<string, string> | undefined) => (env?.DJANGO_ALLOWED_HOSTS ?? "").split(",");
 
@@ -38,9 +39,19 @@ describe("ALLOWED_HOSTS without a domain (issue 11 item 3)", () => {
     assert.match(env, /^DJANGO_ALLOWED_HOSTS=\d+\.\d+\.\d+\.\d+,/);
   });
 
-  it("never * where the address is known", () => {
-    for (const raw of [{}, { docker: { host: "tcp://127.0.0.1:2376", publish: "loopback" } }]) {
+  it("never *, on any target", () => {
+    for (const raw of [{}, { docker: { host: "tcp://127.0.0.1:2376", publish: "loopback" } }, { target: "kubernetes", domain: "shop.example.com" }]) {
       for (const p of buildModel(parseConfig(raw, id)).processes) assert.ok(!allowed(p.env).includes("*"), p.name);
     }
   });
+
+  it("Kubernetes: the domain and its hosts; a stack without a domain is refused, not opened to any Host", () => {
+    const web = buildModel(parseConfig({ target: "kubernetes", domain: "shop.example.com" }, id)).processes.find((p) => p.role === "web");
+    assert.deepEqual(allowed(web?.env), ["shop.example.com", "web-web", "localhost", "127.0.0.1"]);
+  });
+
+  refuses(
+    [["a Kubernetes stack without a domain", { target: "kubernetes" }, "djangostack:domain", 'target "kubernetes" needs a domain']],
+    { valueShown: false },
+  );
 });

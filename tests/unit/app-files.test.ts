@@ -50,7 +50,7 @@ describe("apps[].static and apps[].media", () => {
     ["a system directory as root", apps({ name: "a", media: { root: "/etc" } }), "djangostack:apps[0].media.root", "not a system directory"],
     ["a dot-dot root", apps({ name: "a", media: { root: "/app/../etc" } }), "djangostack:apps[0].media.root", "no . or .. segments"],
     ["an unknown way to collect", apps({ name: "a", static: { collect: "never" } }), "djangostack:apps[0].static.collect", '"release", "build"'],
-    ["collecting at release on Kubernetes", { target: "kubernetes", ...apps({ name: "a", static: { collect: "release" } }) }, "djangostack:apps[0].static.collect", "run collectstatic in the Dockerfile"],
+    ["collecting at release on Kubernetes", { target: "kubernetes", domain: "example.com", ...apps({ name: "a", static: { collect: "release" } }) }, "djangostack:apps[0].static.collect", "run collectstatic in the Dockerfile"],
     ["collect on media", apps({ name: "a", media: { collect: "build" } }), "djangostack:apps[0].media.collect", "unknown key"],
   ]);
 });
@@ -73,7 +73,7 @@ describe("apps[].static.collect: at release or at build", () => {
   });
 
   it("Kubernetes collects at build: the release Job has no static step (the edge copies from the image)", () => {
-    const c = parse({ target: "kubernetes", ...apps({ name: "a" }) });
+    const c = parse({ target: "kubernetes", domain: "example.com", ...apps({ name: "a" }) });
     assert.equal(c.apps[0].static.collect, "build");
     const r = buildModel(c).processes.find((p) => p.role === "migrate");
     assert.deepEqual(r?.command, ["sh", "-c", "python manage.py migrate --noinput"]);
@@ -94,7 +94,7 @@ describe("volume ownership for apps[].user on Docker", () => {
 
   it("none without apps[].user (the image's user owns what Docker copies up) and none on Kubernetes (fsGroup)", () => {
     assert.equal(buildModel(parse(apps({ name: "a" }))).processes.some((p) => p.role === "chown"), false);
-    assert.equal(buildModel(parse({ target: "kubernetes", ...apps({ name: "a", user: "1000:1000" }) })).processes.some((p) => p.role === "chown"), false);
+    assert.equal(buildModel(parse({ target: "kubernetes", domain: "example.com", ...apps({ name: "a", user: "1000:1000" }) })).processes.some((p) => p.role === "chown"), false);
   });
 
   it("runs before the release one-off without a migration too: the static step writes into the volume it hands over", () => {

@@ -34,7 +34,7 @@ describe("apps[].release", () => {
 
   it("on Docker the one-off always exists, to fill the static volume nginx serves; on Kubernetes only for migrate or commands", () => {
     assert.deepEqual(releaseOf(apps({ name: "a", migrate: false }))?.command, ["sh", "-c", "python manage.py collectstatic --noinput"]);
-    const k8s = buildModel(parseConfig({ target: "kubernetes", ...apps({ name: "a", migrate: false }) }, id));
+    const k8s = buildModel(parseConfig({ target: "kubernetes", domain: "example.com", ...apps({ name: "a", migrate: false }) }, id));
     assert.equal(k8s.processes.some((p) => p.role === "migrate"), false);
   });
 

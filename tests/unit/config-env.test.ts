@@ -40,7 +40,7 @@ describe("app env: managed names, credentials, control characters; secretEnv col
     ["credentials file content", env({ GOOGLE_CREDENTIALS: "{}" }), k("GOOGLE_CREDENTIALS"), "secretEnv"],
     ["a URL with a password under an innocent name", env({ CLICKHOUSE_URL: "http://reader:s3cret@clickhouse:8123/db" }), k("CLICKHOUSE_URL"), "looks like a credential"],
     ["an AMQP URL with a password", env({ EVENTS_BROKER: "amqp://user:pw@mq:5672/%2f" }), k("EVENTS_BROKER"), "secretEnv"],
-    ["a token on kubernetes (would be a ConfigMap)", env({ API_TOKEN: "x" }, { target: "kubernetes" }), k("API_TOKEN"), "a ConfigMap on kubernetes"],
+    ["a token on kubernetes (would be a ConfigMap)", env({ API_TOKEN: "x" }, { target: "kubernetes", domain: "example.com" }), k("API_TOKEN"), "a ConfigMap on kubernetes"],
     // control characters
     ["a NUL byte", env({ GREETING: "hi\u0000there" }), k("GREETING"), "U+0000 (NUL)"],
     ["a newline", env({ BANNER: "line1\nline2" }), k("BANNER"), "U+000A (newline)"],

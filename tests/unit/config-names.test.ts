@@ -16,7 +16,7 @@ const bad: [string, Raw, string, string][] = [
   ["a pool named like another app's beat", { apps: [routed("x-worker"), routed("x", { workers: [{ name: "beat" }], beat: false })] }, "djangostack:apps[1].workers[0].name", '"x-worker-beat"'],
   ["a pool named like another app's migration", { apps: [routed("x-worker"), routed("x", { workers: [{ name: "migrate" }], beat: false })] }, "djangostack:apps[1].workers[0].name", '"x-worker-migrate"'],
   ["a pool whose name ends like another app's web", { apps: [routed("x", { workers: [{ name: "y-web" }], beat: false }), routed("x-worker-y", { workers: [], beat: false })] }, "djangostack:apps[1].name", '"x-worker-y-web"'],
-  ["an app whose web ConfigMap is another app's env ConfigMap", { target: "kubernetes", apps: [routed("x", { workers: [], beat: false }), routed("x-web", { workers: [], beat: false })] }, "djangostack:apps[1].name", 'Kubernetes ConfigMap "x-web-env"'],
+  ["an app whose web ConfigMap is another app's env ConfigMap", { target: "kubernetes", domain: "example.com", apps: [routed("x", { workers: [], beat: false }), routed("x-web", { workers: [], beat: false })] }, "djangostack:apps[1].name", 'Kubernetes ConfigMap "x-web-env"'],
   ["an app named redis (its env ConfigMap is Redis's)", { apps: [routed("redis")] }, "djangostack:apps[0].name", `ConfigMap "redis-env", which djangostack uses itself`],
   ["an app named postgres", { apps: [routed("postgres")] }, "djangostack:apps[0].name", '"postgres-env"'],
   ["an app named rabbitmq", { apps: [routed("rabbitmq")] }, "djangostack:apps[0].name", '"rabbitmq-env"'],
@@ -53,7 +53,7 @@ describe("names: what users legitimately name stays valid", () => {
     ["hyphenated apps and pools whose names only look alike (a-b/c vs a/b-c)", { apps: [routed("a-b", { workers: [{ name: "c" }] }), routed("a", { workers: [{ name: "b-c" }] })] }],
     ["apps named like data services' volumes", { apps: [routed("data"), routed("certs"), routed("acme")] }],
     ["seed 002's five services and pools", { apps: ["auth", "ticket", "workflow", "messaging", "notification"].map((n) => routed(n, { workers: [{ name: "default" }, { name: "mail" }] })) }],
-    ["names at their longest on Kubernetes", { target: "kubernetes", apps: [routed("a123456789b123456789", { workers: [{ name: "p123456789q123456789" }] })] }],
+    ["names at their longest on Kubernetes", { target: "kubernetes", domain: "example.com", apps: [routed("a123456789b123456789", { workers: [{ name: "p123456789q123456789" }] })] }],
     ["an app named postgresql (no clash: postgresql-env)", { apps: [routed("postgresql")] }],
     ["an app named pgadmin (role pgadmin_user is not reserved)", { apps: [routed("pgadmin")] }],
   ];
@@ -65,7 +65,7 @@ describe("names: limits after derivation", () => {
   // change, the check (which measures what names.ts derives) refuses the overflow.
   const long = "a".repeat(60);
   it("refuses a Kubernetes workload name past 63 characters", () => {
-    const config = parseConfig({ target: "kubernetes", apps: [routed("web")] }, id);
+    const config = parseConfig({ target: "kubernetes", domain: "example.com", apps: [routed("web")] }, id);
     config.apps[0].name = long;
     const c = new Checker(NAMESPACE);
     checkDerivedNames(c, config);

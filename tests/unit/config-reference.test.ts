@@ -28,7 +28,7 @@ const PROBES: Raw[] = [
     },
   },
   { target: "droplet", droplet },
-  { target: "kubernetes" },
+  { target: "kubernetes", domain: "example.com" },
 ];
 
 /** Every key path the parser accepts, list indices written `[]`. */

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { DROPLET_IMAGES, DROPLET_SIZES, REGIONS, diskGiB } from "../../src/config/slugs";
 import { BadInput, accepts, onDroplet, refuses } from "./config-helpers";
 
-const k8s = (kubernetes: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ target: "kubernetes", ...extra, kubernetes });
+const k8s = (kubernetes: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ target: "kubernetes", domain: "example.com", ...extra, kubernetes });
 const app = (a: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ ...extra, apps: [a] });
 
 describe("slug tables", () => {
@@ -29,8 +29,8 @@ describe("values that would fail only at the provider or on the host", () => {
     ["uppercase region", { region: "FRA1" }, "djangostack:region", "region slug"],
     ["region display name", { region: "Frankfurt 1" }, "djangostack:region", "region slug"],
     ["retired region ams1", { region: "ams1" }, "djangostack:region", "known regions"],
-    ["region without DOKS", { target: "kubernetes", region: "nyc2" }, "djangostack:region", "not offered in nyc2"],
-    ["sfo1 on kubernetes", { target: "kubernetes", region: "sfo1" }, "djangostack:region", 'allowed for target "kubernetes"'],
+    ["region without DOKS", { target: "kubernetes", domain: "example.com", region: "nyc2" }, "djangostack:region", "not offered in nyc2"],
+    ["sfo1 on kubernetes", { target: "kubernetes", domain: "example.com", region: "sfo1" }, "djangostack:region", 'allowed for target "kubernetes"'],
     // Droplet sizes
     ["size that does not exist", onDroplet({ size: "s-2vcpu-5gb" }), "djangostack:droplet.size", "known s-* sizes with 2 vCPUs: s-2vcpu-2gb"],
     ["size of an unknown family", onDroplet({ size: "t2.micro" }), "djangostack:droplet.size", "shaped like s-2vcpu-4gb"],

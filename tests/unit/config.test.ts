@@ -51,7 +51,7 @@ describe("parseConfig defaults", () => {
   it("keeps all eight Redis eviction policies for the container Redis, LFU included", () => {
     for (const evictionPolicy of REDIS_EVICTION_POLICIES) {
       for (const target of ["docker", "kubernetes"] as const) {
-        const config = parseConfig({ target, data: { redis: { mode: "container", evictionPolicy } } }, id);
+        const config = parseConfig({ target, domain: "example.com", data: { redis: { mode: "container", evictionPolicy } } }, id);
         assert.equal(config.data.redis.evictionPolicy, evictionPolicy);
       }
     }
@@ -98,15 +98,15 @@ const badInputs: [string, Raw, string, string][] = [
   ["redis maxmemory above its container", { data: { redis: { maxMemory: 4096 } } }, "djangostack:data.redis.maxMemory", "below the container memory"],
   ["unknown eviction policy", { data: { redis: { evictionPolicy: "lru" } } }, "djangostack:data.redis.evictionPolicy", '"allkeys-lru"'],
   // terraform-provider-digitalocean DatabaseValkeyConfig: valkey_maxmemory_policy is one of six, no LFU.
-  ["LFU eviction on managed Valkey", { target: "kubernetes", data: { redis: { mode: "managed", evictionPolicy: "allkeys-lfu" } } }, "djangostack:data.redis.evictionPolicy", '"noeviction", "allkeys-lru", "allkeys-random", "volatile-lru", "volatile-random", "volatile-ttl"'],
-  ["volatile LFU eviction on managed Valkey (the kubernetes default mode)", { target: "kubernetes", data: { redis: { evictionPolicy: "volatile-lfu" } } }, "djangostack:data.redis.evictionPolicy", 'data.redis.mode "managed"'],
+  ["LFU eviction on managed Valkey", { target: "kubernetes", domain: "example.com", data: { redis: { mode: "managed", evictionPolicy: "allkeys-lfu" } } }, "djangostack:data.redis.evictionPolicy", '"noeviction", "allkeys-lru", "allkeys-random", "volatile-lru", "volatile-random", "volatile-ttl"'],
+  ["volatile LFU eviction on managed Valkey (the kubernetes default mode)", { target: "kubernetes", domain: "example.com", data: { redis: { evictionPolicy: "volatile-lfu" } } }, "djangostack:data.redis.evictionPolicy", 'data.redis.mode "managed"'],
   // The other values passed on to DigitalOcean, each within the provider's own list: maintenance_policy.day
   // (any, monday..sunday), subscription_tier_slug (starter, basic, professional), and the load balancer's
   // size slugs (lb-small/medium/large, sent as size units 1/3/6 as the provider's size diff maps them).
-  ["unknown maintenance day", { target: "kubernetes", kubernetes: { maintenance: { day: "weekend" } } }, "djangostack:kubernetes.maintenance.day", '"any", "monday"'],
-  ["maintenance time not HH:MM", { target: "kubernetes", kubernetes: { maintenance: { startTime: "4am" } } }, "djangostack:kubernetes.maintenance.startTime", "HH:MM"],
-  ["unknown registry tier", { target: "kubernetes", kubernetes: { registry: { tier: "pro" } } }, "djangostack:kubernetes.registry.tier", '"starter", "basic", "professional"'],
-  ["load balancer size the provider does not list", { target: "kubernetes", kubernetes: { loadBalancerSize: "lb-xlarge" } }, "djangostack:kubernetes.loadBalancerSize", '"lb-small", "lb-medium", "lb-large"'],
+  ["unknown maintenance day", { target: "kubernetes", domain: "example.com", kubernetes: { maintenance: { day: "weekend" } } }, "djangostack:kubernetes.maintenance.day", '"any", "monday"'],
+  ["maintenance time not HH:MM", { target: "kubernetes", domain: "example.com", kubernetes: { maintenance: { startTime: "4am" } } }, "djangostack:kubernetes.maintenance.startTime", "HH:MM"],
+  ["unknown registry tier", { target: "kubernetes", domain: "example.com", kubernetes: { registry: { tier: "pro" } } }, "djangostack:kubernetes.registry.tier", '"starter", "basic", "professional"'],
+  ["load balancer size the provider does not list", { target: "kubernetes", domain: "example.com", kubernetes: { loadBalancerSize: "lb-xlarge" } }, "djangostack:kubernetes.loadBalancerSize", '"lb-small", "lb-medium", "lb-large"'],
   ["rabbitmq watermark above 0.9", { data: { rabbitmq: { memoryHighWatermark: 1.2 } } }, "djangostack:data.rabbitmq.memoryHighWatermark", "0.1 to 0.9"],
   ["TLS without a domain", { edge: { tls: { mode: "files", certificatePath: "/c.pem", keyPath: "/k.pem" } } }, "djangostack:edge.tls.mode", "needs djangostack:domain"],
   ["Let's Encrypt without email", { target: "droplet", domain: "example.com", droplet }, "djangostack:edge.tls.email", "required"],
@@ -117,7 +117,7 @@ const badInputs: [string, Raw, string, string][] = [
   ["secretEnv for an unknown app", { secretEnv: { shop: { TOKEN: "x" } } }, "djangostack:secretEnv.shop", "no such app"],
   ["a short user-supplied Django SECRET_KEY", { secretKey: "tooshort" }, "djangostack:secretKey", "at least 50 characters"],
   ["a database password for an unknown app", { databasePasswords: { shop: "0123456789abcdefXYZ" } }, "djangostack:databasePasswords.shop", "no app with a database"],
-  ["workload pool min above max", { target: "kubernetes", kubernetes: { workloadPool: { minNodes: 4, maxNodes: 2 } } }, "djangostack:kubernetes.workloadPool.minNodes", "must not exceed"],
+  ["workload pool min above max", { target: "kubernetes", domain: "example.com", kubernetes: { workloadPool: { minNodes: 4, maxNodes: 2 } } }, "djangostack:kubernetes.workloadPool.minNodes", "must not exceed"],
 ];
 
 describe("parseConfig rejects bad input before any resource exists", () => {

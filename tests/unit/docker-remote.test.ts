@@ -162,7 +162,7 @@ const refused: [string, Raw, string, string, string][] = [
   ["an unknown publish mode", { docker: { publish: "everywhere" } }, "docker.publish", '"everywhere"', '"loopback", "public"'],
   ["an unknown platform", { docker: { host: SSH_HOST, platform: "windows/amd64" } }, "docker.platform", '"windows/amd64"', '"linux/amd64"'],
   ["docker.publish on a droplet", { target: "droplet", droplet, docker: { publish: "public" } }, "docker.publish", '"public"', 'target is "docker"'],
-  ["docker.platform on kubernetes", { target: "kubernetes", docker: { platform: "linux/arm64" } }, "docker.platform", '"linux/arm64"', 'target is "docker"'],
+  ["docker.platform on kubernetes", { target: "kubernetes", domain: "example.com", docker: { platform: "linux/arm64" } }, "docker.platform", '"linux/arm64"', 'target is "docker"'],
 ];
 
 describe("config refuses what a remote docker target cannot do, before any resource", () => {

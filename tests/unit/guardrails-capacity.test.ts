@@ -63,6 +63,7 @@ describe("capacity on Kubernetes: requests at maximum replicas vs the workload p
   it("counts autoscale.max, not replicas, and refuses a pool that cannot hold it", () => {
     const raw: Raw = {
       target: "kubernetes",
+      domain: "example.com",
       apps: [{ replicas: 2, autoscale: { min: 2, max: 20 }, resources: { cpu: "500m", memory: "1Gi" } }],
       kubernetes: { workloadPool: { size: "s-2vcpu-4gb", minNodes: 1, maxNodes: 3 } },
       data: { postgres: { managedSize: "db-s-8vcpu-32gb" } },
@@ -75,7 +76,7 @@ describe("capacity on Kubernetes: requests at maximum replicas vs the workload p
   });
 
   it("refuses a pod larger than one node", () => {
-    const raw: Raw = { target: "kubernetes", apps: [{ resources: { memory: "6Gi" } }], kubernetes: { workloadPool: { size: "s-2vcpu-4gb", maxNodes: 10 } } };
+    const raw: Raw = { target: "kubernetes", domain: "example.com", apps: [{ resources: { memory: "6Gi" } }], kubernetes: { workloadPool: { size: "s-2vcpu-4gb", maxNodes: 10 } } };
     assert.ok(problems(raw).some((p) => p.startsWith("djangostack:kubernetes.workloadPool.size:") && p.includes("pod web-web: 6144 of 2716 MiB")));
   });
 });
@@ -99,7 +100,7 @@ describe("PostgreSQL connections at maximum scale", () => {
   });
 
   it("holds each app to its PgBouncer pool on managed PostgreSQL", () => {
-    const raw: Raw = { target: "kubernetes", apps: [{ replicas: 3, autoscale: { min: 3, max: 10 }, gunicorn: { workers: 3, threads: 2 } }], data: { postgres: { managedSize: "db-s-1vcpu-2gb" } } };
+    const raw: Raw = { target: "kubernetes", domain: "example.com", apps: [{ replicas: 3, autoscale: { min: 3, max: 10 }, gunicorn: { workers: 3, threads: 2 } }], data: { postgres: { managedSize: "db-s-1vcpu-2gb" } } };
     const found = problems(raw).find((p) => p.startsWith("djangostack:data.postgres.managedSize:"));
     assert.ok(found, problems(raw).join("\n"));
     // 25 x 2 GiB - 3 = 47 backends, 80% to the one app's pool: 37.

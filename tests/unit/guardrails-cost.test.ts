@@ -39,6 +39,7 @@ describe("cost arithmetic on known configs", () => {
   it("a Kubernetes stack: HA control plane, both pools at min and max nodes, LB units, managed databases, volumes, a created registry", () => {
     const e = cost({
       target: "kubernetes",
+      domain: "example.com",
       kubernetes: { ha: true, systemPool: { size: "s-2vcpu-4gb", count: 2 }, workloadPool: { size: "s-4vcpu-8gb", minNodes: 2, maxNodes: 6 }, loadBalancerSize: "lb-medium", registry: { create: true, tier: "basic" } },
       data: { postgres: { managedSize: "db-s-2vcpu-4gb", managedNodes: 2 }, redis: { managedSize: "db-s-1vcpu-2gb" } },
     });
@@ -72,7 +73,7 @@ describe("each example beside its seed's own figures", () => {
   it("seed 002 on Kubernetes: $147.50 to $195.50 against the seed's ~$75, which counts neither the load balancer nor managed databases, and whose two nodes cannot hold its requests", () => {
     const raw = exampleRaw("examples/seed-002-ticket-tracking.yaml");
     delete raw.droplet;
-    const k8s = (maxNodes: number, managedSize: string): Raw => ({ ...raw, target: "kubernetes", edge: { tls: { mode: "letsencrypt" } }, data: { ...(raw.data as object), postgres: { managedSize } }, kubernetes: { systemPool: { size: "s-1vcpu-2gb", count: 1 }, workloadPool: { size: "s-2vcpu-4gb", minNodes: 2, maxNodes } } });
+    const k8s = (maxNodes: number, managedSize: string): Raw => ({ ...raw, target: "kubernetes", domain: "example.com", edge: { tls: { mode: "letsencrypt" } }, data: { ...(raw.data as object), postgres: { managedSize } }, kubernetes: { systemPool: { size: "s-1vcpu-2gb", count: 1 }, workloadPool: { size: "s-2vcpu-4gb", minNodes: 2, maxNodes } } });
     // The seed's own shape (two s-2vcpu-4gb nodes, the smallest managed PostgreSQL) is refused by the
     // capacity check: its CPU requests at full scale need a third and fourth node, its connections a larger pool.
     assert.throws(() => cost(k8s(2, "db-s-1vcpu-2gb")), /kubernetes\.workloadPool\.maxNodes: got 2;[^]*data\.postgres\.managedSize: got "db-s-1vcpu-2gb"/);

@@ -16,7 +16,7 @@ const withKubernetes = (extra: Record<string, unknown>) => evaluateStack({ stack
 
 function problems(kubernetes: Record<string, unknown>): string[] {
   try {
-    parseConfig({ target: "kubernetes", kubernetes }, { project: "djangostack", stack: "production" });
+    parseConfig({ target: "kubernetes", domain: "example.com", kubernetes }, { project: "djangostack", stack: "production" });
   } catch (error) {
     assert.ok(error instanceof ConfigError);
     return error.problems;
@@ -64,9 +64,9 @@ describe("DOKS cluster version: changes only when the user asks", () => {
 
   describe("config validation", () => {
     it("accepts an exact DOKS version slug", () => {
-      const config = parseConfig({ target: "kubernetes", kubernetes: { version: "1.33.5-do.0" } }, { project: "djangostack", stack: "production" });
+      const config = parseConfig({ target: "kubernetes", domain: "example.com", kubernetes: { version: "1.33.5-do.0" } }, { project: "djangostack", stack: "production" });
       assert.equal(config.kubernetes?.version, "1.33.5-do.0");
-      assert.equal(parseConfig({ target: "kubernetes" }, { project: "djangostack", stack: "production" }).kubernetes?.version, undefined);
+      assert.equal(parseConfig({ target: "kubernetes", domain: "example.com" }, { project: "djangostack", stack: "production" }).kubernetes?.version, undefined);
     });
 
     it("names the key, the value and what is allowed for a malformed version", () => {

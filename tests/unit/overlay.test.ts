@@ -57,7 +57,7 @@ describe("overlay: maps merge deeply, named lists match by name, other lists rep
   });
 
   it("runs validation and guardrails on the effective config", () => {
-    const config = parseConfig({ ...BASE, target: "kubernetes", overlay: { apps: { web: { replicas: 3, workers: { mail: { replicas: 2 } } } }, data: { postgres: { managedSize: "db-s-4vcpu-8gb" } } } }, ID);
+    const config = parseConfig({ ...BASE, target: "kubernetes", domain: "example.com", overlay: { apps: { web: { replicas: 3, workers: { mail: { replicas: 2 } } } }, data: { postgres: { managedSize: "db-s-4vcpu-8gb" } } } }, ID);
     assert.equal(config.apps[0].replicas, 3);
     assert.equal(config.apps[0].workers[1].replicas, 2);
     // An app the overlay adds meets the shared ones in the cross-app checks (here: two apps on one path).
