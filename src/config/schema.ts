@@ -124,7 +124,7 @@ function parseEffective(raw: Raw, identity: StackIdentity, secretKeys: readonly 
   const domain = c.optionalString("domain", raw.domain, HOSTNAME, HOSTNAME_HINT);
   // Without a name Django would have to accept any Host: the load balancer's address exists only once
   // nginx's pods are ready (pulumi-kubernetes waits for a Service's endpoints), after the apps start.
-  if (target === "kubernetes" && raw.domain === undefined) {
+  if (target === "kubernetes" && (raw.domain === undefined || raw.domain === null || raw.domain === "")) {
     c.fail("domain", raw.domain, 'target "kubernetes" needs a domain (a zone in DigitalOcean DNS, or records you point at the load balancer): its address is known only after the apps start, and Django must not accept any Host. To try the stack without one, use target "droplet" or "docker"');
   }
   const frontend = raw.frontend === undefined ? undefined : parseFrontend(c, raw.frontend);

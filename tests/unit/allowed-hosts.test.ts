@@ -51,7 +51,11 @@ describe("ALLOWED_HOSTS without a domain (issue 11 item 3)", () => {
   });
 
   refuses(
-    [["a Kubernetes stack without a domain", { target: "kubernetes" }, "djangostack:domain", 'target "kubernetes" needs a domain']],
+    [
+      ["a Kubernetes stack without a domain", { target: "kubernetes" }, "djangostack:domain", 'target "kubernetes" needs a domain'],
+      // Pulumi.yaml's declared default for the key.
+      ["a Kubernetes stack with the empty default domain", { target: "kubernetes", domain: "" }, "djangostack:domain", 'target "kubernetes" needs a domain'],
+    ],
     { valueShown: false },
   );
 });
