@@ -17,7 +17,14 @@ test("seen holds this process's descendants only; a secret is found in any proce
   const secret = generatePassword();
   const scan = await scanArgv([secret], "argv-scan-marker");
   // The outer shell exits at once, so the inner one is orphaned: no longer this process's descendant.
-  const orphaning = spawn("/bin/sh", ["-c", `/bin/sh -c 'sleep 0.6; : argv-scan-marker-foreign ${secret}' & exit 0`], { stdio: "ignore" });
+  // Only then does the inner one exec the marked command line (from the env, so no argv holds it
+  // earlier): until the outer shell is gone the inner one is still a descendant.
+  const env = {
+    PATH: "/usr/bin:/bin",
+    INNER: 'while kill -0 "$1" 2>/dev/null; do sleep 0.05; done; exec /bin/sh -c "$MARKED"',
+    MARKED: `sleep 0.6; : argv-scan-marker-foreign ${secret}`,
+  };
+  const orphaning = spawn("/bin/sh", ["-c", '/bin/sh -c "$INNER" inner $$ & exit 0'], { stdio: "ignore", env });
   await exited(orphaning);
   const own = spawn("/bin/sh", ["-c", "sleep 0.6; : argv-scan-marker-own"], { stdio: "ignore" });
   await exited(own);
