@@ -7,11 +7,6 @@ import { readStackFiles } from "../../src/offline/stackfiles";
 import { REPO_ROOT } from "../../src/offline/render";
 import { RecordedResource } from "../../src/offline/engine";
 
-/** A stack file's djangostack:apps list. */
-export function stackApps(stack: string): Record<string, unknown>[] {
-  return JSON.parse(readStackFiles(REPO_ROOT, stack).config["djangostack:apps"] ?? "[]") as Record<string, unknown>[];
-}
-
 // The provider and engine rules themselves are the real implementation in src/offline/impact.ts,
 // which `npm run render -- --compare` uses too.
 export { FORCE_NEW, replacementOf } from "../../src/offline/impact";

@@ -23,6 +23,7 @@ import { nginxUser, startNginx } from "./harness/nginx";
 import { chownR, tempDir, useHarness } from "./harness/process";
 import { selfSignedCert } from "./harness/secrets";
 import { nginxVersion } from "./stackup";
+import { exactApps } from "../helpers/stack-apps";
 
 useHarness();
 
@@ -117,7 +118,7 @@ before(async () => {
   tlsConf = renderNginx(withUpstreamFiles(await placed(tls, tls.config.edge, tlsDir, { http: PORT.tlsHttp, https: PORT.tlsHttps }, cert), tlsDir));
 
   // loadBalancedNginx's own input (TLS at the LB), placed on loopback; checked to say nothing else.
-  const lb = rendered("production", { apps: LB_APPS });
+  const lb = rendered("production", exactApps(LB_APPS));
   const lbDir = tempDir("edge-hardening-lb");
   const production = loadBalancedNginx(lb.model, lb.config, `${LB}/32`);
   const lbInput = loadBalancedInput(lb.model, lb.config, `${LB}/32`);
@@ -250,7 +251,7 @@ describe("item 5: HSTS on every HTTPS response, also behind the load balancer, w
   test("behind the LB, HTTPS requests get HSTS on proxied, static, nginx's 404 and 413; HTTP and untrusted peers do not", async () => {
     const fromLb = (p: string, proto: string, extra: [string, string][] = []): Promise<EdgeResponse> =>
       rawRequest({ port: PORT.lbHttp, from: LB, host: "shop.example.com", path: p, headers: [["X-Forwarded-Proto", proto], ...extra] });
-    const want = `max-age=${stackConfig("production", { apps: LB_APPS }).edge.hstsSeconds}`;
+    const want = `max-age=${stackConfig("production", exactApps(LB_APPS)).edge.hstsSeconds}`;
     const responses = [await fromLb("/", "https"), await fromLb("/static/app.css", "https"), await fromLb("/static/missing.css", "https"), await fromLb("/", "https", [TOO_BIG])];
     assert.deepEqual(responses.map((r) => r.status), [200, 200, 404, 413]);
     for (const r of responses) assert.deepEqual(hsts(r), [want], `status ${r.status}`);

@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { EchoUpstream, EdgeRequest, EdgeResponse, rawRequest } from "./harness/echo";
 import { useHarness } from "./harness/process";
 import { VARIANT_DOMAIN as DOMAIN, startEdgeVariants } from "./stackup";
+import { exactApps } from "../helpers/stack-apps";
 
 useHarness();
 
@@ -28,7 +29,7 @@ let echo: EchoUpstream;
 let port: { local: number; tls: number; lb: number };
 
 before(async () => {
-  ({ echo, ...port } = await startEdgeVariants("edge-paths", `${LB}/32`, { local: { apps: APPS }, tls: { apps: APPS }, production: { apps: APPS } }));
+  ({ echo, ...port } = await startEdgeVariants("edge-paths", `${LB}/32`, { local: { apps: APPS }, tls: { apps: APPS }, production: exactApps(APPS) }));
 }, { timeout: 60_000 });
 
 /** Each variant, sending as the client at `client` (behind the LB: X-Forwarded-For from the LB). */

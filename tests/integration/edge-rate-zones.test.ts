@@ -11,6 +11,7 @@ import { stackConfig } from "./fixtures";
 import { EchoUpstream, startFreeEcho, EdgeResponse, rawRequest } from "./harness/echo";
 import { useHarness } from "./harness/process";
 import { startPlacedEdge } from "./stackup";
+import { exactApps } from "../helpers/stack-apps";
 
 useHarness();
 
@@ -39,7 +40,7 @@ before(async () => {
   const at = (): string => echo.address;
   const localEdge = await startPlacedEdge(stackConfig("local", { apps: APPS, edge: { rateLimit: RATE_LIMIT } }), at, "edge-zones-local");
   local = localEdge.http;
-  const prod = stackConfig("production", { apps: APPS, edge: { rateLimit: RATE_LIMIT } });
+  const prod = stackConfig("production", { ...exactApps(APPS), edge: { rateLimit: RATE_LIMIT } });
   lb = (await startPlacedEdge(prod, at, "edge-zones-lb", { loadBalancer: `${LB}/32` })).http;
 }, { timeout: 60_000 });
 

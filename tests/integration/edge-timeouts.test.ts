@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { EchoUpstream, EdgeRequest, EdgeResponse, rawRequest } from "./harness/echo";
 import { useHarness } from "./harness/process";
 import { VARIANT_DOMAIN as DOMAIN, startEdgeVariants } from "./stackup";
+import { exactApps } from "../helpers/stack-apps";
 
 useHarness();
 
@@ -27,7 +28,7 @@ let echo: EchoUpstream;
 let port: { local: number; tls: number; lb: number };
 
 before(async () => {
-  const config = { apps: [APP], edge: { clientMaxBody: 1 } };
+  const config = { ...exactApps([APP]), edge: { clientMaxBody: 1 } };
   ({ echo, ...port } = await startEdgeVariants("edge-timeouts", `${LB}/32`, { local: config, tls: config, production: config }));
 }, { timeout: 60_000 });
 

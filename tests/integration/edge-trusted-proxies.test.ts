@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { EchoUpstream, EdgeRequest, SeenRequest, rawRequest } from "./harness/echo";
 import { useHarness } from "./harness/process";
 import { VARIANT_DOMAIN as DOMAIN, startEdgeVariants } from "./stackup";
+import { exactApps } from "../helpers/stack-apps";
 
 useHarness();
 
@@ -27,7 +28,7 @@ before(async () => {
   ({ echo, ...port } = await startEdgeVariants("edge-proxies", `${LB}/32`, {
     local: { apps: APPS, edge: { trustedProxies: CDN_IN_FRONT, rateLimit: RATE_LIMIT } },
     tls: { apps: APPS, edge: { trustedProxies: CDN_IN_FRONT } },
-    production: { apps: APPS, edge: { trustedProxies: { cidrs: [`${CDN}/32`] }, rateLimit: RATE_LIMIT } },
+    production: { ...exactApps(APPS), edge: { trustedProxies: { cidrs: [`${CDN}/32`] }, rateLimit: RATE_LIMIT } },
   }));
 }, { timeout: 60_000 });
 

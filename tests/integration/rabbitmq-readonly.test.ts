@@ -132,7 +132,7 @@ async function startPod(label: string, env: Record<string, string> = envOf(main)
   return pod;
 }
 
-const brokerLogin = () => ({ user: names.brokerUser("shop"), password: brokerPasswords.shop, vhost: names.vhost("shop") });
+const brokerLogin = () => ({ user: names.brokerUser("web"), password: brokerPasswords.web, vhost: names.vhost("web") });
 const inPod = (pod: PodServer) => (argv: string[]) => pod.exec(argv, { timeoutMs: 30_000 });
 
 before(async () => {
@@ -175,7 +175,7 @@ describe("RabbitMQ on a read-only root, as the production StatefulSet runs it", 
   test("boots, imports the definitions, passes its probes, and restarts on the same data with a durable queue's messages", async () => {
     const first = await startPod("rabbitmq-ro");
     const users = JSON.parse((await first.exec(["rabbitmqctl", "list_users", "--formatter", "json"])).stdout) as { user: string }[];
-    assert.deepEqual(users.map((u) => u.user).sort(), [RABBITMQ_ADMIN, names.brokerUser("shop")].sort());
+    assert.deepEqual(users.map((u) => u.user).sort(), [RABBITMQ_ADMIN, names.brokerUser("web")].sort());
     for (const probe of [main.livenessProbe, main.startupProbe]) {
       const r = await first.exec(probe?.exec.command ?? ["false"]);
       assert.equal(r.code, 0, `probe ${probe?.exec.command.join(" ")}: ${r.stderr}${r.stdout}`);

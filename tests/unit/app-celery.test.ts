@@ -13,6 +13,7 @@ import { unwrapSecrets } from "../../src/offline/secret";
 import { appConnections } from "../../src/model/capacity";
 import { PRICES } from "../../src/config/prices";
 import { id, refuses } from "./config-helpers";
+import { exactApps } from "../helpers/stack-apps";
 
 const apps = (...list: Raw[]): Raw => ({ apps: list });
 const parse = (raw: Raw) => parseConfig(raw, id);
@@ -88,7 +89,7 @@ describe("apps[].brokerAccess (seed 002: one service enqueues what another's wor
 });
 
 describe("a Redis broker under the offline engine (local and production)", () => {
-  const extraConfig = { "djangostack:apps": [{ name: "shop", build: "./app", routes: ["/"], broker: "redis" }] };
+  const extraConfig = exactApps([{ name: "shop", build: "./app", routes: ["/"], broker: "redis" }]);
   let local: Evaluation;
   let production: Evaluation;
   before(async () => {

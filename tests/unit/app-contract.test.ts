@@ -13,6 +13,7 @@ import { healthcheckTest } from "../../src/components/targets/docker/realizer";
 import { Evaluation, evaluateStack } from "../../src/offline/render";
 import { containsSecret, unwrapSecrets } from "../../src/offline/secret";
 import { BadInput, id, problems, refuses } from "./config-helpers";
+import { exactApps } from "../helpers/stack-apps";
 
 const model = (raw: Raw) => buildModel(parseConfig(raw, id));
 const proc = (raw: Raw, name: string): Process => {
@@ -214,7 +215,7 @@ describe("apps[].port, user, build.args", () => {
 
 describe("the contract under the offline engine (Docker and Kubernetes)", () => {
   const extraConfig = {
-    "djangostack:apps": [{ name: "kore", envNames: { preset: "cookiecutter-django" }, health: { liveness: "none", readiness: "none" }, port: 80, user: "1000:1000", build: { context: "./app", args: { PYTHON_VERSION: "3.12" } } }],
+    ...exactApps([{ name: "kore", envNames: { preset: "cookiecutter-django" }, health: { liveness: "none", readiness: "none" }, port: 80, user: "1000:1000", build: { context: "./app", args: { PYTHON_VERSION: "3.12" } } }]),
     "djangostack:external": { kore: { database: "postgres://kore:pw-of-kore@db.example.net:5432/kore" } },
   };
   let local: Evaluation;

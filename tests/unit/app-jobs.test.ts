@@ -10,6 +10,7 @@ import { parseConfig } from "../../src/config/schema";
 import { buildModel } from "../../src/model/build";
 import { Evaluation, evaluateStack } from "../../src/offline/render";
 import { id, refuses } from "./config-helpers";
+import { exactApps } from "../helpers/stack-apps";
 
 const apps = (...list: Raw[]): Raw => ({ apps: list });
 const withJobs = (...jobs: Raw[]): Raw => apps({ name: "a", jobs });
@@ -127,7 +128,7 @@ describe("jobs in the model", () => {
 
 describe("jobs on the targets (offline engine)", () => {
   const extraConfig = {
-    "djangostack:apps": [{ name: "shop", build: "./app", routes: ["/"], jobs: [clear, { name: "sweep", schedule: "@hourly", command: ["python", "manage.py", "sweep"], concurrency: "allow", timeLimit: 120 }] }],
+    ...exactApps([{ name: "shop", build: "./app", routes: ["/"], jobs: [clear, { name: "sweep", schedule: "@hourly", command: ["python", "manage.py", "sweep"], concurrency: "allow", timeLimit: 120 }] }]),
   };
   let local: Evaluation;
   let production: Evaluation;

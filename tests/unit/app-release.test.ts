@@ -9,6 +9,7 @@ import { parseConfig } from "../../src/config/schema";
 import { buildModel } from "../../src/model/build";
 import { Evaluation, evaluateStack } from "../../src/offline/render";
 import { id, refuses } from "./config-helpers";
+import { exactApps } from "../helpers/stack-apps";
 
 const apps = (...list: Raw[]): Raw => ({ apps: list });
 const model = (raw: Raw) => buildModel(parseConfig(raw, id));
@@ -47,7 +48,7 @@ describe("apps[].release", () => {
 });
 
 describe("release commands on the targets (offline engine)", () => {
-  const extraConfig = { "djangostack:apps": [{ name: "shop", build: "./app", routes: ["/"], migrate: false, release: [["python", "manage.py", "warm_cache"]] }] };
+  const extraConfig = exactApps([{ name: "shop", build: "./app", routes: ["/"], migrate: false, release: [["python", "manage.py", "warm_cache"]] }]);
   let local: Evaluation;
   let production: Evaluation;
   before(async () => {

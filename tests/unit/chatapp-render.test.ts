@@ -10,8 +10,9 @@ import { RecordedResource } from "../../src/offline/engine";
 import { evaluateTargets } from "../helpers/targets";
 import { unwrapSecrets } from "../../src/offline/secret";
 import { chatApp } from "../integration/chatapp";
+import { exactApps } from "../helpers/stack-apps";
 
-const extraConfig = { "djangostack:apps": [chatApp("daphne")] };
+const extraConfig = exactApps([chatApp("daphne")]);
 const of = (e: Evaluation, type: string): RecordedResource[] => e.engine.resources.filter((r) => r.type === type);
 const named = (e: Evaluation, type: string, suffix: string): RecordedResource | undefined => of(e, type).find((r) => r.name.endsWith(suffix));
 const CONTAINER = "docker:index/container:Container";

@@ -3,9 +3,9 @@ import assert from "node:assert/strict";
 import { ConfigError, Raw } from "../../src/config/checker";
 import { parseConfig } from "../../src/config/schema";
 import { buildModel } from "../../src/model/build";
-import { evaluateStack, Evaluation, REPO_ROOT } from "../../src/offline/render";
-import { readStackFiles } from "../../src/offline/stackfiles";
+import { evaluateStack, Evaluation } from "../../src/offline/render";
 import { containsSecret, isWireSecret, maskSecrets, unwrapSecrets } from "../../src/offline/secret";
+import { stackObject } from "../helpers/replacement";
 
 const id = { project: "djangostack", stack: "test" };
 const SECRET = "hunter2-do-not-print";
@@ -91,19 +91,21 @@ describe("secrets: `pulumi config set --secret --path 'djangostack:apps[0].env.A
   });
 
   it("on Kubernetes: in the app's Secret, never in a ConfigMap", async () => {
-    const apps = JSON.parse(readStackFiles(REPO_ROOT, "production").config["djangostack:apps"]) as Raw[];
-    apps[0].env = { API_TOKEN: { secure: "v1:AAAA" } };
-    const ev = await evaluateStack({ stack: "production", extraConfig: { "djangostack:apps": apps } });
+    // Production changes Pulumi.yaml's app in its overlay: `--path 'djangostack:overlay.apps.web.env.API_TOKEN'`.
+    const overlay = stackObject("production", "overlay") as { apps: { web: { env: Raw } } };
+    overlay.apps.web.env.API_TOKEN = { secure: "v1:AAAA" };
+    const ev = await evaluateStack({ stack: "production", extraConfig: { "djangostack:overlay": overlay } });
     for (const cm of ev.engine.resources.filter((r) => r.type === "kubernetes:core/v1:ConfigMap")) {
       const data = (cm.inputs.data ?? {}) as Record<string, unknown>;
       assert.ok(!("API_TOKEN" in data), `ConfigMap ${cm.name} has no API_TOKEN`);
     }
-    const secret = ev.engine.resources.find((r) => r.type === "kubernetes:core/v1:Secret" && r.name.endsWith("shop-secrets"));
+    const secret = ev.engine.resources.find((r) => r.type === "kubernetes:core/v1:Secret" && r.name.endsWith("web-secrets"));
     assert.ok(secret, "the app's Secret exists");
     const stringData = secret.inputs.stringData as Record<string, unknown>;
-    assert.equal((unwrapSecrets(stringData) as Record<string, string>).API_TOKEN, placeholder);
+    const overlaid = "offline-placeholder-djangostack-overlay-apps-web-env-API-TOKEN";
+    assert.equal((unwrapSecrets(stringData) as Record<string, string>).API_TOKEN, overlaid);
     assert.ok(containsSecret(stringData.API_TOKEN) || isWireSecret(stringData), "API_TOKEN is a secret value of the app's Secret");
-    assertNowherePlain(ev, placeholder);
+    assertNowherePlain(ev, overlaid);
   });
 
   it("a bad value next to the secure leaf is refused by the render without printing the secret", async () => {

@@ -4,6 +4,7 @@ import { evaluateStack, Evaluation } from "../../src/offline/render";
 import { RecordedResource } from "../../src/offline/engine";
 import { unwrapSecrets } from "../../src/offline/secret";
 import { goDurationString, goParseDuration, nanoInt64ToDecimalString, parseCpus, readBack, UPDATE_IGNORES } from "../helpers/docker-readback";
+import { exactApps } from "../helpers/stack-apps";
 
 const CONTAINER = "docker:index/container:Container";
 const processOf = (c: RecordedResource) => ((unwrapSecrets(c.inputs.labels) ?? []) as { label: string; value: string }[]).find((l) => l.label === "djangostack.process")?.value;
@@ -25,7 +26,7 @@ for (const stack of ["local", "staging"]) {
   describe(`${stack}: container inputs survive the provider's read-back`, () => {
     let ev: Evaluation;
     before(async () => {
-      ev = await evaluateStack({ stack, extraConfig: { "djangostack:apps": [{ name: "web", resources: { cpu: "1" }, workers: [{ name: "default", resources: { cpu: "2" } }] }] } });
+      ev = await evaluateStack({ stack, extraConfig: exactApps([{ name: "web", resources: { cpu: "1" }, workers: [{ name: "default", resources: { cpu: "2" } }] }]) });
     });
 
     it("every field Read overwrites is already in the engine's form: no diff, no replacement on the next up", () => {

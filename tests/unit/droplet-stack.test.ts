@@ -9,6 +9,7 @@ import { containsSecret, isWireSecret, unwrapSecrets } from "../../src/offline/s
 import { OFFLINE_RESERVED_IP } from "../../src/offline/fakes-droplet";
 import { CERTBOT_IMAGE } from "../../src/components/targets/droplet/tls";
 import { REGISTRY_CREDENTIALS } from "../../src/components/registry-credentials";
+import { exactApps } from "../helpers/stack-apps";
 
 const CONTAINER = "docker:index/container:Container";
 const DIGEST_REF = /^registry\.digitalocean\.com\/djangostack\/staging-web:staging@sha256:[0-9a-f]{64}$/;
@@ -245,11 +246,9 @@ describe("staging: nothing but the app containers depends on the app image", () 
   const withImage = (digit: string) =>
     evaluateStack({
       stack: "staging",
-      extraConfig: {
-        "djangostack:apps": [
-          { name: "web", image: `registry.digitalocean.com/djangostack/web@sha256:${digit.repeat(64)}`, hosts: ["api.staging.example.com"], routes: ["/"], workers: [{ name: "default" }], beat: true },
-        ],
-      },
+      extraConfig: exactApps([
+        { name: "web", image: `registry.digitalocean.com/djangostack/web@sha256:${digit.repeat(64)}`, hosts: ["api.staging.example.com"], routes: ["/"], workers: [{ name: "default" }], beat: true },
+      ]),
     });
 
   it("two releases differ in the app containers only: Droplet, volumes, network, data and TLS containers keep every input", async () => {

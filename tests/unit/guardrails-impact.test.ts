@@ -7,7 +7,8 @@ import * as path from "node:path";
 import { Evaluation, REPO_ROOT, evaluateStack } from "../../src/offline/render";
 import { Change, ComparedResource, IMPACT_EXIT, compareRenders, formatChanges, impactExitCode } from "../../src/offline/impact";
 import { unwrapSecrets } from "../../src/offline/secret";
-import { stackApps, stackObject } from "../helpers/replacement";
+import { stackObject } from "../helpers/replacement";
+import { exactApps, stackApps } from "../helpers/stack-apps";
 
 const resourcesOf = (e: Evaluation): ComparedResource[] => e.engine.resources.map((r) => ({ type: r.type, name: r.name, inputs: unwrapSecrets(r.inputs) as Record<string, unknown>, options: r.options }));
 const impact = async (stack: string, base: Evaluation, extra: Record<string, unknown>): Promise<Change[]> => compareRenders(resourcesOf(base), resourcesOf(await evaluateStack({ stack, extraConfig: extra })));
@@ -65,7 +66,7 @@ describe("change impact of known config changes (the providers' replace rules, t
   });
 
   it("a domain change on the Droplet replaces the edge delete-first: the site goes down", async () => {
-    const changes = await impact("staging", staging, { "djangostack:domain": "new.example.com", "djangostack:apps": stackApps("staging").map((a) => ({ ...a, hosts: ["api.new.example.com"] })) });
+    const changes = await impact("staging", staging, { "djangostack:domain": "new.example.com", ...exactApps(stackApps("staging").map((a) => ({ ...a, hosts: ["api.new.example.com"] }))) });
     const edge = find(changes, "replace", CONTAINER, /-nginx$/);
     assert.deepEqual([edge?.note, edge?.risk], ["delete-first", "outage"], formatChanges(changes).join("\n"));
     assert.ok(!find(changes, "replace", "digitalocean:index/droplet:Droplet", /./), "cloud-init is a one-time bootstrap: the Droplet stays");
@@ -74,9 +75,9 @@ describe("change impact of known config changes (the providers' replace rules, t
 
   it("an app release on Kubernetes updates the Deployments in place and runs a new migration Job", async () => {
     const apps = stackApps("production").map((a) => ({ ...a, build: undefined, image: "registry.digitalocean.com/djangostack/shop:2.0" }));
-    const base = await evaluateStack({ stack: "production", extraConfig: { "djangostack:apps": apps.map((a) => ({ ...a, image: "registry.digitalocean.com/djangostack/shop:1.0" })) } });
-    const changes = compareRenders(resourcesOf(base), resourcesOf(await evaluateStack({ stack: "production", extraConfig: { "djangostack:apps": apps } })));
-    assert.ok(find(changes, "update", "kubernetes:apps/v1:Deployment", /shop-web/), formatChanges(changes).join("\n"));
+    const base = await evaluateStack({ stack: "production", extraConfig: exactApps(apps.map((a) => ({ ...a, image: "registry.digitalocean.com/djangostack/shop:1.0" }))) });
+    const changes = compareRenders(resourcesOf(base), resourcesOf(await evaluateStack({ stack: "production", extraConfig: exactApps(apps) })));
+    assert.ok(find(changes, "update", "kubernetes:apps/v1:Deployment", /web-web/), formatChanges(changes).join("\n"));
     assert.ok(find(changes, "create", "kubernetes:batch/v1:Job", /migrate/) || find(changes, "replace", "kubernetes:batch/v1:Job", /migrate/));
     assert.ok(!changes.some((c) => c.risk !== undefined), formatChanges(changes).join("\n"));
   });

@@ -1,7 +1,8 @@
 import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Evaluation, evaluateStack } from "../../src/offline/render";
-import { nextUpAfterFailedJob, stackApps, stackObject } from "../helpers/replacement";
+import { nextUpAfterFailedJob, stackObject } from "../helpers/replacement";
+import { exactApps, stackApps } from "../helpers/stack-apps";
 
 const JOB = "kubernetes:batch/v1:Job";
 const DO = {
@@ -21,7 +22,7 @@ describe("one-off Jobs are retried by the next up after a failure", () => {
   });
 
   it("runs a failed migration again on the next up, with the same image", () => {
-    const migrate = jobName(managed, "shop-migrate-");
+    const migrate = jobName(managed, "web-migrate-");
     assert.ok(migrate);
     assert.equal(nextUpAfterFailedJob(migrate), "runs again");
   });
@@ -35,13 +36,13 @@ describe("one-off Jobs are retried by the next up after a failure", () => {
 
 describe("managed databases, users and pools are created one at a time", () => {
   it("chains every app's database, user and pool, and the next app's database after the previous pool", async () => {
-    const ev = await evaluateStack({ stack: "production", extraConfig: { "djangostack:apps": [...stackApps("production"), { name: "blog", build: "./app", routes: ["/blog/"] }] } });
+    const ev = await evaluateStack({ stack: "production", extraConfig: exactApps([...stackApps("production"), { name: "blog", build: "./app", routes: ["/blog/"] }]) });
     const byApp = (type: string, app: string) => {
       const r = ofType(ev, type).find((x) => x.name.includes(`-${app}-`));
       assert.ok(r, `${type} of ${app}`);
       return r;
     };
-    const chain = ["shop", "blog"].flatMap((app) => [byApp(DO.db, app), byApp(DO.user, app), byApp(DO.pool, app)]);
+    const chain = ["web", "blog"].flatMap((app) => [byApp(DO.db, app), byApp(DO.user, app), byApp(DO.pool, app)]);
     chain.slice(1).forEach((r, i) => assert.ok(r.options.dependsOn.includes(chain[i].name), `${r.name} waits for ${chain[i].name}`));
     assert.deepEqual(chain[0].options.dependsOn, [], "the first database waits only for its cluster (an input)");
   });

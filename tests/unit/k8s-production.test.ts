@@ -44,7 +44,7 @@ const DO = {
   dns: "digitalocean:index/dnsRecord:DnsRecord",
   registry: "digitalocean:index/containerRegistry:ContainerRegistry",
 };
-const APP_IMAGE = /^registry\.digitalocean\.com\/djangostack\/production-shop:production@sha256:[0-9a-f]{64}$/;
+const APP_IMAGE = /^registry\.digitalocean\.com\/djangostack\/production-web:production@sha256:[0-9a-f]{64}$/;
 const LB = "service.beta.kubernetes.io/do-loadbalancer-";
 
 const ofType = (e: Evaluation, type: string) => e.engine.resources.filter((r) => r.type === type);
@@ -144,7 +144,7 @@ describe("production stack (kubernetes target, managed data) under the offline e
 
     it("uses the existing DOCR registry (create: false) and pushes images pinned by digest", () => {
       assert.equal(ofType(ev, DO.registry).length, 0);
-      for (const d of ofType(ev, K.deploy).filter((r) => meta(r).labels?.["djangostack.io/app"] === "shop")) assert.match(mainOf(d).image, APP_IMAGE);
+      for (const d of ofType(ev, K.deploy).filter((r) => meta(r).labels?.["djangostack.io/app"] === "web")) assert.match(mainOf(d).image, APP_IMAGE);
     });
   });
 
@@ -179,11 +179,11 @@ describe("production stack (kubernetes target, managed data) under the offline e
       assert.equal(pg.inputs.version, "16");
       assert.equal(pg.inputs.nodeCount, 2);
       assert.equal(pg.options.protect, true);
-      assert.equal(one(ev, DO.dbDb).inputs.name, "shop_db");
-      assert.equal(one(ev, DO.dbUser).inputs.name, "shop_user");
+      assert.equal(one(ev, DO.dbDb).inputs.name, "web_db");
+      assert.equal(one(ev, DO.dbUser).inputs.name, "web_user");
       const pool = one(ev, DO.dbPool);
-      assert.deepEqual({ mode: pool.inputs.mode, dbName: pool.inputs.dbName, user: pool.inputs.user }, { mode: "session", dbName: "shop_db", user: "shop_user" });
-      assert.match(String(pool.inputs.name), /^shop_db_pool_[0-9a-f]{8}$/, "named by a hash of its replace-forcing fields");
+      assert.deepEqual({ mode: pool.inputs.mode, dbName: pool.inputs.dbName, user: pool.inputs.user }, { mode: "session", dbName: "web_db", user: "web_user" });
+      assert.match(String(pool.inputs.name), /^web_db_pool_[0-9a-f]{8}$/, "named by a hash of its replace-forcing fields");
     });
 
     it("creates managed Valkey (DigitalOcean's cache engine) with TLS and the configured eviction policy", () => {
@@ -204,13 +204,13 @@ describe("production stack (kubernetes target, managed data) under the offline e
     });
 
     it("wires DATABASE_URL through the pool with the DigitalOcean user's password and TLS; REDIS_URL to Valkey over TLS", () => {
-      const web = named(ev, K.deploy, "shop-web");
+      const web = named(ev, K.deploy, "web-web");
       const env = envOf(ev, mainOf(web));
       const userPassword = String(unwrapSecrets((one(ev, DO.dbUser).inputs as Obj).password ?? "")) || undefined;
       assert.equal(userPassword, undefined, "the password is a provider output, not an input");
       const db = new URL(env.DATABASE_URL);
       assert.equal(db.protocol, "postgres:");
-      assert.equal(db.username, "shop_user");
+      assert.equal(db.username, "web_user");
       assert.match(db.password, /^offline[0-9a-f]{24}$/, "the DatabaseUser's generated password (fake), not a RandomPassword");
       assert.match(db.hostname, /^private-pool-/);
       assert.equal(db.port, "25061");
@@ -228,9 +228,9 @@ describe("production stack (kubernetes target, managed data) under the offline e
       const grants = named(ev, K.job, "postgres-grants");
       for (const dep of [one(ev, DO.dbDb), one(ev, DO.dbUser), one(ev, DO.dbPool)]) assert.ok(grants.options.dependsOn.includes(dep.name), `grants wait for ${dep.name}`);
       const sqlVolume = volumeOf<{ configMap: { name: string } }>(podOf(grants), "grants");
-      assert.match(configData(ev, sqlVolume.configMap.name)["grants.sql"], /GRANT USAGE, CREATE ON SCHEMA public TO "shop_user";/);
+      assert.match(configData(ev, sqlVolume.configMap.name)["grants.sql"], /GRANT USAGE, CREATE ON SCHEMA public TO "web_user";/);
       assert.equal(envOf(ev, mainOf(grants)).PGSSLMODE, "require");
-      const migrate = one(ev, K.job, (r) => /^shop-migrate-/.test(String(meta(r).name)));
+      const migrate = one(ev, K.job, (r) => /^web-migrate-/.test(String(meta(r).name)));
       assert.ok(migrate.options.dependsOn.includes(grants.name));
     });
   });
@@ -262,7 +262,7 @@ describe("production stack (kubernetes target, managed data) under the offline e
       assert.match(conf, new RegExp(`disk_free_limit\\.absolute = ${2048 * 1024 * 1024}`));
       const defs = JSON.parse(secretData(ev, secretName)["definitions.json"]) as { users: { name: string }[]; permissions: { user: string; vhost: string }[] };
       assert.ok(!defs.users.some((u) => u.name === "guest"));
-      assert.ok(defs.permissions.some((p) => p.user === "shop_broker" && p.vhost === "/shop"));
+      assert.ok(defs.permissions.some((p) => p.user === "web_broker" && p.vhost === "/web"));
       const cookieInit = pod.initContainers?.find((c) => c.name === "erlang-cookie");
       assert.ok(cookieInit?.command?.join(" ").includes("chmod 0400"), "the Erlang cookie from its Secret lands owner-only");
     });
@@ -270,32 +270,32 @@ describe("production stack (kubernetes target, managed data) under the offline e
 
   describe("4. app tier", () => {
     it("runs gunicorn with the rendered config from a ConfigMap, behind a Service named like the nginx upstream", () => {
-      const web = named(ev, K.deploy, "shop-web");
+      const web = named(ev, K.deploy, "web-web");
       const c = mainOf(web);
       assert.deepEqual(c.command, ["gunicorn", "--config", "/etc/djangostack/gunicorn.conf.py", "config.wsgi:application"]);
       const mount = c.volumeMounts?.find((m) => m.mountPath === "/etc/djangostack");
       const volume = volumeOf<{ configMap: { name: string } }>(podOf(web), mount?.name);
       assert.match(configData(ev, volume.configMap.name)["gunicorn.conf.py"], /bind = \["0\.0\.0\.0:8000"\]/);
-      const svc = named(ev, K.svc, "shop-web");
+      const svc = named(ev, K.svc, "web-web");
       assert.deepEqual((spec(svc).ports as Obj[]).map((p) => p.port), [8000]);
       assert.deepEqual(spec(svc).selector, (spec(web).selector as { matchLabels: Obj }).matchLabels);
     });
 
     it("autoscales web with an autoscaling/v2 HPA (no replica count in the Deployment), rolls with maxUnavailable 0, has a PDB", () => {
-      const web = named(ev, K.deploy, "shop-web");
+      const web = named(ev, K.deploy, "web-web");
       assert.equal(spec(web).replicas, undefined, "the HPA owns replicas");
       assert.deepEqual(spec(web).strategy, { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
-      const hpa = named(ev, K.hpa, "shop-web");
+      const hpa = named(ev, K.hpa, "web-web");
       assert.equal(spec(hpa).minReplicas, 3);
       assert.equal(spec(hpa).maxReplicas, 10);
-      assert.deepEqual(spec(hpa).scaleTargetRef, { apiVersion: "apps/v1", kind: "Deployment", name: "shop-web" });
+      assert.deepEqual(spec(hpa).scaleTargetRef, { apiVersion: "apps/v1", kind: "Deployment", name: "web-web" });
       assert.deepEqual((spec(hpa).metrics as Obj[])[0], { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } } });
-      assert.equal(spec(named(ev, K.pdb, "shop-web")).maxUnavailable, 1);
+      assert.equal(spec(named(ev, K.pdb, "web-web")).maxUnavailable, 1);
       assert.ok(ofType(ev, "kubernetes:helm.sh/v3:Release").some((r) => r.inputs.chart === "metrics-server"), "metrics-server feeds the HPA");
     });
 
     it("gives each Celery pool its own Deployment with grace >= task time limit and heartbeat/ready-file probes", () => {
-      const limits: Record<string, number> = { "shop-worker-default": 300, "shop-worker-emails": 120 };
+      const limits: Record<string, number> = { "web-worker-default": 300, "web-worker-emails": 120 };
       for (const [name, limit] of Object.entries(limits)) {
         const w = named(ev, K.deploy, name);
         assert.ok(podOf(w).terminationGracePeriodSeconds >= limit, `${name} grace ${podOf(w).terminationGracePeriodSeconds} >= ${limit}`);
@@ -306,26 +306,26 @@ describe("production stack (kubernetes target, managed data) under the offline e
         assert.match(probes, /worker\.ready/);
         assert.ok(!/inspect/.test(probes), "never celery inspect ping");
       }
-      assert.equal(spec(named(ev, K.deploy, "shop-worker-default")).replicas, 2);
+      assert.equal(spec(named(ev, K.deploy, "web-worker-default")).replicas, 2);
     });
 
     it("runs beat as exactly one replica with the Recreate strategy", () => {
-      const beat = named(ev, K.deploy, "shop-beat");
+      const beat = named(ev, K.deploy, "web-beat");
       assert.equal(spec(beat).replicas, 1);
       assert.deepEqual(spec(beat).strategy, { type: "Recreate" });
-      assert.ok(!ofType(ev, K.hpa).some((h) => meta(h).name === "shop-beat"));
+      assert.ok(!ofType(ev, K.hpa).some((h) => meta(h).name === "web-beat"));
     });
 
     it("names the migration Job by the image digest and rolls web, workers and beat only after it", () => {
-      const web = named(ev, K.deploy, "shop-web");
+      const web = named(ev, K.deploy, "web-web");
       const digest = /@sha256:([0-9a-f]{64})$/.exec(mainOf(web).image)?.[1] ?? "";
-      const job = named(ev, K.job, `shop-migrate-${digest.slice(0, 10)}`);
+      const job = named(ev, K.job, `web-migrate-${digest.slice(0, 10)}`);
       assert.equal(mainOf(job).image, mainOf(web).image, "migrations run the new image");
       assert.match(String(mainOf(job).command?.join(" ")), /manage\.py migrate --noinput/);
       assert.equal((spec(job).template as { spec: { restartPolicy: string } }).spec.restartPolicy, "Never");
       assert.equal(spec(job).ttlSecondsAfterFinished, undefined, "a deleted Job would be re-created (and re-run) by Pulumi");
       assert.equal(job.options.deleteBeforeReplace, true);
-      for (const name of ["shop-web", "shop-worker-default", "shop-worker-emails", "shop-beat"]) assert.ok(named(ev, K.deploy, name).options.dependsOn.includes(job.name), `${name} depends on ${job.name}`);
+      for (const name of ["web-web", "web-worker-default", "web-worker-emails", "web-beat"]) assert.ok(named(ev, K.deploy, name).options.dependsOn.includes(job.name), `${name} depends on ${job.name}`);
       const gate = podOf(web).initContainers?.find((c) => c.name === "migrations-applied");
       assert.deepEqual(gate?.command, ["python", "manage.py", "migrate", "--check"]);
     });
@@ -343,7 +343,7 @@ describe("production stack (kubernetes target, managed data) under the offline e
         for (const k of secretKeys) assert.ok(!(k in data), `ConfigMap ${cm.name} has no ${k}`);
         for (const v of Object.values(data)) assert.ok(!/offline[0-9a-f]{20}/.test(v), `ConfigMap ${cm.name} holds no generated password`);
       }
-      const env = envOf(ev, mainOf(named(ev, K.deploy, "shop-web")));
+      const env = envOf(ev, mainOf(named(ev, K.deploy, "web-web")));
       for (const k of secretKeys) assert.ok(env[k], `web has ${k}`);
       assert.equal(env.DJANGO_ALLOWED_HOSTS.split(",")[0], "shop.example.com");
     });
@@ -369,7 +369,7 @@ describe("production stack (kubernetes target, managed data) under the offline e
           assert.equal(sc.readOnlyRootFilesystem, expectReadOnly, `${w.name}/${c.name} read-only root as the model says`);
         }
       }
-      const web = podOf(named(ev, K.deploy, "shop-web"));
+      const web = podOf(named(ev, K.deploy, "web-web"));
       assert.equal(web.securityContext.runAsUser, 10001);
       assert.equal(web.securityContext.fsGroup, 10001);
       const tmp = volumeOf<{ emptyDir: { medium: string } }>(web, "tmp");
@@ -416,7 +416,7 @@ describe("production stack (kubernetes target, managed data) under the offline e
       // No pod selector and no open rule: a pod in the cluster cannot reach nginx and pose as the LB.
       assert.deepEqual(edge.ingress, [{ from: [{ ipBlock: { cidr: "10.110.0.0/20" } }], ports: [{ protocol: "TCP", port: 8080 }] }]);
       assert.deepEqual(edge.egress[0].ports, [{ protocol: "TCP", port: 8000 }]);
-      const web = spec(named(ev, K.netpol, "shop-web-ingress")) as { ingress: { from: { podSelector: Obj }[]; ports: Obj[] }[]; podSelector: Obj };
+      const web = spec(named(ev, K.netpol, "web-web-ingress")) as { ingress: { from: { podSelector: Obj }[]; ports: Obj[] }[]; podSelector: Obj };
       assert.deepEqual(web.ingress[0].from, [{ podSelector: { matchExpressions: [{ key: "djangostack.io/role", operator: "In", values: ["edge"] }] } }]);
       assert.deepEqual(web.ingress[0].ports, [{ protocol: "TCP", port: 8000 }]);
     });
@@ -465,18 +465,18 @@ describe("production stack (kubernetes target, managed data) under the offline e
       const config = productionConfig();
       const expected = loadBalancedNginx(buildModel(config), config, "10.110.0.0/20");
       assert.equal(conf, expected);
-      assert.match(conf, /upstream shop-web \{\n\s+server shop-web:8000;/);
-      assert.ok(nginx.options.dependsOn.includes(named(ev, K.deploy, "shop-web").name), "nginx rolls after web");
+      assert.match(conf, /upstream web-web \{\n\s+server web-web:8000;/);
+      assert.ok(nginx.options.dependsOn.includes(named(ev, K.deploy, "web-web").name), "nginx rolls after web");
     });
 
     it("serves /static/ from the app image's collected files, copied by an init container running the same digest", () => {
       const nginx = podOf(named(ev, K.deploy, "nginx"));
-      const init = nginx.initContainers?.find((c) => c.name === "static-shop");
+      const init = nginx.initContainers?.find((c) => c.name === "static-web");
       assert.ok(init);
-      assert.equal(init.image, mainOf(named(ev, K.deploy, "shop-web")).image);
-      assert.deepEqual(init.command?.slice(-2), ["/app/staticfiles", "/srv/static/shop"]);
-      assert.ok(nginx.containers[0].volumeMounts?.some((m) => m.name === "static-shop" && m.mountPath === "/srv/static/shop" && m.readOnly === true));
-      assert.deepEqual(nginx.volumes?.find((v) => v.name === "static-shop"), { name: "static-shop", emptyDir: { sizeLimit: "1024Mi" } });
+      assert.equal(init.image, mainOf(named(ev, K.deploy, "web-web")).image);
+      assert.deepEqual(init.command?.slice(-2), ["/app/staticfiles", "/srv/static/web"]);
+      assert.ok(nginx.containers[0].volumeMounts?.some((m) => m.name === "static-web" && m.mountPath === "/srv/static/web" && m.readOnly === true));
+      assert.deepEqual(nginx.volumes?.find((v) => v.name === "static-web"), { name: "static-web", emptyDir: { sizeLimit: "1024Mi" } });
     });
 
     it("points an A record per host at the load balancer's address", () => {
@@ -505,11 +505,11 @@ describe("production stack (kubernetes target, managed data) under the offline e
       const hosts = out.databaseHosts as string[];
       assert.equal(hosts.length, 2);
       for (const h of hosts) assert.match(h, /^private-djangostack-production-(pg|valkey)-/);
-      assert.match(String((out.images as Obj).shop), APP_IMAGE);
-      const shop = (out.apps as Record<string, Obj>).shop;
-      assert.equal(shop.databaseUrl, "[secret]");
+      assert.match(String((out.images as Obj).web), APP_IMAGE);
+      const web = (out.apps as Record<string, Obj>).web;
+      assert.equal(web.databaseUrl, "[secret]");
       const revealed = (await resolveOutputs(ev.exports, "[secret]", true)) as { apps: Record<string, { databaseUrl: string }> };
-      assert.match(revealed.apps.shop.databaseUrl, /@private-pool-[0-9a-f]+\.k\.db\.ondigitalocean\.com:25061\/shop_db_pool_[0-9a-f]{8}\?sslmode=require$/);
+      assert.match(revealed.apps.web.databaseUrl, /@private-pool-[0-9a-f]+\.k\.db\.ondigitalocean\.com:25061\/web_db_pool_[0-9a-f]{8}\?sslmode=require$/);
     });
   });
 });
@@ -552,11 +552,11 @@ describe("production stack with in-cluster PostgreSQL and Redis, and a registry 
     const sql = volumeOf<{ configMap: { name: string } }>(podOf(init), "postgres-init");
     assert.match(configData(ev, sql.configMap.name)["init.sql"], /CREATE ROLE %I LOGIN/);
     const env = envOf(ev, mainOf(init));
-    assert.match(env.DB_PASSWORD_SHOP, /^offline[0-9a-f]+$/, "the generated app password");
-    const dbUrl = new URL(envOf(ev, mainOf(named(ev, K.deploy, "shop-web"))).DATABASE_URL);
-    assert.equal(decodeURIComponent(dbUrl.password), env.DB_PASSWORD_SHOP, "the app connects with the password the init Job set");
+    assert.match(env.DB_PASSWORD_WEB, /^offline[0-9a-f]+$/, "the generated app password");
+    const dbUrl = new URL(envOf(ev, mainOf(named(ev, K.deploy, "web-web"))).DATABASE_URL);
+    assert.equal(decodeURIComponent(dbUrl.password), env.DB_PASSWORD_WEB, "the app connects with the password the init Job set");
     assert.equal(dbUrl.hostname, "postgres");
-    assert.equal(dbUrl.pathname, "/shop_db");
+    assert.equal(dbUrl.pathname, "/web_db");
     // Its own pod: over TCP to the Service, logging in with the server's bootstrap password (it never rotates).
     assert.equal(env.PGHOST, "postgres");
     assert.equal(env.PGPASSWORD, envOf(ev, mainOf(named(ev, K.sts, "postgres"))).POSTGRES_PASSWORD);
@@ -564,9 +564,9 @@ describe("production stack with in-cluster PostgreSQL and Redis, and a registry 
     assert.doesNotMatch(configData(ev, sql.configMap.name)["init.sql"], /ALTER ROLE "postgres"/);
     const socket = volumeOf<{ emptyDir: { medium: string } }>(podOf(named(ev, K.sts, "postgres")), "postgres-socket");
     assert.equal(socket.emptyDir.medium, "Memory", "the server's socket dir is writable on its read-only root");
-    const migrate = one(ev, K.job, (r) => /^shop-migrate-/.test(String(meta(r).name)));
+    const migrate = one(ev, K.job, (r) => /^web-migrate-/.test(String(meta(r).name)));
     assert.ok(migrate.options.dependsOn.includes(init.name));
-    assert.equal(envOf(ev, mainOf(named(ev, K.deploy, "shop-web"))).DJANGO_DB_CONN_MAX_AGE, undefined, "no pool: the app's own default");
+    assert.equal(envOf(ev, mainOf(named(ev, K.deploy, "web-web"))).DJANGO_DB_CONN_MAX_AGE, undefined, "no pool: the app's own default");
   });
 
   it("lets only app pods (and the init Job) reach PostgreSQL, and app pods reach Redis", () => {
@@ -583,6 +583,6 @@ describe("production stack with in-cluster PostgreSQL and Redis, and a registry 
     assert.ok(one(ev, DO.cluster).options.dependsOn.includes(registry.name));
     const out = (await resolveOutputs(ev.exports)) as Obj;
     assert.deepEqual(out.databaseHosts, []);
-    assert.match(String((out.images as Obj).shop), /^registry\.digitalocean\.com\/acme\/production-shop:production@sha256:/);
+    assert.match(String((out.images as Obj).web), /^registry\.digitalocean\.com\/acme\/production-web:production@sha256:/);
   });
 });

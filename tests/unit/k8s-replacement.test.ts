@@ -23,7 +23,7 @@ const withChange = (key: string, change: (value: Record<string, unknown>) => Rec
 
 /** Env of the web Deployment's main container as the pod sees it (ConfigMaps, then Secret keys). */
 function webDatabaseUrl(e: Evaluation): URL {
-  const web = ofType(e, "kubernetes:apps/v1:Deployment").find((d) => (d.inputs.metadata as { name?: string }).name === "shop-web");
+  const web = ofType(e, "kubernetes:apps/v1:Deployment").find((d) => (d.inputs.metadata as { name?: string }).name === "web-web");
   assert.ok(web);
   const container = ((web.inputs.spec as { template: { spec: { containers: { env?: { name: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[] }[] } } }).template.spec.containers[0]);
   const ref = container.env?.find((v) => v.name === "DATABASE_URL")?.valueFrom?.secretKeyRef;

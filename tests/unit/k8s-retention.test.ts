@@ -2,7 +2,8 @@ import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Evaluation, evaluateStack } from "../../src/offline/render";
 import { RecordedResource } from "../../src/offline/engine";
-import { deletionOf, stackApps, stackObject } from "../helpers/replacement";
+import { deletionOf, stackObject } from "../helpers/replacement";
+import { exactApps, stackApps } from "../helpers/stack-apps";
 
 const DO = {
   db: "digitalocean:index/databaseDb:DatabaseDb",
@@ -23,7 +24,7 @@ describe("data survives removing an app from config (production)", () => {
   let two: Evaluation;
   let one: Evaluation;
   before(async () => {
-    two = await evaluateStack({ stack: "production", extraConfig: { "djangostack:apps": [...stackApps("production"), blog] } });
+    two = await evaluateStack({ stack: "production", extraConfig: exactApps([...stackApps("production"), blog]) });
     one = await evaluateStack({ stack: "production" });
   });
 

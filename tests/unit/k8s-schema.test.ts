@@ -106,7 +106,7 @@ describe("production Kubernetes objects against the upstream OpenAPI schemas (ku
   });
 
   it("is not a rubber stamp: a wrong type, a missing required field and an unmapped kind all fail", async () => {
-    const deployment = objectsOf(managed).find((o) => o.kind === "Deployment" && (o.metadata as { name: string }).name === "shop-web") as { spec: { template: { spec: { containers: { ports: { containerPort: unknown }[] }[] } } } };
+    const deployment = objectsOf(managed).find((o) => o.kind === "Deployment" && (o.metadata as { name: string }).name === "web-web") as { spec: { template: { spec: { containers: { ports: { containerPort: unknown }[] }[] } } } };
     const broken = structuredClone(deployment);
     broken.spec.template.spec.containers[0].ports[0].containerPort = "http";
     await assert.rejects(validate(broken as unknown as Record<string, unknown>), /containerPort must be integer/);

@@ -155,6 +155,32 @@ describe("the repository's stacks share one app definition", () => {
     for (const key of said) if (key?.startsWith("apps")) assert.ok(differing.includes(key), `${key} is set by the stack file and changes the shared value`);
   });
 
+  for (const stack of ["staging", "production"]) {
+    it(`${stack} leaves djangostack:apps out and differs from the shared apps exactly where its overlay says`, () => {
+      const files = readStackFiles(REPO_ROOT, stack);
+      assert.equal(path.basename(files.origins["djangostack:apps"]), "Pulumi.yaml", `Pulumi.${stack}.yaml writes its own djangostack:apps`);
+      const [shared, effective] = [leaves(project.config["djangostack:apps"].default as Raw[], "apps"), leaves(appsOf(files), "apps")];
+      const said = new Set(stackFileValues(files).flatMap((line) => /djangostack:(apps\S*) =/.exec(line)?.[1] ?? []));
+      const differing = [...new Set([...shared.keys(), ...effective.keys()])].filter((k) => shared.get(k) !== effective.get(k));
+      assert.ok(differing.length > 0);
+      for (const key of differing) assert.ok(said.has(key), `${key} differs but Pulumi.${stack}.yaml does not set it`);
+      for (const key of said) assert.ok(differing.includes(key), `${key} is set by Pulumi.${stack}.yaml and changes the shared value`);
+    });
+  }
+
+  it("the overlay docs/configuration-overlays.md gives a production deployed as `shop` keeps its app's name", async () => {
+    const doc = fs.readFileSync(path.join(REPO_ROOT, "docs", "configuration-overlays.md"), "utf8");
+    const snippet = /A deployed stack keeps its name[\s\S]*?```yaml\n([\s\S]*?)```/.exec(doc)?.[1];
+    assert.ok(snippet, "the doc's snippet");
+    const overlay = (YAML.parse(snippet) as Record<string, unknown>)["djangostack:overlay"];
+    const ev = await evaluateStack({ stack: "production", extraConfig: { "djangostack:overlay": overlay } });
+    const deployments = ev.engine.resources.filter((r) => r.type === "kubernetes:apps/v1:Deployment").map((r) => (r.inputs.metadata as { name: string }).name);
+    assert.ok(deployments.includes("shop-web") && deployments.includes("shop-beat"), deployments.join(", "));
+    assert.ok(!deployments.some((d) => d.startsWith("web-")), deployments.join(", "));
+    const db = ev.engine.resources.find((r) => r.type === "digitalocean:index/databaseDb:DatabaseDb");
+    assert.equal(db?.inputs.name, "shop_db");
+  });
+
   it("renders the overlaid staging like the staging stack that writes its apps out", async () => {
     const file = path.join(dir, "staging-overlay.yaml");
     fs.writeFileSync(file, STAGING_OVERLAY);

@@ -43,12 +43,11 @@ describe("promotedImages: what may be promoted", () => {
 describe("production promoted from staging (offline engine)", () => {
   let staging: Record<string, unknown>;
   let production: Evaluation;
-  // Promotion needs the same apps on both stacks (the repository's sample stacks name theirs differently).
-  const apps = { "djangostack:apps": [{ name: "shop", build: "./app", routes: ["/"] }] };
+  // Promotion needs the same apps on both stacks: the repository's share Pulumi.yaml's.
   before(async () => {
-    const s = await evaluateStack({ stack: "staging", extraConfig: apps });
+    const s = await evaluateStack({ stack: "staging" });
     staging = (await resolveOutputs(s.exports)) as Record<string, unknown>;
-    production = await evaluateStack({ stack: "production", extraConfig: { ...apps, "djangostack:promoteFrom": STAGING }, stackOutputs: { [STAGING]: staging } });
+    production = await evaluateStack({ stack: "production", extraConfig: { "djangostack:promoteFrom": STAGING }, stackOutputs: { [STAGING]: staging } });
   });
 
   it("builds nothing and runs staging's digests; the StackReference names staging", () => {
@@ -56,16 +55,16 @@ describe("production promoted from staging (offline engine)", () => {
     const ref = production.engine.resources.find((r) => r.type === "pulumi:pulumi:StackReference");
     assert.equal(ref?.inputs.name, STAGING);
     const stagingImages = staging.images as Record<string, string>;
-    const web = production.engine.resources.find((r) => r.type === "kubernetes:apps/v1:Deployment" && r.name.endsWith("-shop-web"));
+    const web = production.engine.resources.find((r) => r.type === "kubernetes:apps/v1:Deployment" && r.name.endsWith("-web-web"));
     const image = (web?.inputs.spec as { template: { spec: { containers: { image: string }[] } } }).template.spec.containers[0].image;
-    assert.equal(image, stagingImages.shop);
+    assert.equal(image, stagingImages.web);
     assert.match(image, /@sha256:[0-9a-f]{64}$/);
   });
 
   it("the migration Job is named by the promoted digest", () => {
-    const job = production.engine.resources.find((r) => r.type === "kubernetes:batch/v1:Job" && r.name.endsWith("-shop-migrate"));
-    const stagingDigest = (staging.images as Record<string, string>).shop.split("@sha256:")[1];
-    assert.equal((job?.inputs.metadata as { name: string }).name, `shop-migrate-${stagingDigest.slice(0, 10)}`);
+    const job = production.engine.resources.find((r) => r.type === "kubernetes:batch/v1:Job" && r.name.endsWith("-web-migrate"));
+    const stagingDigest = (staging.images as Record<string, string>).web.split("@sha256:")[1];
+    assert.equal((job?.inputs.metadata as { name: string }).name, `web-migrate-${stagingDigest.slice(0, 10)}`);
   });
 
   // In a process of their own: see the fixture.
@@ -74,7 +73,7 @@ describe("production promoted from staging (offline engine)", () => {
   it("fails the deploy when staging runs another app set", () => {
     const r = promote("another-app-set");
     assert.equal(r.status, 1, r.stdout + r.stderr);
-    assert.match(r.stdout, /rejected: .*promoteFrom acme\/djangostack\/staging exports images for billing, shop, this stack runs shop: deploy acme\/djangostack\/staging with the same apps first/);
+    assert.match(r.stdout, /rejected: .*promoteFrom acme\/djangostack\/staging exports images for billing, web, this stack runs web: deploy acme\/djangostack\/staging with the same apps first/);
   });
 
   it("fails when staging exports no outputs (not deployed), naming the stack", () => {

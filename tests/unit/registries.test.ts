@@ -15,6 +15,7 @@ import { RecordedResource } from "../../src/offline/engine";
 import { evaluateTargets } from "../helpers/targets";
 import { withLogins } from "../../src/render/docker-config";
 import { id, onDroplet, problems } from "./config-helpers";
+import { exactApps } from "../helpers/stack-apps";
 
 const PASSWORD = "ghp_never-shown-in-a-message";
 const privateApp = { name: "api", image: "ghcr.io/acme/api:1.4@sha256:" + "a".repeat(64), routes: ["/"] };
@@ -80,7 +81,7 @@ describe("withLogins: one dockerconfigjson for DOCR and the private registries",
 
 describe("pull credentials on the targets (offline engine)", () => {
   const extraConfig = {
-    "djangostack:apps": [privateApp],
+    ...exactApps([privateApp]),
     "djangostack:registryCredentials": { "ghcr.io": { username: "bot", password: { secure: "v1:encrypted" } } },
   };
   const of = (e: Evaluation, type: string): RecordedResource[] => e.engine.resources.filter((r) => r.type === type);
