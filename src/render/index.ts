@@ -14,3 +14,5 @@ export { renderRedisConf, renderRedisStartCommand } from "./redis";
 export type { RedisRenderOptions } from "./redis";
 export { renderLivenessWatchdog, LIVENESS_STATE_FILE } from "./watchdog";
 export type { HealthcheckTestArray, LivenessWatchdogOptions } from "./watchdog";
+export { BACKUP_SCRIPT, BACKUP_ENV, BACKUP_INTEGRITY_EXIT, DEFAULT_BACKUP_RETENTION_DAYS, backupCommand, backupPrefixes, backupSettings, renderBackupSettings } from "./backup";
+export type { BackupDatabase, BackupMedia, BackupSettings, BackupSettingsInput, BucketAddressing } from "./backup";
