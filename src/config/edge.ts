@@ -7,7 +7,7 @@
 import { Checker } from "./checker";
 import { ROUTE, ROUTE_HINT } from "./routes";
 import { formatCidr, parseCidr } from "./cidr";
-import { AppEdge, AppEdgePath, CLIENT_ADDRESS_HEADERS, RateZone, Target, TrustedProxies } from "./types";
+import { AppEdge, AppEdgePath, CLIENT_ADDRESS_HEADERS, CorsPolicy, RateZone, Target, TrustedProxies } from "./types";
 
 const ZONE_NAME = /^[a-z][a-z0-9-]{0,19}$/;
 /** nginx's own rate syntax: requests per second or per minute. */
@@ -49,12 +49,12 @@ export function parseRateZones(c: Checker, path: string, value: unknown): RateZo
   return valid;
 }
 
-/** `apps[].edge`: `{paths: [{path, timeout, clientMaxBody, allow}], headers}`; where each path lies is judged by checkRoutes. */
+/** `apps[].edge`: `{paths: [{path, timeout, clientMaxBody, allow, cors}], headers}`; where each path lies is judged by checkRoutes. */
 export function parseAppEdge(c: Checker, path: string, value: unknown): AppEdge {
   const raw = c.object(path, value, ["paths", "headers"]);
   const paths = c.list(`${path}.paths`, raw.paths, []).map((item, i): AppEdgePath => {
     const at = `${path}.paths[${i}]`;
-    const p = c.object(at, item, ["path", "timeout", "clientMaxBody", "allow"]);
+    const p = c.object(at, item, ["path", "timeout", "clientMaxBody", "allow", "cors"]);
     if (p.path === undefined) c.fail(`${at}.path`, item, `every entry needs the URL path prefix it applies to, ${ROUTE_HINT}`);
     const rule: AppEdgePath = { path: c.string(`${at}.path`, p.path, "/", ROUTE, ROUTE_HINT) };
     // Up to an hour, as the WebSocket locations wait; past that a request belongs in a Celery task.
@@ -64,6 +64,7 @@ export function parseAppEdge(c: Checker, path: string, value: unknown): AppEdge 
       rule.allow = parseNetworks(c, `${at}.allow`, p.allow, "reach the path");
       if (Array.isArray(p.allow) && p.allow.length === 0) c.fail(`${at}.allow`, p.allow, "expected the networks that may reach the path, such as your office's 203.0.113.0/24; leave allow out to let everyone in");
     }
+    if (p.cors !== undefined) rule.cors = parseCors(c, `${at}.cors`, p.cors);
     return rule;
   });
   paths.forEach((r, i) => {
@@ -71,6 +72,39 @@ export function parseAppEdge(c: Checker, path: string, value: unknown): AppEdge 
     if (first < i) c.fail(`${path}.paths[${i}].path`, r.path, `already listed as ${path}.paths[${first}]; one entry per path`);
   });
   return { paths, headers: parseHeaders(c, `${path}.headers`, raw.headers) };
+}
+
+/** scheme://host[:port], as a browser sends it in Origin: lowercase, no path, no trailing slash. */
+const ORIGIN = /^https?:\/\/([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*(:[0-9]{1,5})?$/;
+/** Methods a preflight may be allowed; CONNECT and TRACE never reach an app through the edge. */
+const CORS_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+const CORS_HEADERS_DEFAULT = ["Accept", "Authorization", "Content-Type", "X-CSRFToken", "X-Requested-With"];
+
+/** `apps[].edge.paths[].cors`: `{origins, methods, headers, exposeHeaders, credentials, maxAge}`. */
+function parseCors(c: Checker, path: string, value: unknown): CorsPolicy {
+  const raw = c.object(path, value, ["origins", "methods", "headers", "exposeHeaders", "credentials", "maxAge"]);
+  const origins = c.stringList(`${path}.origins`, raw.origins, [], /^(\*|.+)$/, 'origins such as "https://app.example.com"');
+  const credentials = c.bool(`${path}.credentials`, raw.credentials, false);
+  if (origins.length === 0) c.fail(`${path}.origins`, raw.origins ?? value, 'expected the origins whose pages may call the path, such as ["https://app.example.com"] (or ["*"] for any, without credentials)');
+  origins.forEach((origin, i) => {
+    const at = `${path}.origins[${i}]`;
+    if (origin === "*") {
+      if (origins.length > 1) c.fail(at, origin, '"*" allows every origin: list it alone or list the origins');
+      if (credentials) c.fail(at, origin, `browsers refuse credentials with a wildcard origin (${path}.credentials is true); list the origins`);
+    } else if (!ORIGIN.test(origin)) {
+      const bare = /^(https?:\/\/[^/]+)\/.*$/.exec(origin)?.[1];
+      c.fail(at, origin, bare ? `an origin has no path: write "${bare.toLowerCase()}"` : 'expected an origin as a browser sends it: "https://" or "http://", a lowercase host name and an optional port, such as "https://app.example.com"');
+    }
+  });
+  return {
+    origins,
+    methods: c.stringList(`${path}.methods`, raw.methods, ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"], new RegExp(`^(${CORS_METHODS.join("|")})$`), CORS_METHODS.join(", ")),
+    headers: c.stringList(`${path}.headers`, raw.headers, CORS_HEADERS_DEFAULT, HEADER_NAME, "request header names such as Authorization"),
+    exposeHeaders: c.stringList(`${path}.exposeHeaders`, raw.exposeHeaders, [], HEADER_NAME, "response header names such as X-Request-ID"),
+    credentials,
+    // Browsers cap the preflight cache themselves (Chromium at 2 hours, Firefox at 24).
+    maxAgeSeconds: c.int(`${path}.maxAge`, raw.maxAge, 600, { min: 0, max: 86400 }),
+  };
 }
 
 /** Headers the edge sets itself or that describe the message: an app header must not duplicate or contradict them. */
@@ -86,7 +120,10 @@ const HEADER_VALUE = /^[\x20-\x7e]{1,4096}$/;
 function parseHeaders(c: Checker, path: string, value: unknown): Record<string, string> {
   const headers = c.stringMap(path, value, HEADER_NAME, "header names of letters, digits and hyphens, such as Content-Security-Policy");
   for (const [name, v] of Object.entries(headers)) {
-    if (EDGE_OWNED_HEADERS.includes(name.toLowerCase())) {
+    if (name.toLowerCase().startsWith("access-control-")) {
+      c.fail(`${path}.${name}`, name, "CORS comes from apps[].edge.paths[].cors, which answers preflights and allows only the listed origins; a fixed header would allow one origin for every request");
+      delete headers[name];
+    } else if (EDGE_OWNED_HEADERS.includes(name.toLowerCase())) {
       c.fail(`${path}.${name}`, name, "the edge or the app's own response sets this header; a second one would contradict it (the app's own value already wins over the edge's security headers)");
       delete headers[name];
     } else if (!HEADER_VALUE.test(v) || /["\\$]/.test(v)) {

@@ -186,11 +186,4 @@ export function checkRoutes(c: Checker, config: StackConfig): void {
       }
     });
   }
-  config.apps.forEach((app, i) =>
-    app.hosts.forEach((host, j) => {
-      if (host === config.domain) {
-        c.fail(`apps[${i}].hosts[${j}]`, host, `equals djangostack:domain; the domain is the main site (served by routes), and listing it as an app host would leave that server block without names, dropping the default servers that close unknown hosts; list only other host names`);
-      }
-    }),
-  );
 }

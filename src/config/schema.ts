@@ -6,6 +6,7 @@ import { parsePromoteFrom, parseRegistryCredentials } from "./registries";
 import { checkDerivedNames } from "./names";
 import { overlayKeysOf, withOverlay } from "./overlay";
 import { ROUTE, ROUTE_HINT, checkRoutes } from "./routes";
+import { checkHosts } from "./hosts";
 import { parseAppEdge, parseDenyPaths, parseRateZones, parseTrustedProxies } from "./edge";
 import { moveSecretEnv } from "./secrets";
 import { parseAdminCidrs } from "./cidr";
@@ -164,6 +165,7 @@ function parseEffective(raw: Raw, identity: StackIdentity, secretKeys: readonly 
   if (target !== "kubernetes" && raw.kubernetes !== undefined) c.fail("kubernetes", raw.kubernetes, `only allowed when target is "kubernetes" (target is "${target}")`);
   if (!targetValid) c.problems.splice(targetDependent);
   checkRoutes(c, config);
+  checkHosts(c, config);
   checkDerivedNames(c, config);
   checkCapacity(c, config);
   c.throwIfAny();
@@ -445,11 +447,12 @@ function parseWorkerOptions(c: Checker, path: string, raw: Raw, pool: CeleryPool
 }
 
 function parseFrontend(c: Checker, value: unknown): FrontendConfig {
-  const raw = c.object("frontend", value, ["build", "image", "route", "port", "resources"]);
+  const raw = c.object("frontend", value, ["build", "image", "route", "hosts", "port", "resources"]);
   if (raw.build === undefined && raw.image === undefined) c.fail("frontend", value, "a frontend needs build or image");
   return {
     source: parseSource(c, "frontend", raw, "./frontend"),
     route: c.string("frontend.route", raw.route, "/", ROUTE, ROUTE_HINT),
+    hosts: c.stringList("frontend.hosts", raw.hosts, [], HOSTNAME, HOSTNAME_HINT),
     port: c.int("frontend.port", raw.port, 8080, { min: 1024, max: 65535 }),
     resources: parseResources(c, "frontend.resources", raw.resources, { cpuMillis: 100, memoryMiB: 64 }),
   };
@@ -502,7 +505,7 @@ function parseData(c: Checker, value: unknown, target: Target): DataConfig {
 }
 
 function parseEdge(c: Checker, value: unknown, target: Target, domain: string | undefined, docker: DockerTargetConfig): EdgeConfig {
-  const raw = c.object("edge", value, ["nginxVersion", "httpPort", "httpsPort", "tls", "clientMaxBody", "hstsSeconds", "hstsIncludeSubDomains", "hstsPreload", "rateLimit", "trustedProxies", "denyPaths", "resources", "replicas"]);
+  const raw = c.object("edge", value, ["nginxVersion", "httpPort", "httpsPort", "tls", "clientMaxBody", "hstsSeconds", "hstsIncludeSubDomains", "hstsPreload", "rateLimit", "trustedProxies", "denyPaths", "redirectHosts", "resources", "replicas"]);
   const tlsRaw = c.object("edge.tls", raw.tls, ["mode", "email", "staging", "certificatePath", "keyPath"]);
   const rl = c.object("edge.rateLimit", raw.rateLimit, ["generalPerSecond", "generalBurst", "strictPerMinute", "strictBurst", "strictPaths", "connectionsPerClient", "zones"]);
   // Only a public edge can answer Let's Encrypt: a Droplet, or a docker engine published on 0.0.0.0.
@@ -558,6 +561,7 @@ function parseEdge(c: Checker, value: unknown, target: Target, domain: string | 
       zones: parseRateZones(c, "edge.rateLimit.zones", rl.zones),
     },
     ...(raw.trustedProxies === undefined ? {} : { trustedProxies: parseTrustedProxies(c, "edge.trustedProxies", raw.trustedProxies, target) }),
+    redirectHosts: c.stringList("edge.redirectHosts", raw.redirectHosts, [], HOSTNAME, HOSTNAME_HINT),
     resources: parseResources(c, "edge.resources", raw.resources, { cpuMillis: 250, memoryMiB: 128 }),
     replicas: c.int("edge.replicas", raw.replicas, target === "kubernetes" ? 2 : 1, { min: 1, max: 20 }),
   };

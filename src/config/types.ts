@@ -162,6 +162,20 @@ export interface AppEdgePath {
   clientMaxBodyMiB?: number;
   /** Only clients in these networks (canonical CIDRs) reach it; others get 403. */
   allow?: string[];
+  /** Cross-origin requests the edge allows here, answering their preflights itself. */
+  cors?: CorsPolicy;
+}
+
+/** `apps[].edge.paths[].cors`: which other origins' pages may call the path from a browser. */
+export interface CorsPolicy {
+  /** Exact origins such as "https://app.example.com", or ["*"] for any (never with credentials). */
+  origins: string[];
+  methods: string[];
+  headers: string[];
+  exposeHeaders: string[];
+  /** Cookies and Authorization from the other origin: Access-Control-Allow-Credentials. */
+  credentials: boolean;
+  maxAgeSeconds: number;
 }
 
 /** `apps[].edge`: the app's own edge settings. */
@@ -233,6 +247,8 @@ export interface FrontendConfig {
   source: AppSource;
   /** Path prefix it is served under; "/" makes it the catch-all and moves Django apps to their routes. */
   route: string;
+  /** Host names served entirely by the frontend (e.g. www.example.com beside the API's domain). */
+  hosts: string[];
   port: number;
   resources: Resources;
 }
@@ -337,6 +353,8 @@ export interface EdgeConfig {
   rateLimit: RateLimit;
   /** Undefined: no proxy in front (on Kubernetes, only the load balancer). */
   trustedProxies?: TrustedProxies;
+  /** Host names that answer a permanent redirect to the same path on the domain (www to apex, or apex to www). */
+  redirectHosts: string[];
   resources: Resources;
   replicas: number;
 }

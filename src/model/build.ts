@@ -59,10 +59,12 @@ function execHealth(timing: Health["timing"], liveness: string[], readiness: str
 }
 
 export function buildModel(config: StackConfig): WorkloadModel {
-  // The domain first, then app hosts, once each: nginx, DNS records and certificates all take this list.
-  const serverNames = config.domain ? [...new Set([config.domain, ...config.apps.flatMap((a) => a.hosts)])] : [];
+  // The domain first, then app, frontend and redirecting hosts, once each: nginx, DNS records and
+  // certificates all take this list.
+  const edgeHosts = [...config.apps.flatMap((a) => a.hosts), ...(config.frontend?.hosts ?? []), ...config.edge.redirectHosts];
+  const serverNames = config.domain ? [...new Set([config.domain, ...edgeHosts])] : [];
   const processes: Process[] = [...dataProcesses(config)];
-  for (const app of config.apps) processes.push(...appProcesses(config, app, serverNames));
+  for (const app of config.apps) processes.push(...appProcesses(config, app));
   if (config.frontend) {
     processes.push({
       ...base("frontend", "frontend", config.frontend.resources),
@@ -106,9 +108,10 @@ export function buildModel(config: StackConfig): WorkloadModel {
       edgePaths: a.edge.paths,
       edgeHeaders: a.edge.headers,
     })),
-    frontend: config.frontend && { upstream: "frontend", port: config.frontend.port, route: config.frontend.route },
+    frontend: config.frontend && { upstream: "frontend", port: config.frontend.port, route: config.frontend.route, hosts: config.frontend.hosts },
     volumes: [...volumes.values()],
     serverNames,
+    redirectHosts: config.edge.redirectHosts,
   };
 }
 
@@ -309,9 +312,19 @@ export function edgeReadTimeout(app: AppConfig): number {
   return app.server === "gunicorn" || app.server === "gunicorn-uvicorn" ? app.gunicorn.timeoutSeconds + EDGE_TIMEOUT_MARGIN_SECONDS : EDGE_DEFAULT_TIMEOUT_SECONDS;
 }
 
-function appEnv(config: StackConfig, app: AppConfig, serverNames: string[]): Record<string, string> {
+/**
+ * The names requests reach the Django apps under: the domain (or, without one, the stack's address)
+ * and the apps' hosts. The frontend's hosts and the redirecting ones end at the edge.
+ */
+function djangoHosts(config: StackConfig): string[] {
+  return [...new Set([...(config.domain ? [config.domain] : addressHosts(config)), ...config.apps.flatMap((a) => a.hosts)])];
+}
+
+function appEnv(config: StackConfig, app: AppConfig): Record<string, string> {
   const tls = config.edge.tls.mode !== "none";
-  const publicHosts = serverNames.length > 0 ? serverNames : addressHosts(config);
+  const publicHosts = djangoHosts(config);
+  // Pages the stack itself serves may post to any app: its own sites and the frontend's.
+  const origins = [...new Set([...(config.domain ? [config.domain] : []), ...config.apps.flatMap((a) => a.hosts), ...(config.frontend?.hosts ?? [])])];
   const scheme = tls ? "https" : "http";
   return {
     ...app.env,
@@ -319,7 +332,7 @@ function appEnv(config: StackConfig, app: AppConfig, serverNames: string[]): Rec
     // Internal names keep container health checks and the edge's upstream Host header valid.
     [app.envNames.allowedHosts ?? "DJANGO_ALLOWED_HOSTS"]: [...new Set([...publicHosts, names.web(app.name), "localhost", "127.0.0.1"])].join(","),
     ...(app.envNames.debug ? { [app.envNames.debug]: "False" } : {}),
-    CSRF_TRUSTED_ORIGINS: serverNames.map((h) => `${scheme}://${h}`).join(","),
+    CSRF_TRUSTED_ORIGINS: origins.map((h) => `${scheme}://${h}`).join(","),
     DJANGO_SECURE_COOKIES: String(tls),
     // nginx redirects to HTTPS; Django redirecting too would break plain-HTTP health checks.
     DJANGO_SECURE_SSL_REDIRECT: "false",
@@ -439,12 +452,12 @@ const SCHEDULER_OWN_MIB = 64;
 const celeryScratch: VolumeMount = { volume: "celery-state", kind: "scratch", mountPath: PATHS.celeryState, readOnly: false, memory: true };
 const tmpScratch: VolumeMount = { volume: "tmp", kind: "scratch", mountPath: "/tmp", readOnly: false, memory: true };
 
-function appProcesses(config: StackConfig, app: AppConfig, serverNames: string[]): Process[] {
+function appProcesses(config: StackConfig, app: AppConfig): Process[] {
   const shared = {
     app: app.name,
     ...(app.user ? { user: app.user } : {}),
     image: { kind: "app", app: app.name } as const,
-    env: appEnv(config, app, serverNames),
+    env: appEnv(config, app),
     secretEnv: appSecretEnv(app),
     claims: appClaims(app),
     dependsOn: appDependencies(app),

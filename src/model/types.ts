@@ -150,9 +150,14 @@ export interface WorkloadModel {
   stack: string;
   processes: Process[];
   routing: AppRouting[];
-  frontend?: { upstream: string; port: number; route: string };
+  frontend?: { upstream: string; port: number; route: string; hosts: string[] };
   /** Every volume any process mounts, once. */
   volumes: { name: string; kind: VolumeKind; sizeGiB: number }[];
-  /** Host names nginx answers for (domain, app hosts); empty means "any host on the IP". */
+  /**
+   * Host names nginx answers for (domain, app, frontend and redirecting hosts), which certificates and
+   * DNS records cover; empty means "any host on the IP".
+   */
   serverNames: string[];
+  /** Host names that answer a permanent redirect to the domain (edge.redirectHosts). */
+  redirectHosts: string[];
 }

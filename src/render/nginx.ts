@@ -9,7 +9,7 @@
  *
  * Anchors: h5bp server configs, Mozilla intermediate TLS, `default_server` returning 444.
  */
-import { AppEdgePath, CLIENT_ADDRESS_HEADERS, EdgeConfig } from "../config/types";
+import { AppEdgePath, CLIENT_ADDRESS_HEADERS, CorsPolicy, EdgeConfig } from "../config/types";
 import { parseCidr } from "../config/cidr";
 import { AppRouting, WorkloadModel } from "../model/types";
 import { APP_HEALTH_PREFIX, appHealthPaths } from "../model/names";
@@ -39,8 +39,10 @@ export interface NginxInput {
   nginxVersion: string;
   routing: AppRouting[];
   frontend?: WorkloadModel["frontend"];
-  /** Domain + app hosts; empty means no domain: the app server becomes the catch-all for the IP. */
+  /** Domain + app, frontend and redirecting hosts; empty means no domain: the app server becomes the catch-all for the IP. */
   serverNames: string[];
+  /** Hosts (among serverNames) that answer a permanent redirect to the same path on `to`, the domain. */
+  redirect?: { hosts: string[]; to: string };
   edge: EdgeConfig;
   /** Upstream name ("web-web", "frontend") -> "host:port" nginx connects to. */
   addresses: Record<string, string>;
@@ -87,6 +89,7 @@ export function nginxInputFor(model: WorkloadModel, edge: EdgeConfig, domain?: s
     routing: model.routing,
     frontend: model.frontend,
     serverNames: model.serverNames,
+    ...(domain && model.redirectHosts.length > 0 ? { redirect: { hosts: model.redirectHosts, to: domain } } : {}),
     edge,
     addresses,
     listen: { http: EDGE_PORTS.http, https: EDGE_PORTS.https },
@@ -232,6 +235,7 @@ const APP_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 const IPV4 = /^[0-9]{1,3}(\.[0-9]{1,3}){3}$/;
 const ZONE_NAME = /^[a-z][a-z0-9-]*$/;
 const HEADER_NAME = /^[A-Za-z0-9][A-Za-z0-9-]*$/;
+const CORS_ORIGIN = /^https?:\/\/[a-z0-9.-]+(:[0-9]{1,5})?$/;
 /** Printable ASCII without what nginx reads as syntax or a variable inside a quoted string. */
 const HEADER_VALUE = /^[ !#%-[\]-~]+$/;
 /** An edge.denyPaths entry: segments, no trailing slash. */
@@ -279,11 +283,17 @@ function validate(input: NginxInput): void {
       check(URL_PREFIX.test(p.path), `edge path of app ${r.app}`, p.path);
       for (const cidr of p.allow ?? []) check(parseCidr(cidr).ok, `allow of ${r.app}'s edge path ${p.path}`, cidr);
       for (const v of [p.timeoutSeconds, p.clientMaxBodyMiB]) if (v !== undefined) check(Number.isInteger(v) && v >= 1, `setting of ${r.app}'s edge path ${p.path}`, v);
+      if (p.cors) validateCors(p.cors, `cors of ${r.app}'s edge path ${p.path}`);
     }
   }
   if (input.frontend) {
     check(UPSTREAM_NAME.test(input.frontend.upstream), "frontend upstream", input.frontend.upstream);
     check(URL_PREFIX.test(input.frontend.route), "frontend route", input.frontend.route);
+    for (const h of input.frontend.hosts) check(SERVER_NAME.test(h), "frontend host", h);
+  }
+  if (input.redirect) {
+    check(SERVER_NAME.test(input.redirect.to), "redirect target", input.redirect.to);
+    for (const h of input.redirect.hosts) check(SERVER_NAME.test(h) && h !== input.redirect.to, "redirecting host", h);
   }
   for (const p of edge.rateLimit.strictPaths) check(URL_PREFIX.test(p), "edge.rateLimit.strictPaths entry", p);
   for (const d of edge.denyPaths) check(DENY_PATH.test(d), "edge.denyPaths entry", d);
@@ -315,6 +325,13 @@ function validate(input: NginxInput): void {
 }
 
 /** "1.27" is an image tag for the newest 1.27.x, so a missing patch level counts as the highest. */
+function validateCors(cors: CorsPolicy, what: string): void {
+  for (const o of cors.origins) check(o === "*" ? cors.origins.length === 1 && !cors.credentials : CORS_ORIGIN.test(o), `origin of ${what}`, o);
+  for (const m of cors.methods) check(/^[A-Z]+$/.test(m), `method of ${what}`, m);
+  for (const h of [...cors.headers, ...cors.exposeHeaders]) check(HEADER_NAME.test(h), `header of ${what}`, h);
+  check(Number.isInteger(cors.maxAgeSeconds) && cors.maxAgeSeconds >= 0, `max age of ${what}`, cors.maxAgeSeconds);
+}
+
 function parseVersion(version: string): number[] | undefined {
   const m = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(version);
   return m ? [Number(m[1]), Number(m[2]), m[3] === undefined ? Infinity : Number(m[3])] : undefined;
@@ -379,6 +396,8 @@ interface LocationSettings {
   allow?: string[];
   /** The app's own response headers (`appHeaderMaps` holds their values). */
   headers: string[];
+  /** The CORS policy covering the location (`corsMaps` holds its variables under `id`). */
+  cors?: { id: string; policy: CorsPolicy };
 }
 
 interface SiteRoutes {
@@ -401,7 +420,66 @@ interface SiteRoutes {
 function appSettings(app: AppRouting, path: string): LocationSettings {
   const covering = app.edgePaths.filter((p) => path.startsWith(p.path)).sort((a, b) => b.path.length - a.path.length);
   const pick = <K extends "timeoutSeconds" | "clientMaxBodyMiB" | "allow">(key: K): AppEdgePath[K] => covering.find((p) => p[key] !== undefined)?.[key];
-  return { app: app.app, readTimeoutSeconds: pick("timeoutSeconds") ?? app.readTimeoutSeconds, clientMaxBodyMiB: pick("clientMaxBodyMiB"), allow: pick("allow"), headers: Object.keys(app.edgeHeaders) };
+  const cors = covering.find((p) => p.cors);
+  return {
+    app: app.app,
+    readTimeoutSeconds: pick("timeoutSeconds") ?? app.readTimeoutSeconds,
+    clientMaxBodyMiB: pick("clientMaxBodyMiB"),
+    allow: pick("allow"),
+    headers: Object.keys(app.edgeHeaders),
+    ...(cors?.cors ? { cors: { id: corsId(app, cors), policy: cors.cors } } : {}),
+  };
+}
+
+/** Names an edge path's CORS variables: its app and its place in the app's edge paths. */
+function corsId(app: AppRouting, path: AppEdgePath): string {
+  return `${app.app.replace(/-/g, "_")}_${app.edgePaths.indexOf(path)}`;
+}
+
+/**
+ * Per CORS policy: the request's Origin when listed (strings in a map match ignoring case), empty
+ * when the app answered with its own Access-Control-Allow-Origin (django-cors-headers), and the
+ * preflight's headers only on a preflight (OPTIONS with Access-Control-Request-Method from a listed
+ * origin), which the location answers itself with 204.
+ */
+function corsMaps(routing: AppRouting[]): string[] {
+  const lines: string[] = [];
+  for (const app of routing) {
+    for (const path of app.edgePaths) {
+      const policy = path.cors;
+      if (!policy) continue;
+      const v = (part: string): string => `$djs_cors_${corsId(app, path)}_${part}`;
+      const whenSet = (source: string, part: string, value: string): string[] => block(`map ${source} ${v(part)}`, ['"" "";', `default "${value}";`]);
+      lines.push(
+        ...block(`map $http_origin ${v("origin")}`, policy.origins[0] === "*" ? ['"" "";', 'default "*";'] : ['default "";', ...policy.origins.map((o) => `"${o}" $http_origin;`)]),
+        ...block(`map $upstream_http_access_control_allow_origin ${v("allow")}`, [`"" ${v("origin")};`, 'default "";']),
+        ...block(`map "$request_method:$http_access_control_request_method:${v("origin")}" ${v("preflight")}`, ['default "";', '"~^OPTIONS:[^:]+:." 1;']),
+        ...whenSet(v("preflight"), "methods", policy.methods.join(", ")),
+        ...whenSet(v("preflight"), "headers", policy.headers.join(", ")),
+        ...whenSet(v("preflight"), "max_age", String(policy.maxAgeSeconds)),
+        ...(policy.credentials ? whenSet(v("allow"), "credentials", "true") : []),
+        ...(policy.exposeHeaders.length > 0 ? whenSet(v("allow"), "expose", policy.exposeHeaders.join(", ")) : []),
+      );
+    }
+  }
+  // Caches must keep one answer per Origin, unless the app answered CORS itself (and set its own Vary).
+  if (lines.length > 0) lines.push(...block("map $upstream_http_access_control_allow_origin $djs_cors_vary", ['"" "Origin";', 'default "";']));
+  return lines;
+}
+
+function corsLines(cors: NonNullable<LocationSettings["cors"]>): string[] {
+  const v = (part: string): string => `$djs_cors_${cors.id}_${part}`;
+  return [
+    // `return` is one of the directives safe inside a location's `if`; the 204 carries the add_headers below.
+    ...block(`if (${v("preflight")})`, ["return 204;"]),
+    `add_header Access-Control-Allow-Origin ${v("allow")} always;`,
+    ...(cors.policy.credentials ? [`add_header Access-Control-Allow-Credentials ${v("credentials")} always;`] : []),
+    `add_header Access-Control-Allow-Methods ${v("methods")} always;`,
+    `add_header Access-Control-Allow-Headers ${v("headers")} always;`,
+    `add_header Access-Control-Max-Age ${v("max_age")} always;`,
+    ...(cors.policy.exposeHeaders.length > 0 ? [`add_header Access-Control-Expose-Headers ${v("expose")} always;`] : []),
+    "add_header Vary $djs_cors_vary always;",
+  ];
 }
 
 /** The variable holding app `app`'s value of response header `name`, empty when the app sent its own. */
@@ -413,14 +491,15 @@ function appHeaderMaps(routing: AppRouting[]): string[] {
   return routing.flatMap((r) => Object.entries(r.edgeHeaders).flatMap(([name, value]) => headerMap(name.toLowerCase().replace(/-/g, "_"), appHeaderVariable(r.app, name), value)));
 }
 
-/** An app location's own lines: its wait, body size, allowlist, and headers (with the common ones, which its add_header stops inheriting). */
+/** An app location's own lines: its wait, body size, allowlist, CORS and headers (with the common ones, which its add_header stops inheriting). */
 function appLocationLines(settings: LocationSettings | undefined, websocket: boolean, input: NginxInput): string[] {
   if (!settings) return [];
+  const own = [...(settings.cors ? corsLines(settings.cors) : []), ...settings.headers.map((h) => `add_header ${h} $djs_${appHeaderVariable(settings.app, h)} always;`)];
   return [
     ...(websocket ? [] : [`proxy_read_timeout ${settings.readTimeoutSeconds}s;`]),
     ...(settings.clientMaxBodyMiB ? [`client_max_body_size ${settings.clientMaxBodyMiB}m;`] : []),
     ...(settings.allow ? [...settings.allow.map((cidr) => `allow ${cidr};`), "deny all;"] : []),
-    ...(settings.headers.length > 0 ? [...settings.headers.map((h) => `add_header ${h} $djs_${appHeaderVariable(settings.app, h)} always;`), ...securityHeaders(input)] : []),
+    ...(own.length > 0 ? [...own, ...securityHeaders(input)] : []),
   ];
 }
 
@@ -743,6 +822,32 @@ function redirectServer(input: NginxInput, names: string[] | "catch-all"): strin
 }
 
 /**
+ * edge.redirectHosts: one hop to the same path on the domain, on both ports (their certificate names
+ * are on the domain's certificate). Let's Encrypt still validates them on plain HTTP.
+ */
+function hostRedirectServers(input: NginxInput, redirect: NonNullable<NginxInput["redirect"]>): string[] {
+  const tls = input.edge.tls.mode !== "none";
+  const names = `server_name ${redirect.hosts.join(" ")};`;
+  const target = `return 301 ${redirectOrigin(input, redirect.to)}$request_uri;`;
+  const http = block("server", [
+    ...listenLines(input, { port: input.listen.http, ssl: false, defaultServer: false }),
+    names,
+    "",
+    ...acmeLocation(input.paths),
+    ...block("location /", [target]),
+  ]);
+  if (!tls) return http;
+  return [...http, "", ...block("server", [...listenLines(input, { port: input.listen.https, ssl: true, defaultServer: false }), names, ...tlsLines(input.paths), ...securityHeaders(input), "", ...block("location /", [target])])];
+}
+
+/** The domain's public origin: HTTPS when nginx or the proxy in front terminated it, with a non-default port. */
+function redirectOrigin(input: NginxInput, domain: string): string {
+  if (input.edge.tls.mode !== "none") return `https://${domain}${input.redirectHttpsPort === 443 ? "" : `:${input.redirectHttpsPort}`}`;
+  if (input.trustedProxy) return `$djs_forwarded_proto://${domain}`;
+  return `http://${domain}${input.edge.httpPort === 80 ? "" : `:${input.edge.httpPort}`}`;
+}
+
+/**
  * Container health checks send Host: localhost to the HTTP port. A dedicated server answers them, so the
  * default server can keep refusing unknown hosts.
  */
@@ -854,6 +959,7 @@ function httpContext(input: NginxInput): string[] {
     ...headerMap("referrer_policy", "referrer_policy", "strict-origin-when-cross-origin"),
     ...headerMap("permissions_policy", "permissions_policy", PERMISSIONS_POLICY),
     ...appHeaderMaps(input.routing),
+    ...corsMaps(input.routing),
     "",
     "proxy_http_version 1.1;",
     "proxy_connect_timeout 5s;",
@@ -927,7 +1033,10 @@ function servers(input: NginxInput): string[] {
   const { routing, frontend, edge } = input;
   const tls = edge.tls.mode !== "none";
   const hostNames = new Set(routing.flatMap((r) => r.hosts));
-  const mainNames = input.serverNames.filter((n) => !hostNames.has(n));
+  const frontendHosts = frontend?.hosts ?? [];
+  const redirectHosts = input.redirect?.hosts ?? [];
+  const elsewhere = new Set([...hostNames, ...frontendHosts, ...redirectHosts]);
+  const mainNames = input.serverNames.filter((n) => !elsewhere.has(n));
   const catchAll = mainNames.length === 0;
   const general = { zone: "djs_general", burst: edge.rateLimit.generalBurst };
   const limits = siteLimits(edge);
@@ -961,6 +1070,13 @@ function servers(input: NginxInput): string[] {
         apps: [r],
       },
     }));
+  if (frontend && frontendHosts.length > 0) {
+    hostSites.push({
+      names: frontendHosts,
+      staticApps: [],
+      routes: { routes: [{ path: "/", upstream: frontend.upstream }], websockets: [], general, limits, health: [], appHealth: [], apps: [] },
+    });
+  }
 
   const out: string[] = [];
   if (catchAll) {
@@ -972,10 +1088,11 @@ function servers(input: NginxInput): string[] {
     out.push(...localHealthServer(input), "", ...defaultServers(input, tls), "");
   }
   if (tls) {
-    out.push(...redirectServer(input, catchAll ? "catch-all" : [...mainNames, ...hostNames]), "");
+    out.push(...redirectServer(input, catchAll ? "catch-all" : [...mainNames, ...hostNames, ...frontendHosts]), "");
   }
   out.push(...appServer(input, main));
   for (const site of hostSites) out.push("", ...appServer(input, site));
+  if (input.redirect) out.push("", ...hostRedirectServers(input, input.redirect));
   return out;
 }
 

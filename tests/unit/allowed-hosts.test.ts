@@ -59,3 +59,22 @@ describe("ALLOWED_HOSTS without a domain (issue 11 item 3)", () => {
     { valueShown: false },
   );
 });
+
+describe("the hosts Django trusts, beside the ones only the edge answers (issue 11 item 12)", () => {
+  const envOf = (raw: Record<string, unknown>) => buildModel(parseConfig(raw, id)).processes.find((p) => p.role === "web")?.env;
+  const sites = { domain: "example.com", apps: [{ name: "web", routes: ["/"], hosts: ["api.example.com"] }], frontend: { image: "ghcr.io/acme/spa:1", route: "/app/", hosts: ["app.example.com"] }, edge: { redirectHosts: ["www.example.com"] } };
+
+  it("the frontend's and the redirecting hosts are on the certificate but never in ALLOWED_HOSTS; the frontend's pages are trusted origins", () => {
+    const model = buildModel(parseConfig(sites, id));
+    assert.deepEqual(model.serverNames, ["example.com", "api.example.com", "app.example.com", "www.example.com"]);
+    const env = envOf(sites);
+    assert.deepEqual(allowed(env), ["example.com", "api.example.com", "web-web", "localhost", "127.0.0.1"]);
+    assert.equal(env?.CSRF_TRUSTED_ORIGINS, "http://example.com,http://api.example.com,http://app.example.com");
+  });
+
+  it("an app's own host reaches Django on a stack without a domain too", () => {
+    const env = envOf({ apps: [{ name: "web", routes: ["/"], hosts: ["api.example.com"] }] });
+    assert.deepEqual(allowed(env), ["api.example.com", "web-web", "localhost", "127.0.0.1"]);
+    assert.equal(env?.CSRF_TRUSTED_ORIGINS, "http://api.example.com");
+  });
+});

@@ -5,6 +5,29 @@
 import { describe } from "node:test";
 import { BadInput, accepts, onDroplet, refuses } from "./config-helpers";
 
+/** Bad `apps[0].edge.paths[0].cors` values on an app served at "/". */
+function cors(): BadInput[] {
+  const at = "djangostack:apps[0].edge.paths[0].cors";
+  const on = (policy: unknown) => ({ apps: [{ routes: ["/"], edge: { paths: [{ path: "/api/", cors: policy }] } }] });
+  return [
+    ["CORS without origins", on({ credentials: true }), `${at}.origins`, "the origins whose pages may call the path"],
+    ["CORS with an empty origin list", on({ origins: [] }), `${at}.origins`, "the origins whose pages may call the path"],
+    ["a CORS origin with a path", on({ origins: ["https://app.example.com/"] }), `${at}.origins[0]`, 'an origin has no path: write "https://app.example.com"'],
+    ["a CORS origin without a scheme", on({ origins: ["app.example.com"] }), `${at}.origins[0]`, '"https://" or "http://"'],
+    ["a CORS origin with capitals", on({ origins: ["https://App.example.com"] }), `${at}.origins[0]`, "a lowercase host name"],
+    ["a CORS origin with a wildcard subdomain", on({ origins: ["https://*.example.com"] }), `${at}.origins[0]`, "a lowercase host name"],
+    ["a wildcard origin with credentials", on({ origins: ["*"], credentials: true }), `${at}.origins[0]`, "browsers refuse credentials with a wildcard origin"],
+    ["a wildcard origin beside others", on({ origins: ["*", "https://app.example.com"] }), `${at}.origins[0]`, "list it alone"],
+    ["a CORS method nginx would not pass", on({ origins: ["https://a.example.com"], methods: ["TRACE"] }), `${at}.methods[0]`, "GET, HEAD, POST"],
+    ["a lowercase CORS method", on({ origins: ["https://a.example.com"], methods: ["get"] }), `${at}.methods[0]`, "GET, HEAD, POST"],
+    ["a CORS header with a space", on({ origins: ["https://a.example.com"], headers: ["X Token"] }), `${at}.headers[0]`, "request header names"],
+    ["a CORS max age of a week", on({ origins: ["https://a.example.com"], maxAge: 604800 }), `${at}.maxAge`, "integer from 0 to 86400"],
+    ["CORS credentials as a string", on({ origins: ["https://a.example.com"], credentials: "yes" }), `${at}.credentials`, "true or false"],
+    ["an unknown CORS key", on({ origins: ["https://a.example.com"], allowOrigin: "*" }), `${at}.allowOrigin`, "allowed keys"],
+    ["CORS as a fixed app header", { apps: [{ edge: { headers: { "Access-Control-Allow-Origin": "*" } } }] }, "djangostack:apps[0].edge.headers.Access-Control-Allow-Origin", "apps[].edge.paths[].cors"],
+  ];
+}
+
 describe("edge config (issue 11)", () => {
   const cases: BadInput[] = [
     // item 5: HSTS options
@@ -50,9 +73,24 @@ describe("edge config (issue 11)", () => {
     ["denying the static tree", { edge: { denyPaths: ["/static"] } }, "djangostack:edge.denyPaths[0]", "/static/ is reserved"],
     ["a route under a denied path", { apps: [{ routes: ["/metrics/public/"] }] }, "djangostack:apps[0].routes[0]", 'lies under edge.denyPaths[0] ("/metrics")'],
     ["a health path under a denied path", { apps: [{ healthPath: "/internal/health/" }], edge: { denyPaths: ["/internal/"] } }, "djangostack:apps[0].healthPath", "set it to [] to deny nothing"],
+    // item 12 (rest): CORS per path, the frontend's hosts, redirecting hosts
+    ...cors(),
+    ["frontend hosts without a domain", { frontend: { image: "ghcr.io/acme/spa:1", hosts: ["www.example.com"] } }, "djangostack:frontend.hosts", "needs djangostack:domain"],
+    ["a frontend host that is the domain", { domain: "example.com", frontend: { image: "ghcr.io/acme/spa:1", route: "/app/", hosts: ["example.com"] } }, "djangostack:frontend.hosts[0]", 'give it frontend.route "/"'],
+    ["a frontend host an app has", { domain: "example.com", apps: [{ hosts: ["www.example.com"] }], frontend: { image: "ghcr.io/acme/spa:1", route: "/app/", hosts: ["www.example.com"] } }, "djangostack:frontend.hosts[0]", "already listed as apps[0].hosts[0]"],
+    ["a frontend host with capitals", { domain: "example.com", frontend: { image: "ghcr.io/acme/spa:1", hosts: ["WWW.example.com"] } }, "djangostack:frontend.hosts[0]", "lowercase fully qualified domain name"],
+    ["redirect hosts without a domain", { edge: { redirectHosts: ["www.example.com"] } }, "djangostack:edge.redirectHosts", "the host these names redirect to"],
+    ["a redirect host that is the domain", { domain: "example.com", edge: { redirectHosts: ["example.com"] } }, "djangostack:edge.redirectHosts[0]", "redirect to itself"],
+    ["a redirect host an app serves", { domain: "example.com", apps: [{ hosts: ["api.example.com"] }], edge: { redirectHosts: ["api.example.com"] } }, "djangostack:edge.redirectHosts[0]", "already listed as apps[0].hosts[0]"],
+    ["a redirect host the frontend serves", { domain: "example.com", frontend: { image: "ghcr.io/acme/spa:1", route: "/app/", hosts: ["www.example.com"] }, edge: { redirectHosts: ["www.example.com"] } }, "djangostack:edge.redirectHosts[0]", "already listed as frontend.hosts[0]"],
+    ["a redirect host that is a URL", { domain: "example.com", edge: { redirectHosts: ["https://www.example.com"] } }, "djangostack:edge.redirectHosts[0]", "fully qualified domain name"],
   ];
   refuses(cases);
   accepts([
+    ["CORS for an SPA origin on the API with cookies", { apps: [{ routes: ["/"], edge: { paths: [{ path: "/api/", cors: { origins: ["https://app.example.com", "http://localhost:5173"], credentials: true } }] } }] }],
+    ["CORS for any origin on a public API", { apps: [{ routes: ["/"], edge: { paths: [{ path: "/api/public/", cors: { origins: ["*"], methods: ["GET"], maxAge: 0 } }] } }] }],
+    ["www to the apex, and an SPA on app.", { domain: "example.com", frontend: { image: "ghcr.io/acme/spa:1", route: "/app/", hosts: ["app.example.com"] }, edge: { redirectHosts: ["www.example.com"] } }],
+    ["the apex to www", { domain: "www.example.com", edge: { redirectHosts: ["example.com"] } }],
     ["HSTS with includeSubDomains and preload for two years", { edge: { hstsSeconds: 63072000, hstsIncludeSubDomains: true, hstsPreload: true } }],
     ["seed 002's limits: API 10 r/s, auth 5 r/s, over a route and a path inside another", { apps: [{ name: "web", routes: ["/"] }, { name: "auth", routes: ["/api/auth/"] }], edge: { rateLimit: { zones: [{ name: "api", rate: "10r/s", paths: ["/api/"] }, { name: "auth", rate: "5r/s", paths: ["/api/auth/"] }] } } }],
     ["an upload path with a long timeout on an app that has only hosts", { apps: [{ name: "web", routes: ["/"] }, { name: "api", routes: [], hosts: ["api.example.com"], edge: { paths: [{ path: "/upload/", timeout: 600, clientMaxBody: 500 }] } }], domain: "example.com" }],

@@ -18,9 +18,24 @@ import { droplet, id } from "./config-helpers";
 /** Configs that make the parser read every object it knows, the conditional ones included. */
 const PROBES: Raw[] = [
   {
-    frontend: { build: { context: "./frontend" } },
-    apps: [{ name: "web", autoscale: { min: 1 }, workers: [{ name: "default", autoscale: { min: 1, max: 2 } }], jobs: [{ schedule: "@daily", command: ["true"] }], edge: { paths: [{ path: "/web/admin/", allow: ["203.0.113.0/24"] }], headers: { "Content-Security-Policy": "default-src 'self'" } } }],
-    edge: { rateLimit: { zones: [{ name: "api", rate: "10r/s", paths: ["/web/api/"] }] }, trustedProxies: { cidrs: ["173.245.48.0/20"] } },
+    domain: "example.com",
+    frontend: { build: { context: "./frontend" }, hosts: ["app.example.com"] },
+    apps: [
+      {
+        name: "web",
+        autoscale: { min: 1 },
+        workers: [{ name: "default", autoscale: { min: 1, max: 2 } }],
+        jobs: [{ schedule: "@daily", command: ["true"] }],
+        edge: {
+          paths: [
+            { path: "/web/admin/", allow: ["203.0.113.0/24"] },
+            { path: "/web/api/", cors: { origins: ["https://app.example.com"], methods: ["GET"], headers: ["Authorization"], exposeHeaders: ["X-Request-ID"], credentials: true, maxAge: 60 } },
+          ],
+          headers: { "Content-Security-Policy": "default-src 'self'" },
+        },
+      },
+    ],
+    edge: { rateLimit: { zones: [{ name: "api", rate: "10r/s", paths: ["/web/api/"] }] }, trustedProxies: { cidrs: ["173.245.48.0/20"] }, redirectHosts: ["www.example.com"] },
     prices: {
       droplets: { "<slug>": { vcpus: 1, memoryMiB: 1024, monthlyUsd: 6 } },
       databases: { "<slug>": { vcpus: 1, memoryMiB: 1024, monthlyUsd: 15 } },

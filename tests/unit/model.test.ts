@@ -84,7 +84,7 @@ describe("workload model", () => {
     assert.equal(new Set(claims.map((c) => c.rabbitmq?.vhost)).size, 5);
     assert.equal(big.processes.filter((p) => p.role === "worker").length, 2);
     assert.equal(big.processes.filter((p) => p.role === "postgres").length, 1);
-    assert.deepEqual(big.frontend, { upstream: "frontend", port: 8080, route: "/" });
+    assert.deepEqual(big.frontend, { upstream: "frontend", port: 8080, route: "/", hosts: [] });
     assert.ok(big.processes.some((p) => p.name === "notification-worker-mail" && p.command.includes("gevent")));
   });
 });

@@ -36,13 +36,18 @@ function rawHeaders(raw: string[]): Record<string, string[]> {
   return out;
 }
 
+/** What the echo answers in Access-Control-Allow-Origin on a path containing /own-cors/. */
+export const OWN_CORS_ORIGIN = "https://own.example";
+
 export async function startEcho(port: number): Promise<EchoUpstream> {
   const seen: SeenRequest[] = [];
   let waiting: (() => void)[] = [];
   const server = http.createServer((req, res) => {
     seen.push({ method: req.method ?? "", url: req.url ?? "", headers: rawHeaders(req.rawHeaders), upgrade: false });
     const answer = (): void => {
-      res.writeHead(200, { "content-type": "text/plain" });
+      // An app that answers CORS itself (django-cors-headers), for the edge to leave alone.
+      const ownCors = (req.url ?? "").includes("/own-cors/") ? { "access-control-allow-origin": OWN_CORS_ORIGIN, vary: "Origin" } : {};
+      res.writeHead(200, { "content-type": "text/plain", ...ownCors });
       res.end("echo\n");
     };
     if ((req.url ?? "").startsWith("/slow/")) waiting.push(answer);
