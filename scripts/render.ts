@@ -23,6 +23,17 @@ function referencedOutputs(specs: readonly string[]): Record<string, Record<stri
 
 class ReferenceSpecError extends Error {}
 
+/**
+ * A refusal the program raised itself ("djangostack: ..."), such as a promotion from a stack with
+ * other apps: only known inside an Output, so the engine's serializer wraps it in one
+ * `error serializing property` per level it was nested at. The reason alone, without a stack trace.
+ */
+function ownReason(error: unknown): string | undefined {
+  const text = error instanceof Error ? error.message : String(error);
+  const at = text.indexOf("djangostack: ");
+  return at >= 0 ? text.slice(at) : undefined;
+}
+
 /** An earlier render's resources.json: DIR/<stack>/resources.json, or DIR/resources.json. */
 function earlierRender(dir: string, stack: string): ComparedResource[] {
   const candidates = [path.join(dir, stack, "resources.json"), path.join(dir, "resources.json")];
@@ -73,7 +84,7 @@ ${USAGE}`);
     return impactExitCode(changes);
   } catch (error) {
     const expected = error instanceof ConfigError || error instanceof StackFileError || error instanceof ReferenceSpecError;
-    const message = expected ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
+    const message = expected ? error.message : (ownReason(error) ?? (error instanceof Error ? (error.stack ?? error.message) : String(error)));
     process.stderr.write(`render failed for stack ${values.stack}:\n${message}\n`);
     return 1;
   }

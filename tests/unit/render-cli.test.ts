@@ -120,4 +120,21 @@ describe("npm run render", () => {
       fs.rmSync(out, { recursive: true, force: true });
     }
   });
+
+  it("a refused promotion is its reason, not the serializer's chain and a stack trace", () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "render-cli-"));
+    try {
+      // Staging as another project's: other apps than production runs.
+      const other = renderCli("--stack", "staging", "--file", "examples/seed-002-ticket-tracking.yaml", "--out", path.join(out, "other"));
+      assert.equal(other.status, 0, other.stderr);
+      const promoted = path.join(out, "Pulumi.production.yaml");
+      fs.writeFileSync(promoted, fs.readFileSync(path.join(REPO_ROOT, "Pulumi.production.yaml"), "utf8").replace(/^config:\n/m, "config:\n  djangostack:promoteFrom: acme/djangostack/staging\n"));
+      const refused = renderCli("--stack", "production", "--file", promoted, "--out", out, "--reference", `acme/djangostack/staging=${path.join(out, "other", "staging", "outputs.json")}`);
+      assert.equal(refused.status, 1, refused.stderr);
+      assert.match(refused.stderr, /^render failed for stack production:\ndjangostack: promoteFrom acme\/djangostack\/staging exports images for .*, this stack runs web: deploy/);
+      assert.ok(!refused.stderr.includes("    at ") && !refused.stderr.includes("error serializing"), refused.stderr);
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  });
 });
