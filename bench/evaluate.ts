@@ -1,7 +1,7 @@
 /**
  * Child of the render section: times evaluateStack in a process of its own (modules loaded once,
  * then each evaluation timed warm) and prints the figures as JSON on its last line.
- * Usage: node --require ./bench/ts-cache.cjs bench/evaluate.ts <runs> <case>...
+ * Usage: node --require ./scripts/ts-cache.cjs bench/evaluate.ts <runs> <case>...
  * where a case is `stack`, `stack=file` or `apps:N` (the local stack with N apps).
  */
 import { performance } from "node:perf_hooks";

@@ -1,6 +1,6 @@
 /**
  * Item 1, program speed: whole-process renders beside the floor (a node that only loads
- * @pulumi/pulumi), the same render without tsx (bench/ts-cache.cjs), in-process evaluation, and
+ * @pulumi/pulumi), the same render without tsx (scripts/ts-cache.cjs, what `npm run render` runs), in-process evaluation, and
  * growth with the number of apps. Cases run interleaved, round after round, and each figure is the
  * median, so a busy machine slows every case alike.
  */
@@ -11,7 +11,7 @@ import { appsStackFile } from "./apps";
 import { ROOT, Row, median, ms, timeNode } from "./measure";
 
 const TSX_CLI = path.join(ROOT, "node_modules", "tsx", "dist", "cli.mjs");
-const TS_CACHE = path.join(ROOT, "bench", "ts-cache.cjs");
+const TS_CACHE = path.join(ROOT, "scripts", "ts-cache.cjs");
 /** The example with the most resources (112: five apps, two pools, a frontend). */
 const LARGEST_EXAMPLE = "examples/seed-002-ticket-tracking.yaml";
 

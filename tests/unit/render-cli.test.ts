@@ -9,7 +9,7 @@ import { parseConfig } from "../../src/config/schema";
 import { evaluateStack, REPO_ROOT } from "../../src/offline/render";
 
 function renderCli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const run = spawnSync(process.execPath, ["--import", "tsx", path.join(REPO_ROOT, "scripts/render.ts"), ...args], { cwd: REPO_ROOT, encoding: "utf8", timeout: 120_000 });
+  const run = spawnSync(process.execPath, ["--require", path.join(REPO_ROOT, "scripts/ts-cache.cjs"), path.join(REPO_ROOT, "scripts/render.ts"), ...args], { cwd: REPO_ROOT, encoding: "utf8", timeout: 120_000 });
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 

@@ -1,9 +1,9 @@
 /* eslint-disable */
-// Candidate replacement for tsx in `npm run render` (bench/README.md, "Transpiling"): a `.ts` hook
-// that transpiles each file once with the TypeScript compiler @pulumi/pulumi already loads, and
-// caches the JavaScript by content hash. tsx instead runs an ES-module lexer over every .js file it
-// loads (8.9 MB of typescript.js among them) and enables source-mapped stack traces, which Pulumi
-// captures for every resource. Types are not checked here, as with tsx: `npm run build` does that.
+// What `npm run render` runs TypeScript with (bench/README.md, "Transpiling"): a `.ts` hook that
+// transpiles each file once with the TypeScript compiler @pulumi/pulumi already loads, and caches the
+// JavaScript by content hash. tsx instead runs an ES-module lexer over every .js file it loads
+// (8.9 MB of typescript.js among them) and enables source-mapped stack traces, which Pulumi captures
+// for every resource. Types are not checked here, as with tsx: `npm run build` does that.
 "use strict";
 const fs = require("node:fs");
 const path = require("node:path");
