@@ -46,3 +46,14 @@ test("bench --quick: the edge section measures nginx, TLS/HTTP/2 and static besi
     assert.match(row[4], /^[0-9.]+x$/);
   }
 });
+
+test("bench --quick: the cost section prices every stack and example, the seed's own figure beside it where the seed gives one", { timeout: 180_000 }, async () => {
+  const table = rows(await bench("cost"));
+  const get = (name: RegExp) => table.find((r) => name.test(r[1])) ?? assert.fail(`no row ${name} in ${JSON.stringify(table)}`);
+  assert.equal(get(/^local \(docker\) per month$/)[2], "$0.00", "the local engine bills nothing");
+  assert.match(get(/^production \(kubernetes\) per month$/)[2], /^\$\d+\.\d{2} \.\. \$\d+\.\d{2}$/, "DOKS at min and max scale");
+  const seeded = table.filter((r) => r[3].startsWith("seed "));
+  assert.ok(seeded.length > 0, JSON.stringify(table));
+  for (const r of seeded) assert.match(r[4], /^[0-9.]+x$/);
+  assert.ok(table.filter((r) => r[1].startsWith("examples/")).length >= 4, "every example is priced");
+});
