@@ -24,6 +24,9 @@ app = Celery("config")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
+# Connects the signals that carry the request id from the request to its tasks.
+from config import requestid  # noqa: E402,F401
+
 
 def _path(name, default):
     return os.environ.get(name, "").strip() or default

@@ -12,6 +12,13 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        # Set by config.requestid.RequestIdFilter: the id nginx gave the request (or the task's request).
+        if getattr(record, "request_id", ""):
+            payload["request_id"] = record.request_id
+        task = getattr(record, "task_name", None)
+        if task:
+            payload["task"] = task
+            payload["task_id"] = getattr(record, "task_id", None)
         if record.exc_info:
             payload["exc_info"] = self.formatException(record.exc_info)
         return json.dumps(payload, default=str)

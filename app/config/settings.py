@@ -50,6 +50,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so probes bypass ALLOWED_HOSTS, the SSL redirect and sessions entirely.
     "core.middleware.HealthCheckMiddleware",
+    "config.requestid.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -187,11 +188,13 @@ LOGGING = {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s"},
         "json": {"()": "config.logging.JsonFormatter"},
     },
+    "filters": {"request_id": {"()": "config.requestid.RequestIdFilter"}},
     "handlers": {
         "stdout": {
             "class": "logging.StreamHandler",
             "stream": "ext://sys.stdout",
             "formatter": "json" if env_str("DJANGO_LOG_FORMAT", "plain") == "json" else "plain",
+            "filters": ["request_id"],
         },
     },
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
@@ -210,6 +213,8 @@ if CELERY_RESULT_BACKEND and CELERY_RESULT_BACKEND.startswith("rediss://"):
     # Celery refuses rediss:// without an explicit certificate policy; default to verifying.
     if "ssl_cert_reqs" not in parse_qs(urlsplit(CELERY_RESULT_BACKEND).query):
         CELERY_REDIS_BACKEND_USE_SSL = {"ssl_cert_reqs": ssl.CERT_REQUIRED}
+# The worker logs through LOGGING above (JSON lines with the request id) instead of its own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Local development without a broker: run tasks inline.
 CELERY_TASK_ALWAYS_EAGER = DEBUG and not env_str("CELERY_BROKER_URL")
 

@@ -1,9 +1,12 @@
+import logging
 import socket
 
 from celery import shared_task
 from django.core.cache import cache
 
 from .models import Heartbeat
+
+logger = logging.getLogger(__name__)
 
 HEARTBEAT_COUNT_KEY = "core:heartbeat:count"
 HEARTBEAT_LAST_KEY = "core:heartbeat:last"
@@ -12,6 +15,7 @@ KEEP_ROWS = 100
 
 @shared_task(name="core.tasks.add")
 def add(x, y):
+    logger.info("add(%s, %s)", x, y)
     return x + y
 
 

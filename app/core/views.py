@@ -101,6 +101,7 @@ def tasks_add(request):
         result = add.apply_async((x, y), retry=True, retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.5})
     except Exception as exc:  # noqa: BLE001 - broker down or misconfigured
         return _json({"error": f"could not enqueue: {readiness.describe_error(exc)}"}, status=503)
+    logger.info("enqueued core.tasks.add as %s", result.id)
     if not wait:
         return _json({"task_id": result.id, "state": result.state}, status=202)
     try:

@@ -45,6 +45,7 @@ import {
   Target,
   VALKEY_EVICTION_POLICIES,
   WorkerPool,
+  LOG_FORMATS,
 } from "./types";
 
 export const NAMESPACE = "djangostack";
@@ -53,6 +54,7 @@ export const NAMESPACE = "djangostack";
 export const CONFIG_KEYS = [
   "target",
   "region",
+  "logFormat",
   "domain",
   "apps",
   "frontend",
@@ -148,6 +150,8 @@ function parseEffective(raw: Raw, identity: StackIdentity, secretKeys: readonly 
     stack: identity.stack,
     target,
     region,
+    // One JSON object per line where logs go to a collector (a Droplet's, a cluster's); text locally.
+    logFormat: c.oneOf("logFormat", raw.logFormat, LOG_FORMATS, target === "docker" ? "plain" : "json"),
     domain,
     apps,
     frontend,

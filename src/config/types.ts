@@ -412,11 +412,16 @@ export interface SecretsConfig {
   rotation: number;
 }
 
+export const LOG_FORMATS = ["json", "plain"] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
 export interface StackConfig {
   project: string;
   stack: string;
   target: Target;
   region: string;
+  /** How the apps' processes log: JSON lines (with the request id nginx sets) or plain text. */
+  logFormat: LogFormat;
   domain?: string;
   apps: AppConfig[];
   frontend?: FrontendConfig;

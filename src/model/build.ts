@@ -327,6 +327,8 @@ function appEnv(config: StackConfig, app: AppConfig): Record<string, string> {
   const origins = [...new Set([...(config.domain ? [config.domain] : []), ...config.apps.flatMap((a) => a.hosts), ...(config.frontend?.hosts ?? [])])];
   const scheme = tls ? "https" : "http";
   return {
+    // The sample app's switch (app/config/settings.py); an app's own env value wins.
+    DJANGO_LOG_FORMAT: config.logFormat,
     ...app.env,
     DJANGO_SETTINGS_MODULE: app.settingsModule,
     // Internal names keep container health checks and the edge's upstream Host header valid.

@@ -2,7 +2,7 @@
  * gunicorn.conf.py renderer. The file is Python executed by gunicorn at startup; module-level names
  * gunicorn does not know (the helpers below) are ignored. Valid for gunicorn 20 (Debian 12) through 23.
  */
-import { AppConfig } from "../config/types";
+import { AppConfig, LogFormat } from "../config/types";
 
 /** Each worker is a full Django process; below this much memory per worker, the derived count is capped. */
 export const GUNICORN_MIB_PER_WORKER = 128;
@@ -23,7 +23,65 @@ function workerClass(app: AppConfig): string {
   return app.gunicorn.workerClass ?? (app.gunicorn.threads > 1 ? "gthread" : "sync");
 }
 
-export function renderGunicornConf(app: AppConfig): string {
+/**
+ * djangostack:logFormat "json": gunicorn's access and error lines as one JSON object each, built with
+ * json.dumps from the access record's atoms (gunicorn's SafeAtoms, which backslash-escape quotes for
+ * its text format) so any path or agent stays valid JSON; the request id is the one nginx sets.
+ * dictConfig replaces the handlers gunicorn attached for accesslog/errorlog ("-": stdout, stderr).
+ */
+const JSON_LOGGING = String.raw`
+import json as _json
+import logging as _logging
+import time as _time
+
+
+class _JsonLines(_logging.Formatter):
+    """One JSON object per record; access records carry their fields, not a formatted line."""
+
+    def format(self, record):
+        out = {
+            "ts": _time.strftime("%Y-%m-%dT%H:%M:%S", _time.gmtime(record.created)) + ".%03dZ" % record.msecs,
+            "level": record.levelname,
+            "logger": record.name,
+        }
+        atoms = record.args if record.name == "gunicorn.access" and isinstance(record.args, dict) else None
+        if atoms is None:
+            out["message"] = record.getMessage()
+        else:
+            text = lambda key: str(atoms[key]).replace('\\"', '"')
+            out.update({
+                "remote_addr": text("h"),
+                "method": text("m"),
+                "path": text("U"),
+                "query": text("q"),
+                "status": int(atoms["s"]) if str(atoms["s"]).isdigit() else text("s"),
+                "bytes": int(atoms["B"]) if str(atoms["B"]).isdigit() else 0,
+                "duration_ms": round(int(atoms["D"]) / 1000, 3) if str(atoms["D"]).isdigit() else None,
+                "request_id": text("{x-request-id}i"),
+                "user_agent": text("a"),
+            })
+        if record.exc_info:
+            out["exc_info"] = self.formatException(record.exc_info)
+        return _json.dumps(out)
+
+
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": _JsonLines}},
+    "handlers": {
+        "access": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"},
+        "error": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"},
+    },
+    "root": {"level": "INFO", "handlers": []},
+    "loggers": {
+        "gunicorn.access": {"level": "INFO", "handlers": ["access"], "propagate": False},
+        "gunicorn.error": {"level": "INFO", "handlers": ["error"], "propagate": False},
+    },
+}
+`;
+
+export function renderGunicornConf(app: AppConfig, logFormat: LogFormat = "plain"): string {
   const g = app.gunicorn;
   const port = positiveInt("port", app.port, 1);
   const workers = positiveInt("gunicorn.workers", g.workers, 0);
@@ -85,7 +143,7 @@ errorlog = "-"
 loglevel = "info"
 access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(L)ss rid=%({x-request-id}i)s'
 proc_name = ${py(`djangostack-${app.name}`)}
-
+${logFormat === "json" ? JSON_LOGGING : ""}
 # Only nginx reaches gunicorn: the port is published on the private container network alone, never
 # on the host. So the proxy headers of any peer are trusted, and only X-Forwarded-Proto (which nginx
 # always overwrites) marks a request as HTTPS.

@@ -165,4 +165,33 @@ describe("renderGunicornConf", () => {
       assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
     });
   });
+
+  it('logFormat "json": gunicorn 20 accepts the logging config, and an access record with quotes and backslashes becomes valid JSON with the request id', () => {
+    requireBinary(GUNICORN, "gunicorn");
+    const text = renderGunicornConf(app(), "json");
+    assert.doesNotMatch(renderGunicornConf(app()), /logconfig_dict/, "plain text by default");
+    withFile(text, (file, dir) => {
+      fs.writeFileSync(path.join(dir, "wsgiapp.py"), "def application(environ, start_response):\n    start_response('200 OK', [])\n    return [b'ok']\n");
+      const check = spawnSync(GUNICORN, ["--check-config", "--config", file, "--chdir", dir, "wsgiapp:application"], { encoding: "utf8", cwd: dir });
+      assert.equal(check.status, 0, `${check.stdout}${check.stderr}`);
+      // gunicorn's own atoms class, as glogging.Logger.access passes it (quotes already backslash-escaped).
+      const script = [
+        "import logging, runpy, sys",
+        "from gunicorn.glogging import SafeAtoms",
+        "ns = runpy.run_path(sys.argv[1])",
+        'fmt = ns["logconfig_dict"]["formatters"]["json"]["()"]()',
+        'atoms = SafeAtoms({"h": "198.51.100.7", "m": "GET", "U": "/a\\"b\\\\c", "q": "x=1", "s": "404", "B": 12, "D": 1500, "a": "agent \\"x\\"", "{x-request-id}i": "rid-1"})',
+        'print(fmt.format(logging.LogRecord("gunicorn.access", logging.INFO, "", 0, "%(h)s", (atoms,), None)))',
+        'print(fmt.format(logging.LogRecord("gunicorn.error", logging.INFO, "", 0, "Booting worker with pid: %s", (7,), None)))',
+      ].join("\n");
+      const r = spawnSync(PYTHON, ["-c", script, file], { encoding: "utf8" });
+      assert.equal(r.status, 0, r.stderr);
+      const [access, error] = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+      assert.deepEqual(
+        { path: access.path, status: access.status, bytes: access.bytes, duration_ms: access.duration_ms, request_id: access.request_id, user_agent: access.user_agent },
+        { path: '/a"b\\c', status: 404, bytes: 12, duration_ms: 1.5, request_id: "rid-1", user_agent: 'agent "x"' },
+      );
+      assert.deepEqual([error.logger, error.message], ["gunicorn.error", "Booting worker with pid: 7"]);
+    });
+  });
 });

@@ -29,7 +29,7 @@ export function configFilesFor(process: Process, config: StackConfig, model: Wor
       case "gunicorn-config": {
         const app = config.apps.find((a) => a.name === process.app);
         if (!app) throw new Error(`djangostack: ${process.name} mounts gunicorn config without an app`);
-        const text = renderGunicornConf(app);
+        const text = renderGunicornConf(app, config.logFormat);
         files.push({ path: PATHS.gunicornConfig, content: text, artifact: `gunicorn/${app.name}.gunicorn.conf.py`, artifactContent: text });
         break;
       }

@@ -113,7 +113,7 @@ export class AppTier extends pulumi.ComponentResource {
       }
     }
     const secrets = secret(ctx, names.kube.appSecrets(app.name), Object.fromEntries(Object.entries(secretEnv).map(([k, s]) => [k, this.args.resolve(s)])), this, appLabels);
-    const gunicorn = configMap(ctx, names.kube.gunicorn(app.name), { "gunicorn.conf.py": renderGunicornConf(app) }, this, appLabels);
+    const gunicorn = configMap(ctx, names.kube.gunicorn(app.name), { "gunicorn.conf.py": renderGunicornConf(app, config.logFormat) }, this, appLabels);
     const sources: Record<string, VolumeSource> = { "gunicorn-config": { volume: { configMap: { name: gunicorn.metadata.name } } } };
     const memoryScratchMiB = Math.max(64, config.edge.clientMaxBodyMiB * 2);
     const podBase = { image, secretName: secrets.metadata.name, pullSecret: ctx.pullSecret, volumes: { sources, memoryScratchMiB } };
