@@ -7,6 +7,7 @@
  */
 import { OVERLAY_KEY } from "./overlay";
 import { CRON_HINT } from "./cron";
+import { DEFAULT_BACKUP_SCHEDULE, SPACES_REGIONS } from "./backups";
 import { NO_KUBERNETES_REGIONS, REGIONS, DROPLET_IMAGES } from "./slugs";
 import {
   APP_SERVERS,
@@ -586,6 +587,41 @@ export const REFERENCE: readonly SectionDoc[] = [
       { key: "prices.databases.<slug>.monthlyUsd", type: "number", default: "required", meaning: "monthly list price in USD" },
       { key: "prices.other", type: "map key → row", meaning: "load balancer, registry, volume and Spaces rows" },
       { key: "prices.other.<key>.monthlyUsd", type: "number", default: "required", meaning: "monthly list price in USD" },
+    ],
+  },
+  {
+    title: "Backups",
+    intro:
+      "Scheduled logical backups (`pg_dump -Fc` of each app database, checksummed, with a manifest) to a private DigitalOcean Spaces bucket whose lifecycle rule enforces the retention; see [backups](backups.md) for how each target runs them and how to restore.",
+    keys: [
+      { key: "backups", type: "object", meaning: "the schedule, retention and bucket of the stack's backups" },
+      {
+        key: "backups.enabled",
+        type: "boolean",
+        default: "`true` on `droplet` and `kubernetes` when the stack runs PostgreSQL itself; `false` with managed PostgreSQL and on target `docker`",
+        meaning:
+          "run the backup. Managed PostgreSQL keeps DigitalOcean's own daily backups and point-in-time recovery (the `backups` output says so); set `true` to add the logical dump. Target `docker` defaults to off because its default is a machine without a DigitalOcean account. Refused when no app has a database on the deployed PostgreSQL",
+      },
+      { key: "backups.schedule", type: "string", default: `\`${DEFAULT_BACKUP_SCHEDULE}\``, meaning: `when the backup runs (UTC): ${CRON_HINT}` },
+      { key: "backups.retentionDays", type: "integer", default: "`30`", meaning: "days a backup is kept: the bucket's lifecycle rule expires objects under `<stack>/` after them (1 to 3650); the script's `prune` uses the same number" },
+      { key: "backups.bucket", type: "object", meaning: "the Spaces bucket" },
+      { key: "backups.bucket.name", type: "string", default: "`<project>-<stack>-backups`", meaning: "bucket name: 3-63 lowercase letters, digits and inner hyphens, unique across Spaces" },
+      { key: "backups.bucket.region", type: "string", default: "the stack's region, or the Spaces region of its city (`nyc1` → `nyc3`), else `nyc3`", allowed: SPACES_REGIONS, meaning: "the bucket's region: a Spaces region" },
+      {
+        key: "backups.bucket.create",
+        type: "boolean",
+        default: "`true`",
+        meaning:
+          "`true`: the stack creates the bucket (private, with the lifecycle rule), protected and retained on delete, so removing `backups` never deletes a dump. It needs the provider's Spaces keys (`digitalocean:spacesAccessId`/`spacesSecretKey` or `SPACES_ACCESS_KEY_ID`/`SPACES_SECRET_ACCESS_KEY`). `false`: an existing bucket by name; its retention is yours to set",
+      },
+      {
+        key: "backupCredentials",
+        type: "secret {accessKey, secretKey}",
+        default: "a generated Spaces key with `readwrite` on the bucket only",
+        meaning: "the Spaces key pair the backup signs with: `pulumi config set --secret djangostack:backupCredentials '{\"accessKey\": \"…\", \"secretKey\": \"…\"}'`. Only with backups enabled",
+      },
+      { key: "backupCredentials.accessKey", type: "secret string", meaning: "the Spaces access key id" },
+      { key: "backupCredentials.secretKey", type: "secret string", meaning: "its secret" },
     ],
   },
 ];

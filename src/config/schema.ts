@@ -16,6 +16,7 @@ import { checkTlsPair, parseTlsPath } from "./paths";
 import { checkSwap, parseDropletImage, parseRegion, parseSize } from "./slugs";
 import { parsePrices } from "./prices";
 import { checkCapacity } from "./capacity";
+import { NO_BACKUPS, parseBackups } from "./backups";
 import { PATHS } from "../model/build";
 import { checkEdgePorts, checkReplicas, parseDeployUser, parseNamespace, parseNginxVersion } from "./values";
 import {
@@ -66,6 +67,7 @@ export const CONFIG_KEYS = [
   "secrets",
   "prices",
   "promoteFrom",
+  "backups",
 ] as const;
 
 /** Keys read with `getSecret`: user-supplied replacements for generated credentials. */
@@ -79,6 +81,7 @@ export const SECRET_CONFIG_KEYS = [
   "secretEnv",
   "external",
   "registryCredentials",
+  "backupCredentials",
 ] as const;
 
 /** Env names djangostack sets itself with the default env names; an app's `env` must not shadow them. */
@@ -164,7 +167,9 @@ function parseEffective(raw: Raw, identity: StackIdentity, secretKeys: readonly 
     prices: parsePrices(c, raw.prices),
     registries: parseRegistryCredentials(c, raw.registryCredentials, { apps, frontend }),
     promoteFrom: parsePromoteFrom(c, raw.promoteFrom, target, identity.stack),
+    backups: NO_BACKUPS,
   };
+  config.backups = parseBackups(c, raw.backups, raw.backupCredentials, config);
   if (target !== "droplet" && raw.droplet !== undefined) c.fail("droplet", raw.droplet, `only allowed when target is "droplet" (target is "${target}")`);
   if (target !== "kubernetes" && raw.kubernetes !== undefined) c.fail("kubernetes", raw.kubernetes, `only allowed when target is "kubernetes" (target is "${target}")`);
   if (!targetValid) c.problems.splice(targetDependent);

@@ -437,4 +437,22 @@ export interface StackConfig {
   registries: string[];
   /** A stack (`org/project/stack`) whose exported image digests this one runs instead of building. */
   promoteFrom?: string;
+  /** `djangostack:backups` (src/config/backups.ts). */
+  backups: BackupsConfig;
+}
+
+/** Scheduled logical backups of the stack's PostgreSQL to a Spaces bucket (src/render/backup.ts runs them). */
+export interface BackupsConfig {
+  enabled: boolean;
+  /** UTC; the Docker scheduler takes the expanded sets, a CronJob the expression. */
+  schedule: CronSchedule;
+  /** The bucket's lifecycle rule expires objects after this many days; the script's prune uses it too. */
+  retentionDays: number;
+  bucket: { name: string; region: string; create: boolean };
+  /** `djangostack:backupCredentials` is set; otherwise the stack generates a Spaces key limited to the bucket. */
+  suppliedCredentials: boolean;
+  /** Apps whose database on the deployed PostgreSQL is dumped. */
+  databases: string[];
+  /** data.postgres.mode "managed": DigitalOcean keeps its own daily backups and point-in-time recovery. */
+  managedPostgres: boolean;
 }

@@ -42,7 +42,7 @@ const PROBES: Raw[] = [
       other: { "<key>": { monthlyUsd: 1 } },
     },
   },
-  { target: "droplet", droplet },
+  { target: "droplet", droplet, backups: { bucket: {} }, backupCredentials: { accessKey: "DO00EXAMPLEKEY", secretKey: "example-secret" } },
   { target: "kubernetes", domain: "example.com" },
 ];
 
