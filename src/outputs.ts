@@ -6,6 +6,7 @@ import { CostLineV1, OUTPUTS_VERSION, Target as ContractTarget } from "../packag
 import { buildModel } from "./model/build";
 import { estimateCost } from "./model/cost";
 import { withOverrides } from "./config/prices";
+import { backupsOutput } from "./model/backup";
 
 // The contract and the consumers' reader live in packages/outputs (published as @djangostack/outputs,
 // or copied as one file), so this program and its consumers share one definition.
@@ -22,6 +23,7 @@ export {
 } from "../packages/outputs/src/index";
 export type {
   AppOutputV1,
+  BackupsOutputV1,
   CommonOutputsV1,
   ContractEntry,
   CostLineV1,
@@ -67,6 +69,7 @@ export function buildOutputs(config: StackConfig, result: TargetResult): Record<
     images: result.images,
     apps,
     ...costOutputs(config),
+    backups: backupsOutput(config),
     ...result.extra,
   };
 }

@@ -89,6 +89,9 @@ export function resolveSecret(source: SecretEnvSource, apps: AppConfig[], creds:
       value = resolveSecret(whole, apps, creds, endpoints).apply((url) => connectionPart(url, source.part));
       break;
     }
+    case "backupCredential":
+      value = must(creds.backup, "the backup bucket (djangostack:backups)")[source.part];
+      break;
   }
   return pulumi.secret(value);
 }

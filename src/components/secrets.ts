@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { AppConfig, ExternalService } from "../config/types";
 import { usesDeployedRabbitmq } from "../config/contract";
+import type { BackupBucketCredentials } from "./backups";
 
 function missing(key: string): never {
   throw new Error(`djangostack: the config names ${key} but no value reached the program`);
@@ -20,6 +21,8 @@ export interface SuppliedSecrets {
   external: Record<string, Partial<Record<ExternalService, pulumi.Output<string>>>>;
   /** `djangostack:registryCredentials`: registry host -> pull credentials. */
   registries: Record<string, RegistryLogin>;
+  /** `djangostack:backupCredentials`, both parts secret. */
+  backup?: BackupBucketCredentials;
 }
 
 /** A login to a container registry; both parts secret. */
@@ -49,6 +52,8 @@ export interface Credentials {
   external: Record<string, Partial<Record<ExternalService, pulumi.Output<string>>>>;
   /** Pull credentials of private registries, by host. */
   registries: Record<string, RegistryLogin>;
+  /** The backup bucket's key pair (the Backups tier's), when backups run. */
+  backup?: BackupBucketCredentials;
 }
 
 export const DJANGO_SECRET_KEY_LENGTH = 64;

@@ -57,6 +57,12 @@ function registryLogins(value: unknown, hosts: readonly string[]): Record<string
   return Object.fromEntries(hosts.map((h) => [h, { username: pulumi.secret(all[h].username), password: pulumi.secret(all[h].password) }]));
 }
 
+/** `djangostack:backupCredentials`, which `parseConfig` accepted: both parts secret. */
+function backupLogin(value: unknown): { accessKeyId: pulumi.Output<string>; secretAccessKey: pulumi.Output<string> } {
+  const v = value as { accessKey: string; secretKey: string };
+  return { accessKeyId: pulumi.secret(v.accessKey), secretAccessKey: pulumi.secret(v.secretKey) };
+}
+
 /** The env values of apps whose env `parseConfig` moved to secret env (they arrived under a secret key). */
 function movedSecretEnv(raw: Raw, config: StackConfig): Record<string, Record<string, pulumi.Output<string>>> {
   const rawApps = Array.isArray(raw.apps) ? (raw.apps as unknown[]) : [];
@@ -85,6 +91,7 @@ export function readSuppliedSecrets(raw: Raw, config: StackConfig): SuppliedSecr
     secretEnv: Object.fromEntries(config.apps.map((a) => [a.name, { ...fromEnv[a.name], ...secretMap(secretEnvRaw[a.name]) }])),
     external: Object.fromEntries(config.apps.map((a) => [a.name, secretMap(externalRaw[a.name])])),
     registries: registryLogins(raw.registryCredentials, config.registries),
+    ...(config.backups.suppliedCredentials ? { backup: backupLogin(raw.backupCredentials) } : {}),
   };
 }
 

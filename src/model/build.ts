@@ -9,6 +9,7 @@ import { shellQuote } from "../render/oneoff";
 import { SCHEDULER_STOP_GRACE_SECONDS } from "../render/scheduler";
 import { staticCopyCommand } from "./static";
 import { OWNERSHIP_CAPABILITIES, volumeOwnershipCommand } from "../render/ownership";
+import { backupProcesses } from "./backup";
 
 /** In-container paths shared by the realizers and the renderers. */
 export const PATHS = {
@@ -75,6 +76,7 @@ export function buildModel(config: StackConfig): WorkloadModel {
       volumes: FRONTEND_SCRATCH.map((mountPath, i) => ({ volume: `frontend-scratch-${i}`, kind: "scratch" as const, mountPath, readOnly: false, memory: true })),
     });
   }
+  processes.push(...backupProcesses(config));
   processes.push(edgeProcess(config));
   const volumes = new Map<string, WorkloadModel["volumes"][number]>();
   const sizes: Record<string, number> = {

@@ -9,7 +9,7 @@ import { AppEdgePath, ExternalService, JobConcurrency, Resources } from "../conf
  * that runs its jobs on their schedules; "chown": on Docker, the one-off that hands an app's volumes
  * to its uid.
  */
-export type Role = "postgres" | "redis" | "rabbitmq" | "dbinit" | "chown" | "migrate" | "web" | "worker" | "beat" | "job" | "scheduler" | "frontend" | "edge";
+export type Role = "postgres" | "redis" | "rabbitmq" | "dbinit" | "chown" | "migrate" | "web" | "worker" | "beat" | "job" | "scheduler" | "frontend" | "edge" | "backup";
 
 /** When a scheduled job runs: the cron expression as written (UTC), and what an overlap or overrun does. */
 export interface JobSchedule {
@@ -19,7 +19,8 @@ export interface JobSchedule {
 }
 
 /** An app image built or named by the Images tier, or a public image pulled as is. */
-export type ImageRef = { kind: "app"; app: string } | { kind: "frontend" } | { kind: "public"; ref: string };
+/** "backup": the backup image the Images tier builds (postgres of the server's major plus python3, src/model/backup.ts). */
+export type ImageRef = { kind: "app"; app: string } | { kind: "frontend" } | { kind: "public"; ref: string } | { kind: "backup" };
 
 export type Probe =
   | { kind: "http"; path: string; port: number; host?: string }
@@ -83,7 +84,9 @@ export type SecretEnvSource =
   /** One part of the app's database or broker connection (deployed, or read from its external URL). */
   | { kind: "component"; app: string; service: "database" | "broker"; part: ConnectionPart }
   /** A URL the user supplied as the secret `djangostack:external.<app>.<service>`. */
-  | { kind: "external"; app: string; service: ExternalService };
+  | { kind: "external"; app: string; service: ExternalService }
+  /** The key pair of the backup bucket (djangostack:backupCredentials or the generated Spaces key). */
+  | { kind: "backupCredential"; part: "accessKeyId" | "secretAccessKey" };
 
 export interface Process {
   /** Unique, DNS-safe: "postgres", "web-web", "web-worker-default", "web-beat", "web-migrate", "nginx". */

@@ -41,6 +41,13 @@ export const dropletFakes: Record<string, FakeOutputs> = {
   }),
   "digitalocean:index/reservedIp:ReservedIp": (_inputs, name) => ({ ipAddress: OFFLINE_RESERVED_IP, reservedIpUrn: `do:reservedip:${OFFLINE_RESERVED_IP}`, urn: name }),
   "digitalocean:index/reservedIpAssignment:ReservedIpAssignment": () => ({}),
+  // The Spaces API returns the secret once, on create; the real engine keeps it secret (sensitive in the schema).
+  "digitalocean:index/spacesKey:SpacesKey": (inputs, name) => ({ accessKey: `DO00OFFLINE${hex(`spaces-key:${name}`, 12).toUpperCase()}`, secretKey: wireSecret(`offline-${hex(`spaces-secret:${name}`, 32)}`), name: str(inputs.name, name), createdAt: "2026-01-01T00:00:00Z" }),
+  "digitalocean:index/spacesBucket:SpacesBucket": (inputs, name) => {
+    const bucket = str(inputs.name, name);
+    const region = str(inputs.region, "nyc3");
+    return { bucketDomainName: `${bucket}.${region}.digitaloceanspaces.com`, endpoint: `${region}.digitaloceanspaces.com`, urn: `do:space:${bucket}` };
+  },
   "digitalocean:index/firewall:Firewall": () => ({ status: "succeeded", createdAt: "2026-01-01T00:00:00Z", pendingChanges: [] }),
   "digitalocean:index/dnsRecord:DnsRecord": (inputs) => {
     const domain = str(inputs.domain, "example.com");

@@ -148,6 +148,8 @@ export function secretValue(source: SecretEnvSource, stack: Stack, creds: Creden
       const app = need(stack.config.apps.find((a) => a.name === source.app), "app");
       return connectionPart(secretValue(need(serviceSources(app)[source.service], "service URL"), stack, creds, endpoints), source.part);
     }
+    case "backupCredential":
+      throw new Error("test fixture: the backup bucket's key is not one of the stack's generated credentials");
   }
 }
 

@@ -48,6 +48,18 @@ export interface CommonOutputsV1 {
   estimatedMonthlyCostUsd?: { min: number; max: number };
   /** What makes up that price, one row per billed resource (optional as above). */
   estimatedMonthlyCostBreakdown?: CostLineV1[];
+  /** The scheduled backups, or why there are none (optional: stacks last deployed before it still read as v1). */
+  backups?: BackupsOutputV1;
+}
+
+/** `backups`: what runs the logical backup and where the dumps go; `note` says it in a sentence. */
+export interface BackupsOutputV1 {
+  enabled: boolean;
+  note: string;
+  bucket?: string;
+  region?: string;
+  schedule?: string;
+  retentionDays?: number;
 }
 
 /** One billed resource of the cost estimate. */
@@ -138,6 +150,7 @@ export const OUTPUTS_CONTRACT: readonly ContractEntry[] = [
   { key: "apps.<app>.redisUrl", type: "string", json: "string", secret: true, targets: ALL, required: true, meaning: "Redis URL as the app receives it (`rediss://` on managed Valkey)" },
   { key: "estimatedMonthlyCostUsd", type: "`{min, max}`", json: "object", secret: false, targets: ALL, required: false, meaning: "monthly DigitalOcean list price in USD at minimum and maximum scale (workload pool min/max nodes); 0 on `docker`; always exported, absent only on stacks last updated before the estimate existed" },
   { key: "estimatedMonthlyCostBreakdown", type: "`{resource, slug, count, unitUsd, minUsd, maxUsd, source}[]`", json: "array", secret: false, targets: ALL, required: false, meaning: "the estimate per billed resource and where each price comes from (docs/guardrails.md)" },
+  { key: "backups", type: "`{enabled, note, bucket?, region?, schedule?, retentionDays?}`", json: "object", secret: false, targets: ALL, required: false, meaning: "the scheduled logical backups (docs/backups.md): the bucket, schedule and retention, or a note why there are none (managed PostgreSQL keeps DigitalOcean's own backups); always exported, absent only on stacks last updated before it existed" },
   { key: "dropletIp", type: "string", json: "string", secret: false, targets: ["droplet"], required: true, meaning: "the Droplet's own public IPv4" },
   { key: "reservedIp", type: "string", json: "string", secret: false, targets: ["droplet"], required: true, meaning: "the reserved IP: the address to point DNS at and to use" },
   { key: "sshCommand", type: "string", json: "string", secret: false, targets: ["droplet"], required: true, meaning: "`ssh deploy@<reservedIp>`" },

@@ -1,0 +1,191 @@
+/**
+ * The scheduled backup as plain data: the process that runs src/render/backup.ts's script on the
+ * schedule, its settings, the bucket's lifecycle rule and the `backups` output. Pure: no Pulumi.
+ *
+ * Docker targets: one long-lived container from the backup image (the official postgres image of the
+ * server's major, plus Debian's python3) runs the Docker scheduler (src/render/scheduler.ts) with a
+ * one-job table whose command is the backup. Kubernetes: a CronJob (role "backup" with a schedule).
+ */
+import { ScheduledJob, StackConfig } from "../config/types";
+import { BACKUP_ENV, BackupSettingsInput, backupCommand } from "../render/backup";
+import { SCHEDULER_STOP_GRACE_SECONDS } from "../render/scheduler";
+import * as names from "./names";
+import { Health, Process, SecretEnvSource, VolumeMount } from "./types";
+
+export const BACKUP_PROCESS = "backup";
+
+/** In-container paths of the backup process. */
+export const BACKUP_PATHS = {
+  /** The script, its settings and (Docker) the scheduler and its one-job table, read-only. */
+  dir: "/etc/djangostack/backup",
+  heartbeat: "/tmp/djangostack-backup.heartbeat",
+  /** Each app's media volume, read-only, as `<mediaRoot>/<app>`. */
+  mediaRoot: "/srv/backup-media",
+  /** Where dumps are written before upload: disk, not memory (the container's layer on Docker, an emptyDir on Kubernetes). */
+  spool: "/var/tmp/djangostack-backup",
+} as const;
+
+export const BACKUP_FILES = {
+  script: `${BACKUP_PATHS.dir}/backup.py`,
+  settings: `${BACKUP_PATHS.dir}/backup.json`,
+  scheduler: `${BACKUP_PATHS.dir}/scheduler.py`,
+  jobs: `${BACKUP_PATHS.dir}/jobs.json`,
+} as const;
+
+/** The postgres image's own user (uid 999), which the backup image keeps. */
+export const BACKUP_USER = "999:999";
+
+/** A run past this is stopped and counts as failed (a CronJob's activeDeadlineSeconds, the scheduler's time limit). */
+export const BACKUP_TIME_LIMIT_SECONDS = 6 * 3600;
+
+/** pg_dump streams to disk and the script streams uploads from disk: memory stays small whatever the dump size. */
+const BACKUP_RESOURCES = { cpuMillis: 250, memoryMiB: 128 };
+
+/** `https://<region>.digitaloceanspaces.com`: the Spaces endpoint the script signs for. */
+export function backupBucketEndpoint(region: string): string {
+  return `https://${region}.digitaloceanspaces.com`;
+}
+
+/** The bucket's one lifecycle rule: everything under `<stack>/` expires after `retentionDays`. */
+export function backupLifecycleRules(config: StackConfig): { id: string; enabled: boolean; prefix: string; expiration: { days: number }; abortIncompleteMultipartUploadDays: number }[] {
+  return [{ id: `djangostack-${config.stack}-retention`, enabled: true, prefix: `${config.stack}/`, expiration: { days: config.backups.retentionDays }, abortIncompleteMultipartUploadDays: 1 }];
+}
+
+/** The backup image: the server's own pg_dump/pg_restore/psql, and Python 3 for the script and the scheduler. */
+export function renderBackupDockerfile(postgresMajor: string): string {
+  return [
+    `FROM postgres:${postgresMajor}-bookworm`,
+    "RUN apt-get update \\",
+    " && apt-get install -y --no-install-recommends python3 \\",
+    " && rm -rf /var/lib/apt/lists/*",
+    `USER ${BACKUP_USER}`,
+    "",
+  ].join("\n");
+}
+
+/** The settings file of this stack's backup: every deployed app database, and media on the Docker targets. */
+export function backupSettingsInput(config: StackConfig): BackupSettingsInput {
+  const docker = config.target !== "kubernetes";
+  return {
+    stack: config.stack,
+    databases: config.backups.databases.map((app) => ({ name: names.database(app), role: names.role(app) })),
+    media: docker ? config.apps.map((a) => ({ name: a.name, path: `${BACKUP_PATHS.mediaRoot}/${a.name}` })) : [],
+    addressing: "virtual",
+    retentionDays: config.backups.retentionDays,
+    maintenanceDatabase: config.backups.managedPostgres ? "defaultdb" : "postgres",
+  };
+}
+
+/** The one job of the Docker scheduler's table: the backup, never two at once. */
+export function backupJob(config: StackConfig): ScheduledJob {
+  return {
+    name: BACKUP_PROCESS,
+    schedule: config.backups.schedule,
+    command: backupCommand(BACKUP_FILES.script, BACKUP_FILES.settings, "backup"),
+    concurrency: "forbid",
+    timeLimitSeconds: BACKUP_TIME_LIMIT_SECONDS,
+    resources: BACKUP_RESOURCES,
+  };
+}
+
+/** Plain env of the backup process: where the bucket is and where the server is. No secret. */
+export function backupEnv(config: StackConfig): Record<string, string> {
+  const { bucket } = config.backups;
+  return {
+    [BACKUP_ENV.endpoint]: backupBucketEndpoint(bucket.region),
+    [BACKUP_ENV.region]: bucket.region,
+    [BACKUP_ENV.bucket]: bucket.name,
+    PGHOST: names.POSTGRES,
+    PGPORT: "5432",
+    PGUSER: names.SUPERUSER.role,
+    PGDATABASE: "postgres",
+    PGCONNECT_TIMEOUT: "10",
+    TMPDIR: BACKUP_PATHS.spool,
+  };
+}
+
+/** Secret env of the backup process: the superuser's password and the bucket key, never in plain env. */
+export function backupSecretEnv(): Record<string, SecretEnvSource> {
+  return {
+    PGPASSWORD: { kind: "postgresSuperuserPassword" },
+    [BACKUP_ENV.accessKeyId]: { kind: "backupCredential", part: "accessKeyId" },
+    [BACKUP_ENV.secretAccessKey]: { kind: "backupCredential", part: "secretAccessKey" },
+  };
+}
+
+/** The image has python3 (not `python`): the heartbeat check the scheduler's probe makes, with it. */
+function heartbeatProbe(maxAgeSeconds: number): string[] {
+  return ["python3", "-c", `import os,sys,time; sys.exit(0 if time.time() - os.path.getmtime('${BACKUP_PATHS.heartbeat}') < ${maxAgeSeconds} else 1)`];
+}
+
+const HEALTH: Health["timing"] = { intervalSeconds: 30, timeoutSeconds: 10, failureThreshold: 4, startPeriodSeconds: 60 };
+
+/**
+ * The backup process of a stack with backups on and the PostgreSQL it deploys in a container, or none.
+ * Managed PostgreSQL is not reached by this process (its credentials live in the Kubernetes data tier).
+ */
+export function backupProcesses(config: StackConfig): Process[] {
+  const b = config.backups;
+  if (!b.enabled || b.managedPostgres || b.databases.length === 0) return [];
+  const docker = config.target !== "kubernetes";
+  const common = {
+    name: BACKUP_PROCESS,
+    role: "backup" as const,
+    image: { kind: "backup" } as const,
+    env: backupEnv(config),
+    secretEnv: backupSecretEnv(),
+    ports: [],
+    resources: BACKUP_RESOURCES,
+    replicas: 1,
+    claims: {},
+    user: BACKUP_USER,
+    readOnlyRootFs: true,
+    dependsOn: ["postgres" as const],
+  };
+  const config_: VolumeMount = { volume: "backup-config", kind: "config", mountPath: BACKUP_PATHS.dir, readOnly: true };
+  if (!docker) {
+    return [
+      {
+        ...common,
+        command: backupCommand(BACKUP_FILES.script, BACKUP_FILES.settings, "backup"),
+        singleton: true,
+        stopGraceSeconds: 30,
+        schedule: { cron: b.schedule.expression, concurrency: "forbid", timeLimitSeconds: BACKUP_TIME_LIMIT_SECONDS },
+        volumes: [config_, { volume: "backup-spool", kind: "scratch", mountPath: BACKUP_PATHS.spool, readOnly: false }, { volume: "tmp", kind: "scratch", mountPath: "/tmp", readOnly: false, memory: true }],
+      },
+    ];
+  }
+  return [
+    {
+      ...common,
+      command: ["python3", "-I", BACKUP_FILES.scheduler, BACKUP_FILES.jobs, "--heartbeat", BACKUP_PATHS.heartbeat],
+      health: { liveness: { kind: "exec", command: heartbeatProbe(120) }, readiness: { kind: "exec", command: heartbeatProbe(120) }, timing: HEALTH },
+      // Exactly one, or a replacement would run the backup twice.
+      singleton: true,
+      stopGraceSeconds: SCHEDULER_STOP_GRACE_SECONDS + 5,
+      // Media read-only: the backup archives uploads, it never changes them. Dumps go to the container's disk.
+      volumes: [config_, ...config.apps.map((a): VolumeMount => ({ volume: names.volume.media(a.name), kind: "media", mountPath: `${BACKUP_PATHS.mediaRoot}/${a.name}`, readOnly: true }))],
+    },
+  ];
+}
+
+/** The `backups` stack output: what runs, where the dumps go, or why nothing does. */
+export function backupsOutput(config: StackConfig): { enabled: boolean; note: string; bucket?: string; region?: string; schedule?: string; retentionDays?: number } {
+  const b = config.backups;
+  if (!b.enabled) {
+    const note = b.managedPostgres
+      ? "managed PostgreSQL: DigitalOcean keeps daily backups with point-in-time recovery; set djangostack:backups.enabled true to add a logical dump"
+      : "off: djangostack:backups.enabled is false";
+    return { enabled: false, note };
+  }
+  const runner = config.target === "kubernetes" ? `CronJob ${BACKUP_PROCESS}` : `container djangostack-${config.stack}-${BACKUP_PROCESS}`;
+  const managed = b.managedPostgres ? "; managed PostgreSQL also keeps DigitalOcean's daily backups with point-in-time recovery" : "";
+  return {
+    enabled: true,
+    note: `${runner} dumps ${b.databases.map((a) => names.database(a)).join(", ")} to s3://${b.bucket.name}/${config.stack}/ (${b.bucket.region}) on "${b.schedule.expression}" UTC, kept ${b.retentionDays} days${managed}`,
+    bucket: b.bucket.name,
+    region: b.bucket.region,
+    schedule: b.schedule.expression,
+    retentionDays: b.retentionDays,
+  };
+}
