@@ -3,6 +3,7 @@ import * as dockerBuild from "@pulumi/docker-build";
 import { AppSource, StackConfig } from "../config/types";
 import * as names from "../model/names";
 import { DjangostackStackReference } from "../../packages/outputs/src/index";
+import { BACKUP_PROCESS, renderBackupDockerfile } from "../model/backup";
 
 /** A registry the built images are pushed to (DigitalOcean Container Registry on the cloud targets). */
 export interface ImageRegistry {
@@ -61,6 +62,11 @@ export class ImagesTier extends pulumi.ComponentResource {
   readonly digests: Record<string, pulumi.Output<string>> = {};
   /** Images built and loaded into the engine that runs the containers; every other one is pulled. */
   readonly loaded: Record<string, boolean> = {};
+  /**
+   * The backup image (postgres of the server's major plus python3), when backups run: built here like
+   * the apps' but not one of `refs`, which are the apps' images (the `images` output, promotion).
+   */
+  readonly backup?: { ref: pulumi.Output<string>; digest: pulumi.Output<string>; loaded: boolean };
 
   constructor(name: string, args: ImagesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("djangostack:images:Images", name, {}, opts);
@@ -108,6 +114,27 @@ export class ImagesTier extends pulumi.ComponentResource {
       this.refs[key] = args.registry ? image.ref : pulumi.interpolate`${repository}:${args.config.stack}`;
       this.loaded[key] = !args.registry;
       this.digests[key] = image.digest;
+    }
+    if (args.config.backups.enabled && !args.config.backups.managedPostgres) {
+      const repository = args.registry
+        ? pulumi.interpolate`${args.registry.repositoryPrefix}/${args.config.stack}-${BACKUP_PROCESS}`
+        : pulumi.output(`djangostack-${args.config.stack}-${BACKUP_PROCESS}`);
+      const tag = pulumi.interpolate`${repository}:${args.config.data.postgres.version}`;
+      const image = new dockerBuild.Image(
+        `${name}-${BACKUP_PROCESS}`,
+        {
+          // Inline: no build context, so the image builds wherever the program runs from.
+          dockerfile: { inline: renderBackupDockerfile(args.config.data.postgres.version) },
+          platforms: platform ? [platform] : undefined,
+          tags: [tag],
+          push: Boolean(args.registry),
+          load: !args.registry,
+          registries: args.registry ? [{ address: args.registry.server, username: args.registry.username, password: args.registry.password }] : undefined,
+          buildOnPreview: false,
+        },
+        { parent: this, provider: args.provider },
+      );
+      this.backup = { ref: args.registry ? image.ref : tag, digest: image.digest, loaded: !args.registry };
     }
     this.registerOutputs({ refs: this.refs, digests: this.digests });
   }

@@ -57,7 +57,8 @@ export function renderBackupDockerfile(postgresMajor: string): string {
     `FROM postgres:${postgresMajor}-bookworm`,
     "RUN apt-get update \\",
     " && apt-get install -y --no-install-recommends python3 \\",
-    " && rm -rf /var/lib/apt/lists/*",
+    " && rm -rf /var/lib/apt/lists/* \\",
+    ` && mkdir -p ${BACKUP_PATHS.spool} && chown ${BACKUP_USER} ${BACKUP_PATHS.spool} && chmod 0700 ${BACKUP_PATHS.spool}`,
     `USER ${BACKUP_USER}`,
     "",
   ].join("\n");

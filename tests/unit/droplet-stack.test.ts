@@ -128,7 +128,7 @@ describe("staging stack (droplet target) under the offline engine", () => {
   });
 
   it("pushes the app image to DOCR and runs it by digest: every app container runs the image pulled by tag@sha256", async () => {
-    const build = one(ev, "docker-build:index:Image");
+    const build = one(ev, "docker-build:index:Image", "staging-images-web");
     assert.equal(build.inputs.push, true);
     assert.ok(containsSecret(build.inputs.registries), "the push token is secret");
     const registries = unwrapSecrets(build.inputs.registries) as { address: string; username: string; password: string }[];

@@ -8,6 +8,8 @@ import { DEFAULT_DEFINITIONS_PATH, renderRabbitmqConf } from "../../../render/ra
 import { renderRedisConf } from "../../../render/redis";
 import { SCHEDULER_SCRIPT, renderSchedulerJobs } from "../../../render/scheduler";
 import { postgresInitSql, rabbitmqDefinitions } from "../../rendered";
+import { BACKUP_SCRIPT, renderBackupSettings } from "../../../render/backup";
+import { BACKUP_FILES, backupJob, backupSettingsInput } from "../../../model/backup";
 import { Credentials } from "../../secrets";
 
 /** A file placed into a container; `artifact` is its path under the render's artifacts/ (secret-free text). */
@@ -39,6 +41,16 @@ export function configFilesFor(process: Process, config: StackConfig, model: Wor
         const jobs = renderSchedulerJobs(app.jobs);
         files.push({ path: `${PATHS.schedulerDir}/jobs.json`, content: jobs, artifact: `scheduler/${app.name}.jobs.json`, artifactContent: jobs });
         files.push({ path: `${PATHS.schedulerDir}/scheduler.py`, content: SCHEDULER_SCRIPT, artifact: "scheduler/scheduler.py", artifactContent: SCHEDULER_SCRIPT });
+        break;
+      }
+      case "backup-config": {
+        // The scheduler with a one-job table: the backup, on the backups schedule, never two at once.
+        const settings = renderBackupSettings(backupSettingsInput(config));
+        const jobs = renderSchedulerJobs([backupJob(config)]);
+        files.push({ path: BACKUP_FILES.script, content: BACKUP_SCRIPT, artifact: "backup/backup.py", artifactContent: BACKUP_SCRIPT });
+        files.push({ path: BACKUP_FILES.settings, content: settings, artifact: "backup/backup.json", artifactContent: settings });
+        files.push({ path: BACKUP_FILES.scheduler, content: SCHEDULER_SCRIPT, artifact: "backup/scheduler.py", artifactContent: SCHEDULER_SCRIPT });
+        files.push({ path: BACKUP_FILES.jobs, content: jobs, artifact: "backup/jobs.json", artifactContent: jobs });
         break;
       }
       case "postgres-init": {

@@ -64,7 +64,7 @@ export function healthcheckTest(probe: Probe, role: Process["role"]): string[] {
 }
 
 /** Roles whose hung process the healthcheck restarts; data services recover on their own and must not be killed mid-recovery. */
-const WATCHED_ROLES: readonly Process["role"][] = ["web", "worker", "beat", "scheduler", "frontend", "edge"];
+const WATCHED_ROLES: readonly Process["role"][] = ["web", "worker", "beat", "scheduler", "backup", "frontend", "edge"];
 const watched = (p: Process): boolean => WATCHED_ROLES.includes(p.role);
 
 function healthcheck(process: Process, health: Health): docker.types.input.ContainerHealthcheck {
@@ -98,7 +98,7 @@ const WAIT_TIMEOUT_SECONDS = 300;
 
 /** The tier a process belongs to, and the component type that groups its containers. */
 const TIERS = {
-  data: { type: "djangostack:data:Docker", roles: ["postgres", "redis", "rabbitmq", "dbinit"] },
+  data: { type: "djangostack:data:Docker", roles: ["postgres", "redis", "rabbitmq", "dbinit", "backup"] },
   app: { type: "djangostack:app:Docker", roles: ["chown", "migrate", "web", "worker", "beat", "scheduler", "frontend"] },
   edge: { type: "djangostack:edge:Docker", roles: ["edge"] },
 } as const;
@@ -164,7 +164,7 @@ export class DockerRealizer extends pulumi.ComponentResource {
 
     const byName = new Map(model.processes.map((p) => [p.name, p]));
     const created = new Map<string, pulumi.Resource[]>();
-    const roleOrder: Process["role"][] = ["postgres", "redis", "rabbitmq", "dbinit", "chown", "migrate", "web", "worker", "beat", "scheduler", "frontend"];
+    const roleOrder: Process["role"][] = ["postgres", "redis", "rabbitmq", "dbinit", "chown", "migrate", "web", "worker", "beat", "scheduler", "backup", "frontend"];
     for (const role of roleOrder) {
       for (const p of model.processes.filter((x) => x.role === role)) {
         const containers = this.realize(name, p, this.dependenciesOf(p, model, created, byName));
@@ -249,6 +249,11 @@ export class DockerRealizer extends pulumi.ComponentResource {
   private imageFor(name: string, p: Process): { image: pulumi.Input<string>; digest?: pulumi.Input<string> } {
     const { images } = this.args;
     if (p.image.kind === "public") return { image: this.pull(name, p.image.ref.replace(/[^a-z0-9.-]/gi, "-"), p.image.ref) };
+    if (p.image.kind === "backup") {
+      const built = images.backup;
+      if (!built) throw new Error(`djangostack: ${p.name} runs the backup image, which the Images tier did not build`);
+      return { image: built.loaded ? built.ref : this.pull(name, p.image.kind, built.ref), digest: built.digest };
+    }
     const key = p.image.kind === "app" ? p.image.app : "frontend";
     const ref = images.refs[key];
     // Loaded images are already in the engine that built them; pushed and prebuilt ones are pulled (by digest when pinned).
