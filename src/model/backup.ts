@@ -105,10 +105,14 @@ export function backupEnv(config: StackConfig): Record<string, string> {
   };
 }
 
-/** Secret env of the backup process: the superuser's password and the bucket key, never in plain env. */
-export function backupSecretEnv(): Record<string, SecretEnvSource> {
+/**
+ * Secret env of the backup process: the superuser's password and the bucket key, never in plain env.
+ * On Kubernetes the superuser keeps the bootstrap password (the init Job logs in over TCP with it and
+ * does not change it, src/components/targets/kubernetes/data.ts); on Docker the init sets the rotating one.
+ */
+export function backupSecretEnv(config: StackConfig): Record<string, SecretEnvSource> {
   return {
-    PGPASSWORD: { kind: "postgresSuperuserPassword" },
+    PGPASSWORD: { kind: config.target === "kubernetes" ? "postgresBootstrapPassword" : "postgresSuperuserPassword" },
     [BACKUP_ENV.accessKeyId]: { kind: "backupCredential", part: "accessKeyId" },
     [BACKUP_ENV.secretAccessKey]: { kind: "backupCredential", part: "secretAccessKey" },
   };
@@ -134,7 +138,7 @@ export function backupProcesses(config: StackConfig): Process[] {
     role: "backup" as const,
     image: { kind: "backup" } as const,
     env: backupEnv(config),
-    secretEnv: backupSecretEnv(),
+    secretEnv: backupSecretEnv(config),
     ports: [],
     resources: BACKUP_RESOURCES,
     replicas: 1,
@@ -152,7 +156,8 @@ export function backupProcesses(config: StackConfig): Process[] {
         singleton: true,
         stopGraceSeconds: 30,
         schedule: { cron: b.schedule.expression, concurrency: "forbid", timeLimitSeconds: BACKUP_TIME_LIMIT_SECONDS },
-        volumes: [config_, { volume: "backup-spool", kind: "scratch", mountPath: BACKUP_PATHS.spool, readOnly: false }, { volume: "tmp", kind: "scratch", mountPath: "/tmp", readOnly: false, memory: true }],
+        volumes: [config_, // Room for the largest dump: no bigger than the data volume it comes from.
+          { volume: "backup-spool", kind: "scratch", mountPath: BACKUP_PATHS.spool, readOnly: false, sizeMiB: config.data.postgres.volumeSizeGiB * 1024 }, { volume: "tmp", kind: "scratch", mountPath: "/tmp", readOnly: false, memory: true }],
       },
     ];
   }

@@ -54,6 +54,8 @@ export interface VolumeMount {
   readOnly: boolean;
   /** Scratch volumes held in memory (gunicorn's worker tmp dir). */
   memory?: boolean;
+  /** A disk scratch volume's size limit on Kubernetes, when the default (1 GiB) is too small (the backup's dumps). */
+  sizeMiB?: number;
 }
 
 /** Typed claims on data services: what each process needs created for it. */

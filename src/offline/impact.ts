@@ -35,6 +35,11 @@ export const FORCE_NEW: Record<string, string[]> = {
   "digitalocean:index/dnsRecord:DnsRecord": ["domain", "type"],
   "digitalocean:index/tag:Tag": ["name"],
   "digitalocean:index/firewall:Firewall": [],
+  // spaces/resource_spaces_bucket.go: only region is ForceNew (name is Required without ForceNew, and
+  // Update never renames: the backups bucket is protected, so either change is refused, not applied).
+  "digitalocean:index/spacesBucket:SpacesBucket": ["region"],
+  // spaces/spaces_entities.go spacesKeySchema: name and grants update in place (SpacesKeys.Update).
+  "digitalocean:index/spacesKey:SpacesKey": [],
   "digitalocean:index/droplet:Droplet": ["image", "region", "monitoring", "sshKeys", "userData", "vpcUuid", "dropletAgent", "publicNetworking", "gpuPartitionMode"],
 };
 

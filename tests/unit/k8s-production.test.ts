@@ -569,9 +569,9 @@ describe("production stack with in-cluster PostgreSQL and Redis, and a registry 
     assert.equal(envOf(ev, mainOf(named(ev, K.deploy, "web-web"))).DJANGO_DB_CONN_MAX_AGE, undefined, "no pool: the app's own default");
   });
 
-  it("lets only app pods (and the init Job) reach PostgreSQL, and app pods reach Redis", () => {
+  it("lets only app pods (and the init Job and the backup) reach PostgreSQL, and app pods reach Redis", () => {
     const pg = spec(named(ev, K.netpol, "postgres-ingress")) as { ingress: { from: { podSelector: { matchExpressions: { values: string[] }[] } }[]; ports: { port: number }[] }[] };
-    assert.deepEqual(pg.ingress[0].from[0].podSelector.matchExpressions[0].values, ["web", "worker", "beat", "migrate", "job", "dbinit"]);
+    assert.deepEqual(pg.ingress[0].from[0].podSelector.matchExpressions[0].values, ["web", "worker", "beat", "migrate", "job", "dbinit", "backup"]);
     assert.deepEqual(pg.ingress[0].ports.map((p) => p.port), [5432]);
     const egress = spec(named(ev, K.netpol, "apps-to-data")) as { egress: { ports: { port: number }[] }[] };
     assert.deepEqual(egress.egress.map((r) => r.ports[0].port).sort(), [5432, 5672, 6379]);

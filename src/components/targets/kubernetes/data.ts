@@ -391,7 +391,9 @@ export class DataTier extends pulumi.ComponentResource {
       set,
       this.job(init, { image: pinnedPublicImage(init, this), ...initEnv, volumes: { sources: { "postgres-init": { volume: { configMap: { name: sqlMap.metadata.name } } } }, memoryScratchMiB: 16 } }, [set]),
     );
-    this.ingressFromApps(pg, [...APP_ROLES, "dbinit"]);
+    // The scheduled backup (src/components/targets/kubernetes/backup.ts) dumps every database.
+    const backup = this.model.processes.some((p) => p.role === "backup");
+    this.ingressFromApps(pg, [...APP_ROLES, "dbinit", ...(backup ? (["backup"] as const) : [])]);
     networkPolicy(this.ctx, "dbinit-to-postgres", roleSelector(["dbinit"]), { egress: [toRole("postgres", 5432)] }, this);
     this.appEgress.push(toRole("postgres", 5432));
   }

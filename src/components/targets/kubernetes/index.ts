@@ -6,6 +6,7 @@ import { AppTier, SecretResolver } from "./app";
 import { KubernetesCluster } from "./cluster";
 import { DataTier } from "./data";
 import { EdgeTier } from "./edge";
+import { KubernetesBackup } from "./backup";
 import { KubernetesNamespace } from "./namespace";
 import { Credentials } from "../../secrets";
 import { Login, withLogins } from "../../../render/docker-config";
@@ -46,6 +47,12 @@ export const deployKubernetes: Deployer = (target): TargetResult => {
   const extraEnv = { ...data.appEnv, ...(tlsAtLoadBalancer ? { DJANGO_SECURE_HSTS_SECONDS: String(config.edge.hstsSeconds) } : {}) };
   const apps = new AppTier(`${name}-app`, { config, model, ctx, images: images.refs, digests: images.digests, resolve, dataReady: data.ready, extraEnv });
   const edge = new EdgeTier(`${name}-edge`, { config, kubernetes: kc, model, ctx, images: images.refs, vpcCidr: cluster.vpc.ipRange, upstreams: apps.servers });
+
+  // The scheduled logical backup of in-cluster PostgreSQL (the model has the process only then).
+  if (model.processes.some((p) => p.role === "backup")) {
+    if (!images.backup) throw new Error("djangostack: backups are on but the Images tier built no backup image");
+    new KubernetesBackup(`${name}-backup`, { config, model, ctx, image: images.backup.ref, resolve, dependsOn: data.ready });
+  }
 
   const connections: Record<string, AppConnections> = connectionsWith(config.apps, resolve);
   const first = model.routing[0];

@@ -158,7 +158,7 @@ export function volumesFor(process: Process, opts: VolumeOptions): { volumes: Vo
   for (const v of process.volumes) {
     switch (v.kind) {
       case "scratch":
-        add(v, { emptyDir: v.memory ? { medium: "Memory", sizeLimit: `${opts.memoryScratchMiB}Mi` } : { sizeLimit: `${DISK_SCRATCH_MIB}Mi` } });
+        add(v, { emptyDir: v.memory ? { medium: "Memory", sizeLimit: `${opts.memoryScratchMiB}Mi` } : { sizeLimit: `${v.sizeMiB ?? DISK_SCRATCH_MIB}Mi` } });
         break;
       case "socket":
         // Shared only within the pod: the server's socket directory on a read-only root.
