@@ -115,7 +115,7 @@ export class ImagesTier extends pulumi.ComponentResource {
       this.loaded[key] = !args.registry;
       this.digests[key] = image.digest;
     }
-    if (args.config.backups.enabled && !args.config.backups.managedPostgres) {
+    if (args.config.backups.enabled) {
       const repository = args.registry
         ? pulumi.interpolate`${args.registry.repositoryPrefix}/${args.config.stack}-${BACKUP_PROCESS}`
         : pulumi.output(`djangostack-${args.config.stack}-${BACKUP_PROCESS}`);

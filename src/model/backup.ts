@@ -64,12 +64,15 @@ export function renderBackupDockerfile(postgresMajor: string): string {
   ].join("\n");
 }
 
-/** The settings file of this stack's backup: every deployed app database, and media on the Docker targets. */
-export function backupSettingsInput(config: StackConfig): BackupSettingsInput {
+/**
+ * The settings file of one backup process: every deployed app database (or, with managed PostgreSQL,
+ * the one app's whose role it logs in as), and media on the Docker targets.
+ */
+export function backupSettingsInput(config: StackConfig, apps: readonly string[] = config.backups.databases): BackupSettingsInput {
   const docker = config.target !== "kubernetes";
   return {
     stack: config.stack,
-    databases: config.backups.databases.map((app) => ({ name: names.database(app), role: names.role(app) })),
+    databases: apps.map((app) => ({ name: names.database(app), role: names.role(app) })),
     media: docker ? config.apps.map((a) => ({ name: a.name, path: `${BACKUP_PATHS.mediaRoot}/${a.name}` })) : [],
     addressing: "virtual",
     retentionDays: config.backups.retentionDays,
@@ -125,13 +128,19 @@ function heartbeatProbe(maxAgeSeconds: number): string[] {
 
 const HEALTH: Health["timing"] = { intervalSeconds: 30, timeoutSeconds: 10, failureThreshold: 4, startPeriodSeconds: 60 };
 
+/** The database a managed-PostgreSQL backup process dumps: `backup-<app>` dumps `<app>_db` as `<app>_user`. */
+export const backupProcessName = (app: string): string => `${BACKUP_PROCESS}-${app}`;
+
 /**
- * The backup process of a stack with backups on and the PostgreSQL it deploys in a container, or none.
- * Managed PostgreSQL is not reached by this process (its credentials live in the Kubernetes data tier).
+ * The backup processes of a stack with backups on: one for the PostgreSQL the stack runs in a
+ * container (as the superuser, every database); with managed PostgreSQL (Kubernetes, enabled
+ * explicitly) one per database, each logging in as the app's own role, which owns every object its
+ * migrations made (DigitalOcean's admin user is no superuser). The realizer sets PGHOST and PGPORT
+ * of a managed cluster, which only it knows.
  */
 export function backupProcesses(config: StackConfig): Process[] {
   const b = config.backups;
-  if (!b.enabled || b.managedPostgres || b.databases.length === 0) return [];
+  if (!b.enabled || b.databases.length === 0) return [];
   const docker = config.target !== "kubernetes";
   const common = {
     name: BACKUP_PROCESS,
@@ -149,15 +158,34 @@ export function backupProcesses(config: StackConfig): Process[] {
   };
   const config_: VolumeMount = { volume: "backup-config", kind: "config", mountPath: BACKUP_PATHS.dir, readOnly: true };
   if (!docker) {
+    const cronJob = (): Omit<Process, "name" | "env" | "secretEnv"> => ({
+      ...common,
+      command: backupCommand(BACKUP_FILES.script, BACKUP_FILES.settings, "backup"),
+      singleton: true,
+      stopGraceSeconds: 30,
+      schedule: { cron: b.schedule.expression, concurrency: "forbid", timeLimitSeconds: BACKUP_TIME_LIMIT_SECONDS },
+      // Room for the largest dump: no bigger than the data volume (or the managed cluster's disk share) it comes from.
+      volumes: [config_, { volume: "backup-spool", kind: "scratch", mountPath: BACKUP_PATHS.spool, readOnly: false, sizeMiB: config.data.postgres.volumeSizeGiB * 1024 }, { volume: "tmp", kind: "scratch", mountPath: "/tmp", readOnly: false, memory: true }],
+    });
+    if (b.managedPostgres) {
+      const { PGHOST: _host, PGPORT: _port, ...env } = backupEnv(config);
+      void _host;
+      void _port;
+      return b.databases.map((app) => ({
+        ...cronJob(),
+        // No `app`: the app tiers own the processes with one; this one belongs to the backup.
+        name: backupProcessName(app),
+        env: { ...env, PGUSER: names.role(app), PGDATABASE: names.database(app), PGSSLMODE: "require" },
+        secretEnv: { ...backupSecretEnv(config), PGPASSWORD: { kind: "databasePassword", app } },
+        dependsOn: [],
+      }));
+    }
     return [
       {
-        ...common,
-        command: backupCommand(BACKUP_FILES.script, BACKUP_FILES.settings, "backup"),
-        singleton: true,
-        stopGraceSeconds: 30,
-        schedule: { cron: b.schedule.expression, concurrency: "forbid", timeLimitSeconds: BACKUP_TIME_LIMIT_SECONDS },
-        volumes: [config_, // Room for the largest dump: no bigger than the data volume it comes from.
-          { volume: "backup-spool", kind: "scratch", mountPath: BACKUP_PATHS.spool, readOnly: false, sizeMiB: config.data.postgres.volumeSizeGiB * 1024 }, { volume: "tmp", kind: "scratch", mountPath: "/tmp", readOnly: false, memory: true }],
+        ...cronJob(),
+        name: BACKUP_PROCESS,
+        env: common.env,
+        secretEnv: common.secretEnv,
       },
     ];
   }
@@ -184,7 +212,12 @@ export function backupsOutput(config: StackConfig): { enabled: boolean; note: st
       : "off: djangostack:backups.enabled is false";
     return { enabled: false, note };
   }
-  const runner = config.target === "kubernetes" ? `CronJob ${BACKUP_PROCESS}` : `container djangostack-${config.stack}-${BACKUP_PROCESS}`;
+  const runner =
+    config.target !== "kubernetes"
+      ? `container djangostack-${config.stack}-${BACKUP_PROCESS}`
+      : b.managedPostgres
+        ? `CronJob${b.databases.length > 1 ? "s" : ""} ${b.databases.map(backupProcessName).join(", ")}`
+        : `CronJob ${BACKUP_PROCESS}`;
   const managed = b.managedPostgres ? "; managed PostgreSQL also keeps DigitalOcean's daily backups with point-in-time recovery" : "";
   return {
     enabled: true,

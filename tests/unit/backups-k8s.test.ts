@@ -8,7 +8,7 @@ import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import YAML from "yaml";
 import { Evaluation, evaluateStack } from "../../src/offline/render";
-import { RecordedResource } from "../../src/offline/engine";
+import { RecordedResource, resolveOutputs } from "../../src/offline/engine";
 import { containsSecret, isWireSecret, maskSecretsKeepingShape, unwrapSecrets } from "../../src/offline/secret";
 import { BACKUP_ENV, BACKUP_SCRIPT, backupCommand } from "../../src/render/backup";
 import { BACKUP_FILES, BACKUP_PATHS } from "../../src/model/backup";
@@ -133,6 +133,35 @@ function PGPASSWORD_IN(data: unknown): boolean {
 describe("backup CronJob: managed PostgreSQL (production)", () => {
   it("has none by default: DigitalOcean keeps its own backups", async () => {
     const ev = await evaluateStack({ stack: "production" });
+    assert.equal(kube(ev, "CronJob").filter((c) => String(o(c.inputs.metadata).name).startsWith("backup")).length, 0);
+  });
+
+  it("enabled explicitly: one CronJob per database, logging in as the app's role over TLS to the cluster's private host", async () => {
+    const ev = await evaluateStack({ stack: "production", extraConfig: { "djangostack:backups": { enabled: true } } });
+    const cron = named(ev, "CronJob", "backup-web");
+    assert.ok(cron, "no backup-web CronJob");
     assert.equal(named(ev, "CronJob", "backup"), undefined);
+    assert.equal(o(cron.inputs.spec).concurrencyPolicy, "Forbid");
+    const plain = kube(ev, "ConfigMap").find((c) => o(c.inputs.data).PGUSER === "web_user");
+    assert.ok(plain, "the plain env");
+    const data = o(unwrapSecrets(plain.inputs.data));
+    assert.deepEqual([data.PGDATABASE, data.PGSSLMODE], ["web_db", "require"]);
+    assert.notEqual(data.PGHOST, "postgres", "the managed cluster's private host");
+    assert.ok(String(data.PGHOST).length > 0);
+    const files = kube(ev, "ConfigMap").find((c) => o(c.inputs.data)["backup.json"] !== undefined);
+    assert.ok(files);
+    const settings = JSON.parse(String(o(files.inputs.data)["backup.json"])) as { databases: unknown[]; maintenanceDatabase: string };
+    assert.deepEqual(settings.databases, [{ name: "web_db", role: "web_user" }]);
+    assert.equal(settings.maintenanceDatabase, "defaultdb");
+    const egress = named(ev, "NetworkPolicy", "backup-web-egress");
+    assert.ok(egress);
+    const rules = o(egress.inputs.spec).egress as Obj[];
+    assert.ok(o((rules[0].to as Obj[])[0]).ipBlock, "the managed cluster in the VPC");
+    assert.deepEqual((rules[1].ports as Obj[]).map((p) => p.port), [443]);
+    const CronJob = as((await import("kubernetes-models/batch/v1/CronJob")).CronJob);
+    new CronJob(schemaForm(cron)).validate();
+    const out = (await resolveOutputs(ev.exports)) as { backups: { enabled: boolean; note: string } };
+    assert.equal(out.backups.enabled, true);
+    assert.match(out.backups.note, /^CronJob backup-web dumps web_db .*managed PostgreSQL also keeps DigitalOcean's daily backups/);
   });
 });

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { StackConfig } from "../../../config/types";
 import { Process, SecretEnvSource, WorkloadModel } from "../../../model/types";
-import { BACKUP_PROCESS, backupSettingsInput } from "../../../model/backup";
+import { backupProcessName, backupSettingsInput } from "../../../model/backup";
 import { BACKUP_SCRIPT, renderBackupSettings } from "../../../render/backup";
 import { STARTING_DEADLINE_SECONDS } from "../../../render/scheduler";
 import * as names from "../../../model/names";
@@ -18,35 +18,47 @@ export interface KubernetesBackupArgs {
   /** The backup image (pushed to DOCR by the Images tier). */
   image: pulumi.Input<string>;
   resolve: (source: SecretEnvSource) => pulumi.Output<string>;
-  /** The CronJob waits for the data tier (PostgreSQL and its init). */
+  /** The CronJobs wait for the data tier (PostgreSQL and its init, or the managed cluster's users). */
   dependsOn: pulumi.Resource[];
+  /** Managed PostgreSQL: its private host and port, and the VPC range its pods reach it in. */
+  managed?: { host: pulumi.Input<string>; port: pulumi.Input<number>; vpcCidr: pulumi.Input<string> };
 }
 
-/** Finished Jobs kept for their logs: a week of daily runs that succeeded, and the last failures. */
+/** Finished Jobs kept for their logs: the last successful runs and the last failures. */
 export const BACKUP_HISTORY = { successful: 3, failed: 3 } as const;
 
 /**
- * The scheduled backup on Kubernetes: one CronJob (`backup`) whose pod runs the backup script once
- * per schedule, hardened like every pod (non-root 999, read-only root, no capabilities, seccomp,
- * no service account token), never two runs at once (`Forbid`), the script and its settings from a
- * ConfigMap, the superuser's password and the bucket key from a Secret. Its network policy lets it
- * reach PostgreSQL and the public internet on 443 (Spaces), nothing else.
+ * The scheduled backup on Kubernetes: a CronJob per backup process of the model (`backup` for the
+ * in-cluster PostgreSQL, `backup-<app>` per database on managed PostgreSQL), each pod running the
+ * backup script once per schedule, hardened like every pod (non-root 999, read-only root, no
+ * capabilities, seccomp, no service account token), never two runs at once (`Forbid`), the script and
+ * its settings from a ConfigMap, the database password and the bucket key from a Secret. Its network
+ * policy lets it reach PostgreSQL and the public internet on 443 (Spaces), nothing else.
  */
 export class KubernetesBackup extends pulumi.ComponentResource {
-  readonly cronJob: k8s.batch.v1.CronJob;
+  readonly cronJobs: k8s.batch.v1.CronJob[] = [];
 
   constructor(name: string, args: KubernetesBackupArgs, opts_?: pulumi.ComponentResourceOptions) {
     super("djangostack:ops:KubernetesBackup", name, {}, opts_);
-    const { config, model, ctx } = args;
-    const process = model.processes.find((p) => p.role === "backup");
-    if (!process?.schedule) throw new Error("djangostack: the model has no scheduled backup process");
+    const processes = args.model.processes.filter((p) => p.role === "backup");
+    if (processes.length === 0) throw new Error("djangostack: the model has no backup process");
+    for (const p of processes) this.cronJobs.push(this.backup(p, args));
+    this.registerOutputs({ cronJobs: this.cronJobs.map((c) => c.metadata.name) });
+  }
+
+  private backup(process: Process, args: KubernetesBackupArgs): k8s.batch.v1.CronJob {
+    const { config, ctx, managed } = args;
+    if (!process.schedule) throw new Error(`djangostack: backup process ${process.name} has no schedule`);
     const labels = labelsOf(ctx, process);
-    const settings = renderBackupSettings(backupSettingsInput(config));
+    // backup-<app> dumps that app's database only, as its role.
+    const apps = managed ? config.backups.databases.filter((app) => backupProcessName(app) === process.name) : config.backups.databases;
+    const settings = renderBackupSettings(backupSettingsInput(config, apps));
     recordArtifact("backup/backup.py", BACKUP_SCRIPT);
-    recordArtifact("backup/backup.json", settings);
-    const files = configMap(ctx, "backup-files", { "backup.py": BACKUP_SCRIPT, "backup.json": settings }, this, labels);
-    const env = configMap(ctx, names.kube.processEnv(process.name), process.env, this, labels);
-    const secrets = secret(ctx, "backup-secrets", Object.fromEntries(Object.entries(process.secretEnv).map(([k, s]) => [k, args.resolve(s)])), this, labels);
+    recordArtifact(`backup/${process.name}.json`, settings);
+    const files = configMap(ctx, `${process.name}-files`, { "backup.py": BACKUP_SCRIPT, "backup.json": settings }, this, labels);
+    const plain: Record<string, pulumi.Input<string>> = managed ? { ...process.env, PGHOST: managed.host, PGPORT: pulumi.output(managed.port).apply(String) } : process.env;
+    const env = configMap(ctx, names.kube.processEnv(process.name), plain, this, labels);
+    const secrets = secret(ctx, `${process.name}-secrets`, Object.fromEntries(Object.entries(process.secretEnv).map(([k, s]) => [k, args.resolve(s)])), this, labels);
     const pod = podTemplate({
       process,
       image: args.image,
@@ -59,10 +71,10 @@ export class KubernetesBackup extends pulumi.ComponentResource {
       probes: false,
     });
     const schedule = process.schedule;
-    this.cronJob = new k8s.batch.v1.CronJob(
-      `${ctx.name}-${BACKUP_PROCESS}`,
+    const cronJob = new k8s.batch.v1.CronJob(
+      `${ctx.name}-${process.name}`,
       {
-        metadata: { name: BACKUP_PROCESS, namespace: ctx.namespace, labels },
+        metadata: { name: process.name, namespace: ctx.namespace, labels },
         spec: {
           schedule: schedule.cron,
           timeZone: "Etc/UTC",
@@ -79,16 +91,15 @@ export class KubernetesBackup extends pulumi.ComponentResource {
       },
       opts(ctx, this, { dependsOn: args.dependsOn }),
     );
-    networkPolicy(ctx, "backup-egress", { matchLabels: selectorLabels(process, ctx.stack) }, { egress: backupEgress(model) }, this);
-    this.registerOutputs({ cronJob: this.cronJob.metadata.name });
+    networkPolicy(ctx, `${process.name}-egress`, { matchLabels: selectorLabels(process, ctx.stack) }, { egress: backupEgress(managed) }, this);
+    return cronJob;
   }
 }
 
-/** PostgreSQL's port on its pods, and HTTPS to public addresses (Spaces); not the VPC, the cluster or the metadata service. */
-export function backupEgress(model: WorkloadModel): EgressRule[] {
-  const postgres = model.processes.find((p: Process) => p.role === "postgres");
-  return [
-    ...(postgres ? [{ to: [{ podSelector: roleSelector(["postgres"]) }], ports: [{ protocol: "TCP", port: 5432 }] }] : []),
-    { to: [{ ipBlock: { cidr: "0.0.0.0/0", except: NON_PUBLIC_RANGES } }], ports: [{ protocol: "TCP", port: 443 }] },
-  ];
+/** PostgreSQL (its pods, or the managed cluster's port in the VPC) and HTTPS to public addresses (Spaces); nothing else. */
+export function backupEgress(managed?: KubernetesBackupArgs["managed"]): EgressRule[] {
+  const postgres: EgressRule = managed
+    ? { to: [{ ipBlock: { cidr: managed.vpcCidr } }], ports: [{ protocol: "TCP", port: managed.port }] }
+    : { to: [{ podSelector: roleSelector(["postgres"]) }], ports: [{ protocol: "TCP", port: 5432 }] };
+  return [postgres, { to: [{ ipBlock: { cidr: "0.0.0.0/0", except: NON_PUBLIC_RANGES } }], ports: [{ protocol: "TCP", port: 443 }] }];
 }

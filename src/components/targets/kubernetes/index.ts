@@ -48,10 +48,11 @@ export const deployKubernetes: Deployer = (target): TargetResult => {
   const apps = new AppTier(`${name}-app`, { config, model, ctx, images: images.refs, digests: images.digests, resolve, dataReady: data.ready, extraEnv });
   const edge = new EdgeTier(`${name}-edge`, { config, kubernetes: kc, model, ctx, images: images.refs, vpcCidr: cluster.vpc.ipRange, upstreams: apps.servers });
 
-  // The scheduled logical backup of in-cluster PostgreSQL (the model has the process only then).
+  // The scheduled logical backup (the model has its processes only when backups are on).
   if (model.processes.some((p) => p.role === "backup")) {
     if (!images.backup) throw new Error("djangostack: backups are on but the Images tier built no backup image");
-    new KubernetesBackup(`${name}-backup`, { config, model, ctx, image: images.backup.ref, resolve, dependsOn: data.ready });
+    const managed = config.backups.managedPostgres ? { host: data.endpoints.postgres.host, port: data.endpoints.postgres.port, vpcCidr: cluster.vpc.ipRange } : undefined;
+    new KubernetesBackup(`${name}-backup`, { config, model, ctx, image: images.backup.ref, resolve, dependsOn: data.ready, managed });
   }
 
   const connections: Record<string, AppConnections> = connectionsWith(config.apps, resolve);
