@@ -210,7 +210,7 @@ const STATEFUL_SET = "kubernetes:apps/v1:StatefulSet";
 const CONTAINER = "docker:index/container:Container";
 const ROLE_LABEL = "djangostack.io/role";
 /** The model's long-running roles: the processes that serve or work until stopped (one-offs and the TLS renew loop are not among them). */
-const LONG_RUNNING = ["web", "worker", "beat", "scheduler", "frontend", "edge", "postgres", "redis", "rabbitmq"];
+const LONG_RUNNING = ["web", "worker", "beat", "scheduler", "backup", "frontend", "edge", "postgres", "redis", "rabbitmq"];
 
 const dockerRole = (props: Obj): string | undefined => {
   const value = list(props.labels).map(obj).find((l) => l.label === "djangostack.role")?.value;
@@ -363,15 +363,19 @@ stackRules.push(
   },
   {
     name: "production-backups",
-    description: "A production stack's PostgreSQL is backed up: managed PostgreSQL (daily backups, point-in-time recovery), or Droplet backups.",
+    description:
+      "A production stack's PostgreSQL is backed up: managed PostgreSQL (daily backups, point-in-time recovery), the scheduled logical backup (a backup CronJob that never overlaps, or the backup container on a Droplet), or Droplet backups.",
     checkStack: (resources) => {
       if (!resources.some((r) => isProduction(r.stack))) return [];
       const managed = resources.some((r) => r.type === "digitalocean:index/databaseCluster:DatabaseCluster" && r.props.engine === "pg");
+      // djangostack:backups: a scheduled dump to Spaces counts as a backup (docs/backups.md).
+      const cronBackup = resources.some((r) => r.type === "kubernetes:batch/v1:CronJob" && labelsOf(r.props)[ROLE_LABEL] === "backup" && obj(r.props.spec).concurrencyPolicy === "Forbid" && typeof obj(r.props.spec).schedule === "string");
+      const containerBackup = resources.some((r) => r.type === CONTAINER && dockerRole(r.props) === "backup");
       const inCluster = resources.filter((r) => r.type === STATEFUL_SET && containersOf(podSpec(r.props)).some((c) => /(^|\/)postgres:/.test(String(c.image))));
       const droplets = resources.filter((r) => r.type === "digitalocean:index/droplet:Droplet" && r.props.backups !== true);
       return [
-        ...(managed ? [] : inCluster.map((r) => `StatefulSet ${String(metadata(r.props).name)} keeps production data in-cluster without backups: use data.postgres.mode "managed"`)),
-        ...droplets.map((r) => `Droplet ${String(r.props.name)} holds production data without DigitalOcean backups: enable them`),
+        ...(managed || cronBackup ? [] : inCluster.map((r) => `StatefulSet ${String(metadata(r.props).name)} keeps production data in-cluster without backups: set djangostack:backups.enabled true (a scheduled dump to Spaces) or use data.postgres.mode "managed"`)),
+        ...(containerBackup ? [] : droplets.map((r) => `Droplet ${String(r.props.name)} holds production data without backups: set djangostack:backups.enabled true (a scheduled dump to Spaces) or droplet.backups true`)),
       ];
     },
   },

@@ -5,7 +5,7 @@
  */
 import { Checker, Raw, isPlainObject } from "./checker";
 import { CRON_HINT, parseCron } from "./cron";
-import { BackupsConfig, StackConfig } from "./types";
+import { BackupsConfig, DROPLET_BACKUP_PLANS, DropletBackupPlan, StackConfig } from "./types";
 import { DEFAULT_BACKUP_RETENTION_DAYS } from "../render/backup";
 
 export const BACKUP_KEYS = ["enabled", "schedule", "retentionDays", "bucket"] as const;
@@ -80,6 +80,13 @@ export function parseBackups(c: Checker, value: unknown, credentials: unknown, c
     databases,
     managedPostgres,
   };
+}
+
+/** `droplet.backups`: DigitalOcean's Droplet backups; true is "weekly", false "none". */
+export function parseDropletBackups(c: Checker, value: unknown): DropletBackupPlan {
+  if (value === true || value === "true") return "weekly";
+  if (value === false || value === "false") return "none";
+  return c.oneOf("droplet.backups", value, DROPLET_BACKUP_PLANS, "none");
 }
 
 /** `backupCredentials`: both keys, non-empty strings; their values are never shown. True when given. */

@@ -17,6 +17,7 @@ import {
   DATA_MODES,
   DOCKER_PLATFORMS,
   DOCKER_PUBLISH,
+  DROPLET_BACKUP_PLANS,
   ENV_PRESETS,
   EXTERNAL_SERVICES,
   GUNICORN_WORKER_CLASSES,
@@ -505,6 +506,14 @@ export const REFERENCE: readonly SectionDoc[] = [
       { key: "droplet.registry.create", type: "boolean", default: "`false`", meaning: "create it (and keep it on `pulumi destroy`) instead of looking it up" },
       { key: "droplet.registry.tier", type: "string", default: "`basic`", allowed: ["starter", "basic", "professional"], meaning: "subscription tier when created" },
       { key: "droplet.dnsManaged", type: "boolean", default: "`true`", meaning: "create A records in DigitalOcean DNS when the domain's zone is there" },
+      {
+        key: "droplet.backups",
+        type: "string or boolean",
+        default: "`none`",
+        allowed: DROPLET_BACKUP_PLANS,
+        meaning:
+          "DigitalOcean's own Droplet backups (whole-disk images, starting in the 00:00 UTC window; `weekly` on Sundays): `true` is `weekly`. They cost a share of the Droplet's price and restore the whole machine; the logical dumps of [Backups](#backups) restore one database. Either satisfies the `production-backups` policy",
+      },
       {
         key: "droplet.deployUser",
         type: "string",

@@ -16,7 +16,7 @@ import { checkTlsPair, parseTlsPath } from "./paths";
 import { checkSwap, parseDropletImage, parseRegion, parseSize } from "./slugs";
 import { parsePrices } from "./prices";
 import { checkCapacity } from "./capacity";
-import { NO_BACKUPS, parseBackups } from "./backups";
+import { NO_BACKUPS, parseBackups, parseDropletBackups } from "./backups";
 import { PATHS } from "../model/build";
 import { checkEdgePorts, checkReplicas, parseDeployUser, parseNamespace, parseNginxVersion } from "./values";
 import {
@@ -627,7 +627,7 @@ function parseRegistry(c: Checker, path: string, value: unknown, project: string
 }
 
 function parseDroplet(c: Checker, value: unknown): DropletConfig {
-  const raw = c.object("droplet", value, ["size", "image", "sshKeys", "adminCidrs", "tags", "alertEmails", "swapGiB", "registry", "dnsManaged", "deployUser"]);
+  const raw = c.object("droplet", value, ["size", "image", "sshKeys", "adminCidrs", "tags", "alertEmails", "swapGiB", "registry", "dnsManaged", "deployUser", "backups"]);
   const sshKeys = c.stringList("droplet.sshKeys", raw.sshKeys, [], /^\S+$/, "SSH key fingerprints, IDs or names registered in DigitalOcean");
   const adminCidrs = parseAdminCidrs(c, "droplet.adminCidrs", raw.adminCidrs);
   if (sshKeys.length === 0) c.fail("droplet.sshKeys", raw.sshKeys, "at least one SSH key is required to reach the Droplet");
@@ -642,6 +642,7 @@ function parseDroplet(c: Checker, value: unknown): DropletConfig {
     registry: parseRegistry(c, "droplet.registry", raw.registry, NAMESPACE),
     dnsManaged: c.bool("droplet.dnsManaged", raw.dnsManaged, true),
     deployUser: parseDeployUser(c, raw.deployUser),
+    backups: parseDropletBackups(c, raw.backups),
   };
   checkSwap(c, droplet.size, droplet.swapGiB);
   return droplet;

@@ -391,7 +391,12 @@ export interface DropletConfig {
   registry: { name: string; create: boolean; tier: string };
   dnsManaged: boolean;
   deployUser: string;
+  /** DigitalOcean's own Droplet backups (a disk image, 4 weeks kept), beside the logical `backups`. */
+  backups: DropletBackupPlan;
 }
+
+export const DROPLET_BACKUP_PLANS = ["none", "weekly", "daily"] as const;
+export type DropletBackupPlan = (typeof DROPLET_BACKUP_PLANS)[number];
 
 export interface KubernetesConfig {
   versionPrefix: string;

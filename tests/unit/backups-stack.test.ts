@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { Evaluation, evaluateStack } from "../../src/offline/render";
 import { RecordedResource, resolveOutputs } from "../../src/offline/engine";
 import { containsSecret } from "../../src/offline/secret";
+import { FORCE_NEW, stackObject } from "../helpers/replacement";
 
 const BUCKET = "digitalocean:index/spacesBucket:SpacesBucket";
 const KEY = "digitalocean:index/spacesKey:SpacesKey";
@@ -78,6 +79,19 @@ describe("backups bucket: staging (droplet, container PostgreSQL: on by default)
     const supplied = await evaluateStack({ stack: "staging", extraConfig: { "djangostack:backupCredentials": { accessKey: "DO00SUPPLIED", secretKey: "supplied-secret" } } });
     assert.equal(ofType(supplied, KEY).length, 0);
     assert.equal(ofType(supplied, BUCKET).length, 1);
+  });
+});
+
+describe("droplet.backups: DigitalOcean's own backups of the staging Droplet", () => {
+  const droplet = (e: Evaluation) => one(e, "digitalocean:index/droplet:Droplet").inputs;
+  it("are off by default and weekly on Sundays when set, updated in place (not a ForceNew field)", async () => {
+    const off = await evaluateStack({ stack: "staging" });
+    assert.equal(droplet(off).backups, false);
+    assert.equal(droplet(off).backupPolicy, undefined);
+    const weekly = await evaluateStack({ stack: "staging", extraConfig: { "djangostack:droplet": { ...stackObject("staging", "droplet"), backups: true } } });
+    assert.equal(droplet(weekly).backups, true);
+    assert.deepEqual(droplet(weekly).backupPolicy, { plan: "weekly", weekday: "SUN", hour: 0 });
+    assert.ok(!FORCE_NEW["digitalocean:index/droplet:Droplet"].some((f) => f === "backups" || f === "backupPolicy"));
   });
 });
 

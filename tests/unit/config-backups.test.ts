@@ -66,6 +66,19 @@ describe("backups config: defaults", () => {
   });
 });
 
+describe("droplet.backups: DigitalOcean's own Droplet backups", () => {
+  it("are off by default; true is weekly; daily and weekly by name", () => {
+    assert.equal(parseConfig(onDroplet(), id).droplet?.backups, "none");
+    assert.equal(parseConfig({ target: "droplet", droplet: { ...droplet, backups: true } }, id).droplet?.backups, "weekly");
+    assert.equal(parseConfig({ target: "droplet", droplet: { ...droplet, backups: "false" } }, id).droplet?.backups, "none");
+    assert.equal(parseConfig({ target: "droplet", droplet: { ...droplet, backups: "daily" } }, id).droplet?.backups, "daily");
+  });
+  refuses([
+    ["a plan DigitalOcean does not offer", { target: "droplet", droplet: { ...droplet, backups: "monthly" } }, "djangostack:droplet.backups", '"none", "weekly", "daily"'],
+    ["a number", { target: "droplet", droplet: { ...droplet, backups: 1 } }, "djangostack:droplet.backups", '"none", "weekly", "daily"'],
+  ]);
+});
+
 describe("backups config: refusals", () => {
   const cases: BadInput[] = [
     ["backups not an object", onDroplet({ backups: "daily" }), "djangostack:backups", "expected an object with keys enabled, schedule, retentionDays, bucket"],

@@ -122,6 +122,19 @@ describe("production-backups", () => {
     assert.equal(stackRule("production-backups").checkStack([{ type: "digitalocean:index/droplet:Droplet", props: { name: "d" }, opts: {}, stack: "prod" }]).length, 1);
     assert.deepEqual(stackRule("production-backups").checkStack([{ ...postgres, stack: "staging" }]), []);
   });
+
+  it("accepts the scheduled logical backup: a backup CronJob that never overlaps, or the backup container on a Droplet", () => {
+    const cron = (spec: Record<string, unknown>) => k8s("batch/v1:CronJob", { metadata: { name: "backup", labels: { "djangostack.io/role": "backup" } }, spec }, "production");
+    assert.deepEqual(stackRule("production-backups").checkStack([postgres, cron({ schedule: "0 3 * * *", concurrencyPolicy: "Forbid" })]), []);
+    assert.equal(stackRule("production-backups").checkStack([postgres, cron({ schedule: "0 3 * * *", concurrencyPolicy: "Allow" })]).length, 1, "overlapping dumps do not count");
+    const job = k8s("batch/v1:CronJob", { metadata: { name: "web-job-report", labels: { "djangostack.io/role": "job" } }, spec: { schedule: "@daily", concurrencyPolicy: "Forbid" } }, "production");
+    assert.equal(stackRule("production-backups").checkStack([postgres, job]).length, 1, "an app's job is not a backup");
+    const droplet: CheckedResource = { type: "digitalocean:index/droplet:Droplet", props: { name: "d" }, opts: {}, stack: "prod" };
+    const container = (role: string): CheckedResource => ({ type: "docker:index/container:Container", props: { labels: [{ label: "djangostack.role", value: role }] }, opts: {}, stack: "prod" });
+    assert.deepEqual(stackRule("production-backups").checkStack([droplet, container("backup")]), []);
+    assert.equal(stackRule("production-backups").checkStack([droplet, container("scheduler")]).length, 1);
+    assert.match(stackRule("production-backups").checkStack([droplet])[0], /djangostack:backups\.enabled true .* or droplet\.backups true/);
+  });
 });
 
 describe("pods-hardened reads a CronJob's pod in its job template", () => {

@@ -153,6 +153,9 @@ export class DropletHost extends pulumi.ComponentResource {
         ipv6: false,
         gracefulShutdown: true,
         userData: this.userData,
+        // DigitalOcean's disk-image backups (droplet.backups); updated in place, never a replacement.
+        backups: dr.backups !== "none",
+        ...(dr.backups === "none" ? {} : { backupPolicy: { plan: dr.backups, ...(dr.backups === "weekly" ? { weekday: "SUN" } : {}), hour: 0 } }),
       },
       {
         parent: this,
