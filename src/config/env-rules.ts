@@ -86,6 +86,7 @@ export const FIXED_ENV: Readonly<Record<string, string>> = {
   DJANGO_STATIC_ROOT: "the image's static directory that djangostack's release step collects into",
   DJANGO_MEDIA_ROOT: "the media volume djangostack mounts",
   DJANGO_LOG_LEVEL: "djangostack (INFO; no config key changes it yet)",
+  DJANGO_LOG_FORMAT: "djangostack:logFormat",
   CELERY_WORKER_HEARTBEAT_FILE: "the Celery worker liveness probe",
   CELERY_WORKER_READY_FILE: "the Celery worker readiness probe",
   CELERY_BEAT_HEARTBEAT_FILE: "the Celery beat liveness probe",

@@ -111,7 +111,7 @@ export const REFERENCE: readonly SectionDoc[] = [
         default: "`json` on `droplet` and `kubernetes`, `plain` on `docker`",
         allowed: ["json", "plain"],
         meaning:
-          "how the apps' processes log: `json` renders gunicorn's access and error lines as one JSON object each (method, path, status, duration, the `X-Request-ID` nginx sets) and gives the apps `DJANGO_LOG_FORMAT=json` (the sample app then logs JSON records with the request id, in the web process and in the Celery tasks the request enqueued); an app's own `env` value of `DJANGO_LOG_FORMAT` wins. nginx logs JSON either way",
+          "how the apps' processes log: `json` renders gunicorn's access and error lines as one JSON object each (method, path, status, duration, the `X-Request-ID` nginx sets) and gives the apps `DJANGO_LOG_FORMAT=json` (the sample app then logs JSON records with the request id, in the web process and in the Celery tasks the request enqueued). nginx logs JSON either way",
       },
       { key: "domain", type: "string", meaning: "public domain (a lowercase fully qualified name); without it the stack serves plain HTTP on the IP / localhost" },
       { key: "apps", type: "list", default: "one app `web` built from `./app`", meaning: "the Django apps (1 to 16: each needs its own Redis database), see [Apps](#apps)" },

@@ -55,7 +55,6 @@ export const NAMESPACE = "djangostack";
 export const CONFIG_KEYS = [
   "target",
   "region",
-  "logFormat",
   "domain",
   "apps",
   "frontend",
@@ -68,6 +67,7 @@ export const CONFIG_KEYS = [
   "prices",
   "promoteFrom",
   "backups",
+  "logFormat",
 ] as const;
 
 /** Keys read with `getSecret`: user-supplied replacements for generated credentials. */

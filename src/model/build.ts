@@ -329,8 +329,6 @@ function appEnv(config: StackConfig, app: AppConfig): Record<string, string> {
   const origins = [...new Set([...(config.domain ? [config.domain] : []), ...config.apps.flatMap((a) => a.hosts), ...(config.frontend?.hosts ?? [])])];
   const scheme = tls ? "https" : "http";
   return {
-    // The sample app's switch (app/config/settings.py); an app's own env value wins.
-    DJANGO_LOG_FORMAT: config.logFormat,
     ...app.env,
     DJANGO_SETTINGS_MODULE: app.settingsModule,
     // Internal names keep container health checks and the edge's upstream Host header valid.
@@ -345,6 +343,8 @@ function appEnv(config: StackConfig, app: AppConfig): Record<string, string> {
     DJANGO_STATIC_ROOT: app.static.root,
     DJANGO_MEDIA_ROOT: app.media.root,
     DJANGO_LOG_LEVEL: "INFO",
+    // The sample app's switch (app/config/settings.py), djangostack:logFormat.
+    DJANGO_LOG_FORMAT: config.logFormat,
     CELERY_WORKER_HEARTBEAT_FILE: PATHS.workerHeartbeat,
     CELERY_WORKER_READY_FILE: PATHS.workerReady,
     CELERY_BEAT_HEARTBEAT_FILE: PATHS.beatHeartbeat,

@@ -58,7 +58,7 @@ describe("app env: managed names, credentials, control characters; secretEnv col
   refuses(cases);
 
   accepts([
-    ["ordinary settings", env({ EMAIL_HOST: "smtp.example.com", EMAIL_PORT: 587, DJANGO_LOG_FORMAT: "json", FEATURE_X: true })],
+    ["ordinary settings", env({ EMAIL_HOST: "smtp.example.com", EMAIL_PORT: 587, FEATURE_X: true })],
     ["a tab in a value", env({ SEPARATOR: "a\tb" })],
     ["a URL without a password", env({ CLICKHOUSE_URL: "http://clickhouse:8123/db", UPSTREAM: "https://user@example.com/" })],
     ["a user name (not a credential)", env({ CLICKHOUSE_USER: "reader", KEYCLOAK_REALM: "main", CACHE_KEY_PREFIX: "web" })],
