@@ -15,7 +15,7 @@ import { ComparedResource, compareRenders, formatChanges, impactExitCode } from 
 const LIMIT_GIVEN = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? "").split(/\s+/)].some((a) => a.startsWith("--stack-trace-limit"));
 if (!LIMIT_GIVEN) Error.stackTraceLimit = 1;
 
-const USAGE = "usage: npm run render -- --stack <local|staging|production> [--out DIR] [--file STACK_FILE] [--compare EARLIER_OUT_DIR] [--reference STACK=OUTPUTS_JSON]... [--print-config]\n";
+const USAGE = "usage: npm run render -- --stack <local|staging|production> [--project DIR] [--out DIR] [--file STACK_FILE] [--compare EARLIER_OUT_DIR] [--reference STACK=OUTPUTS_JSON]... [--print-config]\n";
 
 /** `--reference org/project/stack=out/staging/outputs.json`: what a StackReference to that stack reads. */
 function referencedOutputs(specs: readonly string[]): Record<string, Record<string, unknown>> {
@@ -58,12 +58,14 @@ function earlierRender(dir: string, stack: string): ComparedResource[] {
 }
 
 /**
- * `npm run render -- --stack <name> [--out DIR] [--file STACK_FILE] [--compare DIR]`: the offline render,
- * no CLI and no account. `--file` reads the stack's config from another file, e.g. one of examples/.
+ * `npm run render -- --stack <name> [--project DIR] [--out DIR] [--file STACK_FILE] [--compare DIR]`: the
+ * offline render, no CLI and no account. `--project` reads Pulumi.yaml and Pulumi.<stack>.yaml from
+ * another project directory, e.g. examples/kore/ (the CLI's `pulumi -C DIR`); `--file` reads the
+ * stack's config from another file.
  * `--compare` prints what `pulumi up` would do going from the render in DIR to this one and exits 3
  * when data is at risk, 4 when only the site would go down (see src/offline/impact.ts).
  */
-const OPTIONS = { stack: { type: "string" }, out: { type: "string", default: "out" }, file: { type: "string" }, compare: { type: "string" }, "print-config": { type: "boolean" }, reference: { type: "string", multiple: true }, help: { type: "boolean", short: "h" } } as const;
+const OPTIONS = { stack: { type: "string" }, project: { type: "string" }, out: { type: "string", default: "out" }, file: { type: "string" }, compare: { type: "string" }, "print-config": { type: "boolean" }, reference: { type: "string", multiple: true }, help: { type: "boolean", short: "h" } } as const;
 
 async function main(): Promise<number> {
   let values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>["values"];
@@ -87,7 +89,7 @@ ${USAGE}`);
     // Read first: --compare may name the directory this render is about to overwrite.
     const before = values.compare ? earlierRender(path.resolve(values.compare), values.stack) : undefined;
     const stackOutputs = referencedOutputs(values.reference ?? []);
-    const summary = await renderStack({ stack: values.stack, outDir: path.resolve(values.out ?? "out"), stackFile: values.file, stackOutputs });
+    const summary = await renderStack({ stack: values.stack, outDir: path.resolve(values.out ?? "out"), projectDir: values.project === undefined ? undefined : path.resolve(values.project), stackFile: values.file, stackOutputs });
     process.stdout.write(`rendered stack ${values.stack}: ${summary.resources} resources, ${summary.artifacts} artifacts -> ${path.relative(process.cwd(), summary.dir) || "."}\n`);
     // --print-config: what the stack deploys after its overlay, secrets masked (the render wrote it).
     if (values["print-config"]) process.stdout.write(fs.readFileSync(path.join(summary.dir, "effective-config.yaml"), "utf8"));

@@ -16,7 +16,11 @@ import { withOverrides } from "../config/prices";
 
 export interface EvaluateOptions {
   stack: string;
-  /** Directory holding Pulumi.yaml and index.ts (default: the repository root). */
+  /**
+   * Directory holding Pulumi.yaml and its stack files (default: the repository root), e.g. one of
+   * examples/. The program is the one its `main:` names (examples/<name>/ say `main: ../..`: this
+   * repository's index.ts), as the CLI runs it.
+   */
   projectDir?: string;
   /** Extra `key: value` config (keys without namespace go to the project's), as `pulumi config set` would add. */
   extraConfig?: Record<string, unknown>;
@@ -39,7 +43,7 @@ export const REPO_ROOT = path.resolve(__dirname, "..", "..");
 export async function evaluateStack(options: EvaluateOptions): Promise<Evaluation> {
   const projectDir = options.projectDir ?? REPO_ROOT;
   const files = readStackFiles(projectDir, options.stack, options.extraConfig, options.stackFile);
-  const entry = require.resolve(path.join(projectDir, "index.ts"));
+  const entry = require.resolve(files.program.entry);
   resetArtifacts();
   const run = await runOffline({
     project: files.project,

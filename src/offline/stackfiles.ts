@@ -19,6 +19,14 @@ export interface StackFiles {
   origins: Record<string, string>;
   /** `file:line:col` of a written key such as `djangostack:overlay.apps.web.replicas` (its deepest existing node). */
   locate(key: string): string | undefined;
+  /**
+   * The program the CLI runs for this project, from Pulumi.yaml's `main:` as the engine's getPwdMain
+   * (pkg/engine/project.go) resolves it: relative to Pulumi.yaml's directory, outside it too
+   * (`main: ../..`); a directory is the program's working directory, a file's directory is. The
+   * program, its package.json and every relative path it hands a provider (a `build` context) are
+   * relative to `dir`; the stack files stay next to Pulumi.yaml.
+   */
+  program: { dir: string; entry: string };
 }
 
 /** What Pulumi.yaml may say about one config key (the CLI's ProjectConfigType, sdk/go/common/workspace/project.go). */
@@ -128,11 +136,12 @@ function holdsSecure(value: unknown): boolean {
  * type, items, description, secret, default, value), so a structured value goes under `default:`
  * or `value:`, never both (Project.Validate).
  */
-function readProject(projectFile: string, nodes: ValueNodes): { name: string; defaults: [string, unknown][] } {
+function readProject(projectFile: string, nodes: ValueNodes): { name: string; defaults: [string, unknown][]; program: { dir: string; entry: string } } {
   const file = new YamlFile(projectFile);
   const top = file.pairs(file.doc.contents, "Pulumi.yaml");
   const name = top.find((p) => p.key === "name")?.value;
   if (typeof name !== "string" || name === "") return file.fail(file.doc.contents, 'Pulumi.yaml needs a "name:" (the project name)');
+  const program = programOf(file, top.find((p) => p.key === "main"));
   const config = top.find((p) => p.key === "config");
   const configNode = file.node("config");
   const defaults = (config ? file.pairs(configNode, "config") : []).map(({ key, keyNode, value }): [string, unknown] => {
@@ -152,7 +161,17 @@ function readProject(projectFile: string, nodes: ValueNodes): { name: string; de
     nodes.set(qualify(name, key), { file, node: YAML.isMap(valueNode) ? valueNode.get(field, true) : valueNode });
     return [key, spec[field]];
   });
-  return { name, defaults };
+  return { name, defaults, program };
+}
+
+/** Pulumi.yaml's `main:` resolved as the engine's getPwdMain does (the default: the project directory, index.ts). */
+function programOf(file: YamlFile, main: { keyNode: YAML.Scalar; value: unknown } | undefined): { dir: string; entry: string } {
+  const root = path.dirname(file.file);
+  if (main === undefined || main.value === null || main.value === "") return { dir: root, entry: path.join(root, "index.ts") };
+  if (typeof main.value !== "string") return file.fail(main.keyNode, `main: must be a path (to the program's directory or file), relative to Pulumi.yaml; got ${JSON.stringify(main.value)}`);
+  const at = path.resolve(root, main.value);
+  if (!fs.existsSync(at)) return file.fail(main.keyNode, `main: ${main.value} is ${at}, which does not exist; the CLI stops with "project 'main' could not be read"`);
+  return fs.statSync(at).isDirectory() ? { dir: at, entry: path.join(at, "index.ts") } : { dir: path.dirname(at), entry: at };
 }
 
 /**
@@ -191,12 +210,15 @@ function readStackConfig(stackFile: string, project: string, namespaces: string[
  */
 export function readStackFiles(projectDir: string, stack: string, extraConfig: Record<string, unknown> = {}, stackFilePath?: string): StackFiles {
   const projectFile = path.join(projectDir, "Pulumi.yaml");
+  if (!fs.existsSync(projectFile)) {
+    throw new StackFileError(fs.existsSync(projectDir) ? `no Pulumi.yaml in ${projectDir}; a project directory holds Pulumi.yaml and its Pulumi.<stack>.yaml files` : `no project directory ${projectDir}`);
+  }
   const projectNodes: ValueNodes = new Map();
   const project = readProject(projectFile, projectNodes);
   const stackFile = stackFilePath ? path.resolve(projectDir, stackFilePath) : path.join(projectDir, `Pulumi.${stack}.yaml`);
   if (!fs.existsSync(stackFile)) throw new StackFileError(`no stack file ${stackFile}; stacks are the Pulumi.<stack>.yaml files next to Pulumi.yaml`);
   const stackNodes: ValueNodes = new Map();
-  const stackConfig = readStackConfig(stackFile, project.name, providerNamespaces(projectDir), stackNodes);
+  const stackConfig = readStackConfig(stackFile, project.name, providerNamespaces(project.program.dir), stackNodes);
   const config: Record<string, string> = {};
   const secretKeys: string[] = [];
   const origins: Record<string, string> = {};
@@ -240,5 +262,5 @@ export function readStackFiles(projectDir: string, stack: string, extraConfig: R
     const node = walk(at.node, key.slice(qualified.length));
     return at.file.where(YAML.isNode(node) ? node : undefined);
   };
-  return { project: project.name, config, secretKeys, origins, locate };
+  return { project: project.name, config, secretKeys, origins, locate, program: project.program };
 }

@@ -11,6 +11,7 @@ import { parseConfig } from "../../src/config/schema";
 import { locateProblems, stackFileValues } from "../../src/offline/effective";
 import { REPO_ROOT, evaluateStack, renderStack } from "../../src/offline/render";
 import { StackFileError, StackFiles, readStackFiles } from "../../src/offline/stackfiles";
+import { leaves } from "../helpers/overlay";
 
 let dir: string;
 
@@ -102,14 +103,6 @@ describe("config errors point at the file, line and column where the key was wri
     assert.match(problem, /Pulumi\.t\.yaml:4:12: djangostack:overlay\.apps\.wbe: .*known apps are web/);
   });
 });
-
-/** Leaves of a value by path: lists of maps are walked by index, other lists are leaves. */
-function leaves(value: unknown, at: string, out = new Map<string, string>()): Map<string, string> {
-  if (Array.isArray(value) && value.every((v) => typeof v === "object" && v !== null)) value.forEach((v, i) => leaves(v, `${at}[${i}]`, out));
-  else if (typeof value === "object" && value !== null && !Array.isArray(value)) for (const [k, v] of Object.entries(value)) leaves(v, `${at}.${k}`, out);
-  else out.set(at, JSON.stringify(value));
-  return out;
-}
 
 /** Pulumi.staging.yaml's apps written as an overlay of Pulumi.yaml's (the conversion docs/configuration-overlays.md describes). */
 const STAGING_OVERLAY = `config:

@@ -47,6 +47,43 @@ describe("npm run render", () => {
     assert.equal(renderCli().status, 2);
   });
 
+  it("--project renders a folder's stack with its Pulumi.yaml as project config and its main: program", () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "render-cli-project-"));
+    try {
+      const run = renderCli("--project", "examples/admin2", "--stack", "production", "--out", out);
+      assert.equal(run.status, 0, run.stderr);
+      assert.match(run.stdout, /^rendered stack production: \d+ resources/);
+      const resources = JSON.parse(fs.readFileSync(path.join(out, "production", "resources.json"), "utf8")) as { type: string; name: string; inputs: Record<string, unknown> }[];
+      // The folder's app (Pulumi.yaml's djangostack:apps), not the repository's `web`, run by this repository's index.ts.
+      const containers = resources.filter((r) => r.type === "docker:index/container:Container").map((r) => String(r.inputs.name));
+      assert.ok(containers.includes("djangostack-production-admin2-migrate") && !containers.some((n) => n.endsWith("-web-migrate")), containers.join(", "));
+      const plan = fs.readFileSync(path.join(out, "production", "plan.txt"), "utf8");
+      assert.match(plan, /djangostack:apps\[0\]\.env\.DJANGO_ENVIRONMENT = "production" {2}<- djangostack:overlay\.apps\.admin2\.env\.DJANGO_ENVIRONMENT {2}\(examples\/admin2\/Pulumi\.production\.yaml:\d+:\d+\)/);
+      // --help names the flag.
+      assert.match(renderCli("--help").stdout, /\[--project DIR\]/);
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it("--project: a missing folder, a folder without Pulumi.yaml and a missing stack file are one line each, exit 1", () => {
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), "render-cli-empty-"));
+    try {
+      const cases: [string[], RegExp][] = [
+        [["--project", "examples/nope", "--stack", "staging"], /^render failed for stack staging:\nno project directory \S*examples\/nope\n$/],
+        [["--project", empty, "--stack", "staging"], /^render failed for stack staging:\nno Pulumi\.yaml in \S+; a project directory holds Pulumi\.yaml and its Pulumi\.<stack>\.yaml files\n$/],
+        [["--project", "examples/kore", "--stack", "qa"], /^render failed for stack qa:\nno stack file \S*examples\/kore\/Pulumi\.qa\.yaml; stacks are the Pulumi\.<stack>\.yaml files next to Pulumi\.yaml\n$/],
+      ];
+      for (const [args, message] of cases) {
+        const run = renderCli(...args, "--out", empty);
+        assert.equal(run.status, 1, run.stderr);
+        assert.match(run.stderr, message);
+      }
+    } finally {
+      fs.rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
   it("plan.txt and graph.mmd show the components under the Stack, as the engine parents them (issue 12 item 5)", () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), "render-cli-tree-"));
     try {
@@ -125,7 +162,7 @@ describe("npm run render", () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), "render-cli-"));
     try {
       // Staging as another project's: other apps than production runs.
-      const other = renderCli("--stack", "staging", "--file", "examples/seed-002-ticket-tracking.yaml", "--out", path.join(out, "other"));
+      const other = renderCli("--project", "examples/ticket-tracking", "--stack", "staging", "--out", path.join(out, "other"));
       assert.equal(other.status, 0, other.stderr);
       const promoted = path.join(out, "Pulumi.production.yaml");
       fs.writeFileSync(promoted, fs.readFileSync(path.join(REPO_ROOT, "Pulumi.production.yaml"), "utf8").replace(/^config:\n/m, "config:\n  djangostack:promoteFrom: acme/djangostack/staging\n"));
