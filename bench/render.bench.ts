@@ -13,15 +13,16 @@ import { ROOT, Row, median, ms, timeNode } from "./measure";
 const TSX_CLI = path.join(ROOT, "node_modules", "tsx", "dist", "cli.mjs");
 const TS_CACHE = path.join(ROOT, "scripts", "ts-cache.cjs");
 /** The example with the most resources (112: five apps, two pools, a frontend). */
-const LARGEST_EXAMPLE = "examples/seed-002-ticket-tracking.yaml";
+/** The largest example: Ticket Tracking's production stack (five services), a project of its own. */
+const LARGEST_EXAMPLE = { stack: "production", project: "examples/ticket-tracking" };
 
 interface RenderCase {
   label: string;
   args: (out: string) => string[];
 }
 
-function renderArgs(stack: string, file?: string): (out: string) => string[] {
-  return (out) => ["scripts/render.ts", "--stack", stack, "--out", out, ...(file ? ["--file", file] : [])];
+function renderArgs(stack: string, extra: string[] = []): (out: string) => string[] {
+  return (out) => ["scripts/render.ts", "--stack", stack, "--out", out, ...extra];
 }
 
 export async function renderBench(quick: boolean): Promise<Row[]> {
@@ -33,19 +34,18 @@ export async function renderBench(quick: boolean): Promise<Row[]> {
     fs.writeFileSync(file, appsStackFile(n));
     return file;
   };
-  const stacks: [string, string | undefined][] = quick
-    ? [["local", undefined]]
-    : [["local", undefined], ["staging", undefined], ["production", undefined], ["seed-002", LARGEST_EXAMPLE]];
+  const stacks: [string, string, string[]][] = quick
+    ? [["local", "local", []]]
+    : [["local", "local", []], ["staging", "staging", []], ["production", "production", []], ["ticket-tracking/production (largest example)", LARGEST_EXAMPLE.stack, ["--project", LARGEST_EXAMPLE.project]]];
   const cases: RenderCase[] = [{ label: "floor", args: () => ["-e", 'require("@pulumi/pulumi")'] }];
-  for (const [stack, file] of stacks) {
-    const name = file ? `${stack} (largest example)` : stack;
+  for (const [name, stack, extra] of stacks) {
     // tsx alone costs more than the whole quick budget; the full run measures it.
-    if (!quick) cases.push({ label: `${name} via tsx`, args: (o) => [TSX_CLI, ...renderArgs(stack, file)(o)] });
-    cases.push({ label: `${name} via ts-cache`, args: (o) => ["--require", TS_CACHE, ...renderArgs(stack, file)(o)] });
+    if (!quick) cases.push({ label: `${name} via tsx`, args: (o) => [TSX_CLI, ...renderArgs(stack, extra)(o)] });
+    cases.push({ label: `${name} via ts-cache`, args: (o) => ["--require", TS_CACHE, ...renderArgs(stack, extra)(o)] });
   }
   // 16 apps is the most config accepts (one Redis database each).
   const growth = quick ? [1, 5] : [1, 5, 16];
-  for (const n of quick ? [] : growth) cases.push({ label: `${n} app(s) via ts-cache`, args: (o) => ["--require", TS_CACHE, ...renderArgs(`apps${n}`, appsFile(n))(o)] });
+  for (const n of quick ? [] : growth) cases.push({ label: `${n} app(s) via ts-cache`, args: (o) => ["--require", TS_CACHE, ...renderArgs(`apps${n}`, ["--file", appsFile(n)])(o)] });
 
   // One render first fills ts-cache's transpile cache (a fresh clone pays that once).
   await timeNode(["--require", TS_CACHE, ...renderArgs("local")(out)]);
@@ -81,7 +81,7 @@ export async function renderBench(quick: boolean): Promise<Row[]> {
 
 /** In-process evaluation (modules already loaded) per stack and per app count, in a child of its own. */
 async function evaluationRows(quick: boolean, growth: number[]): Promise<Row[]> {
-  const specs = [...(quick ? ["local"] : ["local", "staging", "production", `seed-002=${LARGEST_EXAMPLE}`]), ...growth.map((n) => `apps:${n}`)];
+  const specs = [...(quick ? ["local"] : ["local", "staging", "production", `${LARGEST_EXAMPLE.stack}@${LARGEST_EXAMPLE.project}`]), ...growth.map((n) => `apps:${n}`)];
   const runs = quick ? 1 : 3;
   const r = await timeNode(["--require", TS_CACHE, "bench/evaluate.ts", String(runs), ...specs]);
   const times = JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "{}") as Record<string, number[]>;
@@ -93,7 +93,7 @@ async function evaluationRows(quick: boolean, growth: number[]): Promise<Row[]> 
       const n = Number(spec.slice(5));
       rows.push({ section: "1 render", case: `evaluation in process, ${n} app(s)`, value: ms(t), baseline: `1 app ${ms(one)}`, ratio: t / one, note: n > 1 ? `${ms(t / n)} per app` : "" });
     } else {
-      rows.push({ section: "1 render", case: `evaluation in process, ${spec.split("=")[0]}`, value: ms(t), baseline: "", note: "warm: modules loaded" });
+      rows.push({ section: "1 render", case: `evaluation in process, ${spec.includes("@") ? `${spec.slice(spec.indexOf("@") + 1).replace(/^examples\//, "")}/${spec.slice(0, spec.indexOf("@"))}` : spec.split("=")[0]}`, value: ms(t), baseline: "", note: "warm: modules loaded" });
     }
   }
   return rows;

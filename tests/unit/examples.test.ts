@@ -1,11 +1,34 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Evaluation, evaluateStack } from "../../src/offline/render";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import YAML from "yaml";
+import { Evaluation, REPO_ROOT, evaluateStack } from "../../src/offline/render";
 import { RecordedResource } from "../../src/offline/engine";
 import { isWireSecret, unwrapSecrets } from "../../src/offline/secret";
+import { Raw } from "../../src/config/checker";
+import { EXAMPLES, Example, exampleDir, exampleStacks } from "../helpers/examples";
+import { effectiveRaw, leaves, stackDifferences } from "../helpers/overlay";
 
-/** The five seed systems, each as an example stack file evaluated by the real program offline. */
-const evaluate = (file: string): Promise<Evaluation> => evaluateStack({ stack: file, stackFile: `examples/${file}.yaml` });
+const projectDir = exampleDir;
+const stacksOf = exampleStacks;
+
+function leavesOf(raw: Raw): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [k, v] of Object.entries(raw)) leaves(v, k, out);
+  return out;
+}
+
+/** Each stack evaluated once by the real program offline (one evaluation at a time: the engine's mocks are the process's). */
+const evaluations = new Map<string, Evaluation>();
+async function evaluate(example: Example, stack: string): Promise<Evaluation> {
+  const key = `${example}/${stack}`;
+  const known = evaluations.get(key);
+  if (known) return known;
+  const ev = await evaluateStack({ stack, projectDir: projectDir(example) });
+  evaluations.set(key, ev);
+  return ev;
+}
 
 function containers(ev: Evaluation): Map<string, RecordedResource> {
   const byProcess = new Map<string, RecordedResource>();
@@ -22,9 +45,54 @@ function artifact(ev: Evaluation, path: string): string {
   return found.content;
 }
 
-describe("seed systems render from one stack file each", () => {
+describe("each example is a Pulumi project whose stacks all evaluate", () => {
+  for (const example of EXAMPLES) {
+    it(`examples/${example}: Pulumi.yaml runs this repository's program and defines the apps; staging and production are stacks`, () => {
+      const project = YAML.parse(fs.readFileSync(path.join(projectDir(example), "Pulumi.yaml"), "utf8")) as { name: string; main: string; runtime: unknown; config: Record<string, { default?: unknown }> };
+      const repo = YAML.parse(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), "utf8")) as { runtime: unknown };
+      assert.equal(project.name, "djangostack");
+      assert.deepEqual(project.runtime, repo.runtime);
+      assert.equal(path.resolve(projectDir(example), project.main), REPO_ROOT);
+      assert.ok(Array.isArray(project.config["djangostack:apps"].default), "the apps are project config defaults");
+      for (const stack of ["staging", "production"]) assert.ok(stacksOf(example).includes(stack), `no Pulumi.${stack}.yaml`);
+    });
+    for (const stack of stacksOf(example)) {
+      it(`examples/${example} stack ${stack} evaluates`, async () => {
+        const ev = await evaluate(example, stack);
+        assert.ok(ev.engine.resources.length > 10);
+        assert.equal(ev.project, "djangostack");
+      });
+    }
+  }
+});
+
+describe("each example's stacks differ from its shared definition exactly where their stack files say", () => {
+  for (const example of EXAMPLES) {
+    for (const stack of stacksOf(example)) {
+      it(`examples/${example}/Pulumi.${stack}.yaml leaves djangostack:apps to Pulumi.yaml and changes only what it writes`, () => {
+        const { differing, said, files } = stackDifferences(projectDir(example), stack);
+        assert.equal(path.basename(files.origins["djangostack:apps"]), "Pulumi.yaml", `Pulumi.${stack}.yaml writes its own djangostack:apps`);
+        assert.ok(differing.length > 0, "a stack that changes nothing");
+        for (const key of differing) assert.ok(said.has(key), `${key} differs but Pulumi.${stack}.yaml does not set it`);
+        for (const key of said) assert.ok(differing.includes(key), `${key} is set by Pulumi.${stack}.yaml to the shared value: leave it out`);
+      });
+    }
+  }
+
+  it("staging and production of each example differ, and only where one of their stack files writes", () => {
+    for (const example of EXAMPLES) {
+      const [staging, production] = ["staging", "production"].map((stack) => stackDifferences(projectDir(example), stack));
+      const [a, b] = [staging, production].map((d) => leavesOf(effectiveRaw(d.files)));
+      const differing = [...new Set([...a.keys(), ...b.keys()])].filter((k) => a.get(k) !== b.get(k));
+      assert.ok(differing.length > 0, `${example}: staging and production deploy the same`);
+      for (const key of differing) assert.ok(staging.said.has(key) || production.said.has(key), `${example}: ${key} differs between staging and production but neither stack file sets it`);
+    }
+  });
+});
+
+describe("seed systems: the settings the seeds name", () => {
   it("000/001 Kore monolith on local Docker: Postgres 15, gunicorn 3 workers / 60 s, one worker and one beat", async () => {
-    const ev = await evaluate("seed-000-kore-monolith");
+    const ev = await evaluate("kore", "local");
     const c = containers(ev);
     for (const p of ["postgres", "redis", "rabbitmq", "kore-migrate", "kore-web", "kore-worker-default", "kore-beat", "nginx"]) assert.ok(c.has(p), `missing ${p}`);
     const pulled = ev.engine.resources.filter((r) => r.type === "docker:index/remoteImage:RemoteImage").map((r) => r.inputs.name);
@@ -47,7 +115,7 @@ describe("seed systems render from one stack file each", () => {
   });
 
   it("002 ticket tracking on a Droplet: five services with a database and vhost each, two pools, a frontend and WebSockets", async () => {
-    const ev = await evaluate("seed-002-ticket-tracking");
+    const ev = await evaluate("ticket-tracking", "production");
     const services = ["auth", "ticket", "workflow", "messaging", "notification"];
     const sql = artifact(ev, "postgres/init.sql");
     for (const s of services) assert.ok(sql.includes(`${s}_db`), `no database for ${s}`);
@@ -69,7 +137,7 @@ describe("seed systems render from one stack file each", () => {
   });
 
   it("003 e-commerce on Kubernetes with in-cluster PostgreSQL and Redis StatefulSets, Celery on Redis (no RabbitMQ) and a 3..10 HPA", async () => {
-    const ev = await evaluate("seed-003-ecommerce-k8s");
+    const ev = await evaluate("ecommerce", "production");
     const kinds = (kind: string) => ev.engine.resources.filter((r) => r.type.startsWith("kubernetes:") && r.inputs.kind === kind);
     const sets = kinds("StatefulSet").map((s) => (s.inputs.metadata as { name?: string }).name ?? s.name);
     for (const service of ["postgres", "redis"]) assert.ok(sets.some((n) => n.includes(service)), `no ${service} StatefulSet in ${sets.join(", ")}`);
@@ -80,7 +148,7 @@ describe("seed systems render from one stack file each", () => {
   });
 
   it("004 admin2 on a Droplet: eventlet pool, Celery on Redis (no RabbitMQ) and the external ClickHouse password only as a secret", async () => {
-    const ev = await evaluate("seed-004-admin2-production");
+    const ev = await evaluate("admin2", "production");
     const c = containers(ev);
     assert.ok(![...c.keys()].some((n) => n.includes("rabbitmq")), [...c.keys()].join(", "));
     const workerEnv = unwrapSecrets(c.get("admin2-worker-default")?.inputs.envs) as string[];
@@ -94,5 +162,50 @@ describe("seed systems render from one stack file each", () => {
     const env = unwrapSecrets(web.inputs.envs) as string[];
     assert.ok(env.includes("CLICKHOUSE_HOST=clickhouse.example.net"));
     assert.ok(env.some((e) => e.startsWith("CLICKHOUSE_PASSWORD=offline-placeholder-")), "the secret config value reaches the app");
+  });
+
+  it("000/001 Kore production: the seed's server as a Droplet with public TLS from Let's Encrypt; staging the same on Let's Encrypt's staging CA", async () => {
+    const ev = await evaluate("kore", "production");
+    assert.equal(ev.config.target, "droplet");
+    assert.ok(ev.engine.resources.some((r) => r.type === "digitalocean:index/droplet:Droplet"));
+    const nginx = artifact(ev, "nginx/nginx.conf");
+    assert.match(nginx, /server_name kore\.example\.com/);
+    assert.match(nginx, /listen 8443 ssl;/, "TLS (nginx runs unprivileged; the host publishes 443 to 8443)");
+    assert.ok(containers(ev).has("certbot"), [...containers(ev).keys()].join(", "));
+    const ports = containers(ev).get("nginx")?.inputs.ports as { external: number; internal: number; ip: string }[];
+    assert.ok(ports.some((p) => p.external === 443 && p.internal === 8443 && p.ip === "0.0.0.0"), JSON.stringify(ports));
+    assert.deepEqual([ev.config.edge.tls.mode, ev.config.edge.tls.staging], ["letsencrypt", false]);
+    const staging = await evaluate("kore", "staging");
+    assert.deepEqual([staging.config.domain, staging.config.edge.tls.staging], ["staging.kore.example.com", true]);
+    const gunicorn = artifact(ev, "gunicorn/kore.gunicorn.conf.py");
+    assert.match(gunicorn, /^workers = _workers\(3, \d+\)$/m, "the seed's 3 workers in production too");
+  });
+
+  it("002 staging: the same five services on a second Droplet, a smaller mail pool", async () => {
+    const ev = await evaluate("ticket-tracking", "staging");
+    const c = containers(ev);
+    for (const s of ["auth", "ticket", "workflow", "messaging", "notification"]) assert.ok(c.has(`${s}-web`), `no ${s}`);
+    const command = (c.get("notification-worker-mail")?.inputs.command as string[]).join(" ");
+    assert.match(command, /--concurrency[ =]2\b/, command);
+    assert.match(artifact(ev, "nginx/nginx.conf"), /server_name staging\.tickets\.example\.com/);
+  });
+
+  it("003 staging: one web pod without the HPA, one worker pod", async () => {
+    const ev = await evaluate("ecommerce", "staging");
+    const kinds = (kind: string) => ev.engine.resources.filter((r) => r.type.startsWith("kubernetes:") && r.inputs.kind === kind);
+    assert.equal(kinds("HorizontalPodAutoscaler").length, 0);
+    const replicas = Object.fromEntries(kinds("Deployment").map((d) => [(d.inputs.metadata as { name: string }).name, (d.inputs.spec as { replicas?: number }).replicas]));
+    assert.equal(replicas["ecommerce-web"], 1, JSON.stringify(replicas));
+    assert.equal(replicas["ecommerce-worker-default"], 1, JSON.stringify(replicas));
+  });
+
+  it("004 staging and production: the environment's name, the pool's size and each its own ClickHouse password", async () => {
+    for (const [stack, environment, concurrency] of [["staging", "staging", 10], ["production", "production", 50]] as const) {
+      const c = containers(await evaluate("admin2", stack));
+      const env = unwrapSecrets(c.get("admin2-web")?.inputs.envs) as string[];
+      assert.ok(env.includes(`DJANGO_ENVIRONMENT=${environment}`), `${stack}: ${env.filter((e) => e.startsWith("DJANGO_")).join(" ")}`);
+      assert.ok(env.some((e) => e.startsWith("CLICKHOUSE_PASSWORD=offline-placeholder-")));
+      assert.match((c.get("admin2-worker-default")?.inputs.command as string[]).join(" "), new RegExp(`--concurrency[ =]${concurrency}\\b`));
+    }
   });
 });

@@ -6,6 +6,7 @@ import { capacityReport, stackWarnings } from "../../src/config/capacity";
 import { DROPLET_RESERVE_MIB, appConnections, nodeReserve } from "../../src/model/capacity";
 import { PRICES } from "../../src/config/prices";
 import { readStackConfig } from "../../src/offline/render";
+import { allExampleStacks, exampleDir } from "../helpers/examples";
 import { id, onDroplet, problems } from "./config-helpers";
 
 const check = (raw: Raw, what: string) => {
@@ -116,15 +117,15 @@ describe("Redis maxmemory vs its container", () => {
 });
 
 describe("every stack and example fits its machines", () => {
-  for (const [stack, stackFile] of [["local"], ["staging"], ["production"], ["seed-000", "examples/seed-000-kore-monolith.yaml"], ["seed-002", "examples/seed-002-ticket-tracking.yaml"], ["seed-003", "examples/seed-003-ecommerce-k8s.yaml"], ["seed-004", "examples/seed-004-admin2-production.yaml"]] as const) {
-    it(`${stack}: no capacity check fails`, () => {
-      const report = capacityReport(readStackConfig({ stack, stackFile }));
+  for (const { label, stack, projectDir } of [...["local", "staging", "production"].map((stack) => ({ label: stack, stack, projectDir: undefined })), ...allExampleStacks()]) {
+    it(`${label}: no capacity check fails`, () => {
+      const report = capacityReport(readStackConfig({ stack, projectDir }));
       assert.deepEqual(report.filter((c) => c.verdict === "fail"), []);
     });
   }
 
   it("seed 002's five services on the 4 GiB Droplet are a near miss, not a failure", () => {
-    const memory = capacityReport(readStackConfig({ stack: "seed-002", stackFile: "examples/seed-002-ticket-tracking.yaml" })).find((c) => c.what === "Droplet memory");
+    const memory = capacityReport(readStackConfig({ stack: "production", projectDir: exampleDir("ticket-tracking") })).find((c) => c.what === "Droplet memory");
     assert.deepEqual([memory?.used, memory?.verdict], [3904, "warn"]);
   });
 });

@@ -4,7 +4,6 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Raw } from "../../src/config/checker";
-import { decodeConfigValue } from "../../src/config/load";
 import { parseConfig } from "../../src/config/schema";
 import { PRICES, withOverrides } from "../../src/config/prices";
 import { buildModel } from "../../src/model/build";
@@ -12,23 +11,23 @@ import { CostEstimate, estimateCost } from "../../src/model/cost";
 import { costOutputs } from "../../src/outputs";
 import { readStackConfig, renderStack } from "../../src/offline/render";
 import { readStackFiles } from "../../src/offline/stackfiles";
-import { REPO_ROOT } from "../../src/offline/render";
+import { Example, exampleDir } from "../helpers/examples";
+import { effectiveRaw } from "../helpers/overlay";
 import { id } from "./config-helpers";
 
 const cost = (raw: Raw): CostEstimate => {
   const config = parseConfig(raw, id);
   return estimateCost(config, buildModel(config), withOverrides(config.prices));
 };
-const ofStack = (stack: string, stackFile?: string): CostEstimate => {
-  const config = readStackConfig({ stack, stackFile });
+const ofStack = (stack: string, projectDir?: string): CostEstimate => {
+  const config = readStackConfig({ stack, projectDir });
   return estimateCost(config, buildModel(config), PRICES);
 };
 const line = (e: CostEstimate, resource: string) => e.lines.find((l) => l.resource === resource);
 
-/** An example's own `djangostack:*` values, to retarget it. */
-function exampleRaw(file: string): Raw {
-  const files = readStackFiles(REPO_ROOT, "example", {}, file);
-  return Object.fromEntries(Object.entries(files.config).filter(([k]) => k.startsWith("djangostack:")).map(([k, v]) => [k.slice("djangostack:".length), decodeConfigValue(v)]));
+/** An example stack's effective `djangostack:*` values (its overlay applied), to retarget it. */
+function exampleRaw(example: Example, stack: string): Raw {
+  return effectiveRaw(readStackFiles(exampleDir(example), stack));
 }
 
 describe("cost arithmetic on known configs", () => {
@@ -65,13 +64,13 @@ describe("cost arithmetic on known configs", () => {
 
 describe("each example beside its seed's own figures", () => {
   it("seed 002 on its Droplet: $24, the seed's phase-2 figure; its ~$12 phase-1 Droplet (2 GB) cannot hold five services", () => {
-    const e = ofStack("seed-002", "examples/seed-002-ticket-tracking.yaml");
+    const e = ofStack("production", exampleDir("ticket-tracking"));
     assert.deepEqual([e.minUsd, e.maxUsd], [24, 24]);
     assert.deepEqual(e.lines.map((l) => `${l.resource} ${l.slug}`), ["Droplet s-2vcpu-4gb"]);
   });
 
   it("seed 002 on Kubernetes: $147.50 to $195.50 against the seed's ~$75, which counts neither the load balancer nor managed databases, and whose two nodes cannot hold its requests", () => {
-    const raw = exampleRaw("examples/seed-002-ticket-tracking.yaml");
+    const raw = exampleRaw("ticket-tracking", "production");
     delete raw.droplet;
     const k8s = (maxNodes: number, managedSize: string): Raw => ({ ...raw, target: "kubernetes", domain: "example.com", edge: { tls: { mode: "letsencrypt" } }, data: { ...(raw.data as object), postgres: { managedSize } }, kubernetes: { systemPool: { size: "s-1vcpu-2gb", count: 1 }, workloadPool: { size: "s-2vcpu-4gb", minNodes: 2, maxNodes } } });
     // The seed's own shape (two s-2vcpu-4gb nodes, the smallest managed PostgreSQL) is refused by the
@@ -87,12 +86,12 @@ describe("each example beside its seed's own figures", () => {
   });
 
   it("seeds 000 and 004 name no price; ours: $0 on local Docker, $24 for admin2's Droplet", () => {
-    assert.equal(ofStack("seed-000", "examples/seed-000-kore-monolith.yaml").maxUsd, 0);
-    assert.equal(ofStack("seed-004", "examples/seed-004-admin2-production.yaml").maxUsd, 24);
+    assert.equal(ofStack("local", exampleDir("kore")).maxUsd, 0);
+    assert.equal(ofStack("production", exampleDir("admin2")).maxUsd, 24);
   });
 
   it("seed 003 names no price; ours prices its pools and the load balancer", () => {
-    const e = ofStack("seed-003", "examples/seed-003-ecommerce-k8s.yaml");
+    const e = ofStack("production", exampleDir("ecommerce"));
     assert.ok(e.minUsd > 0 && e.maxUsd > e.minUsd, `${e.minUsd}..${e.maxUsd}`);
   });
 });
@@ -106,7 +105,7 @@ describe("the estimate is a stack output and part of the plan", () => {
 
   it("plan.txt shows the cost lines, the total and the warnings", async () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), "djs-plan-"));
-    const summary = await renderStack({ stack: "seed-002", stackFile: "examples/seed-002-ticket-tracking.yaml", outDir: out });
+    const summary = await renderStack({ stack: "production", projectDir: exampleDir("ticket-tracking"), outDir: out });
     const plan = fs.readFileSync(path.join(summary.dir, "plan.txt"), "utf8");
     assert.match(plan, /estimated monthly cost:\n {2}Droplet: 1 x s-2vcpu-4gb at \$24\/month = \$24\.00 \(do-2022-price-change\)\n {2}total: \$24\.00 per month/);
     assert.match(plan, /warnings:\n {2}! droplet\.size: Droplet memory: 3904 of 4096 MiB \(95%\)/);

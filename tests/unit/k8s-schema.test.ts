@@ -9,6 +9,7 @@ import YAML from "yaml";
 import { Evaluation, evaluateStack } from "../../src/offline/render";
 import { kubernetesManifests } from "../../src/offline/manifests";
 import { isWireSecret } from "../../src/offline/secret";
+import { exampleDir } from "../helpers/examples";
 
 interface Validatable {
   validate(): void;
@@ -77,7 +78,7 @@ describe("production Kubernetes objects against the upstream OpenAPI schemas (ku
   let withJobs: Evaluation;
   before(async () => {
     managed = await evaluateStack({ stack: "production" });
-    withJobs = await evaluateStack({ stack: "ecommerce", stackFile: "examples/seed-003-ecommerce-k8s.yaml" });
+    withJobs = await evaluateStack({ stack: "production", projectDir: exampleDir("ecommerce") });
     inCluster = await evaluateStack({ stack: "production", extraConfig: { "djangostack:data": { postgres: { mode: "container" }, redis: { mode: "container" } } } });
   });
 

@@ -6,11 +6,11 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as path from "node:path";
-import { evaluateStack, REPO_ROOT } from "../../src/offline/render";
+import { evaluateStack } from "../../src/offline/render";
 import { resolveOutputs } from "../../src/offline/engine";
 import { OUTPUTS_CONTRACT, TARGETS, Target, requiredKeys } from "../../packages/outputs/src/index";
 import { DOC_PATH, withTable } from "../../scripts/outputs-doc";
+import { allExampleStacks } from "../helpers/examples";
 
 const MASK = "[secret]";
 
@@ -47,12 +47,9 @@ function contractProblems(label: string, outputs: Record<string, unknown>): stri
   return problems;
 }
 
-const stacks: { label: string; stack: string; stackFile?: string }[] = [
+const stacks: { label: string; stack: string; projectDir?: string }[] = [
   ...["local", "staging", "production"].map((s) => ({ label: s, stack: s })),
-  ...fs
-    .readdirSync(path.join(REPO_ROOT, "examples"))
-    .filter((f) => f.endsWith(".yaml"))
-    .map((f) => ({ label: `examples/${f}`, stack: path.basename(f, ".yaml").replace(/[^a-z0-9-]/g, "-"), stackFile: path.join("examples", f) })),
+  ...allExampleStacks().map(({ label, stack, projectDir }) => ({ label: `examples/${label}`, stack, projectDir })),
 ];
 
 describe("outputs contract", () => {
@@ -71,7 +68,7 @@ describe("outputs contract", () => {
     const seen = new Set<string>();
     const problems: string[] = [];
     for (const s of stacks) {
-      const ev = await evaluateStack({ stack: s.stack, ...(s.stackFile ? { stackFile: s.stackFile } : {}) });
+      const ev = await evaluateStack({ stack: s.stack, projectDir: s.projectDir });
       const outputs = (await resolveOutputs(ev.exports)) as Record<string, unknown>;
       seen.add(String(outputs.target));
       problems.push(...contractProblems(s.label, outputs));
