@@ -131,3 +131,28 @@ describe("npm run render refuses a bad stack file with its position", () => {
     assert.equal(run.status, 0, run.stderr);
   });
 });
+
+describe("Pulumi.yaml's main: names the program, resolved as the engine's getPwdMain (pkg/engine/project.go)", () => {
+  /** A project in its own directory whose Pulumi.yaml says `main: <main>`, with an empty stack `t`. */
+  function project(main: string): ReturnType<typeof readStackFiles> {
+    const at = fs.mkdtempSync(path.join(dir, "project-"));
+    fs.writeFileSync(path.join(at, "Pulumi.yaml"), `name: djangostack\nruntime: nodejs\nmain: ${main}\n`);
+    fs.writeFileSync(path.join(at, "Pulumi.t.yaml"), "config: {}\n");
+    return readStackFiles(at, "t");
+  }
+
+  it("a directory outside the project (main: ../..) is the program's working directory and holds its index.ts", () => {
+    const repo = readStackFiles(path.join(REPO_ROOT, "examples", "kore"), "production");
+    assert.deepEqual(repo.program, { dir: REPO_ROOT, entry: path.join(REPO_ROOT, "index.ts") });
+    assert.equal(path.basename(path.dirname(repo.origins["djangostack:target"])), "kore", "the stack files stay beside Pulumi.yaml");
+  });
+
+  it("a file: its directory is the working directory; no main: is the project directory", () => {
+    assert.deepEqual(project(path.join(REPO_ROOT, "index.ts")).program, { dir: REPO_ROOT, entry: path.join(REPO_ROOT, "index.ts") });
+    assert.deepEqual(readStackFiles(REPO_ROOT, "local").program, { dir: REPO_ROOT, entry: path.join(REPO_ROOT, "index.ts") });
+  });
+
+  it("a main: that does not exist is refused where it is written, as the CLI stops on it", () => {
+    assert.throws(() => project("../nowhere"), (error: unknown) => error instanceof StackFileError && /Pulumi\.yaml:3:1: main: \.\.\/nowhere is \S+nowhere, which does not exist/.test(error.message));
+  });
+});
