@@ -12,6 +12,7 @@ import { RecordedResource, resolveOutputs } from "../../src/offline/engine";
 import { containsSecret, isWireSecret, maskSecretsKeepingShape, unwrapSecrets } from "../../src/offline/secret";
 import { BACKUP_ENV, BACKUP_SCRIPT, backupCommand } from "../../src/render/backup";
 import { BACKUP_FILES, BACKUP_PATHS } from "../../src/model/backup";
+import { exampleDir } from "../helpers/examples";
 
 type Obj = Record<string, unknown>;
 interface Validatable {
@@ -20,7 +21,7 @@ interface Validatable {
 type ModelClass = new (data: Obj) => Validatable;
 const as = (c: unknown): ModelClass => c as ModelClass;
 const o = (v: unknown): Obj => v as Obj;
-const SEED_003 = { stack: "seed-003", stackFile: "examples/seed-003-ecommerce-k8s.yaml" };
+const SEED_003 = { stack: "production", projectDir: exampleDir("ecommerce") };
 
 const kube = (e: Evaluation, kind: string): RecordedResource[] => e.engine.resources.filter((r) => r.type.startsWith("kubernetes:") && r.inputs.kind === kind);
 const named = (e: Evaluation, kind: string, name: string): RecordedResource | undefined => kube(e, kind).find((r) => o(r.inputs.metadata).name === name);
@@ -63,7 +64,7 @@ describe("backup CronJob: in-cluster PostgreSQL (seed 003)", () => {
     assert.deepEqual(o(sc.capabilities).drop, ["ALL"]);
     assert.ok(o(pod.nodeSelector), "placed on the workload pool");
     assert.ok(Array.isArray(pod.imagePullSecrets), "pulls the backup image from DOCR with the namespace's pull secret");
-    assert.match(String(unwrapSecrets(container.image)), /^registry\.digitalocean\.com\/.*\/seed-003-backup:15@sha256:/);
+    assert.match(String(unwrapSecrets(container.image)), /^registry\.digitalocean\.com\/.*\/production-backup:15@sha256:/);
   });
 
   it("mounts the script and settings from a ConfigMap, dumps to a disk emptyDir the size of the data volume", () => {
@@ -93,7 +94,7 @@ describe("backup CronJob: in-cluster PostgreSQL (seed 003)", () => {
     assert.ok(containsSecret(secret.inputs.stringData), "its values are secret");
     const plain = kube(ev, "ConfigMap").find((c) => o(c.inputs.data)[BACKUP_ENV.bucket] !== undefined);
     assert.ok(plain);
-    assert.equal(o(plain.inputs.data)[BACKUP_ENV.bucket], "djangostack-seed-003-backups");
+    assert.equal(o(plain.inputs.data)[BACKUP_ENV.bucket], "djangostack-production-backups");
     assert.equal(o(plain.inputs.data).PGHOST, "postgres");
     assert.ok(!containsSecret(plain.inputs));
   });
