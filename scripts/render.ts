@@ -22,15 +22,16 @@ function referencedOutputs(specs: readonly string[]): Record<string, Record<stri
   return Object.fromEntries(
     specs.map((spec) => {
       const at = spec.indexOf("=");
-      if (at < 1) throw new ReferenceSpecError(`--reference ${spec}: expected STACK=OUTPUTS_JSON, e.g. acme/djangostack/staging=out/staging/outputs.json`);
+      if (at < 1) throw new FlagError(`--reference ${spec}: expected STACK=OUTPUTS_JSON, e.g. acme/djangostack/staging=out/staging/outputs.json`);
       const file = spec.slice(at + 1);
-      if (!fs.existsSync(file)) throw new ReferenceSpecError(`--reference ${spec}: no file ${file}; render that stack first (its outputs.json)`);
+      if (!fs.existsSync(file)) throw new FlagError(`--reference ${spec}: no file ${file}; render that stack first (its outputs.json)`);
       return [spec.slice(0, at), JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>];
     }),
   );
 }
 
-class ReferenceSpecError extends Error {}
+/** A flag whose value the render cannot use (--reference, --compare): its reason, one line, no trace. */
+class FlagError extends Error {}
 
 /**
  * A refusal the program raised itself ("djangostack: ..."), such as a promotion from a stack with
@@ -53,7 +54,7 @@ function unexpected(error: unknown): string {
 function earlierRender(dir: string, stack: string): ComparedResource[] {
   const candidates = [path.join(dir, stack, "resources.json"), path.join(dir, "resources.json")];
   const file = candidates.find((f) => fs.existsSync(f));
-  if (!file) throw new Error(`--compare ${dir}: no ${candidates.join(" or ")}; render the earlier version there first (e.g. from a worktree of main)`);
+  if (!file) throw new FlagError(`--compare ${dir}: no ${candidates.join(" or ")}; render the earlier version there first (e.g. from a worktree of main)`);
   return JSON.parse(fs.readFileSync(file, "utf8")) as ComparedResource[];
 }
 
@@ -100,7 +101,7 @@ ${USAGE}`);
     process.stdout.write(`changes from ${values.compare}:\n${formatChanges(changes).map((l) => `  ${l}`).join("\n")}\n`);
     return impactExitCode(changes);
   } catch (error) {
-    const expected = error instanceof ConfigError || error instanceof StackFileError || error instanceof ReferenceSpecError;
+    const expected = error instanceof ConfigError || error instanceof StackFileError || error instanceof FlagError;
     const message = expected ? error.message : (ownReason(error) ?? unexpected(error));
     process.stderr.write(`render failed for stack ${values.stack}:\n${message}\n`);
     return 1;

@@ -35,6 +35,8 @@ export const FORCE_NEW: Record<string, string[]> = {
   "digitalocean:index/dnsRecord:DnsRecord": ["domain", "type"],
   "digitalocean:index/tag:Tag": ["name"],
   "digitalocean:index/firewall:Firewall": [],
+  // kreuzwerker/docker resource_docker_image.go: name, pull_triggers, build, triggers and platform are ForceNew.
+  "docker:index/remoteImage:RemoteImage": ["name", "pullTriggers", "build", "triggers", "platform"],
   // spaces/resource_spaces_bucket.go: only region is ForceNew (name is Required without ForceNew, and
   // Update never renames: the backups bucket is protected, so either change is refused, not applied).
   "digitalocean:index/spacesBucket:SpacesBucket": ["region"],

@@ -7,6 +7,7 @@ import { unwrapSecrets } from "../../src/offline/secret";
 import { Raw } from "../../src/config/checker";
 import { parseConfig } from "../../src/config/schema";
 import { CERTBOT_IMAGE } from "../../src/components/targets/docker/tls";
+import { registryPinned } from "../helpers/registry";
 
 /** Target docker on a server the user runs: images, edge, TLS and URL on the engine at docker.host. */
 const SSH_HOST = "ssh://deploy@203.0.113.10";
@@ -92,7 +93,7 @@ describe("target docker on a remote docker.host", () => {
     const placeholder = container(ev, "tls-placeholder");
     const certbot = container(ev, "certbot");
     assert.equal(placeholder.inputs.start, false, "the placeholder is a one-off run by a Command");
-    assert.ok(ofType(ev, REMOTE_IMAGE).some((r) => r.inputs.name === CERTBOT_IMAGE), "certbot's image is pulled on the server's engine");
+    assert.ok(ofType(ev, REMOTE_IMAGE).some((r) => r.inputs.name === registryPinned(CERTBOT_IMAGE)), "certbot's image is pulled on the server's engine, by digest");
     for (const dep of [certbot.name, "local-tls-placeholder-run"]) assert.ok(nginx.options.dependsOn.includes(dep), `nginx does not wait for ${dep}: ${nginx.options.dependsOn.join(", ")}`);
     assert.equal((await outputsOf(ev)).url, `https://${DOMAIN}`);
   });

@@ -10,6 +10,7 @@ import { OFFLINE_RESERVED_IP } from "../../src/offline/fakes-droplet";
 import { CERTBOT_IMAGE } from "../../src/components/targets/droplet/tls";
 import { REGISTRY_CREDENTIALS } from "../../src/components/registry-credentials";
 import { exactApps } from "../helpers/stack-apps";
+import { registryPinned } from "../helpers/registry";
 
 const CONTAINER = "docker:index/container:Container";
 const DIGEST_REF = /^registry\.digitalocean\.com\/djangostack\/staging-web:staging@sha256:[0-9a-f]{64}$/;
@@ -127,6 +128,12 @@ describe("staging stack (droplet target) under the offline engine", () => {
     }
   });
 
+  it("pulls every public image (data services, nginx, certbot) by the digest the registry has for its tag", () => {
+    const publicImages = ofType(ev, "docker:index/remoteImage:RemoteImage").map((r) => String(r.inputs.name)).filter((n) => !n.startsWith("registry.digitalocean.com/"));
+    assert.ok(publicImages.length >= 5, publicImages.join(", "));
+    for (const name of publicImages) assert.equal(name, registryPinned(name.split("@")[0]), name);
+  });
+
   it("pushes the app image to DOCR and runs it by digest: every app container runs the image pulled by tag@sha256", async () => {
     const build = one(ev, "docker-build:index:Image", "staging-images-web");
     assert.equal(build.inputs.push, true);
@@ -170,7 +177,7 @@ describe("staging stack (droplet target) under the offline engine", () => {
       ]);
     }
     const certbotImage = one(ev, "docker:index/remoteImage:RemoteImage", "staging-tls-certbot-image");
-    assert.equal(certbotImage.inputs.name, CERTBOT_IMAGE);
+    assert.equal(certbotImage.inputs.name, registryPinned(CERTBOT_IMAGE), "pinned to the digest the registry has for the tag");
     assert.equal(certbot.inputs.restart, "unless-stopped");
     assert.equal(placeholder.inputs.restart, "no");
     assert.equal(placeholder.inputs.start, false, "the placeholder is only created by the provider");

@@ -2,9 +2,9 @@ import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Evaluation, evaluateStack } from "../../src/offline/render";
 import { kubernetesManifests } from "../../src/offline/manifests";
-import { fakeInvokes } from "../../src/offline/fakes";
-import { withDigest } from "../../src/components/targets/kubernetes/pinning";
+import { withDigest } from "../../src/components/pinning";
 import { stackObject } from "../helpers/replacement";
+import { registryDigest } from "../helpers/registry";
 
 type Pod = { containers: { name: string; image: string }[]; initContainers?: { name: string; image: string }[] };
 const WORKLOADS = ["kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:batch/v1:Job"];
@@ -19,7 +19,6 @@ function images(e: Evaluation): { where: string; image: string }[] {
     });
 }
 /** The digest the registry reports for a tag (the offline engine's stand-in for docker.getRegistryImage). */
-const registryDigest = (ref: string) => String(fakeInvokes["docker:index/getRegistryImage:getRegistryImage"]({ name: ref }).sha256Digest);
 
 describe("production pins every image by digest, public ones too", () => {
   let managed: Evaluation;

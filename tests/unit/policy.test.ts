@@ -24,33 +24,16 @@ const STACKS: { label: string; stack: string; projectDir?: string }[] = [
   ...allExampleStacks().map(({ label, stack, projectDir }) => ({ label: `examples/${label}`, stack, projectDir })),
 ];
 
-/**
- * What the pack refuses today in the examples' `production` stacks, which the production rules (stacks
- * named prod*) judge; the examples were named seed-00x before and escaped them. A gap in the program,
- * not in the stack files: the Droplet target pulls its public images (PostgreSQL, Redis, RabbitMQ,
- * nginx, certbot) by tag (Kubernetes pins them with getRegistryImage, the Droplet target does not yet).
- * Listed exactly, so a closed gap or any new violation fails here. (The backups gaps closed when the
- * scheduled logical backup came: the backup container and CronJob satisfy production-backups.)
- */
-const DROPLET_GAPS = [/^production-images-pinned docker:index\/remoteImage:RemoteImage: .* is not pinned by digest$/];
-const KNOWN_GAPS: Record<string, RegExp[]> = {
-  "examples/kore/production": DROPLET_GAPS,
-  "examples/ticket-tracking/production": DROPLET_GAPS,
-  "examples/admin2/production": DROPLET_GAPS,
-};
-
 describe("policy pack over the stacks the program renders", () => {
   it("has at least 14 mandatory rules", () => assert.ok(rules.length + stackRules.length >= 14, String(rules.length + stackRules.length)));
 
   for (const { label, stack, projectDir } of STACKS) {
-    const gaps = KNOWN_GAPS[label] ?? [];
-    it(`${label}: every resource passes every guardrail${gaps.length > 0 ? " but the program's known gaps" : ""}`, async () => {
+    it(`${label}: every resource passes every guardrail`, async () => {
       const ev = await evaluateStack({ stack, projectDir });
       const checked = ev.engine.resources.map((r) => ({ type: r.type, props: unwrapSecrets(r.inputs) as Record<string, unknown>, opts: { protect: r.options.protect, retainOnDelete: r.options.retainOnDelete }, stack }));
       assert.ok(checked.length > 20);
       const found = violations(checked);
-      assert.deepEqual(found.filter((v) => !gaps.some((g) => g.test(v))), [], "violations beyond the known gaps");
-      for (const gap of gaps) assert.ok(found.some((v) => gap.test(v)), `the known gap ${gap.source} is closed: remove it from KNOWN_GAPS`);
+      assert.deepEqual(found, []);
     });
   }
 });

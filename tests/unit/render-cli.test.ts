@@ -149,6 +149,10 @@ describe("npm run render", () => {
       assert.ok(!bad.stderr.includes("    at "), bad.stderr);
       const missing = renderCli("--stack", "local", "--out", out, "--reference", `acme/djangostack/staging=${path.join(out, "nope.json")}`);
       assert.match(missing.stderr, /no file .*nope\.json; render that stack first/);
+      const noEarlier = renderCli("--stack", "local", "--out", out, "--compare", path.join(out, "nothing-here"));
+      assert.equal(noEarlier.status, 1);
+      assert.match(noEarlier.stderr, /--compare .*nothing-here: no .*resources\.json; render the earlier version there first/);
+      assert.ok(!noEarlier.stderr.includes("    at ") && !noEarlier.stderr.includes("stack frame"), noEarlier.stderr);
       const staging = renderCli("--stack", "staging", "--out", out);
       assert.equal(staging.status, 0, staging.stderr);
       const ok = renderCli("--stack", "local", "--out", out, "--reference", `acme/djangostack/staging=${path.join(out, "staging", "outputs.json")}`);

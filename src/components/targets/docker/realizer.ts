@@ -7,6 +7,7 @@ import { Health, Process, Probe, WorkloadModel } from "../../../model/types";
 import { Credentials } from "../../secrets";
 import { DataEndpoints, secretEnvFor, serviceEndpoints } from "../../env";
 import { DIGEST_LABEL, ImagesTier } from "../../images";
+import { pinnedImage, pinsPublicImages } from "../../pinning";
 import { renderCutoverScript } from "../../../render/cutover";
 import { renderOneOffScript } from "../../../render/oneoff";
 import { renderLivenessWatchdog } from "../../../render/watchdog";
@@ -248,7 +249,10 @@ export class DockerRealizer extends pulumi.ComponentResource {
 
   private imageFor(name: string, p: Process): { image: pulumi.Input<string>; digest?: pulumi.Input<string> } {
     const { images } = this.args;
-    if (p.image.kind === "public") return { image: this.pull(name, p.image.ref.replace(/[^a-z0-9.-]/gi, "-"), p.image.ref) };
+    if (p.image.kind === "public") {
+      const ref = pinsPublicImages(this.args.config) ? pinnedImage(p.image.ref, this) : p.image.ref;
+      return { image: this.pull(name, p.image.ref.replace(/[^a-z0-9.-]/gi, "-"), ref) };
+    }
     if (p.image.kind === "backup") {
       const built = images.backup;
       if (!built) throw new Error(`djangostack: ${p.name} runs the backup image, which the Images tier did not build`);

@@ -5,6 +5,7 @@ import { StackConfig } from "../../../config/types";
 import { EDGE_PORTS, PATHS } from "../../../model/build";
 import * as names from "../../../model/names";
 import { DockerCli, dockerScript } from "./cli";
+import { pinnedImage, pinsPublicImages } from "../../pinning";
 import type { DockerRealizer, EdgeHookContext } from "./realizer";
 
 /*
@@ -157,7 +158,8 @@ export class TlsBootstrap extends pulumi.ComponentResource {
     const acme = hook.volumes[names.volume.acme];
     if (!certs || !acme) throw new Error("djangostack: the realizer created no certs/acme volumes; is edge.tls.mode letsencrypt?");
     const childOpts: pulumi.CustomResourceOptions = { parent: this, provider: hook.provider, dependsOn: args.dependsOn };
-    const image = new docker.RemoteImage(`${name}-certbot-image`, { name: CERTBOT_IMAGE, keepLocally: true }, childOpts).imageId;
+    const ref = pinsPublicImages(config) ? pinnedImage(CERTBOT_IMAGE, this) : CERTBOT_IMAGE;
+    const image = new docker.RemoteImage(`${name}-certbot-image`, { name: ref, keepLocally: true }, childOpts).imageId;
     const placeholder = placeholderScript(settings);
     const certbot = certbotScript(settings);
     recordArtifact("tls/placeholder.sh", placeholder);

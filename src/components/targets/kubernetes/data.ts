@@ -16,7 +16,7 @@ import { DataEndpoints, secretEnvFor, serviceEndpoints } from "../../env";
 import { postgresInitSql, rabbitmqDefinitions } from "../../rendered";
 import { Credentials } from "../../secrets";
 import { EgressRule, KubeContext, configMap, labelsOf, networkPolicy, opts, pdb, roleSelector, secret, service } from "./objects";
-import { pinnedPublicImage } from "./pinning";
+import { pinnedPublicImage } from "../../pinning";
 import { poolSize } from "../../../model/managed";
 import { LABELS, PodOptions, VolumeSource, mainContainer, podTemplate, selectorLabels } from "./workload";
 

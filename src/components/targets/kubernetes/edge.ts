@@ -8,7 +8,7 @@ import * as names from "../../../model/names";
 import { Process, WorkloadModel } from "../../../model/types";
 import { NginxInput, nginxInputFor, renderNginx } from "../../../render/nginx";
 import { KubeContext, configMap, deployment, labelsOf, networkPolicy, opts, pdb, roleSelector } from "./objects";
-import { pinnedPublicImage } from "./pinning";
+import { pinnedPublicImage } from "../../pinning";
 import { LB_SIZE_UNITS } from "../../../model/managed";
 import { staticCopyCommand } from "../../../model/static";
 import { Container, PRE_STOP_SECONDS, VolumeSource, mainContainer, selectorLabels, volumesFor } from "./workload";
