@@ -15,7 +15,7 @@ PACKAGES=(
   rabbitmq-server erlang-base
   python3 python3-django gunicorn python3-celery python3-django-redis python3-redis
   python3-psycopg2 python3-dj-database-url python3-amqp python3-kombu
-  python3-whitenoise python3-django-celery-beat
+  python3-whitenoise python3-django-celery-beat python3-sentry-sdk
   daphne python3-uvicorn python3-django-channels python3-websockets  # ASGI servers (apps[].server)
   cloud-init
   openssl curl procps ca-certificates tini busybox

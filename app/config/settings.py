@@ -204,6 +204,23 @@ LOGGING = {
     },
 }
 
+# --- Error tracking (SENTRY_DSN: djangostack:sentryDsn) ---------------------------------------------
+
+SENTRY_DSN = env_str("SENTRY_DSN")
+if SENTRY_DSN:
+    # Imported only when asked for: a DSN without the SDK installed fails at start, not silently.
+    import sentry_sdk
+    from sentry_sdk.integrations.celery import CeleryIntegration
+    from sentry_sdk.integrations.django import DjangoIntegration
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=env_str("SENTRY_ENVIRONMENT") or None,
+        integrations=[DjangoIntegration(), CeleryIntegration()],
+        send_default_pii=False,
+        traces_sample_rate=0,
+    )
+
 # --- Celery (namespace CELERY_, read by config/celery.py) -----------------------------------------
 
 # Celery itself also reads the CELERY_BROKER_URL / CELERY_RESULT_BACKEND environment variables.

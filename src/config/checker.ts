@@ -30,6 +30,12 @@ interface IntRule {
 /** What a message prints instead of a value that may hold a secret. */
 export const SECRET_SHOWN = "[secret]";
 
+/**
+ * What the offline render reads a `secure:` value as (src/offline/stackfiles.ts): it holds no key to
+ * decrypt it, so a secret's shape (a DSN's, say) is judged by `pulumi up`, which has the value.
+ */
+export const OFFLINE_SECRET_PREFIX = "offline-placeholder-";
+
 export class Checker {
   readonly problems: string[] = [];
 

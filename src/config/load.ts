@@ -76,6 +76,10 @@ function movedSecretEnv(raw: Raw, config: StackConfig): Record<string, Record<st
   );
 }
 
+function sentryFor(app: StackConfig["apps"][number], dsn: unknown): Record<string, pulumi.Output<string>> {
+  return typeof dsn === "string" && app.secretEnvKeys.includes("SENTRY_DSN") ? { SENTRY_DSN: pulumi.secret(dsn) } : {};
+}
+
 /** User-supplied credentials, wrapped as secrets the moment they are read. */
 export function readSuppliedSecrets(raw: Raw, config: StackConfig): SuppliedSecrets {
   const secretEnvRaw = typeof raw.secretEnv === "object" && raw.secretEnv !== null ? (raw.secretEnv as Record<string, unknown>) : {};
@@ -88,7 +92,8 @@ export function readSuppliedSecrets(raw: Raw, config: StackConfig): SuppliedSecr
     rabbitmqAdminPassword: secretString(raw.rabbitmqAdminPassword),
     databasePasswords: secretMap(raw.databasePasswords),
     brokerPasswords: secretMap(raw.brokerPasswords),
-    secretEnv: Object.fromEntries(config.apps.map((a) => [a.name, { ...fromEnv[a.name], ...secretMap(secretEnvRaw[a.name]) }])),
+    // The stack's Sentry DSN where parseConfig gave it to an app, under the app's own secret env.
+    secretEnv: Object.fromEntries(config.apps.map((a) => [a.name, { ...sentryFor(a, raw.sentryDsn), ...fromEnv[a.name], ...secretMap(secretEnvRaw[a.name]) }])),
     external: Object.fromEntries(config.apps.map((a) => [a.name, secretMap(externalRaw[a.name])])),
     registries: registryLogins(raw.registryCredentials, config.registries),
     ...(config.backups.suppliedCredentials ? { backup: backupLogin(raw.backupCredentials) } : {}),

@@ -567,6 +567,7 @@ export const REFERENCE: readonly SectionDoc[] = [
       { key: "databasePasswords", type: "map app → secret", default: "generated", meaning: "`databasePasswords.<app>`: an app role's password, at least 16 characters; the app must have a database" },
       { key: "brokerPasswords", type: "map app → secret", default: "generated", meaning: "`brokerPasswords.<app>`: an app's RabbitMQ user's password, at least 16 characters; the app must have a broker" },
       { key: "secretEnv", type: "map app → env → secret", meaning: "`secretEnv.<app>.<ENV>`: extra secret env for an app (UPPER_SNAKE_CASE names, not one djangostack or the app's `env` sets)" },
+      { key: "sentryDsn", type: "secret string", meaning: "a Sentry DSN (`https://<public key>@o123.ingest.sentry.io/456`) every Django and Celery process of every app gets as the secret env `SENTRY_DSN`, with `SENTRY_ENVIRONMENT` = the stack's name; an app whose `secretEnv` sets `SENTRY_DSN` keeps its own (a project per service). The sample app then reports errors with sentry-sdk's Django and Celery integrations. `pulumi config set --secret djangostack:sentryDsn <dsn>`" },
       {
         key: "external",
         type: "map app → service → secret URL",

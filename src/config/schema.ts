@@ -1,4 +1,4 @@
-import { Checker, Raw, checkUnique, isPlainObject } from "./checker";
+import { Checker, OFFLINE_SECRET_PREFIX, Raw, checkUnique, isPlainObject } from "./checker";
 import { parseResources } from "./quantities";
 import { parseCommand } from "./commands";
 import { parseJobs } from "./jobs";
@@ -79,6 +79,7 @@ export const SECRET_CONFIG_KEYS = [
   "databasePasswords",
   "brokerPasswords",
   "secretEnv",
+  "sentryDsn",
   "external",
   "registryCredentials",
   "backupCredentials",
@@ -136,6 +137,7 @@ function parseEffective(raw: Raw, identity: StackIdentity, secretKeys: readonly 
   const frontend = raw.frontend === undefined ? undefined : parseFrontend(c, raw.frontend);
   const apps = parseApps(c, raw.apps, frontend, target);
   attachSecretEnvKeys(c, apps, raw.secretEnv);
+  attachSentryDsn(c, apps, raw.sentryDsn);
   attachExternalServices(c, apps, raw.external, new Map(apps.map((a) => [a.name, a.database])));
   checkBrokerAccess(c, apps);
   checkComponentNames(c, apps);
@@ -705,6 +707,23 @@ function attachSecretEnvKeys(c: Checker, apps: AppConfig[], value: unknown): voi
       else app.secretEnvKeys.push(name);
     }
   }
+}
+
+/** A Sentry DSN: scheme, the project's public key (and a legacy secret), the host, the project id. */
+const SENTRY_DSN = /^https?:\/\/[A-Za-z0-9]+(:[A-Za-z0-9]+)?@[A-Za-z0-9.-]+(:[0-9]{1,5})?(\/[A-Za-z0-9._-]+)*\/[0-9]+$/;
+
+/**
+ * `djangostack:sentryDsn` (secret): every app's processes get it as the secret env SENTRY_DSN, except
+ * an app whose own secretEnv (or env) already sets SENTRY_DSN, for a project of its own.
+ */
+function attachSentryDsn(c: Checker, apps: AppConfig[], value: unknown): void {
+  if (value === undefined || value === null) return;
+  const offline = typeof value === "string" && value.startsWith(OFFLINE_SECRET_PREFIX);
+  if (typeof value !== "string" || (!offline && !SENTRY_DSN.test(value))) {
+    c.fail("sentryDsn", "[secret]", "expected a Sentry DSN such as https://<public key>@o123.ingest.sentry.io/456 (the project's Client Keys page)");
+    return;
+  }
+  for (const app of apps) if (!app.secretEnvKeys.includes("SENTRY_DSN") && !("SENTRY_DSN" in app.env)) app.secretEnvKeys.push("SENTRY_DSN");
 }
 
 /** Shapes of user-supplied credentials; messages name the key and never the value. */

@@ -329,6 +329,8 @@ function appEnv(config: StackConfig, app: AppConfig): Record<string, string> {
   const origins = [...new Set([...(config.domain ? [config.domain] : []), ...config.apps.flatMap((a) => a.hosts), ...(config.frontend?.hosts ?? [])])];
   const scheme = tls ? "https" : "http";
   return {
+    // Which stack an error came from, beside the DSN (djangostack:sentryDsn); the app's env may say otherwise.
+    ...(app.secretEnvKeys.includes("SENTRY_DSN") ? { SENTRY_ENVIRONMENT: config.stack } : {}),
     ...app.env,
     DJANGO_SETTINGS_MODULE: app.settingsModule,
     // Internal names keep container health checks and the edge's upstream Host header valid.

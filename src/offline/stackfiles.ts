@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
+import { OFFLINE_SECRET_PREFIX } from "../config/checker";
 
 /** A stack that cannot be read: the render reports it as a usage error, without a stack trace. */
 export class StackFileError extends Error {
@@ -237,7 +238,7 @@ export function readStackFiles(projectDir: string, stack: string, extraConfig: R
     const placeholders = (v: unknown, at: string): unknown => {
       if (isSecure(v)) {
         secret = true;
-        return `offline-placeholder-${at.replace(/[^A-Za-z0-9]/g, "-")}`;
+        return `${OFFLINE_SECRET_PREFIX}${at.replace(/[^A-Za-z0-9]/g, "-")}`;
       }
       if (Array.isArray(v)) return v.map((item, i) => placeholders(item, `${at}-${i}`));
       if (typeof v === "object" && v !== null) return Object.fromEntries(Object.entries(v).map(([k, item]) => [k, placeholders(item, `${at}-${k}`)]));

@@ -92,8 +92,8 @@ describe("secrets: `pulumi config set --secret --path 'djangostack:apps[0].env.A
 
   it("on Kubernetes: in the app's Secret, never in a ConfigMap", async () => {
     // Production changes Pulumi.yaml's app in its overlay: `--path 'djangostack:overlay.apps.web.env.API_TOKEN'`.
-    const overlay = stackObject("production", "overlay") as { apps: { web: { env: Raw } } };
-    overlay.apps.web.env.API_TOKEN = { secure: "v1:AAAA" };
+    const overlay = stackObject("production", "overlay") as { apps: { web: { env?: Raw } } };
+    overlay.apps.web.env = { ...overlay.apps.web.env, API_TOKEN: { secure: "v1:AAAA" } };
     const ev = await evaluateStack({ stack: "production", extraConfig: { "djangostack:overlay": overlay } });
     for (const cm of ev.engine.resources.filter((r) => r.type === "kubernetes:core/v1:ConfigMap")) {
       const data = (cm.inputs.data ?? {}) as Record<string, unknown>;
