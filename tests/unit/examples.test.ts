@@ -45,6 +45,42 @@ function artifact(ev: Evaluation, path: string): string {
   return found.content;
 }
 
+/** The HTTPS server block for `domain` in a rendered nginx.conf, as its top-level locations (modifier, path, body). */
+function httpsLocations(nginx: string, domain: string): { modifier: string; path: string; body: string }[] {
+  const lines = nginx.split("\n");
+  const start = lines.findIndex((l, i) => l.trim() === "listen 8443 ssl;" && (lines[i + 2] ?? "").trim() === `server_name ${domain};`);
+  assert.ok(start >= 0, `no HTTPS server for ${domain}`);
+  const out: { modifier: string; path: string; body: string }[] = [];
+  for (let i = start; i < lines.length && lines[i] !== "    }"; i++) {
+    const m = /^ {8}location (?:(=|\^~|~\*?) )?(\S+) \{$/.exec(lines[i]);
+    if (!m) continue;
+    const body: string[] = [];
+    for (i++; lines[i] !== "        }"; i++) body.push(lines[i]);
+    out.push({ modifier: m[1] ?? "", path: m[2], body: body.join("\n") });
+  }
+  return out;
+}
+
+/** The location nginx picks for `uri` among the server's top-level ones (exact, then the longest prefix; no regex locations there). */
+function routeOf(nginx: string, domain: string, uri: string): { path: string; upstream: string | undefined; zone: string | undefined; body: string } {
+  const locations = httpsLocations(nginx, domain);
+  const exact = locations.find((l) => l.modifier === "=" && l.path === uri);
+  const prefix = locations.filter((l) => (l.modifier === "" || l.modifier === "^~") && uri.startsWith(l.path)).sort((a, b) => b.path.length - a.path.length)[0];
+  const chosen = exact ?? prefix;
+  assert.ok(chosen, `no location for ${uri}`);
+  return {
+    path: chosen.path,
+    upstream: /proxy_pass http:\/\/([A-Za-z0-9_-]+)/.exec(chosen.body)?.[1],
+    zone: /limit_req zone=(\S+)/.exec(chosen.body)?.[1],
+    body: chosen.body,
+  };
+}
+
+/** `limit_req_zone` rates by zone name. */
+function zoneRates(nginx: string): Map<string, string> {
+  return new Map([...nginx.matchAll(/limit_req_zone \S+ zone=([^:]+):\S+ rate=(\S+);/g)].map((m) => [m[1], m[2]]));
+}
+
 describe("each example is a Pulumi project whose stacks all evaluate", () => {
   for (const example of EXAMPLES) {
     it(`examples/${example}: Pulumi.yaml runs this repository's program and defines the apps; staging and production are stacks`, () => {
@@ -130,10 +166,52 @@ describe("seed systems: the settings the seeds name", () => {
     assert.match(nginx, /location \^?~? ?\/api\/auth\/ \{[^}]*proxy_pass http:\/\/auth-web/s);
     assert.match(nginx, /location [^{]*\/ws\/ \{[^}]*Upgrade \$djs_upgrade/s);
     assert.match(nginx, /server_name tickets\.example\.com/);
-    // Workflow enqueues notification's tasks; messaging serves its WebSockets under daphne.
+    // Workflow enqueues notification's tasks.
     const workflowEnv = unwrapSecrets(c.get("workflow-web")?.inputs.envs) as string[];
     assert.ok(workflowEnv.some((e) => /^CELERY_BROKER_URL_NOTIFICATION=amqp:\/\/workflow_broker:[^@]+@[^/]+\/%2Fnotification$/.test(e)), workflowEnv.filter((e) => e.startsWith("CELERY")).map((e) => e.replace(/:[^:@]+@/, ":***@")).join(" "));
-    assert.equal((c.get("messaging-web")?.inputs.command as string[])[0], "daphne");
+  });
+
+  it("002 the seed's values in the render: PostgreSQL 15, RabbitMQ 3.13, API 10 r/s and auth 5 r/s, the admin on the auth service, WebSockets on an ASGI gunicorn, every service's health", async () => {
+    const ev = await evaluate("ticket-tracking", "production");
+    const pulled = ev.engine.resources.filter((r) => r.type === "docker:index/remoteImage:RemoteImage").map((r) => String(r.inputs.name));
+    // "PostgreSQL 15 with persistent volume", "RabbitMQ 3.13 for message queuing"
+    assert.ok(pulled.some((n) => /^postgres:15-bookworm(@sha256:[0-9a-f]{64})?$/.test(n)), `postgres image: ${pulled.filter((n) => n.startsWith("postgres")).join(", ")}`);
+    assert.ok(!pulled.some((n) => /^postgres:(?!15-)/.test(n)), "no other PostgreSQL major");
+    assert.ok(pulled.some((n) => /^rabbitmq:3\.13-/.test(n)), pulled.join(", "));
+    const domain = "tickets.example.com";
+    const nginx = artifact(ev, "nginx/nginx.conf");
+    const rates = zoneRates(nginx);
+    // "API endpoints limited to 10 req/s", "Auth endpoints limited to 5 req/s": per second, never per minute.
+    assert.match(nginx, /limit_req_zone \$binary_remote_addr zone=djs_zone_api:10m rate=10r\/s;/);
+    assert.match(nginx, /limit_req_zone \$binary_remote_addr zone=djs_zone_auth:10m rate=5r\/s;/);
+    for (const uri of ["/api/auth/", "/api/auth/login/", "/api/auth/token/", "/admin/", "/admin/login/"]) {
+      const r = routeOf(nginx, domain, uri);
+      assert.equal(r.upstream, "auth-web", `${uri} goes to ${r.upstream} (location ${r.path})`);
+      assert.equal(r.zone && rates.get(r.zone), "5r/s", `${uri} is limited by ${r.zone} at ${r.zone && rates.get(r.zone)}, the seed's auth limit is 5 r/s`);
+    }
+    for (const [uri, upstream] of [["/api/tickets/1/", "ticket-web"], ["/api/workflow/", "workflow-web"], ["/api/messages/", "messaging-web"], ["/api/notifications/", "notification-web"]]) {
+      const r = routeOf(nginx, domain, uri);
+      assert.equal(r.upstream, upstream, `${uri} -> ${r.upstream}`);
+      assert.equal(r.zone && rates.get(r.zone), "10r/s", `${uri} at ${r.zone && rates.get(r.zone)}`);
+    }
+    // "WebSocket support for real-time messaging" on "Gunicorn for Python services": /ws/ is upgraded and
+    // proxied to the messaging service, whose gunicorn runs uvicorn's (ASGI) worker class.
+    const ws = routeOf(nginx, domain, "/ws/chat/");
+    assert.equal(ws.upstream, "messaging-web");
+    assert.match(ws.body, /proxy_set_header Upgrade \$djs_upgrade;/);
+    const c = containers(ev);
+    assert.equal((c.get("messaging-web")?.inputs.command as string[])[0], "gunicorn", (c.get("messaging-web")?.inputs.command as string[]).join(" "));
+    assert.match(artifact(ev, "gunicorn/messaging.gunicorn.conf.py"), /^worker_class = "uvicorn\.workers\.UvicornWorker"$/m);
+    assert.deepEqual(ev.config.apps.filter((a) => a.websocketPaths.length > 0).map((a) => [a.name, a.server]), [["messaging", "gunicorn-uvicorn"]]);
+    // "Health checks for all services": each service's own liveness and readiness reach that service.
+    for (const s of ["auth", "ticket", "workflow", "messaging", "notification"]) {
+      const app = ev.config.apps.find((a) => a.name === s);
+      assert.ok(app, s);
+      for (const [kind, p] of [["health", app.healthPath], ["ready", app.readyPath]]) {
+        const r = routeOf(nginx, domain, `/_djangostack/${s}/${kind}/`);
+        assert.ok(r.body.includes(`proxy_pass http://${s}-web${p};`), `/_djangostack/${s}/${kind}/ -> ${r.body.match(/proxy_pass \S+/)?.[0]}`);
+      }
+    }
   });
 
   it("003 e-commerce on Kubernetes with in-cluster PostgreSQL and Redis StatefulSets, Celery on Redis (no RabbitMQ) and a 3..10 HPA", async () => {
