@@ -45,11 +45,12 @@ function artifact(ev: Evaluation, path: string): string {
   return found.content;
 }
 
-/** The HTTPS server block for `domain` in a rendered nginx.conf, as its top-level locations (modifier, path, body). */
-function httpsLocations(nginx: string, domain: string): { modifier: string; path: string; body: string }[] {
+/** The server block for `domain` in a rendered nginx.conf (the HTTPS one; `_` is a local stack's sole HTTP server), as its top-level locations (modifier, path, body). */
+function serverLocations(nginx: string, domain: string): { modifier: string; path: string; body: string }[] {
   const lines = nginx.split("\n");
-  const start = lines.findIndex((l, i) => l.trim() === "listen 8443 ssl;" && (lines[i + 2] ?? "").trim() === `server_name ${domain};`);
-  assert.ok(start >= 0, `no HTTPS server for ${domain}`);
+  const listen = domain === "_" ? "listen 8080 default_server;" : "listen 8443 ssl;";
+  const start = lines.findIndex((l, i) => l.trim() === listen && lines.slice(i + 1, i + 3).some((n) => n.trim() === `server_name ${domain};`));
+  assert.ok(start >= 0, `no server for ${domain}`);
   const out: { modifier: string; path: string; body: string }[] = [];
   for (let i = start; i < lines.length && lines[i] !== "    }"; i++) {
     const m = /^ {8}location (?:(=|\^~|~\*?) )?(\S+) \{$/.exec(lines[i]);
@@ -63,7 +64,7 @@ function httpsLocations(nginx: string, domain: string): { modifier: string; path
 
 /** The location nginx picks for `uri` among the server's top-level ones (exact, then the longest prefix; no regex locations there). */
 function routeOf(nginx: string, domain: string, uri: string): { path: string; upstream: string | undefined; zone: string | undefined; body: string } {
-  const locations = httpsLocations(nginx, domain);
+  const locations = serverLocations(nginx, domain);
   const exact = locations.find((l) => l.modifier === "=" && l.path === uri);
   const prefix = locations.filter((l) => (l.modifier === "" || l.modifier === "^~") && uri.startsWith(l.path)).sort((a, b) => b.path.length - a.path.length)[0];
   const chosen = exact ?? prefix;
@@ -257,6 +258,37 @@ describe("seed systems: the settings the seeds name", () => {
     assert.deepEqual([staging.config.domain, staging.config.edge.tls.staging], ["staging.kore.example.com", true]);
     const gunicorn = artifact(ev, "gunicorn/kore.gunicorn.conf.py");
     assert.match(gunicorn, /^workers = _workers\(3, \d+\)$/m, "the seed's 3 workers in production too");
+  });
+
+  it("000/001 Kore on every stack: the seed's nginx 1.27, PostgreSQL 15, Redis 7, RabbitMQ 3, gunicorn 3 workers / 60 s on :8000, its HEALTHCHECK and readiness on /api/v1/health/, its env", async () => {
+    for (const stack of ["local", "staging", "production"]) {
+      const ev = await evaluate("kore", stack);
+      const pulled = ev.engine.resources.filter((r) => r.type === "docker:index/remoteImage:RemoteImage").map((r) => String(r.inputs.name));
+      const tags = (repo: string) => pulled.filter((n) => n.startsWith(`${repo}:`)).map((n) => n.slice(repo.length + 1).replace(/@sha256:[0-9a-f]{64}$/, ""));
+      // seed 000: "nginx:1.27-alpine", "postgres:15-alpine", "redis:7-alpine", "rabbitmq:3-management".
+      assert.deepEqual(tags("nginxinc/nginx-unprivileged"), ["1.27-alpine"], `${stack}: ${pulled.join(", ")}`);
+      assert.deepEqual([...new Set(tags("postgres"))], ["15-bookworm"], `${stack}: ${pulled.join(", ")}`);
+      assert.deepEqual(tags("redis"), ["7-bookworm"], `${stack}: ${pulled.join(", ")}`);
+      assert.ok(tags("rabbitmq").every((t) => t.startsWith("3.")) && tags("rabbitmq").length === 1, `${stack}: ${pulled.join(", ")}`);
+      // seed 001: "--bind 0.0.0.0:8000 --workers 3 --timeout 60".
+      const gunicorn = artifact(ev, "gunicorn/kore.gunicorn.conf.py");
+      assert.match(gunicorn, /^workers = _workers\(3, \d+\)$/m);
+      assert.match(gunicorn, /^timeout = 60$/m);
+      assert.match(gunicorn, /^bind = \["0\.0\.0\.0:8000"\]$/m);
+      const web = containers(ev).get("kore-web");
+      // seed 001: "HEALTHCHECK --interval=30s --timeout=10s --start-period=40s --retries=3 CMD curl -f
+      // http://localhost:8000/api/v1/health/", and its readinessProbe on the same path: no /readyz/.
+      const hc = (web?.inputs.healthcheck ?? {}) as { interval?: string; timeout?: string; retries?: number; startPeriod?: string; tests?: string[] };
+      assert.deepEqual([hc.interval, hc.timeout, hc.retries, hc.startPeriod], ["30s", "10s", 3, "40s"], stack);
+      const probe = (hc.tests ?? []).join(" ");
+      assert.ok(probe.includes("http://127.0.0.1:8000/api/v1/health/"), `${stack}: the health check asks /api/v1/health/`);
+      assert.ok(!probe.includes("/readyz/"), `${stack}: the health check asks /readyz/, which the seed's app does not serve`);
+      const ready = routeOf(artifact(ev, "nginx/nginx.conf"), stack === "local" ? "_" : (ev.config.domain ?? ""), "/_djangostack/kore/ready/");
+      assert.match(ready.body, /proxy_pass http:\/\/kore-web\/api\/v1\/health\/;/, `${stack}: ${ready.body.match(/proxy_pass \S+/)?.[0]}`);
+      // seed 000's .envs/.production/.django and .postgres.
+      const env = unwrapSecrets(web?.inputs.envs) as string[];
+      for (const pair of ["EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend", "EMAIL_HOST=smtp.gmail.com", "EMAIL_PORT=587", "LOG_LEVEL=info", "DATABASE_POOL_SIZE=10", "DATABASE_MAX_OVERFLOW=20", "RABBITMQ_VHOST=/kore"]) assert.ok(env.includes(pair), `${stack}: no ${pair}`);
+    }
   });
 
   it("002 staging: the same five services on a second Droplet, a smaller mail pool", async () => {
