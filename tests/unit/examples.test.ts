@@ -300,6 +300,32 @@ describe("seed systems: the settings the seeds name", () => {
     assert.match(artifact(ev, "nginx/nginx.conf"), /server_name staging\.tickets\.example\.com/);
   });
 
+  it("003 on every stack: PostgreSQL 15 and Redis 7 StatefulSets, no RabbitMQ at all, /healthz/ and /readyz/ probes; production's HPA at 70 % CPU", async () => {
+    for (const stack of ["staging", "production"]) {
+      const ev = await evaluate("ecommerce", stack);
+      const k8s = ev.engine.resources.filter((r) => r.type.startsWith("kubernetes:"));
+      const podSpec = (r: RecordedResource) => (((r.inputs.spec ?? {}) as { template?: { spec?: { containers?: { name: string; image: string; livenessProbe?: { httpGet?: { path: string; port: number } }; readinessProbe?: { httpGet?: { path: string; port: number } } }[] } } }).template?.spec?.containers ?? []);
+      const images = k8s.flatMap((r) => podSpec(r).map((c) => c.image));
+      const sets = k8s.filter((r) => r.inputs.kind === "StatefulSet");
+      const setImage = (service: string) => sets.filter((r) => ((r.inputs.metadata as { name?: string }).name ?? "").includes(service)).flatMap((r) => podSpec(r).map((c) => c.image));
+      // seed 003: "PostgreSQL 15 Alpine", "Redis 7 Alpine", each a StatefulSet.
+      assert.ok(setImage("postgres").some((i) => /^postgres:15-/.test(i)) && setImage("postgres").every((i) => !/^postgres:(?!15-)/.test(i)), `${stack}: ${setImage("postgres").join(", ")}`);
+      assert.ok(setImage("redis").some((i) => /^redis:7-/.test(i)), `${stack}: ${setImage("redis").join(", ")}`);
+      // The seed's broker is Redis ("CELERY_BROKER_URL ... Redis URL"): no RabbitMQ workload, image, service or definitions.
+      assert.deepEqual(images.filter((i) => /rabbitmq/i.test(i)), [], stack);
+      assert.deepEqual(k8s.filter((r) => /rabbitmq/i.test((r.inputs.metadata as { name?: string } | undefined)?.name ?? "")).map((r) => `${String(r.inputs.kind)}/${r.name}`), [], stack);
+      assert.ok(!ev.artifacts.some((a) => a.path.startsWith("rabbitmq/")), `${stack}: ${ev.artifacts.map((a) => a.path).join(", ")}`);
+      assert.deepEqual(ev.config.apps.map((a) => [a.name, a.broker, a.brokerKind]), [["ecommerce", true, "redis"]]);
+      // seed 003: "Liveness: /healthz/", "Readiness: /readyz/".
+      const web = k8s.filter((r) => r.inputs.kind === "Deployment" && (r.inputs.metadata as { name: string }).name === "ecommerce-web").flatMap(podSpec).find((c) => c.name === "web");
+      assert.deepEqual([web?.livenessProbe?.httpGet?.path, web?.readinessProbe?.httpGet?.path, web?.livenessProbe?.httpGet?.port], ["/healthz/", "/readyz/", 8000], stack);
+    }
+    // seed 003: "minReplicas: 3", "maxReplicas: 10", "targetCPUUtilization: 70%".
+    const hpa = (await evaluate("ecommerce", "production")).engine.resources.find((r) => r.type.startsWith("kubernetes:") && r.inputs.kind === "HorizontalPodAutoscaler");
+    const metrics = (hpa?.inputs.spec as { metrics?: { resource?: { name: string; target: { averageUtilization: number } } }[] } | undefined)?.metrics ?? [];
+    assert.deepEqual(metrics.map((m) => [m.resource?.name, m.resource?.target.averageUtilization]), [["cpu", 70]]);
+  });
+
   it("003 staging: one web pod without the HPA, one worker pod", async () => {
     const ev = await evaluate("ecommerce", "staging");
     const kinds = (kind: string) => ev.engine.resources.filter((r) => r.type.startsWith("kubernetes:") && r.inputs.kind === kind);
