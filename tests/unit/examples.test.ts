@@ -336,12 +336,33 @@ describe("seed systems: the settings the seeds name", () => {
   });
 
   it("004 staging and production: the environment's name, the pool's size and each its own ClickHouse password", async () => {
-    for (const [stack, environment, concurrency] of [["staging", "staging", 10], ["production", "production", 50]] as const) {
+    // seed 004: "Eventlet pool for production", "Standard pool for staging" (Celery's prefork).
+    for (const [stack, environment, pool, concurrency] of [["staging", "staging", "prefork", 2], ["production", "production", "eventlet", 50]] as const) {
       const c = containers(await evaluate("admin2", stack));
       const env = unwrapSecrets(c.get("admin2-web")?.inputs.envs) as string[];
       assert.ok(env.includes(`DJANGO_ENVIRONMENT=${environment}`), `${stack}: ${env.filter((e) => e.startsWith("DJANGO_")).join(" ")}`);
       assert.ok(env.some((e) => e.startsWith("CLICKHOUSE_PASSWORD=offline-placeholder-")));
-      assert.match((c.get("admin2-worker-default")?.inputs.command as string[]).join(" "), new RegExp(`--concurrency[ =]${concurrency}\\b`));
+      const command = (c.get("admin2-worker-default")?.inputs.command as string[]).join(" ");
+      assert.match(command, new RegExp(`--concurrency[ =]${concurrency}\\b`), command);
+      assert.match(command, new RegExp(`--pool[ =]${pool}\\b`), `${stack}: ${command}`);
+    }
+  });
+
+  it("004 on every stack: Redis is Celery's broker and result backend, no RabbitMQ container, image or definitions", async () => {
+    for (const stack of ["staging", "production"]) {
+      const ev = await evaluate("admin2", stack);
+      const c = containers(ev);
+      // seed 004: "Redis (Celery broker/result backend)".
+      assert.deepEqual([...c.keys()].filter((n) => /rabbitmq/i.test(n)), [], stack);
+      const pulled = ev.engine.resources.filter((r) => r.type === "docker:index/remoteImage:RemoteImage").map((r) => String(r.inputs.name));
+      assert.deepEqual(pulled.filter((n) => /rabbitmq/i.test(n)), [], stack);
+      assert.ok(!ev.engine.resources.some((r) => r.type === "docker:index/container:Container" && /rabbitmq/i.test(String(r.inputs.image ?? ""))), stack);
+      assert.ok(!ev.artifacts.some((a) => a.path.startsWith("rabbitmq/")), `${stack}: ${ev.artifacts.map((a) => a.path).join(", ")}`);
+      for (const process of ["admin2-web", "admin2-worker-default", "admin2-beat"]) {
+        const env = unwrapSecrets(c.get(process)?.inputs.envs) as string[];
+        assert.ok(env.some((e) => /^CELERY_BROKER_URL=redis:\/\/[^/]+\/\d+$/.test(e)), `${stack} ${process}: the broker is Redis`);
+        assert.ok(env.some((e) => /^CELERY_RESULT_BACKEND=redis:\/\/[^/]+\/\d+$/.test(e)), `${stack} ${process}: the result backend is Redis`);
+      }
     }
   });
 });
