@@ -80,12 +80,20 @@ export function backupSettingsInput(config: StackConfig, apps: readonly string[]
   };
 }
 
+/**
+ * The scheduled run's arguments: the bucket the stack created expires old backups by its lifecycle
+ * rule; an existing one (bucket.create false) may have none, so the run prunes it to retentionDays.
+ */
+export function backupArgs(config: StackConfig): string[] {
+  return config.backups.bucket.create ? ["backup"] : ["backup", "--prune"];
+}
+
 /** The one job of the Docker scheduler's table: the backup, never two at once. */
 export function backupJob(config: StackConfig): ScheduledJob {
   return {
     name: BACKUP_PROCESS,
     schedule: config.backups.schedule,
-    command: backupCommand(BACKUP_FILES.script, BACKUP_FILES.settings, "backup"),
+    command: backupCommand(BACKUP_FILES.script, BACKUP_FILES.settings, ...backupArgs(config)),
     concurrency: "forbid",
     timeLimitSeconds: BACKUP_TIME_LIMIT_SECONDS,
     resources: BACKUP_RESOURCES,
@@ -160,7 +168,7 @@ export function backupProcesses(config: StackConfig): Process[] {
   if (!docker) {
     const cronJob = (): Omit<Process, "name" | "env" | "secretEnv"> => ({
       ...common,
-      command: backupCommand(BACKUP_FILES.script, BACKUP_FILES.settings, "backup"),
+      command: backupCommand(BACKUP_FILES.script, BACKUP_FILES.settings, ...backupArgs(config)),
       singleton: true,
       stopGraceSeconds: 30,
       schedule: { cron: b.schedule.expression, concurrency: "forbid", timeLimitSeconds: BACKUP_TIME_LIMIT_SECONDS },

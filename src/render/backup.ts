@@ -691,6 +691,12 @@ def cmd_backup(args, settings):
     if failed:
         raise Failure("%d of %d backups failed" % (failed, len(jobs)))
     log("info", "backup-done", sets=len(jobs), stamp=when.strftime(STAMP))
+    # A bucket without a lifecycle rule (one the stack did not create) is kept to the retention here,
+    # and only after a complete run: a failing backup never thins out the backups still there.
+    if args.prune:
+        days = settings.get("retentionDays") or 30
+        deleted = prune(bucket, settings, now_utc() - timedelta(days=days), dry_run=False)
+        log("info", "pruned", days=days, deleted=len(deleted))
 
 
 def selected_databases(settings, names):
@@ -749,19 +755,24 @@ def parse_stamp(stamp):
         return None
 
 
-def cmd_prune(args, settings):
-    bucket = open_bucket(settings)
-    days = args.older_than_days or settings.get("retentionDays") or 30
-    cutoff = (args.now or now_utc()) - timedelta(days=days)
+def prune(bucket, settings, cutoff, dry_run):
     deleted = []
     for _, keys in sorted(prune_groups(bucket.list(settings["stack"] + "/"), cutoff).items()):
         # The manifest goes first: a prune cut short leaves objects no restore takes, and the
         # next prune removes them.
         for key in sorted(keys, key=lambda k: not k.endswith("." + MANIFEST)):
-            if not args.dry_run:
+            if not dry_run:
                 bucket.delete(key)
-            log("info", "would-delete" if args.dry_run else "deleted", key=key)
+            log("info", "would-delete" if dry_run else "deleted", key=key)
             deleted.append(key)
+    return deleted
+
+
+def cmd_prune(args, settings):
+    bucket = open_bucket(settings)
+    days = args.older_than_days or settings.get("retentionDays") or 30
+    cutoff = (args.now or now_utc()) - timedelta(days=days)
+    deleted = prune(bucket, settings, cutoff, args.dry_run)
     emit({"cutoff": iso(cutoff), "days": days, "dryRun": args.dry_run, "deleted": deleted})
 
 
@@ -874,6 +885,7 @@ def parser():
     sub.required = True
     b = sub.add_parser("backup", help="dump each database (and media, definitions) and upload")
     b.add_argument("--database", action="append", type=sql_name, help="only this database (repeatable); skips media and definitions")
+    b.add_argument("--prune", action="store_true", help="after a complete run, delete backups older than the settings' retentionDays")
     b.set_defaults(func=cmd_backup)
     ls = sub.add_parser("list", help="complete backups, newest first (JSON)")
     ls.add_argument("--database", type=sql_name, help="only this database's dumps")

@@ -504,4 +504,20 @@ describe("backup and restore with the rendered script (real PostgreSQL 15, s3rve
     assert.equal(restored.code, 0, failed(restored));
     assert.deepEqual(await fingerprint("web_db_after_prune"), latest);
   });
+
+  test("backup --prune (the scheduled run on a bucket without our lifecycle rule) prunes after a complete run only", async () => {
+    const stale = ["itest/web_db/20200301T000000Z.dump", "itest/web_db/20200301T000000Z.manifest.json"];
+    for (const key of stale) await s3.put(key, Buffer.from(`{"seeded": "${key}"}`));
+    const refused = await backup(["backup", "--prune", "--database", "nosuch_db"]);
+    assert.equal(refused.code, 1, "an unknown database fails the run");
+    assert.deepEqual((await s3.keys("itest/web_db/")).filter((k) => stale.includes(k)).sort(), [...stale].sort(), "a failed run prunes nothing");
+    const before = JSON.parse((await backup(["list", "--database", "web_db"])).stdout) as Manifest[];
+    const r = await backup(["backup", "--prune"]);
+    assert.equal(r.code, 0, failed(r));
+    assert.ok(r.logs.some((l) => l.event === "pruned" && l.days === 30), JSON.stringify(r.logs.slice(-3)));
+    const keys = await s3.keys("itest/web_db/");
+    assert.deepEqual(keys.filter((k) => stale.includes(k)), [], "the stale backup is gone");
+    const after = JSON.parse((await backup(["list", "--database", "web_db"])).stdout) as Manifest[];
+    assert.equal(after.length, before.length + 1, "the new backup is there and the recent ones stay");
+  });
 });

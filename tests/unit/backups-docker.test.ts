@@ -10,7 +10,9 @@ import { Evaluation, evaluateStack } from "../../src/offline/render";
 import { RecordedResource, resolveOutputs } from "../../src/offline/engine";
 import { isWireSecret, maskSecrets, unwrapSecrets } from "../../src/offline/secret";
 import { BACKUP_ENV, backupCommand } from "../../src/render/backup";
-import { BACKUP_FILES, BACKUP_PATHS, renderBackupDockerfile } from "../../src/model/backup";
+import { BACKUP_FILES, BACKUP_PATHS, backupJob, backupProcesses, renderBackupDockerfile } from "../../src/model/backup";
+import { parseConfig } from "../../src/config/schema";
+import { id, onDroplet } from "./config-helpers";
 import { buildModel } from "../../src/model/build";
 
 const CONTAINER = "docker:index/container:Container";
@@ -125,5 +127,20 @@ describe("backup process in the model", () => {
     assert.ok(p);
     assert.deepEqual(Object.keys(p.secretEnv).sort(), ["BACKUP_S3_ACCESS_KEY_ID", "BACKUP_S3_SECRET_ACCESS_KEY", "PGPASSWORD"]);
     for (const k of Object.keys(p.secretEnv)) assert.ok(!(k in p.env));
+  });
+});
+
+describe("an existing bucket has no lifecycle rule of ours: the scheduled run prunes it", () => {
+  it("runs backup --prune on the Droplet and the cluster when bucket.create is false, plain backup otherwise", () => {
+    const on = (bucket: Record<string, unknown>, target: Record<string, unknown>) => parseConfig({ ...target, backups: { enabled: true, bucket } }, id);
+    for (const target of [onDroplet(), { target: "kubernetes", domain: "example.com" }]) {
+      const existing = on({ name: "acme-dumps", create: false }, target);
+      assert.deepEqual(backupJob(existing).command, backupCommand(BACKUP_FILES.script, BACKUP_FILES.settings, "backup", "--prune"));
+      const created = on({}, target);
+      assert.deepEqual(backupJob(created).command, backupCommand(BACKUP_FILES.script, BACKUP_FILES.settings, "backup"));
+      // The Kubernetes CronJob runs the command itself; the Docker container runs it from the job table.
+      const process = backupProcesses(existing)[0];
+      if (existing.target === "kubernetes") assert.deepEqual(process.command, backupJob(existing).command);
+    }
   });
 });
