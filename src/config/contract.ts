@@ -3,7 +3,7 @@
  * djangostack hands it, and which services it takes from outside the stack. Parsed with the Checker
  * like every other key; the model (model/build.ts) and the realizers only read the result.
  */
-import { Checker, Raw, isPlainObject } from "./checker";
+import { Checker, OFFLINE_SECRET_PREFIX, Raw, isPlainObject } from "./checker";
 import { ENV_PRESET_NAMES } from "./env-rules";
 import {
   AppConfig,
@@ -134,7 +134,9 @@ export function attachExternalServices(c: Checker, apps: AppConfig[], value: unk
       const s = service as ExternalService;
       const schemes = EXTERNAL_SCHEMES[s];
       const scheme = typeof url === "string" ? /^([a-z][a-z0-9+.-]*):\/\/\S+$/.exec(url)?.[1] : undefined;
-      if (!scheme || !schemes.includes(scheme)) {
+      // The offline render holds a placeholder for a `secure:` URL: `pulumi up` judges the real one.
+      const offline = typeof url === "string" && url.startsWith(OFFLINE_SECRET_PREFIX);
+      if (!offline && (!scheme || !schemes.includes(scheme))) {
         c.fail(key, "[secret]", `expected a URL of scheme ${schemes.map((x) => `${x}://`).join(", ")}`);
         continue;
       }

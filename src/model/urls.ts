@@ -1,4 +1,5 @@
 /** Connection URLs built from plain strings; credentials are URL-encoded so user-supplied secrets may hold any character. */
+import { OFFLINE_SECRET_PREFIX } from "../config/checker";
 
 const enc = encodeURIComponent;
 
@@ -52,6 +53,8 @@ const DEFAULT_PORTS: Readonly<Record<string, string>> = { postgres: "5432", post
  * slash: "/%2Fweb" is the vhost "/web"), the user and the password.
  */
 export function connectionPart(url: string, part: "host" | "port" | "name" | "user" | "password"): string {
+  // The offline render's stand-in for a `secure:` URL has no parts: each part shows the stand-in.
+  if (url.startsWith(OFFLINE_SECRET_PREFIX)) return url;
   const u = new URL(url);
   const scheme = u.protocol.replace(/:$/, "");
   switch (part) {

@@ -120,3 +120,25 @@ describe("secrets: `pulumi config set --secret --path 'djangostack:apps[0].env.A
     );
   });
 });
+
+describe("a `secure:` external URL in the stack file renders offline (its shape is judged by pulumi up)", () => {
+  it("the app gets the placeholder as a secret DATABASE_URL, and every part it reads of it", async () => {
+    const ev = await evaluateStack({
+      stack: "local",
+      extraConfig: {
+        "djangostack:apps": [{ name: "web", envNames: { databaseHost: "DB_HOST", databasePassword: "DB_PASSWORD" } }],
+        "djangostack:external": { web: { database: { secure: "v1:AAAA" } } },
+      },
+    });
+    const web = ev.engine.resources.find((r) => r.type === "docker:index/container:Container" && (r.inputs.labels as { label: string; value: string }[]).some((l) => l.label === "djangostack.process" && l.value === "web-web"));
+    assert.ok(web && isWireSecret(web.inputs.envs), "the env is secret");
+    const envs = unwrapSecrets(web.inputs.envs) as string[];
+    const stand = "offline-placeholder-djangostack-external-web-database";
+    for (const name of ["DATABASE_URL", "DB_HOST", "DB_PASSWORD"]) assert.ok(envs.includes(`${name}=${stand}`), `${name}: ${envs.filter((e) => e.startsWith(name)).join(", ")}`);
+    assert.ok(!ev.engine.resources.some((r) => r.type === "docker:index/container:Container" && String(r.inputs.name).endsWith("-postgres")), "no Postgres container for an external database");
+  });
+
+  it("a plain external URL of the wrong scheme is still refused", async () => {
+    await assert.rejects(evaluateStack({ stack: "local", extraConfig: { "djangostack:external": { web: { database: "mysql://u:p@h/db" } } } }), /external\.web\.database: got \[secret\]; expected a URL of scheme postgres:\/\//);
+  });
+});
