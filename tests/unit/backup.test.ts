@@ -11,7 +11,6 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as aws4 from "aws4";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import {
   BACKUP_ENV,
@@ -25,6 +24,7 @@ import {
   renderBackupSettings,
 } from "../../src/render/backup";
 import { requireBinary } from "../helpers/executables";
+import { withTempFile } from "../helpers/tempfile";
 
 const PYTHON = "/usr/bin/python3";
 
@@ -41,14 +41,7 @@ const INPUT: BackupSettingsInput = {
 /** The script as an importable module in a temp dir, removed afterwards. */
 function withScript<T>(fn: (dir: string, file: string) => T): T {
   requireBinary(PYTHON, "python3");
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "djs-backup-unit-"));
-  try {
-    const file = path.join(dir, "djsbackup.py");
-    fs.writeFileSync(file, BACKUP_SCRIPT);
-    return fn(dir, file);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  return withTempFile("djs-backup-unit-", "djsbackup.py", BACKUP_SCRIPT, (file, dir) => fn(dir, file));
 }
 
 /** Runs `code` with the script imported as `b` and JSON `inp` from stdin; returns the JSON `out` it sets. */

@@ -2,13 +2,13 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { Raw } from "../../src/config/checker";
 import { AppConfig } from "../../src/config/types";
 import { parseConfig } from "../../src/config/schema";
 import { GUNICORN_MAX_DERIVED_WORKERS, renderGunicornConf } from "../../src/render/gunicorn";
 import { requireBinary } from "../helpers/executables";
+import { withTempFile } from "../helpers/tempfile";
 
 /** Debian's interpreter, which has gunicorn 20 (a pyenv shim earlier on PATH may not). */
 const PYTHON = "/usr/bin/python3";
@@ -20,14 +20,7 @@ function app(raw: Raw = {}): AppConfig {
 }
 
 function withFile<T>(text: string, fn: (file: string, dir: string) => T): T {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "djs-render-gunicorn-"));
-  try {
-    const file = path.join(dir, "gunicorn.conf.py");
-    fs.writeFileSync(file, text);
-    return fn(file, dir);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  return withTempFile("djs-render-gunicorn-", "gunicorn.conf.py", text, fn);
 }
 
 interface Evaluated {
