@@ -77,7 +77,7 @@ export const ENV_PRESET_NAMES: Readonly<Record<EnvPreset, EnvNames>> = {
  */
 export const FIXED_ENV: Readonly<Record<string, string>> = {
   DJANGO_SETTINGS_MODULE: "apps[].settingsModule",
-  CSRF_TRUSTED_ORIGINS: "djangostack:domain and apps[].hosts",
+  CSRF_TRUSTED_ORIGINS: "djangostack:domain, apps[].hosts and frontend.hosts",
   DJANGO_SECURE_COOKIES: "edge.tls.mode (cookies are Secure exactly when TLS is on)",
   DJANGO_SECURE_SSL_REDIRECT: "edge.tls.mode (nginx redirects to HTTPS; Django redirecting too breaks plain-HTTP health checks)",
   DJANGO_SECURE_HSTS_SECONDS: "edge.hstsSeconds (nginx, or the load balancer edge, sends the HSTS header)",

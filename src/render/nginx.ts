@@ -436,6 +436,11 @@ function corsId(app: AppRouting, path: AppEdgePath): string {
   return `${app.app.replace(/-/g, "_")}_${app.edgePaths.indexOf(path)}`;
 }
 
+/** One of a CORS policy's variables (`corsMaps` defines them, `corsLines` reads them). */
+function corsVar(id: string, part: string): string {
+  return `$djs_cors_${id}_${part}`;
+}
+
 /**
  * Per CORS policy: the request's Origin when listed (strings in a map match ignoring case), empty
  * when the app answered with its own Access-Control-Allow-Origin (django-cors-headers), and the
@@ -448,7 +453,8 @@ function corsMaps(routing: AppRouting[]): string[] {
     for (const path of app.edgePaths) {
       const policy = path.cors;
       if (!policy) continue;
-      const v = (part: string): string => `$djs_cors_${corsId(app, path)}_${part}`;
+      const id = corsId(app, path);
+      const v = (part: string): string => corsVar(id, part);
       const whenSet = (source: string, part: string, value: string): string[] => block(`map ${source} ${v(part)}`, ['"" "";', `default "${value}";`]);
       lines.push(
         ...block(`map $http_origin ${v("origin")}`, policy.origins[0] === "*" ? ['"" "";', 'default "*";'] : ['default "";', ...policy.origins.map((o) => `"${o}" $http_origin;`)]),
@@ -468,7 +474,7 @@ function corsMaps(routing: AppRouting[]): string[] {
 }
 
 function corsLines(cors: NonNullable<LocationSettings["cors"]>): string[] {
-  const v = (part: string): string => `$djs_cors_${cors.id}_${part}`;
+  const v = (part: string): string => corsVar(cors.id, part);
   return [
     // `return` is one of the directives safe inside a location's `if`; the 204 carries the add_headers below.
     ...block(`if (${v("preflight")})`, ["return 204;"]),
