@@ -3,13 +3,12 @@
  * priced by the guardrails' table (src/model/cost.ts, the figure plan.txt and the stack outputs
  * show), beside the seed's own estimate where the seed gives one. Pure arithmetic: no timing.
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
 import { withOverrides } from "../src/config/prices";
 import { buildModel } from "../src/model/build";
 import { estimateCost } from "../src/model/cost";
 import { readStackConfig } from "../src/offline/render";
-import { ROOT, Row } from "./measure";
+import { allExampleStacks } from "../tests/helpers/examples";
+import { Row } from "./measure";
 
 /** A seed's own figure for the environment one of its example stacks deploys. */
 interface SeedEstimate {
@@ -31,23 +30,11 @@ interface PricedStack {
   label: string;
   projectDir?: string;
   stack: string;
-  stackFile?: string;
 }
 
-/** The repository's stacks, then every example: a single stack file, or a folder of Pulumi.<env>.yaml files. */
+/** The repository's stacks, then every stack of every example folder. */
 function pricedStacks(): PricedStack[] {
-  const out: PricedStack[] = ["local", "staging", "production"].map((stack) => ({ label: stack, stack }));
-  const examples = path.join(ROOT, "examples");
-  for (const entry of fs.readdirSync(examples, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-    const full = path.join(examples, entry.name);
-    if (entry.isFile() && entry.name.endsWith(".yaml")) out.push({ label: `examples/${entry.name}`, stack: entry.name.replace(/\.yaml$/, ""), stackFile: full });
-    if (!entry.isDirectory() || !fs.existsSync(path.join(full, "Pulumi.yaml"))) continue;
-    for (const file of fs.readdirSync(full).filter((f) => /^Pulumi\.[^.]+\.yaml$/.test(f)).sort()) {
-      const stack = file.slice("Pulumi.".length, -".yaml".length);
-      out.push({ label: `examples/${entry.name} ${stack}`, projectDir: full, stack });
-    }
-  }
-  return out;
+  return [...["local", "staging", "production"].map((stack) => ({ label: stack, stack })), ...allExampleStacks().map((s) => ({ ...s, label: `examples/${s.label}` }))];
 }
 
 const usd = (n: number): string => `$${n.toFixed(2)}`;
@@ -55,7 +42,7 @@ const usd = (n: number): string => `$${n.toFixed(2)}`;
 export function costBench(): Row[] {
   const rows: Row[] = [];
   for (const s of pricedStacks()) {
-    const config = readStackConfig({ stack: s.stack, stackFile: s.stackFile, projectDir: s.projectDir });
+    const config = readStackConfig({ stack: s.stack, projectDir: s.projectDir });
     const cost = estimateCost(config, buildModel(config), withOverrides(config.prices));
     const seed = SEED_ESTIMATES.find((e) => s.label.includes(e.match) && e.target === config.target)?.estimate;
     const range = cost.minUsd === cost.maxUsd ? usd(cost.minUsd) : `${usd(cost.minUsd)} .. ${usd(cost.maxUsd)}`;
