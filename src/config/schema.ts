@@ -31,6 +31,7 @@ import {
   DATA_MODES,
   DOCKER_PLATFORMS,
   DOCKER_PUBLISH,
+  DROPLET_EGRESS,
   DataConfig,
   DockerTargetConfig,
   DropletConfig,
@@ -629,7 +630,7 @@ function parseRegistry(c: Checker, path: string, value: unknown, project: string
 }
 
 function parseDroplet(c: Checker, value: unknown): DropletConfig {
-  const raw = c.object("droplet", value, ["size", "image", "sshKeys", "adminCidrs", "tags", "alertEmails", "swapGiB", "registry", "dnsManaged", "deployUser", "backups"]);
+  const raw = c.object("droplet", value, ["size", "image", "sshKeys", "adminCidrs", "tags", "alertEmails", "swapGiB", "registry", "dnsManaged", "deployUser", "backups", "egress"]);
   const sshKeys = c.stringList("droplet.sshKeys", raw.sshKeys, [], /^\S+$/, "SSH key fingerprints, IDs or names registered in DigitalOcean");
   const adminCidrs = parseAdminCidrs(c, "droplet.adminCidrs", raw.adminCidrs);
   if (sshKeys.length === 0) c.fail("droplet.sshKeys", raw.sshKeys, "at least one SSH key is required to reach the Droplet");
@@ -645,6 +646,7 @@ function parseDroplet(c: Checker, value: unknown): DropletConfig {
     dnsManaged: c.bool("droplet.dnsManaged", raw.dnsManaged, true),
     deployUser: parseDeployUser(c, raw.deployUser),
     backups: parseDropletBackups(c, raw.backups),
+    egress: c.oneOf("droplet.egress", raw.egress, DROPLET_EGRESS, "reserved-ip"),
   };
   checkSwap(c, droplet.size, droplet.swapGiB);
   return droplet;

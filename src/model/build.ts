@@ -1,5 +1,5 @@
 import { AppConfig, AppProbe, COMPONENT_ROLES, ExternalService, StackConfig, WorkerPool } from "../config/types";
-import { COMPONENT_PARTS, brokerAccessEnv, usesDeployedRabbitmq, usesDeployedRedis } from "../config/contract";
+import { COMPONENT_PARTS, EXTERNAL_ROLE, brokerAccessEnv, usesDeployedRabbitmq, usesDeployedRedis } from "../config/contract";
 import { Health, Probe, Process, SecretEnvSource, VolumeMount, WorkloadModel } from "./types";
 import * as names from "./names";
 import { PostgresGuardInput, renderPostgresGuard } from "../render/postgres-guard";
@@ -365,17 +365,17 @@ export function serviceSources(app: AppConfig): Partial<Record<ExternalService, 
     cache: app.envNames.cacheUrl ? from("cache", { kind: "redisUrl", app: app.name }) : undefined,
     broker: app.broker ? from("broker", { kind: app.brokerKind === "redis" ? "redisBrokerUrl" : "brokerUrl", app: app.name }) : undefined,
     resultBackend: app.broker && app.envNames.resultBackend ? from("resultBackend", { kind: "resultBackend", app: app.name }) : undefined,
+    // Never deployed: only the user's URL.
+    clickhouse: from("clickhouse", undefined),
   };
   return Object.fromEntries(Object.entries(sources).filter(([, v]) => v !== undefined));
 }
-
-const SERVICE_ROLE = { database: "databaseUrl", cache: "cacheUrl", broker: "brokerUrl", resultBackend: "resultBackend" } as const;
 
 function appSecretEnv(app: AppConfig): Record<string, SecretEnvSource> {
   const n = app.envNames;
   const env: Record<string, SecretEnvSource> = { [n.secretKey ?? "DJANGO_SECRET_KEY"]: { kind: "djangoSecretKey", app: app.name } };
   for (const [service, source] of Object.entries(serviceSources(app))) {
-    const name = n[SERVICE_ROLE[service as ExternalService]];
+    const name = n[EXTERNAL_ROLE[service as ExternalService]];
     if (name && source) env[name] = source;
   }
   for (const role of COMPONENT_ROLES) {

@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
 import { Evaluation, REPO_ROOT, evaluateStack } from "../../src/offline/render";
-import { RecordedResource } from "../../src/offline/engine";
+import { RecordedResource, resolveOutputs } from "../../src/offline/engine";
 import { isWireSecret, unwrapSecrets } from "../../src/offline/secret";
 import { Raw } from "../../src/config/checker";
 import { EXAMPLES, Example, exampleDir, exampleStacks } from "../helpers/examples";
@@ -238,9 +238,18 @@ describe("seed systems: the settings the seeds name", () => {
     assert.ok((c.get("admin2-migrate")?.inputs.volumes as { containerPath: string }[]).some((v) => v.containerPath === "/app/static"));
     assert.ok((web?.inputs.volumes as { containerPath: string }[]).some((v) => v.containerPath === "/app/media"));
     assert.ok(web && isWireSecret(web.inputs.envs));
-    const env = unwrapSecrets(web.inputs.envs) as string[];
-    assert.ok(env.includes("CLICKHOUSE_HOST=clickhouse.example.net"));
-    assert.ok(env.some((e) => e.startsWith("CLICKHOUSE_PASSWORD=offline-placeholder-")), "the secret config value reaches the app");
+    // seed 004's ClickHouse: one secret URL (external.admin2.clickhouse), read in the parts its settings
+    // name, by the web process and the worker alike; offline each part shows the secret's placeholder.
+    for (const process of ["admin2-web", "admin2-worker-default"]) {
+      const env = unwrapSecrets(c.get(process)?.inputs.envs) as string[];
+      for (const part of ["HOST", "PORT", "DATABASE", "USER", "PASSWORD"]) {
+        assert.ok(env.some((e) => e.startsWith(`CLICKHOUSE_${part}=offline-placeholder-`)), `${process}: CLICKHOUSE_${part} from the secret URL`);
+      }
+    }
+    assert.deepEqual(ev.config.apps[0].external, ["clickhouse"]);
+    // The address the ClickHouse side allow-lists: the reserved IP, which a new Droplet keeps.
+    const { egress, reservedIp } = (await resolveOutputs(ev.exports)) as { egress: { address: string; stable: boolean }; reservedIp: string };
+    assert.deepEqual([egress.address, egress.stable], [reservedIp, true]);
   });
 
   it("000/001 Kore production: the seed's server as a Droplet with public TLS from Let's Encrypt; staging the same on Let's Encrypt's staging CA", async () => {
