@@ -186,6 +186,13 @@ export const REFERENCE: readonly SectionDoc[] = [
         meaning:
           "apps whose RabbitMQ vhost this app's broker user may also use (one service enqueues tasks another's workers run); the app gets each as `<its broker URL name>_<APP>`, e.g. `CELERY_BROKER_URL_NOTIFICATION` (secret). Both apps on the deployed RabbitMQ. Taking a grant back clears the permission at RabbitMQ's next start",
       },
+      {
+        key: "apps[].calls",
+        type: "list of app names",
+        default: "`[]`",
+        meaning:
+          "apps whose web this app calls inside the stack (service to service, not through the edge): every process of the app gets each one's internal URL as `<APP>_SERVICE_URL`, e.g. `AUTH_SERVICE_URL=http://auth-web:8000`. On Kubernetes NetworkPolicies admit exactly these calls and deny every other app-to-app connection; on the Docker targets the apps share the data network, so the URL works but the network does not isolate them (see [Kubernetes](kubernetes.md#network))",
+      },
       { key: "apps[].migrate", type: "boolean", default: "`true`", meaning: "run migrations on release" },
       { key: "apps[].jobs", type: "list", default: "`[]`", meaning: "scheduled jobs, at most 20 (see [Scheduled jobs](#scheduled-jobs))" },
       {

@@ -219,6 +219,8 @@ export interface AppConfig {
   brokerRedisDb?: number;
   /** Apps whose RabbitMQ vhost this app's broker user may also use (it enqueues tasks their workers run). */
   brokerAccess: string[];
+  /** Apps whose web this app calls inside the stack: it gets their URLs, and only those calls are allowed. */
+  calls: string[];
   workers: WorkerPool[];
   beat: boolean;
   migrate: boolean;

@@ -2,6 +2,7 @@ import { AppConfig, AppProbe, COMPONENT_ROLES, ExternalService, StackConfig, Wor
 import { COMPONENT_PARTS, EXTERNAL_ROLE, brokerAccessEnv, usesDeployedRabbitmq, usesDeployedRedis } from "../config/contract";
 import { Health, Probe, Process, SecretEnvSource, VolumeMount, WorkloadModel } from "./types";
 import * as names from "./names";
+import { serviceUrlEnv } from "../config/calls";
 import { PostgresGuardInput, renderPostgresGuard } from "../render/postgres-guard";
 import { renderRedisStartCommand } from "../render/redis";
 import { renderRabbitmqRetireScript } from "../render/rabbitmq-retire";
@@ -337,6 +338,8 @@ function appEnv(config: StackConfig, app: AppConfig): Record<string, string> {
     [app.envNames.allowedHosts ?? "DJANGO_ALLOWED_HOSTS"]: [...new Set([...publicHosts, names.web(app.name), "localhost", "127.0.0.1"])].join(","),
     ...(app.envNames.debug ? { [app.envNames.debug]: "False" } : {}),
     CSRF_TRUSTED_ORIGINS: origins.map((h) => `${scheme}://${h}`).join(","),
+    // apps[].calls: the web process's name resolves on both targets (a Docker network alias, a Service).
+    ...Object.fromEntries(config.apps.filter((a) => app.calls.includes(a.name)).map((callee) => [serviceUrlEnv(callee.name), `http://${names.web(callee.name)}:${callee.port}`])),
     DJANGO_SECURE_COOKIES: String(tls),
     // nginx redirects to HTTPS; Django redirecting too would break plain-HTTP health checks.
     DJANGO_SECURE_SSL_REDIRECT: "false",

@@ -170,6 +170,10 @@ describe("seed systems: the settings the seeds name", () => {
     // Workflow enqueues notification's tasks.
     const workflowEnv = unwrapSecrets(c.get("workflow-web")?.inputs.envs) as string[];
     assert.ok(workflowEnv.some((e) => /^CELERY_BROKER_URL_NOTIFICATION=amqp:\/\/workflow_broker:[^@]+@[^/]+\/%2Fnotification$/.test(e)), workflowEnv.filter((e) => e.startsWith("CELERY")).map((e) => e.replace(/:[^:@]+@/, ":***@")).join(" "));
+    // Calls between services (apps[].calls): each caller's processes get the callee's web inside the stack.
+    const workerEnv = unwrapSecrets(c.get("workflow-worker-default")?.inputs.envs) as string[];
+    for (const env of [workflowEnv, workerEnv]) assert.ok(env.includes("AUTH_SERVICE_URL=http://auth-web:8000") && env.includes("TICKET_SERVICE_URL=http://ticket-web:8000"));
+    assert.ok(!(unwrapSecrets(c.get("auth-web")?.inputs.envs) as string[]).some((e) => e.includes("_SERVICE_URL=")), "auth calls no one");
   });
 
   it("002 the seed's values in the render: PostgreSQL 15, RabbitMQ 3.13, API 10 r/s and auth 5 r/s, the admin on the auth service, WebSockets on an ASGI gunicorn, every service's health", async () => {
