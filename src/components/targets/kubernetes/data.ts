@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as digitalocean from "@pulumi/digitalocean";
 import * as k8s from "@pulumi/kubernetes";
@@ -9,7 +8,6 @@ import { usesDeployedRabbitmq, usesDeployedRedis } from "../../../config/contrac
 import { rabbitmqNodeName } from "../../../model/build";
 import * as names from "../../../model/names";
 import { Process, WorkloadModel } from "../../../model/types";
-import { databaseUrl } from "../../../model/urls";
 import { DEFAULT_DEFINITIONS_PATH, renderRabbitmqConf } from "../../../render/rabbitmq";
 import { renderRedisConf } from "../../../render/redis";
 import { DataEndpoints, secretEnvFor, serviceEndpoints } from "../../env";
@@ -17,20 +15,11 @@ import { postgresInitSql, rabbitmqDefinitions } from "../../rendered";
 import { Credentials } from "../../secrets";
 import { EgressRule, KubeContext, configMap, labelsOf, networkPolicy, opts, pdb, roleSelector, secret, service } from "./objects";
 import { pinnedPublicImage } from "../../pinning";
-import { poolSize } from "../../../model/managed";
+import { ManagedClusterArgs, managedPostgres, managedValkey } from "../../managed-data";
 import { LABELS, PodOptions, VolumeSource, mainContainer, podTemplate, selectorLabels } from "./workload";
 
 type Input<T> = pulumi.Input<T>;
 
-/** DigitalOcean's managed cache engine (Redis is no longer offered) and its current major version. */
-export const VALKEY_ENGINE = "valkey";
-export const VALKEY_VERSION = "8";
-/**
- * PgBouncer in session mode: a server connection belongs to one client connection for its lifetime,
- * so Django's server-side cursors (QuerySet.iterator()), advisory locks and SET work unchanged.
- * Transaction mode would need DISABLE_SERVER_SIDE_CURSORS in every app's settings.
- */
-export const POOL_MODE = "session";
 /**
  * On a one-off Job: a Job that failed is replaced (run again) by the next `up`. pulumi-kubernetes reads
  * the live Job in Diff and replaces it unless it completed; without this the next `up` only waits for
@@ -41,22 +30,6 @@ export const RERUN_IF_FAILED = { "pulumi.com/replaceUnready": "true" } as const;
 /** Roles of the processes that talk to the data services. */
 export const APP_ROLES: Process["role"][] = ["web", "worker", "beat", "migrate", "job"];
 
-export interface PoolSpec {
-  dbName: string;
-  user: string;
-  mode: string;
-  size: number;
-}
-
-/**
- * Pool name (the database name clients put in the DSN): every field of a pool forces its replacement,
- * so the name carries a hash of them. A changed pool gets a new name, is created next to the old one,
- * the apps move to it, and only then is the old one deleted.
- */
-export function poolName(spec: PoolSpec): string {
-  const hash = createHash("sha256").update(JSON.stringify([spec.dbName, spec.user, spec.mode, spec.size])).digest("hex").slice(0, 8);
-  return `${spec.dbName}_pool_${hash}`;
-}
 
 /** Grants for the DigitalOcean-created roles: managed PostgreSQL gives a new user no rights on a database. */
 export function renderManagedGrants(apps: { database: string; role: string }[]): string {
@@ -159,14 +132,15 @@ export class DataTier extends pulumi.ComponentResource {
     return p;
   }
 
-  private maintenanceWindows(): digitalocean.types.input.DatabaseClusterMaintenanceWindow[] | undefined {
+  /** The managed clusters in the cluster's VPC, reachable from the DOKS cluster (its nodes and pods) only. */
+  private managedArgs(): ManagedClusterArgs {
     const m = this.args.kubernetes.maintenance;
-    return m.day === "any" ? undefined : [{ day: m.day, hour: m.startTime }];
-  }
-
-  private firewall(name: string, cluster: digitalocean.DatabaseCluster): digitalocean.DatabaseFirewall {
-    // Only the DOKS cluster (its nodes and pods) may connect; nothing on the public internet.
-    return new digitalocean.DatabaseFirewall(`${name}-firewall`, { clusterId: cluster.id, rules: [{ type: "k8s", value: this.args.cluster.id }] }, { parent: this });
+    return {
+      config: this.args.config,
+      vpcId: this.args.vpc.id,
+      trustedSources: [{ type: "k8s", value: this.args.cluster.id }],
+      maintenanceWindows: m.day === "any" ? undefined : [{ day: m.day, hour: m.startTime }],
+    };
   }
 
   private vpcEgress(port: Input<number>): EgressRule {
@@ -174,65 +148,16 @@ export class DataTier extends pulumi.ComponentResource {
   }
 
   private managedPostgres(name: string, apps: AppConfig[]): { passwords: Record<string, pulumi.Output<string>>; endpoint: DataEndpoints["postgres"] } {
-    const { config } = this.args;
-    const pg = config.data.postgres;
-    const base = `${config.project}-${config.stack}`;
-    const cluster = new digitalocean.DatabaseCluster(
-      `${name}-postgres`,
-      {
-        name: `${base}-pg`,
-        engine: "pg",
-        version: pg.version,
-        size: pg.managedSize,
-        nodeCount: pg.managedNodes,
-        region: config.region,
-        privateNetworkUuid: this.args.vpc.id,
-        maintenanceWindows: this.maintenanceWindows(),
-        tags: ["djangostack", `djangostack-${config.stack}`],
-      },
-      // The stack's data: a `pulumi destroy` or a replacing change must be deliberate.
-      { parent: this, protect: true },
-    );
-    const firewall = this.firewall(`${name}-postgres`, cluster);
-    this.databaseHosts.push(cluster.privateHost);
-    const passwords: Record<string, pulumi.Output<string>> = {};
-    const size = poolSize(pg.managedSize, apps.length);
-    const grantDeps: pulumi.Resource[] = [firewall];
-    let poolPort: pulumi.Output<number> = cluster.port;
-    // One at a time: the DigitalOcean API fails parallel database and user creates on one cluster
-    // (terraform-provider-digitalocean #360, #493; the provider serializes only users).
-    let previous: pulumi.Resource[] = [];
-    for (const app of apps) {
-      // Protected, not retained: removing an app must stop the update and ask (a retained database
-      // would leave state silently, and adding the app back would fail on the name DigitalOcean still
-      // holds). The user owns every table its migrations created, so it goes only with the data.
-      const kept = { parent: this, protect: true };
-      const db = new digitalocean.DatabaseDb(`${name}-${app.name}-db`, { clusterId: cluster.id, name: names.database(app.name) }, { ...kept, dependsOn: previous });
-      const user = new digitalocean.DatabaseUser(`${name}-${app.name}-db-user`, { clusterId: cluster.id, name: names.role(app.name) }, { ...kept, dependsOn: [db] });
-      const spec: PoolSpec = { dbName: names.database(app.name), user: names.role(app.name), mode: POOL_MODE, size };
-      const pool = new digitalocean.DatabaseConnectionPool(
-        `${name}-${app.name}-pool`,
-        { clusterId: cluster.id, name: poolName(spec), dbName: db.name, user: user.name, mode: spec.mode, size: spec.size },
-        // Create-first (the bridge would delete first, as the name is set here): the new name allows it.
-        { parent: this, deleteBeforeReplace: false, dependsOn: [user] },
-      );
-      previous = [pool];
-      passwords[app.name] = pulumi.secret(user.password);
-      this.databaseUrls[app.name] = pulumi.secret(
-        pulumi.all([user.password, pool.privateHost, pool.port]).apply(([password, host, port]) =>
-          databaseUrl({ user: spec.user, password, host, port, database: poolName(spec), sslmode: "require" }),
-        ),
-      );
-      poolPort = pool.port;
-      grantDeps.push(db, user, pool);
-      this.ready.push(pool);
-    }
+    const managed = managedPostgres(this, name, apps, this.managedArgs());
+    this.databaseHosts.push(managed.cluster.privateHost);
+    Object.assign(this.databaseUrls, managed.databaseUrls);
+    this.ready.push(...managed.pools);
     // With a pool in front, each request borrows a server connection and gives it back: Django
     // must not pin one per thread, or the pool's waiting room fills up with idle sessions.
     this.appEnv.DJANGO_DB_CONN_MAX_AGE = "0";
-    this.appEgress.push(this.vpcEgress(cluster.port), this.vpcEgress(poolPort));
-    this.ready.push(this.grantsJob(cluster, apps, grantDeps));
-    return { passwords, endpoint: { host: cluster.privateHost, port: cluster.port, sslmode: "require" } };
+    this.appEgress.push(this.vpcEgress(managed.cluster.port), this.vpcEgress(managed.poolPort));
+    this.ready.push(this.grantsJob(managed.cluster, apps, managed.grantDeps));
+    return { passwords: managed.passwords, endpoint: managed.endpoint };
   }
 
   /** A one-off Job (postgres image, psql as the admin user) applying the grants; reruns whenever they change. */
@@ -275,33 +200,11 @@ export class DataTier extends pulumi.ComponentResource {
   }
 
   private managedValkey(name: string): { password: pulumi.Output<string>; endpoint: DataEndpoints["redis"] } {
-    const { config } = this.args;
-    const cluster = new digitalocean.DatabaseCluster(
-      `${name}-valkey`,
-      {
-        name: `${config.project}-${config.stack}-valkey`,
-        engine: VALKEY_ENGINE,
-        version: VALKEY_VERSION,
-        size: config.data.redis.managedSize,
-        nodeCount: 1,
-        region: config.region,
-        privateNetworkUuid: this.args.vpc.id,
-        maintenanceWindows: this.maintenanceWindows(),
-        tags: ["djangostack", `djangostack-${config.stack}`],
-      },
-      // Protected like Postgres: deleting it would drop sessions and results and change every app's REDIS_URL.
-      { parent: this, protect: true },
-    );
-    const settings = new digitalocean.DatabaseValkeyConfig(
-      `${name}-valkey-config`,
-      { clusterId: cluster.id, valkeyMaxmemoryPolicy: config.data.redis.evictionPolicy, ssl: true },
-      { parent: this },
-    );
-    const firewall = this.firewall(`${name}-valkey`, cluster);
-    this.databaseHosts.push(cluster.privateHost);
-    this.ready.push(settings, firewall);
-    this.appEgress.push(this.vpcEgress(cluster.port));
-    return { password: pulumi.secret(cluster.password), endpoint: { host: cluster.privateHost, port: cluster.port, tls: true, user: cluster.user } };
+    const managed = managedValkey(this, name, this.managedArgs());
+    this.databaseHosts.push(managed.cluster.privateHost);
+    this.ready.push(...managed.ready);
+    this.appEgress.push(this.vpcEgress(managed.cluster.port));
+    return { password: managed.password, endpoint: managed.endpoint };
   }
 
   /** ConfigMap of a process's plain env (when it has any) and Secret of its secret env. */
