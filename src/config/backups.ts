@@ -55,6 +55,9 @@ export function parseBackups(c: Checker, value: unknown, credentials: unknown, c
   const databases = deployedDatabaseApps(config);
   const enabledDefault = !managedPostgres && config.target !== "docker" && databases.length > 0;
   const enabled = c.bool("backups.enabled", raw.enabled, enabledDefault);
+  if (enabled && managedPostgres && config.target === "droplet") {
+    c.fail("backups.enabled", raw.enabled, 'the logical dump of managed PostgreSQL runs on target "kubernetes" only; on a Droplet DigitalOcean\'s daily backups with point-in-time recovery keep the managed cluster: set false');
+  }
   if (enabled && databases.length === 0) {
     c.fail("backups.enabled", raw.enabled, "no app has a database on the PostgreSQL this stack deploys (apps[].database, not external): nothing to back up; set false");
   }

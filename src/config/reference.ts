@@ -383,7 +383,7 @@ export const REFERENCE: readonly SectionDoc[] = [
     title: "Data services",
     keys: [
       { key: "data.postgres", type: "object", meaning: "PostgreSQL" },
-      { key: "data.postgres.mode", type: "string", default: "`container` (docker, droplet), `managed` (kubernetes)", allowed: DATA_MODES, meaning: "`managed` (DigitalOcean managed PostgreSQL) needs target `kubernetes`" },
+      { key: "data.postgres.mode", type: "string", default: "`container` (docker, droplet), `managed` (kubernetes)", allowed: DATA_MODES, meaning: "`managed`: DigitalOcean managed PostgreSQL in the stack's VPC, a database, user and session pool per app, firewalled to the DOKS cluster or to the Droplet (seed 002's phase 3 moves the database off the server: [staging on a Droplet](droplet.md#managed-postgresql-and-valkey)); not on target `docker`" },
       { key: "data.postgres.version", type: "string", default: '`"16"`', meaning: "major version, 13 to 17; a change of major is refused at start-up, see [PostgreSQL upgrades](postgres-upgrade.md)" },
       resources("data.postgres.resources", "500m / 1Gi"),
       { key: "data.postgres.volumeSize", type: "integer", default: "`10`", meaning: "GiB (Kubernetes volumes; Docker volumes are not sized)" },
@@ -391,7 +391,7 @@ export const REFERENCE: readonly SectionDoc[] = [
       { key: "data.postgres.managedNodes", type: "integer", default: "`1`", meaning: "managed cluster nodes (1–3)" },
       { key: "data.postgres.maxConnections", type: "integer", default: "`200`", meaning: "`max_connections` of a container Postgres; the capacity check counts every process's connections against it" },
       { key: "data.redis", type: "object", meaning: "Redis; managed means DigitalOcean's Valkey" },
-      { key: "data.redis.mode", type: "string", default: "as postgres", allowed: DATA_MODES, meaning: "`managed` (Valkey) needs target `kubernetes`" },
+      { key: "data.redis.mode", type: "string", default: "as postgres", allowed: DATA_MODES, meaning: "`managed`: DigitalOcean managed Valkey (TLS), firewalled like PostgreSQL; not on target `docker`" },
       { key: "data.redis.version", type: "string", default: '`"7"`', meaning: "6, 7 or 8 (`6.2` etc.); the container only (Valkey is version 8)" },
       resources("data.redis.resources", "250m / 256Mi"),
       { key: "data.redis.volumeSize", type: "integer", default: "`2`", meaning: "GiB" },

@@ -481,8 +481,10 @@ function parseData(c: Checker, value: unknown, target: Target): DataConfig {
   const managedDefault = target === "kubernetes" ? "managed" : "container";
   const pgMode = c.oneOf("data.postgres.mode", pg.mode, DATA_MODES, managedDefault);
   const redisMode = c.oneOf("data.redis.mode", rd.mode, DATA_MODES, managedDefault);
-  if (target !== "kubernetes" && pgMode === "managed") c.fail("data.postgres.mode", pg.mode, `"managed" needs target "kubernetes"; allowed here: "container"`);
-  if (target !== "kubernetes" && redisMode === "managed") c.fail("data.redis.mode", rd.mode, `"managed" needs target "kubernetes"; allowed here: "container"`);
+  // Managed clusters need a DigitalOcean VPC and a trusted source inside it: the DOKS cluster or the Droplet.
+  const managedHint = `"managed" needs target "kubernetes" or "droplet" (a DigitalOcean VPC to put the cluster in); allowed here: "container"`;
+  if (target === "docker" && pgMode === "managed") c.fail("data.postgres.mode", pg.mode, managedHint);
+  if (target === "docker" && redisMode === "managed") c.fail("data.redis.mode", rd.mode, managedHint);
   const redisResources = parseResources(c, "data.redis.resources", rd.resources, { cpuMillis: 250, memoryMiB: 256 });
   const maxMemoryMiB = c.int("data.redis.maxMemory", rd.maxMemory, Math.floor(redisResources.memoryMiB * 0.75), { min: 16, max: 262144 });
   if (maxMemoryMiB >= redisResources.memoryMiB) c.fail("data.redis.maxMemory", rd.maxMemory, `must stay below the container memory (${redisResources.memoryMiB} MiB) to leave room for AOF rewrites`);

@@ -37,16 +37,23 @@ export function estimateCost(config: StackConfig, model: WorkloadModel, table: P
   };
   const droplet = (slug: string) => machine(table, "droplets", slug);
   const registry = config.droplet?.registry ?? config.kubernetes?.registry;
-  if (config.target === "droplet" && config.droplet) add("Droplet", config.droplet.size, droplet(config.droplet.size), 1);
+  // Managed clusters: Kubernetes' default, a Droplet's on request (never on docker).
+  const managedClusters = () => {
+    const pg = config.data.postgres;
+    if (pg.mode === "managed" && config.apps.some((a) => a.database)) add("managed PostgreSQL nodes", pg.managedSize, machine(table, "databases", pg.managedSize), pg.managedNodes);
+    if (config.data.redis.mode === "managed") add("managed Valkey node", config.data.redis.managedSize, machine(table, "databases", config.data.redis.managedSize), 1);
+  };
+  if (config.target === "droplet" && config.droplet) {
+    add("Droplet", config.droplet.size, droplet(config.droplet.size), 1);
+    managedClusters();
+  }
   const kc = config.kubernetes;
   if (config.target === "kubernetes" && kc) {
     add("DOKS HA control plane", "doks-ha-control-plane", table.other["doks-ha-control-plane"], kc.ha ? 1 : 0);
     add("system pool nodes", kc.systemPool.size, droplet(kc.systemPool.size), kc.systemPool.count);
     add("workload pool nodes", kc.workloadPool.size, droplet(kc.workloadPool.size), kc.workloadPool.minNodes, kc.workloadPool.maxNodes);
     add("load balancer nodes", kc.loadBalancerSize, table.other["lb-node"], LB_SIZE_UNITS[kc.loadBalancerSize]);
-    const pg = config.data.postgres;
-    if (pg.mode === "managed" && config.apps.some((a) => a.database)) add("managed PostgreSQL nodes", pg.managedSize, machine(table, "databases", pg.managedSize), pg.managedNodes);
-    if (config.data.redis.mode === "managed") add("managed Valkey node", config.data.redis.managedSize, machine(table, "databases", config.data.redis.managedSize), 1);
+    managedClusters();
     // In-cluster data services keep their data on DigitalOcean Volumes (their PVCs); a Droplet keeps it on its own disk.
     const gib = model.volumes.filter((v) => v.kind === "data").reduce((s, v) => s + v.sizeGiB, 0);
     add("volumes (GiB)", "volume-gib", table.other["volume-gib"], gib);

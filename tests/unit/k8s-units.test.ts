@@ -11,7 +11,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { renderManagedGrants } from "../../src/components/targets/kubernetes/data";
+import { renderManagedGrants } from "../../src/render/managed-grants";
 import { poolName } from "../../src/components/managed-data";
 import { poolSize } from "../../src/model/managed";
 import { digestSuffix, splitEnv } from "../../src/components/targets/kubernetes/app";

@@ -97,6 +97,8 @@ export interface DropletOutputsV1 extends CommonOutputsV1 {
   dns: string;
   tls: string;
   monitoring: string;
+  /** Absent on stacks last updated before managed data came to the Droplet. */
+  databaseHosts?: string[];
 }
 
 export interface KubernetesOutputsV1 extends CommonOutputsV1 {
@@ -174,7 +176,7 @@ export const OUTPUTS_CONTRACT: readonly ContractEntry[] = [
   { key: "namespace", type: "string", json: "string", secret: false, targets: ["kubernetes"], required: true, meaning: "the namespace the stack's objects live in" },
   { key: "kubeconfig", type: "string", json: "string", secret: true, targets: ["kubernetes"], required: true, meaning: "kubeconfig using the doctl exec credential (needs doctl and `DIGITALOCEAN_ACCESS_TOKEN`)" },
   { key: "loadBalancerIp", type: "string", json: "string", secret: false, targets: ["kubernetes"], required: true, meaning: "the DigitalOcean Load Balancer's IP" },
-  { key: "databaseHosts", type: "string[]", json: "array", secret: false, targets: ["kubernetes"], required: true, meaning: "private hosts of the managed Postgres and Valkey clusters, in that order; empty when both run in-cluster" },
+  { key: "databaseHosts", type: "string[]", json: "array", secret: false, targets: ["kubernetes", "droplet"], required: false, meaning: "private hosts of the managed Postgres and Valkey clusters, in that order; empty when both run in-cluster or on the Droplet; always exported, absent only on Droplet stacks last updated before managed data came to the Droplet" },
 ];
 
 /** Top-level keys a stack of `target` exports (always), from the contract. */

@@ -13,6 +13,8 @@ export interface DockerScriptArgs {
   /** A change to any of these runs the script again (pulumi-command replaces the Command). */
   triggers: pulumi.Input<unknown>[];
   timeout?: string;
+  /** Given to the script on standard input (a secret input of the Command): how secrets reach it, never argv. */
+  stdin?: pulumi.Input<string>;
 }
 
 /**
@@ -25,11 +27,11 @@ export function dockerScript(name: string, cli: DockerCli, args: DockerScriptArg
   const customTimeouts = { create: args.timeout ?? "30m" };
   if (cli.kind === "ssh") {
     const connection = { host: cli.host, user: cli.user, dialErrorLimit: 20, perDialTimeout: 15 };
-    return new command.remote.Command(name, { connection, create: args.script, triggers: args.triggers }, { ...opts, customTimeouts });
+    return new command.remote.Command(name, { connection, create: args.script, triggers: args.triggers, stdin: args.stdin }, { ...opts, customTimeouts });
   }
   return new command.local.Command(
     name,
-    { create: args.script, triggers: args.triggers, interpreter: ["/bin/sh", "-c"], environment: cli.host ? { DOCKER_HOST: cli.host } : undefined },
+    { create: args.script, triggers: args.triggers, stdin: args.stdin, interpreter: ["/bin/sh", "-c"], environment: cli.host ? { DOCKER_HOST: cli.host } : undefined },
     { ...opts, customTimeouts },
   );
 }

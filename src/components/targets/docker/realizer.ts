@@ -3,7 +3,7 @@ import * as docker from "@pulumi/docker";
 import { recordArtifact } from "../../../artifacts";
 import { StackConfig } from "../../../config/types";
 import * as names from "../../../model/names";
-import { Health, Process, Probe, WorkloadModel } from "../../../model/types";
+import { Health, Process, Probe, SecretEnvSource, WorkloadModel } from "../../../model/types";
 import { Credentials } from "../../secrets";
 import { DataEndpoints, secretEnvFor, serviceEndpoints } from "../../env";
 import { DIGEST_LABEL, ImagesTier } from "../../images";
@@ -44,6 +44,14 @@ export interface DockerRealizerArgs {
   publicAddress?: pulumi.Input<string>;
   /** Runs after the network and volumes exist; nginx waits for what it returns (e.g. TLS bootstrap). */
   beforeEdge?: (ctx: EdgeHookContext) => pulumi.Resource[];
+  /** Managed data services (a Droplet's): their connection strings, extra app env, and what apps wait for. */
+  managed?: ManagedDataHooks;
+}
+
+export interface ManagedDataHooks {
+  resolve: (source: SecretEnvSource) => pulumi.Output<string>;
+  appEnv: Record<string, string>;
+  ready: pulumi.Resource[];
 }
 
 /** Docker healthcheck `test` for a model probe. App images have python, the nginx image has wget. */
@@ -187,6 +195,8 @@ export class DockerRealizer extends pulumi.ComponentResource {
   private dependenciesOf(p: Process, model: WorkloadModel, created: Map<string, pulumi.Resource[]>, byName: Map<string, Process>): pulumi.Resource[] {
     const deps: pulumi.Resource[] = [];
     for (const role of p.dependsOn) for (const dp of model.processes.filter((x) => x.role === role)) deps.push(...(created.get(dp.name) ?? []));
+    // Managed clusters stand in for the data containers: an app's processes wait for their databases, pools and grants.
+    if (p.app) deps.push(...(this.args.managed?.ready ?? []));
     for (const [oneOff, containers] of created) if (byName.get(oneOff)?.runOnceBefore?.includes(p.name)) deps.push(...containers);
     // Kamal's order: a release's web must be healthy before its workers, beat and scheduler roll.
     if ((p.role === "worker" || p.role === "beat" || p.role === "scheduler") && p.app) deps.push(...(created.get(names.web(p.app)) ?? []));
@@ -267,10 +277,12 @@ export class DockerRealizer extends pulumi.ComponentResource {
   private realize(name: string, p: Process, dependsOn: pulumi.Resource[]): docker.Container[] {
     const { config, model, credentials } = this.args;
     const { image, digest } = this.imageFor(name, p);
-    const secretEnv = secretEnvFor(p, config.apps, credentials, this.endpoints);
+    const managed = this.args.managed;
+    const secretEnv = managed ? Object.fromEntries(Object.entries(p.secretEnv).map(([k, source]) => [k, managed.resolve(source)])) : secretEnvFor(p, config.apps, credentials, this.endpoints);
+    const plainEnv = p.app && managed ? { ...p.env, ...managed.appEnv } : p.env;
     // Plain values stay readable in a preview; each credential-bearing entry is its own secret.
     const envs: pulumi.Input<string>[] = [
-      ...Object.entries(p.env).map(([k, v]) => (v.includes(names.PUBLIC_ADDRESS) && this.args.publicAddress !== undefined ? pulumi.output(this.args.publicAddress).apply((a) => `${k}=${v.split(names.PUBLIC_ADDRESS).join(a)}`) : `${k}=${v}`)),
+      ...Object.entries(plainEnv).map(([k, v]) => (v.includes(names.PUBLIC_ADDRESS) && this.args.publicAddress !== undefined ? pulumi.output(this.args.publicAddress).apply((a) => `${k}=${v.split(names.PUBLIC_ADDRESS).join(a)}`) : `${k}=${v}`)),
       ...Object.entries(secretEnv).map(([k, v]) => pulumi.secret(pulumi.interpolate`${k}=${v}`)),
     ];
     const files = configFilesFor(p, config, model, credentials);

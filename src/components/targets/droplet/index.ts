@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { appConnections, serviceEndpoints } from "../../env";
+import { appConnections, connectionsWith, serviceEndpoints } from "../../env";
 import { ImagesTier } from "../../images";
 import { DockerCli } from "../docker/cli";
 import { registryAuthOf } from "../docker";
@@ -8,6 +8,7 @@ import { letsEncryptEdge, tlsSettingsFor } from "../docker/tls";
 import { Deployer } from "../types";
 import { DropletEgressRoute } from "./egress";
 import { DropletHost } from "./host";
+import { DropletData } from "./data";
 
 export { DropletHost } from "./host";
 export { activationScript } from "../docker/tls";
@@ -50,6 +51,8 @@ export const deployDroplet: Deployer = ({ name, config, model, credentials }) =>
 
   const wait = [host.bootstrap];
   const cli: DockerCli = { kind: "ssh", host: host.address, user: config.droplet?.deployUser ?? "deploy" };
+  const managed = config.data.postgres.mode === "managed" || config.data.redis.mode === "managed";
+  const data = managed ? new DropletData(`${name}-data`, { config, credentials, vpcId: host.vpc.id, dropletId: host.droplet.id, cli, bootstrap: host.bootstrap }) : undefined;
   const letsEncrypt = tls ? letsEncryptEdge(name, { config, settings: tls, cli, dependsOn: wait }) : undefined;
   const realizer = new DockerRealizer(`${name}-docker`, {
     config,
@@ -62,6 +65,7 @@ export const deployDroplet: Deployer = ({ name, config, model, credentials }) =>
     publishIp: "0.0.0.0",
     publicAddress: host.address,
     beforeEdge: letsEncrypt?.beforeEdge,
+    managed: data?.hooks,
   });
 
   let tlsNote = "none: plain HTTP";
@@ -77,7 +81,7 @@ export const deployDroplet: Deployer = ({ name, config, model, credentials }) =>
     url,
     healthUrl: pulumi.interpolate`${url}${config.apps[0].healthPath}`,
     images: images.refs,
-    connections: appConnections(config.apps, credentials, serviceEndpoints()),
+    connections: data ? connectionsWith(config.apps, data.hooks.resolve) : appConnections(config.apps, credentials, serviceEndpoints()),
     egress: egress.info,
     extra: {
       dropletIp: host.dropletIp,
@@ -87,6 +91,7 @@ export const deployDroplet: Deployer = ({ name, config, model, credentials }) =>
       dns: host.dns,
       tls: tlsNote,
       monitoring: host.monitoring,
+      databaseHosts: pulumi.all(data?.databaseHosts ?? []),
     },
   };
 };

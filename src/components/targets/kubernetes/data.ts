@@ -16,6 +16,7 @@ import { Credentials } from "../../secrets";
 import { EgressRule, KubeContext, configMap, labelsOf, networkPolicy, opts, pdb, roleSelector, secret, service } from "./objects";
 import { pinnedPublicImage } from "../../pinning";
 import { ManagedClusterArgs, managedPostgres, managedValkey } from "../../managed-data";
+import { renderManagedGrants } from "../../../render/managed-grants";
 import { LABELS, PodOptions, VolumeSource, mainContainer, podTemplate, selectorLabels } from "./workload";
 
 type Input<T> = pulumi.Input<T>;
@@ -30,26 +31,6 @@ export const RERUN_IF_FAILED = { "pulumi.com/replaceUnready": "true" } as const;
 /** Roles of the processes that talk to the data services. */
 export const APP_ROLES: Process["role"][] = ["web", "worker", "beat", "migrate", "job"];
 
-
-/** Grants for the DigitalOcean-created roles: managed PostgreSQL gives a new user no rights on a database. */
-export function renderManagedGrants(apps: { database: string; role: string }[]): string {
-  const ident = /^[a-z_][a-z0-9_]{0,62}$/;
-  const lines = ["-- Grants rendered by djangostack for managed PostgreSQL: idempotent, no secret inside.", "\\set ON_ERROR_STOP on"];
-  for (const a of apps) {
-    if (!ident.test(a.database) || !ident.test(a.role)) throw new Error(`djangostack: invalid database or role name ${a.database}/${a.role}`);
-    lines.push(
-      "",
-      `-- ${a.database}: only ${a.role} (and the admin) may connect; ${a.role} owns what it creates in public.`,
-      "\\connect defaultdb",
-      `REVOKE CONNECT, TEMPORARY ON DATABASE "${a.database}" FROM PUBLIC;`,
-      `GRANT CONNECT, TEMPORARY ON DATABASE "${a.database}" TO "${a.role}";`,
-      `\\connect ${a.database}`,
-      "REVOKE ALL ON SCHEMA public FROM PUBLIC;",
-      `GRANT USAGE, CREATE ON SCHEMA public TO "${a.role}";`,
-    );
-  }
-  return `${lines.join("\n")}\n`;
-}
 
 export interface DataArgs {
   config: StackConfig;
