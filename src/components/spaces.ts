@@ -31,7 +31,7 @@ export interface SpacesStore {
  * A private Spaces bucket (created, or an existing one by name) and a key limited to it, as children
  * `<name>-bucket` and `<name>-key` of `parent`. The bucket is protected and retained on delete: no
  * config change or `pulumi destroy` deletes what it holds. The provider refuses to delete a bucket
- * that is not empty anyway (`force_destroy` false), and `name` and `region` force a replacement
+ * that is not empty anyway (`force_destroy` false), and `region` forces a replacement
  * (terraform-provider-digitalocean digitalocean/spaces/resource_spaces_bucket.go), which protection
  * turns into a refused preview instead of a new, empty bucket. Objects carry their own ACLs, so the
  * bucket's own stays "private" (no listing) even when the objects are public-read.
