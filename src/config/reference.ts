@@ -85,6 +85,18 @@ const ENV_NAMES_MEANING =
   "the env names the app's settings read. `preset` first: `djangostack` (the names in [the app contract](app-contract.md); no debug variable), `twelve-factor` (`SECRET_KEY`, `ALLOWED_HOSTS`, `DEBUG`, `DATABASE_URL`, `REDIS_URL`, `CELERY_BROKER_URL`, `CELERY_RESULT_BACKEND`) or `cookiecutter-django` (`DJANGO_SECRET_KEY`, `DJANGO_ALLOWED_HOSTS`, `DJANGO_DEBUG`, `DATABASE_URL`, `REDIS_URL`, `CELERY_BROKER_URL`); then any role one by one, below. `\"\"` leaves a setting the app does not read unset (not `secretKey`, `allowedHosts`). Names are UPPER_SNAKE_CASE and must differ from each other and from the fixed names djangostack sets; `env` may use a default name the app no longer reads";
 
 const envRole = (role: string, what: string): KeyDoc => ({ key: `apps[].envNames.${role}`, type: "string", default: "the preset's", meaning: what });
+/** `<path>`, `.name`, `.region`, `.create` of a Spaces bucket (config/backups.ts parseSpacesBucket). */
+const bucketKeys = (path: string, d: { what: string; defaultName: string; nameRule: string; created: string; existing: string }): KeyDoc[] => [
+  { key: path, type: "object", meaning: d.what },
+  { key: `${path}.name`, type: "string", default: d.defaultName, meaning: `bucket name: 3-63 lowercase letters, digits and inner hyphens, unique across Spaces${d.nameRule}` },
+  { key: `${path}.region`, type: "string", default: "the stack's region, or the Spaces region of its city (`nyc1` → `nyc3`), else `nyc3`", allowed: SPACES_REGIONS, meaning: "the bucket's region: a Spaces region" },
+  {
+    key: `${path}.create`,
+    type: "boolean",
+    default: "`true`",
+    meaning: `\`true\`: the stack creates the bucket ${d.created}. It needs the provider's Spaces keys (\`digitalocean:spacesAccessId\`/\`spacesSecretKey\` or \`SPACES_ACCESS_KEY_ID\`/\`SPACES_SECRET_ACCESS_KEY\`). \`false\`: an existing bucket by name${d.existing}`,
+  },
+];
 const mediaRole = (role: string, what: string): KeyDoc =>
   envRole(role, `${what}. Set only for an app with \`media.storage\` "spaces" (naming it for another app is refused); presets: django-storages' own \`AWS_*\` names (\`djangostack\` adds \`DJANGO_MEDIA_STORAGE\`), \`DJANGO_AWS_*\` for \`cookiecutter-django\``);
 const partRole = (role: string, what: string): KeyDoc =>
@@ -265,16 +277,13 @@ export const REFERENCE: readonly SectionDoc[] = [
         meaning:
           "where uploads live, see [media](media.md). `volume`: a volume every process of the app mounts at `root`, served by nginx under `url` and archived by the backups (Docker targets only: on `kubernetes` it would be an emptyDir per pod, lost on every rollout, so it is refused there). `spaces`: a Spaces bucket of the app's own, written through django-storages' S3 backend with the bucket, endpoint and a key pair limited to the bucket under the media `envNames`; nginx serves nothing under `url` and the backups skip it (the bucket is the store). `none`: the app keeps no uploads (no volume, no bucket)",
       },
-      { key: "apps[].media.bucket", type: "object", meaning: "the app's media bucket (storage `spaces`)" },
-      { key: "apps[].media.bucket.name", type: "string", default: "`<project>-<stack>-<app>-media`", meaning: "bucket name: 3-63 lowercase letters, digits and inner hyphens, unique across Spaces; not another app's or the backups bucket" },
-      { key: "apps[].media.bucket.region", type: "string", default: "the stack's region, or the Spaces region of its city (`nyc1` → `nyc3`), else `nyc3`", allowed: SPACES_REGIONS, meaning: "the bucket's region: a Spaces region" },
-      {
-        key: "apps[].media.bucket.create",
-        type: "boolean",
-        default: "`true`",
-        meaning:
-          "`true`: the stack creates the bucket (private, no listing), protected and retained on delete, so no config change, removed app or `pulumi destroy` deletes an upload; it needs the provider's Spaces keys (`digitalocean:spacesAccessId`/`spacesSecretKey`). `false`: an existing bucket by name",
-      },
+      ...bucketKeys("apps[].media.bucket", {
+        what: "the app's media bucket (storage `spaces`)",
+        defaultName: "`<project>-<stack>-<app>-media`",
+        nameRule: "; not another app's or the backups bucket, and kept once uploads exist (Spaces cannot rename a bucket)",
+        created: "(private, no listing), protected and retained on delete, so no config change, removed app or `pulumi destroy` deletes an upload",
+        existing: "",
+      }),
       {
         key: "apps[].media.private",
         type: "boolean",
@@ -651,16 +660,13 @@ export const REFERENCE: readonly SectionDoc[] = [
       },
       { key: "backups.schedule", type: "string", default: `\`${DEFAULT_BACKUP_SCHEDULE}\``, meaning: `when the backup runs (UTC): ${CRON_HINT}` },
       { key: "backups.retentionDays", type: "integer", default: "`30`", meaning: "days a backup is kept: the bucket's lifecycle rule expires objects under `<stack>/` after them (1 to 3650); the script's `prune` uses the same number" },
-      { key: "backups.bucket", type: "object", meaning: "the Spaces bucket" },
-      { key: "backups.bucket.name", type: "string", default: "`<project>-<stack>-backups`", meaning: "bucket name: 3-63 lowercase letters, digits and inner hyphens, unique across Spaces" },
-      { key: "backups.bucket.region", type: "string", default: "the stack's region, or the Spaces region of its city (`nyc1` → `nyc3`), else `nyc3`", allowed: SPACES_REGIONS, meaning: "the bucket's region: a Spaces region" },
-      {
-        key: "backups.bucket.create",
-        type: "boolean",
-        default: "`true`",
-        meaning:
-          "`true`: the stack creates the bucket (private, with the lifecycle rule), protected and retained on delete, so removing `backups` never deletes a dump. It needs the provider's Spaces keys (`digitalocean:spacesAccessId`/`spacesSecretKey` or `SPACES_ACCESS_KEY_ID`/`SPACES_SECRET_ACCESS_KEY`). `false`: an existing bucket by name; its retention is yours to set",
-      },
+      ...bucketKeys("backups.bucket", {
+        what: "the Spaces bucket",
+        defaultName: "`<project>-<stack>-backups`",
+        nameRule: "",
+        created: "(private, with the lifecycle rule), protected and retained on delete, so removing `backups` never deletes a dump",
+        existing: "; its retention is yours to set",
+      }),
       {
         key: "backupCredentials",
         type: "secret {accessKey, secretKey}",
