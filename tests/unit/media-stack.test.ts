@@ -7,7 +7,7 @@
 import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Evaluation, evaluateStack } from "../../src/offline/render";
-import { RecordedResource } from "../../src/offline/engine";
+import { RecordedResource, resolveOutputs } from "../../src/offline/engine";
 import { isWireSecret, unwrapSecrets } from "../../src/offline/secret";
 import { exactApps, stackApps } from "../helpers/stack-apps";
 
@@ -100,6 +100,11 @@ describe("media on Spaces: production (kubernetes, the default storage)", () => 
     assert.ok(keys.includes("AWS_ACCESS_KEY_ID") && keys.includes("AWS_SECRET_ACCESS_KEY"), keys.join(", "));
   });
 
+  it("says in the outputs where the app's uploads are (apps.<app>.media)", async () => {
+    const outputs = (await resolveOutputs(ev.exports)) as { apps: Record<string, { media?: unknown }> };
+    assert.deepEqual(outputs.apps.web.media, { storage: "spaces", bucket: "djangostack-production-web-media", region: "fra1", endpoint: "https://fra1.digitaloceanspaces.com", private: true });
+  });
+
   it("gives nginx no /media/ location and its pods no media volume", () => {
     const conf = (ofType(ev, "kubernetes:core/v1:ConfigMap").find((r) => typeof (r.inputs.data as Obj | undefined)?.["nginx.conf"] === "string")?.inputs.data as Record<string, string>)["nginx.conf"];
     assert.ok(conf.includes("location /static/"), "static files are still the edge's");
@@ -127,6 +132,11 @@ describe("media on a volume: staging (droplet, the default storage)", () => {
     const web = ofType(ev, CONTAINER).find((c) => dockerLabels(c)["djangostack.process"] === "web-web");
     assert.ok(web);
     assert.equal(dockerEnv(web).AWS_STORAGE_BUCKET_NAME, undefined);
+  });
+
+  it("says so in the outputs", async () => {
+    const outputs = (await resolveOutputs(ev.exports)) as { apps: Record<string, { media?: unknown }> };
+    assert.deepEqual(outputs.apps.web.media, { storage: "volume" });
   });
 });
 
