@@ -288,13 +288,14 @@ rules.push(
   },
   {
     name: "data-retained",
-    description: "Volumes that hold data (Postgres, Redis, RabbitMQ, media) and PVCs are protected or retained on delete.",
+    description: "Volumes that hold data (Postgres, Redis, RabbitMQ, media), PVCs and Spaces buckets (media, backups) are protected or retained on delete.",
     check: ({ type, props, opts }) => {
       // CrossGuard's PolicyResourceOptions carries no retainOnDelete (@pulumi/policy 1.21): undefined there
       // means "not visible", so only a known false (the offline render, the tests) counts as not retained.
       const kept = opts.protect === true || opts.retainOnDelete !== false;
       if (type === "docker:index/volume:Volume" && DATA_VOLUME.test(String(props.name)) && !kept) return [`volume ${String(props.name)} holds data and would be deleted with the stack: set retainOnDelete (or protect)`];
       if ((type === "kubernetes:core/v1:PersistentVolumeClaim" || type === "digitalocean:index/volume:Volume") && !kept) return [`${type} ${whereOf({ type, props, opts })} is neither protected nor retained on delete`];
+      if (type === "digitalocean:index/spacesBucket:SpacesBucket" && !kept) return [`bucket ${String(props.name)} holds uploads or backups and would be deleted with the stack: set protect and retainOnDelete`];
       return [];
     },
   },

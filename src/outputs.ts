@@ -1,12 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
-import { StackConfig, Target } from "./config/types";
+import { AppConfig, StackConfig, Target } from "./config/types";
 import * as names from "./model/names";
 import { TargetResult } from "./components/targets/types";
-import { CostLineV1, OUTPUTS_VERSION, Target as ContractTarget } from "../packages/outputs/src/index";
+import { CostLineV1, MediaOutputV1, OUTPUTS_VERSION, Target as ContractTarget } from "../packages/outputs/src/index";
 import { buildModel } from "./model/build";
 import { estimateCost } from "./model/cost";
 import { withOverrides } from "./config/prices";
 import { backupsOutput } from "./model/backup";
+import { spacesEndpoint } from "./model/media";
 
 // The contract and the consumers' reader live in packages/outputs (published as @djangostack/outputs,
 // or copied as one file), so this program and its consumers share one definition.
@@ -30,6 +31,7 @@ export type {
   DockerOutputsV1,
   DropletOutputsV1,
   KubernetesOutputsV1,
+  MediaOutputV1,
   OutputKey,
   OutputType,
   StackOutputsV1,
@@ -56,6 +58,7 @@ export function buildOutputs(config: StackConfig, result: TargetResult): Record<
           databaseUrl: conn?.databaseUrl && pulumi.secret(conn.databaseUrl),
           brokerUrl: conn?.brokerUrl && pulumi.secret(conn.brokerUrl),
           redisUrl: conn && pulumi.secret(conn.redisUrl),
+          media: mediaOutput(a),
         },
       ];
     }),
@@ -73,6 +76,13 @@ export function buildOutputs(config: StackConfig, result: TargetResult): Record<
     egress: result.egress,
     ...result.extra,
   };
+}
+
+/** `apps.<app>.media`: the storage, and for a bucket where it is (the names are config's, known before it exists). */
+export function mediaOutput(app: AppConfig): MediaOutputV1 {
+  const spaces = app.media.spaces;
+  if (!spaces) return { storage: app.media.storage };
+  return { storage: "spaces", bucket: spaces.bucket.name, region: spaces.bucket.region, endpoint: spacesEndpoint(spaces.bucket.region), private: spaces.private };
 }
 
 /** The cost estimate as the two contract outputs. */

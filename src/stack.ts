@@ -5,6 +5,7 @@ import { buildOutputs } from "./outputs";
 import { SecretsTier, SuppliedSecrets } from "./components/secrets";
 import { deployerFor } from "./components/targets";
 import { BackupsTier } from "./components/backups";
+import { MediaTier, spacesApps } from "./components/media";
 
 /** Builds the whole stack for a validated config and returns the outputs to export. */
 export function createStack(config: StackConfig, supplied: SuppliedSecrets): Record<string, pulumi.Input<unknown>> {
@@ -13,7 +14,9 @@ export function createStack(config: StackConfig, supplied: SuppliedSecrets): Rec
   const secrets = new SecretsTier(`${name}-secrets`, { apps: config.apps, rotation: config.secrets.rotation, supplied });
   // The bucket and its key exist whenever backups are on; the target runs the process that uses them.
   const backups = config.backups.enabled ? new BackupsTier(`${name}-backups`, { config, supplied: supplied.backup }) : undefined;
-  const credentials = backups ? { ...secrets.credentials, backup: backups.credentials } : secrets.credentials;
+  // Each app on Spaces gets its bucket and a key limited to it; its processes read the key as secret env.
+  const media = spacesApps(config).length > 0 ? new MediaTier(`${name}-media`, { config, supplied: supplied.media }) : undefined;
+  const credentials = { ...secrets.credentials, ...(backups ? { backup: backups.credentials } : {}), ...(media ? { media: media.credentials } : {}) };
   const result = deployerFor(config.target)({ name, config, model, credentials });
   return buildOutputs(config, result);
 }

@@ -167,15 +167,48 @@ STATIC_ROOT = env_str("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles"))
 MEDIA_URL = env_str("DJANGO_MEDIA_URL", "/media/")
 MEDIA_ROOT = env_str("DJANGO_MEDIA_ROOT", str(BASE_DIR / "media"))
 
+# Uploads: MEDIA_ROOT on a volume, or (DJANGO_MEDIA_STORAGE=s3, djangostack's apps[].media.storage
+# "spaces") a bucket through django-storages' S3 backend, which builds the URLs itself: signed
+# (query-string auth, expiring) for private objects, plain for public-read ones. django-storages 1.13
+# (Debian 12) and the pinned release read the same AWS_* settings.
+MEDIA_STORAGE = env_str("DJANGO_MEDIA_STORAGE", "filesystem")
+if MEDIA_STORAGE == "s3":
+    _MEDIA_STORAGE = "storages.backends.s3boto3.S3Boto3Storage"
+    AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME")
+    AWS_S3_ENDPOINT_URL = env_str("AWS_S3_ENDPOINT_URL")
+    if not AWS_STORAGE_BUCKET_NAME or not AWS_S3_ENDPOINT_URL:
+        raise ImproperlyConfigured("DJANGO_MEDIA_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME and AWS_S3_ENDPOINT_URL")
+    AWS_S3_REGION_NAME = env_str("AWS_S3_REGION_NAME") or None
+    AWS_ACCESS_KEY_ID = env_str("AWS_ACCESS_KEY_ID") or None
+    AWS_SECRET_ACCESS_KEY = env_str("AWS_SECRET_ACCESS_KEY") or None
+    # Spaces applies per-object ACLs; "private" objects are reachable only through signed URLs.
+    AWS_DEFAULT_ACL = env_str("AWS_DEFAULT_ACL", "private")
+    AWS_QUERYSTRING_AUTH = env_bool("AWS_QUERYSTRING_AUTH", True)
+    AWS_QUERYSTRING_EXPIRE = env_int("AWS_QUERYSTRING_EXPIRE", 3600)
+    # SigV4 for requests and signed URLs alike (botocore may otherwise presign with V2).
+    AWS_S3_SIGNATURE_VERSION = "s3v4"
+    # Two uploads of the same name get two objects (Django appends a suffix), as on a volume.
+    AWS_S3_FILE_OVERWRITE = False
+    # botocore >= 1.36 adds CRC32 checksum headers to every upload by default, which S3-compatible
+    # stores may refuse (aws/aws-cli#9214, boto/boto3#4392); only when an operation requires one.
+    # Older botocore (Debian 12's 1.29) reads neither variable.
+    os.environ.setdefault("AWS_REQUEST_CHECKSUM_CALCULATION", "when_required")
+    os.environ.setdefault("AWS_RESPONSE_CHECKSUM_VALIDATION", "when_required")
+elif MEDIA_STORAGE == "filesystem":
+    _MEDIA_STORAGE = "django.core.files.storage.FileSystemStorage"
+else:
+    raise ImproperlyConfigured(f"DJANGO_MEDIA_STORAGE must be filesystem or s3, got {MEDIA_STORAGE!r}")
+
 # Hashed file names (style.3f2a1b.css) so nginx can serve them as immutable for a year.
 # With DEBUG false, run collectstatic before serving templates that use {% static %} (admin).
 _STATIC_STORAGE = "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
 if django.VERSION >= (4, 2):
     STORAGES = {
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "default": {"BACKEND": _MEDIA_STORAGE},
         "staticfiles": {"BACKEND": _STATIC_STORAGE},
     }
 else:
+    DEFAULT_FILE_STORAGE = _MEDIA_STORAGE
     STATICFILES_STORAGE = _STATIC_STORAGE
 
 # --- Logging (stdout) -----------------------------------------------------------------------------

@@ -1,18 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as digitalocean from "@pulumi/digitalocean";
 import { StackConfig } from "../config/types";
-import { backupBucketEndpoint, backupLifecycleRules } from "../model/backup";
-
-/** The key pair the backup process signs its bucket requests with; both parts secret. */
-export interface BackupBucketCredentials {
-  accessKeyId: pulumi.Output<string>;
-  secretAccessKey: pulumi.Output<string>;
-}
+import { backupLifecycleRules } from "../model/backup";
+import { spacesEndpoint } from "../model/media";
+import { SpacesKeyPair, spacesStore } from "./spaces";
 
 export interface BackupsArgs {
   config: StackConfig;
   /** `djangostack:backupCredentials`, wrapped as secrets when read; absent: a generated Spaces key. */
-  supplied?: BackupBucketCredentials;
+  supplied?: SpacesKeyPair;
 }
 
 /**
@@ -21,18 +17,15 @@ export interface BackupsArgs {
  * itself (a container on the Docker targets, a CronJob on Kubernetes) is the target's: it needs the
  * data network and the database credentials.
  *
- * The bucket is protected and retained on delete: turning backups off, renaming the stack's
- * resources or `pulumi destroy` never deletes a dump. The provider refuses to delete a bucket that
- * is not empty anyway (`force_destroy` false), and `region` forces a replacement
- * (terraform-provider-digitalocean digitalocean/spaces/resource_spaces_bucket.go), which protection
- * turns into a refused preview instead of a new, empty bucket.
+ * The bucket is protected and retained on delete (see `spacesStore`): turning backups off, renaming
+ * the stack's resources or `pulumi destroy` never deletes a dump.
  */
 export class BackupsTier extends pulumi.ComponentResource {
   readonly bucketName: pulumi.Output<string>;
   readonly region: string;
   /** `https://<region>.digitaloceanspaces.com` */
   readonly endpoint: string;
-  readonly credentials: BackupBucketCredentials;
+  readonly credentials: SpacesKeyPair;
   /** Undefined with `backups.bucket.create: false`. */
   readonly bucket?: digitalocean.SpacesBucket;
   /** Undefined with `djangostack:backupCredentials`. */
@@ -43,36 +36,12 @@ export class BackupsTier extends pulumi.ComponentResource {
     const { config } = args;
     const b = config.backups;
     this.region = b.bucket.region;
-    this.endpoint = backupBucketEndpoint(b.bucket.region);
-    if (b.bucket.create) {
-      this.bucket = new digitalocean.SpacesBucket(
-        `${name}-bucket`,
-        {
-          name: b.bucket.name,
-          region: b.bucket.region,
-          acl: "private",
-          forceDestroy: false,
-          lifecycleRules: backupLifecycleRules(config),
-        },
-        // An explicit name is replaced delete-first by default (the bridge's nameRequiresDeleteBeforeReplace): never for this one.
-        { parent: this, protect: true, retainOnDelete: true, deleteBeforeReplace: false },
-      );
-      this.bucketName = this.bucket.name;
-    } else {
-      this.bucketName = pulumi.output(b.bucket.name);
-    }
-    if (args.supplied) {
-      this.credentials = args.supplied;
-    } else {
-      // Limited to this bucket: the key can read and write dumps, never another bucket. A grant names an
-      // existing bucket, so the key follows the bucket's creation.
-      this.key = new digitalocean.SpacesKey(
-        `${name}-key`,
-        { name: `djangostack-${config.stack}-backups`, grants: [{ bucket: this.bucketName, permission: "readwrite" }] },
-        { parent: this, dependsOn: this.bucket ? [this.bucket] : [], additionalSecretOutputs: ["accessKey", "secretKey"] },
-      );
-      this.credentials = { accessKeyId: pulumi.secret(this.key.accessKey), secretAccessKey: pulumi.secret(this.key.secretKey) };
-    }
+    this.endpoint = spacesEndpoint(b.bucket.region);
+    const store = spacesStore(this, name, { bucket: b.bucket, keyName: `djangostack-${config.stack}-backups`, lifecycleRules: backupLifecycleRules(config), supplied: args.supplied });
+    this.bucketName = store.bucketName;
+    this.bucket = store.bucket;
+    this.key = store.key;
+    this.credentials = store.credentials;
     this.registerOutputs({ bucketName: this.bucketName, region: this.region, endpoint: this.endpoint });
   }
 }

@@ -92,6 +92,9 @@ export function resolveSecret(source: SecretEnvSource, apps: AppConfig[], creds:
     case "backupCredential":
       value = must(creds.backup, "the backup bucket (djangostack:backups)")[source.part];
       break;
+    case "mediaCredential":
+      value = must(creds.media?.[source.app], `the media bucket of ${source.app} (apps[].media.storage "spaces")`)[source.part];
+      break;
   }
   return pulumi.secret(value);
 }

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { AppConfig, ExternalService } from "../config/types";
 import { usesDeployedRabbitmq } from "../config/contract";
-import type { BackupBucketCredentials } from "./backups";
+import type { SpacesKeyPair } from "./spaces";
 
 function missing(key: string): never {
   throw new Error(`djangostack: the config names ${key} but no value reached the program`);
@@ -22,7 +22,9 @@ export interface SuppliedSecrets {
   /** `djangostack:registryCredentials`: registry host -> pull credentials. */
   registries: Record<string, RegistryLogin>;
   /** `djangostack:backupCredentials`, both parts secret. */
-  backup?: BackupBucketCredentials;
+  backup?: SpacesKeyPair;
+  /** `djangostack:mediaCredentials`: app -> its media bucket's key pair, both parts secret. */
+  media: Record<string, SpacesKeyPair>;
 }
 
 /** A login to a container registry; both parts secret. */
@@ -53,7 +55,9 @@ export interface Credentials {
   /** Pull credentials of private registries, by host. */
   registries: Record<string, RegistryLogin>;
   /** The backup bucket's key pair (the Backups tier's), when backups run. */
-  backup?: BackupBucketCredentials;
+  backup?: SpacesKeyPair;
+  /** Each media bucket's key pair (the Media tier's), by app. */
+  media?: Record<string, SpacesKeyPair>;
 }
 
 export const DJANGO_SECRET_KEY_LENGTH = 64;

@@ -5,7 +5,7 @@
  */
 import { Checker, Raw, isPlainObject } from "./checker";
 import { CRON_HINT, parseCron } from "./cron";
-import { BackupsConfig, DROPLET_BACKUP_PLANS, DropletBackupPlan, StackConfig } from "./types";
+import { BackupsConfig, DROPLET_BACKUP_PLANS, DropletBackupPlan, SpacesBucketConfig, StackConfig } from "./types";
 import { DEFAULT_BACKUP_RETENTION_DAYS } from "../render/backup";
 
 export const BACKUP_KEYS = ["enabled", "schedule", "retentionDays", "bucket"] as const;
@@ -64,21 +64,14 @@ export function parseBackups(c: Checker, value: unknown, credentials: unknown, c
   const scheduleText = c.string("backups.schedule", raw.schedule, DEFAULT_BACKUP_SCHEDULE, /^[^\n]*$/, CRON_HINT);
   const parsed = parseCron(scheduleText);
   if ("problem" in parsed) c.fail("backups.schedule", scheduleText, parsed.problem);
-  const bucketRaw = c.object("backups.bucket", raw.bucket, BUCKET_KEYS);
-  const defaultName = `${config.project}-${config.stack}-backups`.toLowerCase();
-  const name = c.string("backups.bucket.name", bucketRaw.name, defaultName, BUCKET_NAME, BUCKET_HINT);
-  if (bucketRaw.name === undefined && enabled && !BUCKET_NAME.test(defaultName)) {
-    c.fail("backups.bucket.name", defaultName, `the default <project>-<stack>-backups is not ${BUCKET_HINT}; set one`);
-  }
-  const region = c.oneOf("backups.bucket.region", bucketRaw.region, SPACES_REGIONS, defaultBucketRegion(config.region) as (typeof SPACES_REGIONS)[number]);
-  const create = c.bool("backups.bucket.create", bucketRaw.create, true);
-  const suppliedCredentials = parseBackupCredentials(c, credentials);
+  const bucket = parseSpacesBucket(c, "backups.bucket", raw.bucket, { name: `${config.project}-${config.stack}-backups`, pattern: "<project>-<stack>-backups" }, config.region, enabled);
+  const suppliedCredentials = parseSpacesCredentials(c, "backupCredentials", credentials);
   if (!enabled && suppliedCredentials) c.fail("backupCredentials", "[secret]", "set only when backups are enabled (backups.enabled true)");
   return {
     enabled,
     schedule: "problem" in parsed ? NO_BACKUPS.schedule : parsed,
     retentionDays: c.int("backups.retentionDays", raw.retentionDays, DEFAULT_BACKUP_RETENTION_DAYS, { min: 1, max: 3650 }),
-    bucket: { name, region, create },
+    bucket,
     suppliedCredentials,
     databases,
     managedPostgres,
@@ -92,17 +85,37 @@ export function parseDropletBackups(c: Checker, value: unknown): DropletBackupPl
   return c.oneOf("droplet.backups", value, DROPLET_BACKUP_PLANS, "none");
 }
 
-/** `backupCredentials`: both keys, non-empty strings; their values are never shown. True when given. */
-function parseBackupCredentials(c: Checker, value: unknown): boolean {
+/**
+ * A Spaces key pair given as secret config (`backupCredentials`, `mediaCredentials.<app>`): both keys,
+ * non-empty strings; their values are never shown. True when given.
+ */
+export function parseSpacesCredentials(c: Checker, path: string, value: unknown): boolean {
   if (value === undefined || value === null) return false;
   if (!isPlainObject(value)) {
-    c.fail("backupCredentials", "[secret]", `expected an object with keys ${CREDENTIAL_KEYS.join(", ")} (a Spaces access key and its secret)`);
+    c.fail(path, "[secret]", `expected an object with keys ${CREDENTIAL_KEYS.join(", ")} (a Spaces access key and its secret)`);
     return false;
   }
-  const creds: Raw = c.object("backupCredentials", value, CREDENTIAL_KEYS);
+  const creds: Raw = c.object(path, value, CREDENTIAL_KEYS);
   for (const key of CREDENTIAL_KEYS) {
     const v = creds[key];
-    if (typeof v !== "string" || v.trim() === "" || /\s/.test(v)) c.fail(`backupCredentials.${key}`, "[secret]", "expected a non-empty string without spaces");
+    if (typeof v !== "string" || v.trim() === "" || /\s/.test(v)) c.fail(`${path}.${key}`, "[secret]", "expected a non-empty string without spaces");
   }
   return true;
+}
+
+/**
+ * `<path>: { name, region, create }` of a Spaces bucket. The default name is derived from the
+ * project and stack (`derived.pattern` says how, for the message); `needed`: the bucket is used, so a
+ * derived name that is no bucket name is refused.
+ */
+export function parseSpacesBucket(c: Checker, path: string, value: unknown, derived: { name: string; pattern: string }, stackRegion: string, needed: boolean): SpacesBucketConfig {
+  const raw = c.object(path, value, BUCKET_KEYS);
+  const defaultName = derived.name.toLowerCase();
+  const name = c.string(`${path}.name`, raw.name, defaultName, BUCKET_NAME, BUCKET_HINT);
+  if (raw.name === undefined && needed && !BUCKET_NAME.test(defaultName)) c.fail(`${path}.name`, defaultName, `the default ${derived.pattern} is not ${BUCKET_HINT}; set one`);
+  return {
+    name,
+    region: c.oneOf(`${path}.region`, raw.region, SPACES_REGIONS, defaultBucketRegion(stackRegion) as (typeof SPACES_REGIONS)[number]),
+    create: c.bool(`${path}.create`, raw.create, true),
+  };
 }

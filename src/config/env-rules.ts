@@ -4,7 +4,7 @@
  * credential looks like. Dependency-free except for the Checker type.
  */
 import type { Checker } from "./checker";
-import type { ComponentRole, EnvNames, EnvPreset, EnvRole } from "./types";
+import type { ComponentRole, EnvNames, EnvPreset, EnvRole, MediaRole } from "./types";
 
 /** The settings each env role carries, and the config key that controls its value. */
 const ROLE_SOURCES: Readonly<Record<EnvRole, string>> = {
@@ -31,6 +31,15 @@ const ROLE_SOURCES: Readonly<Record<EnvRole, string>> = {
   clickhouseDatabase: "the secret djangostack:external.<app>.clickhouse",
   clickhouseUser: "the secret djangostack:external.<app>.clickhouse",
   clickhousePassword: "the secret djangostack:external.<app>.clickhouse",
+  mediaStorage: 'apps[].media.storage ("s3": the app stores uploads with django-storages\' S3 backend)',
+  storageBucket: "apps[].media.bucket.name",
+  storageEndpoint: "apps[].media.bucket.region (https://<region>.digitaloceanspaces.com)",
+  storageRegion: "apps[].media.bucket.region",
+  storageAccessKey: "the media bucket's generated Spaces key, or the secret djangostack:mediaCredentials.<app>",
+  storageSecretKey: "the media bucket's generated Spaces key, or the secret djangostack:mediaCredentials.<app>",
+  storageDefaultAcl: "apps[].media.private (private, or public-read)",
+  storageQuerystringAuth: "apps[].media.private (signed URLs)",
+  storageQuerystringExpire: "apps[].media.expiry",
 };
 
 /** No convention sets the connection parts one by one: apps name the ones they read. */
@@ -38,6 +47,19 @@ const NO_COMPONENTS: Readonly<Record<ComponentRole, undefined>> = {
   databaseHost: undefined, databasePort: undefined, databaseName: undefined, databaseUser: undefined, databasePassword: undefined,
   brokerHost: undefined, brokerPort: undefined, brokerVhost: undefined, brokerUser: undefined, brokerPassword: undefined,
   clickhouseHost: undefined, clickhousePort: undefined, clickhouseDatabase: undefined, clickhouseUser: undefined, clickhousePassword: undefined,
+};
+
+/** django-storages' own setting names, which its S3 backend also reads from settings of the same name. */
+const DJANGO_STORAGES: Readonly<Record<MediaRole, string | undefined>> = {
+  mediaStorage: "DJANGO_MEDIA_STORAGE",
+  storageBucket: "AWS_STORAGE_BUCKET_NAME",
+  storageEndpoint: "AWS_S3_ENDPOINT_URL",
+  storageRegion: "AWS_S3_REGION_NAME",
+  storageAccessKey: "AWS_ACCESS_KEY_ID",
+  storageSecretKey: "AWS_SECRET_ACCESS_KEY",
+  storageDefaultAcl: "AWS_DEFAULT_ACL",
+  storageQuerystringAuth: "AWS_QUERYSTRING_AUTH",
+  storageQuerystringExpire: "AWS_QUERYSTRING_EXPIRE",
 };
 
 /** The names of each convention (apps[].envNames.preset). `undefined`: the convention has no such variable, so it is not set. */
@@ -53,6 +75,7 @@ export const ENV_PRESET_NAMES: Readonly<Record<EnvPreset, EnvNames>> = {
     resultBackend: "CELERY_RESULT_BACKEND",
     clickhouseUrl: undefined,
     ...NO_COMPONENTS,
+    ...DJANGO_STORAGES,
   },
   // Heroku's and dj-database-url's family: unprefixed Django names, a URL per service.
   "twelve-factor": {
@@ -65,6 +88,9 @@ export const ENV_PRESET_NAMES: Readonly<Record<EnvPreset, EnvNames>> = {
     resultBackend: "CELERY_RESULT_BACKEND",
     clickhouseUrl: undefined,
     ...NO_COMPONENTS,
+    // No selector: such settings switch to S3 on the bucket variable itself.
+    ...DJANGO_STORAGES,
+    mediaStorage: undefined,
   },
   // cookiecutter-django's config/settings: results go to CELERY_BROKER_URL, so no result backend variable.
   "cookiecutter-django": {
@@ -77,6 +103,16 @@ export const ENV_PRESET_NAMES: Readonly<Record<EnvPreset, EnvNames>> = {
     resultBackend: undefined,
     clickhouseUrl: undefined,
     ...NO_COMPONENTS,
+    // Its production settings read the DJANGO_AWS_ names and fix the ACL and query-string auth in code.
+    mediaStorage: undefined,
+    storageBucket: "DJANGO_AWS_STORAGE_BUCKET_NAME",
+    storageEndpoint: "DJANGO_AWS_S3_ENDPOINT_URL",
+    storageRegion: "DJANGO_AWS_S3_REGION_NAME",
+    storageAccessKey: "DJANGO_AWS_ACCESS_KEY_ID",
+    storageSecretKey: "DJANGO_AWS_SECRET_ACCESS_KEY",
+    storageDefaultAcl: undefined,
+    storageQuerystringAuth: undefined,
+    storageQuerystringExpire: undefined,
   },
 };
 

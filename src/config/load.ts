@@ -57,8 +57,8 @@ function registryLogins(value: unknown, hosts: readonly string[]): Record<string
   return Object.fromEntries(hosts.map((h) => [h, { username: pulumi.secret(all[h].username), password: pulumi.secret(all[h].password) }]));
 }
 
-/** `djangostack:backupCredentials`, which `parseConfig` accepted: both parts secret. */
-function backupLogin(value: unknown): { accessKeyId: pulumi.Output<string>; secretAccessKey: pulumi.Output<string> } {
+/** A Spaces key pair `parseConfig` accepted (`backupCredentials`, `mediaCredentials.<app>`): both parts secret. */
+function spacesLogin(value: unknown): { accessKeyId: pulumi.Output<string>; secretAccessKey: pulumi.Output<string> } {
   const v = value as { accessKey: string; secretKey: string };
   return { accessKeyId: pulumi.secret(v.accessKey), secretAccessKey: pulumi.secret(v.secretKey) };
 }
@@ -96,7 +96,8 @@ export function readSuppliedSecrets(raw: Raw, config: StackConfig): SuppliedSecr
     secretEnv: Object.fromEntries(config.apps.map((a) => [a.name, { ...sentryFor(a, raw.sentryDsn), ...fromEnv[a.name], ...secretMap(secretEnvRaw[a.name]) }])),
     external: Object.fromEntries(config.apps.map((a) => [a.name, secretMap(externalRaw[a.name])])),
     registries: registryLogins(raw.registryCredentials, config.registries),
-    ...(config.backups.suppliedCredentials ? { backup: backupLogin(raw.backupCredentials) } : {}),
+    ...(config.backups.suppliedCredentials ? { backup: spacesLogin(raw.backupCredentials) } : {}),
+    media: Object.fromEntries(config.apps.filter((a) => a.media.spaces?.suppliedCredentials).map((a) => [a.name, spacesLogin((raw.mediaCredentials as Record<string, unknown>)[a.name])])),
   };
 }
 

@@ -24,6 +24,7 @@ import {
   GUNICORN_WORKER_CLASSES,
   JOB_CONCURRENCY,
   STATIC_COLLECT,
+  MEDIA_STORAGES,
   PROBE_KINDS,
   REDIS_EVICTION_POLICIES,
   TARGETS,
@@ -85,6 +86,20 @@ const ENV_NAMES_MEANING =
   "the env names the app's settings read. `preset` first: `djangostack` (the names in [the app contract](app-contract.md); no debug variable), `twelve-factor` (`SECRET_KEY`, `ALLOWED_HOSTS`, `DEBUG`, `DATABASE_URL`, `REDIS_URL`, `CELERY_BROKER_URL`, `CELERY_RESULT_BACKEND`) or `cookiecutter-django` (`DJANGO_SECRET_KEY`, `DJANGO_ALLOWED_HOSTS`, `DJANGO_DEBUG`, `DATABASE_URL`, `REDIS_URL`, `CELERY_BROKER_URL`); then any role one by one, below. `\"\"` leaves a setting the app does not read unset (not `secretKey`, `allowedHosts`). Names are UPPER_SNAKE_CASE and must differ from each other and from the fixed names djangostack sets; `env` may use a default name the app no longer reads";
 
 const envRole = (role: string, what: string): KeyDoc => ({ key: `apps[].envNames.${role}`, type: "string", default: "the preset's", meaning: what });
+/** `<path>`, `.name`, `.region`, `.create` of a Spaces bucket (config/backups.ts parseSpacesBucket). */
+const bucketKeys = (path: string, d: { what: string; defaultName: string; nameRule: string; created: string; existing: string }): KeyDoc[] => [
+  { key: path, type: "object", meaning: d.what },
+  { key: `${path}.name`, type: "string", default: d.defaultName, meaning: `bucket name: 3-63 lowercase letters, digits and inner hyphens, unique across Spaces${d.nameRule}` },
+  { key: `${path}.region`, type: "string", default: "the stack's region, or the Spaces region of its city (`nyc1` → `nyc3`), else `nyc3`", allowed: SPACES_REGIONS, meaning: "the bucket's region: a Spaces region" },
+  {
+    key: `${path}.create`,
+    type: "boolean",
+    default: "`true`",
+    meaning: `\`true\`: the stack creates the bucket ${d.created}. It needs the provider's Spaces keys (\`digitalocean:spacesAccessId\`/\`spacesSecretKey\` or \`SPACES_ACCESS_KEY_ID\`/\`SPACES_SECRET_ACCESS_KEY\`). \`false\`: an existing bucket by name${d.existing}`,
+  },
+];
+const mediaRole = (role: string, what: string): KeyDoc =>
+  envRole(role, `${what}. Set only for an app with \`media.storage\` "spaces" (naming it for another app is refused); presets: django-storages' own \`AWS_*\` names (\`djangostack\` adds \`DJANGO_MEDIA_STORAGE\`), \`DJANGO_AWS_*\` for \`cookiecutter-django\``);
 const partRole = (role: string, what: string): KeyDoc =>
   envRole(role, `${what}, for settings that build their connections from parts: no preset sets it; read from the same URL the app would get (deployed or external) and handed over as secret env`);
 
@@ -261,7 +276,29 @@ export const REFERENCE: readonly SectionDoc[] = [
         default: "`/media/` for a sole app; `/media/<app>/` when there are several or a frontend",
         meaning: "where nginx serves the files (the app's MEDIA_URL): `/media/` or under it, no app's inside another's",
       },
-      { key: "apps[].media.root", type: "directory", default: "`/srv/media`", meaning: "MEDIA_ROOT, where the media volume is mounted; not a system directory" },
+      { key: "apps[].media.root", type: "directory", default: "`/srv/media`", meaning: "MEDIA_ROOT, where the media volume is mounted (storage `volume`); not a system directory" },
+      {
+        key: "apps[].media.storage",
+        type: "string",
+        default: "`spaces` on `kubernetes`, `volume` elsewhere",
+        allowed: MEDIA_STORAGES,
+        meaning:
+          "where uploads live, see [media](media.md). `volume`: a volume every process of the app mounts at `root`, served by nginx under `url` and archived by the backups (Docker targets only: on `kubernetes` it would be an emptyDir per pod, lost on every rollout, so it is refused there). `spaces`: a Spaces bucket of the app's own, written through django-storages' S3 backend with the bucket, endpoint and a key pair limited to the bucket under the media `envNames`; nginx serves nothing under `url` and the backups skip it (the bucket is the store). `none`: the app keeps no uploads (no volume, no bucket)",
+      },
+      ...bucketKeys("apps[].media.bucket", {
+        what: "the app's media bucket (storage `spaces`)",
+        defaultName: "`<project>-<stack>-<app>-media`",
+        nameRule: "; not another app's or the backups bucket, and kept once uploads exist (Spaces cannot rename a bucket)",
+        created: "(private, no listing), protected and retained on delete, so no config change, removed app or `pulumi destroy` deletes an upload",
+        existing: "",
+      }),
+      {
+        key: "apps[].media.private",
+        type: "boolean",
+        default: "`true`",
+        meaning: "`true`: objects are private and the app hands out signed URLs (query-string auth) that expire after `expiry`. `false`: objects are uploaded public-read and their URLs are plain and permanent",
+      },
+      { key: "apps[].media.expiry", type: "integer", default: "`3600`", meaning: "seconds a signed URL stays valid (1 to 604800, SigV4's week); only with `private` true" },
       {
         key: "apps[].healthPath",
         type: "path",
@@ -309,6 +346,15 @@ export const REFERENCE: readonly SectionDoc[] = [
       partRole("clickhouseDatabase", "the ClickHouse database"),
       partRole("clickhouseUser", "the ClickHouse user"),
       partRole("clickhousePassword", "the ClickHouse password"),
+      mediaRole("mediaStorage", "`s3`: the app stores uploads with django-storages' S3 backend (the sample app's switch)"),
+      mediaRole("storageBucket", "the bucket's name (cannot be `\"\"` on Spaces)"),
+      mediaRole("storageEndpoint", "`https://<region>.digitaloceanspaces.com` (cannot be `\"\"` on Spaces)"),
+      mediaRole("storageRegion", "the bucket's region"),
+      mediaRole("storageAccessKey", "the key pair's access key id, as secret env (cannot be `\"\"` on Spaces)"),
+      mediaRole("storageSecretKey", "the key pair's secret, as secret env (cannot be `\"\"` on Spaces)"),
+      mediaRole("storageDefaultAcl", "the ACL of uploaded objects: `private`, or `public-read` with `media.private` false"),
+      mediaRole("storageQuerystringAuth", "`true` (signed URLs) with `media.private`, else `false`"),
+      mediaRole("storageQuerystringExpire", "`media.expiry`, with `media.private`"),
       { key: "apps[].edge", type: "object", meaning: "the app's edge settings, see [edge.md](edge.md)" },
       { key: "apps[].edge.paths", type: "list", default: "`[]`", meaning: "per-path settings under a path the app answers; each setting comes from the most specific entry that sets it" },
       { key: "apps[].edge.paths[].path", type: "path", meaning: "required; the URL path prefix" },
@@ -636,16 +682,13 @@ export const REFERENCE: readonly SectionDoc[] = [
       },
       { key: "backups.schedule", type: "string", default: `\`${DEFAULT_BACKUP_SCHEDULE}\``, meaning: `when the backup runs (UTC): ${CRON_HINT}` },
       { key: "backups.retentionDays", type: "integer", default: "`30`", meaning: "days a backup is kept: the bucket's lifecycle rule expires objects under `<stack>/` after them (1 to 3650); the script's `prune` uses the same number" },
-      { key: "backups.bucket", type: "object", meaning: "the Spaces bucket" },
-      { key: "backups.bucket.name", type: "string", default: "`<project>-<stack>-backups`", meaning: "bucket name: 3-63 lowercase letters, digits and inner hyphens, unique across Spaces" },
-      { key: "backups.bucket.region", type: "string", default: "the stack's region, or the Spaces region of its city (`nyc1` → `nyc3`), else `nyc3`", allowed: SPACES_REGIONS, meaning: "the bucket's region: a Spaces region" },
-      {
-        key: "backups.bucket.create",
-        type: "boolean",
-        default: "`true`",
-        meaning:
-          "`true`: the stack creates the bucket (private, with the lifecycle rule), protected and retained on delete, so removing `backups` never deletes a dump. It needs the provider's Spaces keys (`digitalocean:spacesAccessId`/`spacesSecretKey` or `SPACES_ACCESS_KEY_ID`/`SPACES_SECRET_ACCESS_KEY`). `false`: an existing bucket by name; its retention is yours to set",
-      },
+      ...bucketKeys("backups.bucket", {
+        what: "the Spaces bucket",
+        defaultName: "`<project>-<stack>-backups`",
+        nameRule: "",
+        created: "(private, with the lifecycle rule), protected and retained on delete, so removing `backups` never deletes a dump",
+        existing: "; its retention is yours to set",
+      }),
       {
         key: "backupCredentials",
         type: "secret {accessKey, secretKey}",
@@ -654,6 +697,12 @@ export const REFERENCE: readonly SectionDoc[] = [
       },
       { key: "backupCredentials.accessKey", type: "secret string", meaning: "the Spaces access key id" },
       { key: "backupCredentials.secretKey", type: "secret string", meaning: "its secret" },
+      {
+        key: "mediaCredentials",
+        type: "map app → secret {accessKey, secretKey}",
+        default: "a generated Spaces key per app with `readwrite` on its media bucket only",
+        meaning: "`mediaCredentials.<app>`: an existing Spaces key pair for the app's media bucket instead: `pulumi config set --secret --path 'djangostack:mediaCredentials.web.accessKey' …` (and `.secretKey`). Only for an app with `media.storage` `spaces`",
+      },
     ],
   },
 ];

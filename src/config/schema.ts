@@ -18,6 +18,7 @@ import { checkSwap, parseDropletImage, parseRegion, parseSize } from "./slugs";
 import { parsePrices } from "./prices";
 import { checkCapacity } from "./capacity";
 import { NO_BACKUPS, parseBackups, parseDropletBackups } from "./backups";
+import { MEDIA_STORAGE_KEYS, MediaContext, attachMediaCredentials, checkMediaBuckets, parseMediaStorage, settleMediaEnvNames } from "./media";
 import { PATHS } from "../model/build";
 import { checkEdgePorts, checkReplicas, parseDeployUser, parseNamespace, parseNginxVersion } from "./values";
 import {
@@ -85,6 +86,7 @@ export const SECRET_CONFIG_KEYS = [
   "external",
   "registryCredentials",
   "backupCredentials",
+  "mediaCredentials",
 ] as const;
 
 /** Env names djangostack sets itself with the default env names; an app's `env` must not shadow them. */
@@ -137,7 +139,10 @@ function parseEffective(raw: Raw, identity: StackIdentity, secretKeys: readonly 
     c.fail("domain", raw.domain, 'target "kubernetes" needs a domain (a zone in DigitalOcean DNS, or records you point at the load balancer): its address is known only after the apps start, and Django must not accept any Host. To try the stack without one, use target "droplet" or "docker"');
   }
   const frontend = raw.frontend === undefined ? undefined : parseFrontend(c, raw.frontend);
-  const apps = parseApps(c, raw.apps, frontend, target);
+  // A region slug is judged the same on every target; only Kubernetes adds a rule of its own.
+  const region = parseRegion(c, raw.region, target, "nyc3");
+  const apps = parseApps(c, raw.apps, frontend, { ...identity, region, target });
+  attachMediaCredentials(c, apps, raw.mediaCredentials);
   attachSecretEnvKeys(c, apps, raw.secretEnv);
   attachSentryDsn(c, apps, raw.sentryDsn);
   attachExternalServices(c, apps, raw.external, new Map(apps.map((a) => [a.name, a.database])));
@@ -146,8 +151,6 @@ function parseEffective(raw: Raw, identity: StackIdentity, secretKeys: readonly 
   checkComponentNames(c, apps);
   checkSecretEnvValues(c, raw.secretEnv);
   checkSuppliedSecrets(c, apps, raw);
-  // A region slug is judged the same on every target; only Kubernetes adds a rule of its own.
-  const region = parseRegion(c, raw.region, target, "nyc3");
   // What follows depends on the target; with an invalid one it is judged as "docker", so its problems are dropped below.
   const targetDependent = c.problems.length;
   const targetValid = raw.target === undefined || (TARGETS as readonly unknown[]).includes(raw.target);
@@ -175,6 +178,7 @@ function parseEffective(raw: Raw, identity: StackIdentity, secretKeys: readonly 
     backups: NO_BACKUPS,
   };
   config.backups = parseBackups(c, raw.backups, raw.backupCredentials, config);
+  checkMediaBuckets(c, config);
   if (target !== "droplet" && raw.droplet !== undefined) c.fail("droplet", raw.droplet, `only allowed when target is "droplet" (target is "${target}")`);
   if (target !== "kubernetes" && raw.kubernetes !== undefined) c.fail("kubernetes", raw.kubernetes, `only allowed when target is "kubernetes" (target is "${target}")`);
   if (!targetValid) c.problems.splice(targetDependent);
@@ -221,11 +225,11 @@ const APP_KEYS = [
   "healthPath", "readyPath", "health", "static", "media", "websocketPaths", "envNames", "user", "server", "asgi", "jobs", "edge",
 ] as const;
 
-function parseApps(c: Checker, value: unknown, frontend: FrontendConfig | undefined, target: Target): AppConfig[] {
+function parseApps(c: Checker, value: unknown, frontend: FrontendConfig | undefined, ctx: MediaContext): AppConfig[] {
   const items = c.list("apps", value, [{}]);
   if (items.length === 0) c.fail("apps", value, "expected at least one Django app");
   if (items.length > 16) c.fail("apps", `${items.length} apps`, "at most 16 apps fit the 16 Redis databases");
-  const apps = items.map((item, i) => parseApp(c, `apps[${i}]`, item, i, items.length === 1 && !frontend, target));
+  const apps = items.map((item, i) => parseApp(c, `apps[${i}]`, item, i, items.length === 1 && !frontend, ctx));
   checkUnique(c, apps, (a) => [a.name], (i) => `apps[${i}].name`, "app names must be unique");
   checkUnique(c, apps, (a) => a.hosts, (i) => `apps[${i}].hosts`, "each host belongs to exactly one app");
   checkUnique(c, apps, (a) => [String(a.redisDb)], (i) => `apps[${i}].redisDb`, "each app needs its own Redis database number");
@@ -292,13 +296,19 @@ function parseBroker(c: Checker, path: string, value: unknown): { broker: boolea
   return { broker: true, brokerKind: "rabbitmq" };
 }
 
-function parseApp(c: Checker, path: string, value: unknown, index: number, soleApp: boolean, target: Target): AppConfig {
+function parseApp(c: Checker, path: string, value: unknown, index: number, soleApp: boolean, ctx: MediaContext): AppConfig {
+  const { target } = ctx;
   const raw = c.object(path, value, APP_KEYS);
   const name = c.string(`${path}.name`, raw.name, index === 0 ? "web" : `app${index + 1}`, APP_NAME, APP_NAME_HINT);
   const routes = c.stringList(`${path}.routes`, raw.routes, soleApp ? ["/"] : [`/${name}/`], ROUTE, ROUTE_HINT);
   if (routes.length === 0 && raw.hosts === undefined) c.fail(`${path}.routes`, raw.routes, "an app needs at least one route or host");
   const env = c.stringMap(`${path}.env`, raw.env, ENV_NAME, "UPPER_SNAKE_CASE names");
   const envNames = parseEnvNames(c, `${path}.envNames`, raw.envNames, Object.keys(FIXED_ENV));
+  const media = {
+    ...parseFiles(c, `${path}.media`, raw.media, "media", soleApp ? "/media/" : `/media/${name}/`, PATHS.media, MEDIA_STORAGE_KEYS),
+    ...parseMediaStorage(c, `${path}.media`, raw.media, name, ctx),
+  };
+  settleMediaEnvNames(c, `${path}.envNames`, envNames, raw.envNames, media.storage);
   checkAppEnv(c, `${path}.env`, name, env, managedEnv(envNames));
   const replicas = c.int(`${path}.replicas`, raw.replicas, 1, { min: 1, max: 100 });
   const autoscaleRaw = raw.autoscale === undefined ? undefined : c.object(`${path}.autoscale`, raw.autoscale, ["min", "max", "cpuPercent"]);
@@ -357,7 +367,7 @@ function parseApp(c: Checker, path: string, value: unknown, index: number, soleA
       maxRequestsJitter: c.int(`${path}.gunicorn.maxRequestsJitter`, g.maxRequestsJitter, 100, { min: 0, max: 100_000 }),
     },
     static: parseStatic(c, `${path}.static`, raw.static, soleApp ? "/static/" : `/static/${name}/`, target),
-    media: parseFiles(c, `${path}.media`, raw.media, "media", soleApp ? "/media/" : `/media/${name}/`, PATHS.media),
+    media,
     healthPath,
     readyPath,
     health: parseHealth(c, `${path}.health`, raw.health, healthPath, readyPath),

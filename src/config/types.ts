@@ -148,7 +148,16 @@ export const COMPONENT_ROLES = [
 export type ComponentRole = (typeof COMPONENT_ROLES)[number];
 /** The services whose URL an app may also read in parts. */
 export type ComponentService = "database" | "broker" | "clickhouse";
-export const ENV_ROLES = ["secretKey", "allowedHosts", "debug", "databaseUrl", "cacheUrl", "brokerUrl", "resultBackend", "clickhouseUrl", ...COMPONENT_ROLES] as const;
+/**
+ * The media bucket's settings (apps[].media.storage "spaces"), in django-storages' S3 terms; set only
+ * for an app whose media are on Spaces.
+ */
+export const MEDIA_ROLES = [
+  "mediaStorage", "storageBucket", "storageEndpoint", "storageRegion", "storageAccessKey", "storageSecretKey",
+  "storageDefaultAcl", "storageQuerystringAuth", "storageQuerystringExpire",
+] as const;
+export type MediaRole = (typeof MEDIA_ROLES)[number];
+export const ENV_ROLES = ["secretKey", "allowedHosts", "debug", "databaseUrl", "cacheUrl", "brokerUrl", "resultBackend", "clickhouseUrl", ...COMPONENT_ROLES, ...MEDIA_ROLES] as const;
 export type EnvRole = (typeof ENV_ROLES)[number];
 /** Env name per role; undefined: the app does not read it, so it is not set. */
 export type EnvNames = Record<EnvRole, string | undefined>;
@@ -236,8 +245,8 @@ export interface AppConfig {
   gunicorn: GunicornSettings;
   /** Where the app's collected static files are served (its STATIC_URL) and where its image holds them (STATIC_ROOT). */
   static: { url: string; root: string; collect: StaticCollect };
-  /** Where its uploads are served (MEDIA_URL) and where its processes write them (MEDIA_ROOT, the media volume). */
-  media: { url: string; root: string };
+  /** Where its uploads are served (MEDIA_URL) and where its processes write them (MEDIA_ROOT, the media volume), or its Spaces bucket. */
+  media: AppMedia;
   /** HTTP paths of the liveness and readiness probes; nginx routes each exactly to this app. */
   healthPath: string;
   readyPath: string;
@@ -247,6 +256,40 @@ export interface AppConfig {
   /** Services whose URL the app gets from `djangostack:external` instead of a deployed server. */
   external: ExternalService[];
   edge: AppEdge;
+}
+
+/**
+ * Where an app's uploads live: "volume", a volume the app's processes share and nginx serves under
+ * `media.url` (one host: the Docker targets); "spaces", a Spaces bucket the app writes through
+ * django-storages' S3 backend, which builds the URLs itself (src/config/media.ts); "none", nowhere
+ * (an app that keeps no uploads: no volume, no bucket).
+ */
+export const MEDIA_STORAGES = ["volume", "spaces", "none"] as const;
+export type MediaStorage = (typeof MEDIA_STORAGES)[number];
+
+/** `apps[].media.storage: spaces`: the bucket and how its objects are read. */
+export interface MediaSpaces {
+  bucket: SpacesBucketConfig;
+  /** Objects are private and the app hands out signed URLs (query-string auth) valid `expirySeconds`; false: public-read objects, plain URLs. */
+  private: boolean;
+  expirySeconds: number;
+  /** `djangostack:mediaCredentials.<app>` is set; otherwise the stack generates a Spaces key limited to the bucket. */
+  suppliedCredentials: boolean;
+}
+
+export interface AppMedia {
+  url: string;
+  root: string;
+  storage: MediaStorage;
+  /** Set exactly when storage is "spaces". */
+  spaces?: MediaSpaces;
+}
+
+/** A Spaces bucket the stack creates (protected, retained on delete) or an existing one by name. */
+export interface SpacesBucketConfig {
+  name: string;
+  region: string;
+  create: boolean;
 }
 
 export interface FrontendConfig {
@@ -464,7 +507,7 @@ export interface BackupsConfig {
   schedule: CronSchedule;
   /** The bucket's lifecycle rule expires objects after this many days; the script's prune uses it too. */
   retentionDays: number;
-  bucket: { name: string; region: string; create: boolean };
+  bucket: SpacesBucketConfig;
   /** `djangostack:backupCredentials` is set; otherwise the stack generates a Spaces key limited to the bucket. */
   suppliedCredentials: boolean;
   /** Apps whose database on the deployed PostgreSQL is dumped. */

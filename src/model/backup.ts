@@ -10,6 +10,7 @@ import { ScheduledJob, StackConfig } from "../config/types";
 import { BACKUP_ENV, BackupSettingsInput, backupCommand } from "../render/backup";
 import { SCHEDULER_STOP_GRACE_SECONDS } from "../render/scheduler";
 import * as names from "./names";
+import { mediaMounts, spacesEndpoint } from "./media";
 import { Health, Process, SecretEnvSource, VolumeMount } from "./types";
 
 export const BACKUP_PROCESS = "backup";
@@ -41,10 +42,6 @@ export const BACKUP_TIME_LIMIT_SECONDS = 6 * 3600;
 /** pg_dump streams to disk and the script streams uploads from disk: memory stays small whatever the dump size. */
 const BACKUP_RESOURCES = { cpuMillis: 250, memoryMiB: 128 };
 
-/** `https://<region>.digitaloceanspaces.com`: the Spaces endpoint the script signs for. */
-export function backupBucketEndpoint(region: string): string {
-  return `https://${region}.digitaloceanspaces.com`;
-}
 
 /** The bucket's one lifecycle rule: everything under `<stack>/` expires after `retentionDays`. */
 export function backupLifecycleRules(config: StackConfig): { id: string; enabled: boolean; prefix: string; expiration: { days: number }; abortIncompleteMultipartUploadDays: number }[] {
@@ -66,14 +63,15 @@ export function renderBackupDockerfile(postgresMajor: string): string {
 
 /**
  * The settings file of one backup process: every deployed app database (or, with managed PostgreSQL,
- * the one app's whose role it logs in as), and media on the Docker targets.
+ * the one app's whose role it logs in as), and media on the Docker targets: those on a volume. A
+ * bucket (media.storage "spaces") is the store itself and is not copied.
  */
 export function backupSettingsInput(config: StackConfig, apps: readonly string[] = config.backups.databases): BackupSettingsInput {
   const docker = config.target !== "kubernetes";
   return {
     stack: config.stack,
     databases: apps.map((app) => ({ name: names.database(app), role: names.role(app) })),
-    media: docker ? config.apps.map((a) => ({ name: a.name, path: `${BACKUP_PATHS.mediaRoot}/${a.name}` })) : [],
+    media: docker ? config.apps.filter((a) => a.media.storage === "volume").map((a) => ({ name: a.name, path: `${BACKUP_PATHS.mediaRoot}/${a.name}` })) : [],
     addressing: "virtual",
     retentionDays: config.backups.retentionDays,
     maintenanceDatabase: config.backups.managedPostgres ? "defaultdb" : "postgres",
@@ -104,7 +102,7 @@ export function backupJob(config: StackConfig): ScheduledJob {
 export function backupEnv(config: StackConfig): Record<string, string> {
   const { bucket } = config.backups;
   return {
-    [BACKUP_ENV.endpoint]: backupBucketEndpoint(bucket.region),
+    [BACKUP_ENV.endpoint]: spacesEndpoint(bucket.region),
     [BACKUP_ENV.region]: bucket.region,
     [BACKUP_ENV.bucket]: bucket.name,
     PGHOST: names.POSTGRES,
@@ -206,7 +204,7 @@ export function backupProcesses(config: StackConfig): Process[] {
       singleton: true,
       stopGraceSeconds: SCHEDULER_STOP_GRACE_SECONDS + 5,
       // Media read-only: the backup archives uploads, it never changes them. Dumps go to the container's disk.
-      volumes: [config_, ...config.apps.map((a): VolumeMount => ({ volume: names.volume.media(a.name), kind: "media", mountPath: `${BACKUP_PATHS.mediaRoot}/${a.name}`, readOnly: true }))],
+      volumes: [config_, ...config.apps.flatMap((a) => mediaMounts(a, `${BACKUP_PATHS.mediaRoot}/${a.name}`, true))],
     },
   ];
 }

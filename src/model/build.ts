@@ -11,6 +11,7 @@ import { SCHEDULER_STOP_GRACE_SECONDS } from "../render/scheduler";
 import { staticCopyCommand } from "./static";
 import { OWNERSHIP_CAPABILITIES, volumeOwnershipCommand } from "../render/ownership";
 import { backupProcesses } from "./backup";
+import { mediaEnv, mediaMounts, mediaSecretEnv } from "./media";
 
 /** In-container paths shared by the realizers and the renderers. */
 export const PATHS = {
@@ -104,9 +105,9 @@ export function buildModel(config: StackConfig): WorkloadModel {
       healthPath: a.healthPath,
       readyPath: a.readyPath,
       staticVolume: names.volume.static(a.name),
-      mediaVolume: names.volume.media(a.name),
       staticUrl: a.static.url,
-      mediaUrl: a.media.url,
+      // Only a volume is nginx's to serve; a bucket's URLs point at Spaces.
+      ...(a.media.storage === "volume" ? { mediaUrl: a.media.url } : {}),
       readTimeoutSeconds: edgeReadTimeout(a),
       edgePaths: a.edge.paths,
       edgeHeaders: a.edge.headers,
@@ -353,6 +354,7 @@ function appEnv(config: StackConfig, app: AppConfig): Record<string, string> {
     CELERY_WORKER_HEARTBEAT_FILE: PATHS.workerHeartbeat,
     CELERY_WORKER_READY_FILE: PATHS.workerReady,
     CELERY_BEAT_HEARTBEAT_FILE: PATHS.beatHeartbeat,
+    ...mediaEnv(app),
   };
 }
 
@@ -388,6 +390,7 @@ function appSecretEnv(app: AppConfig): Record<string, SecretEnvSource> {
   if (n.brokerUrl && usesDeployedRabbitmq(app)) {
     for (const other of app.brokerAccess) env[brokerAccessEnv(n.brokerUrl, other)] = { kind: "brokerUrl", app: app.name, vhostOf: other };
   }
+  Object.assign(env, mediaSecretEnv(app));
   for (const key of app.secretEnvKeys) env[key] = { kind: "userSecret", app: app.name, key };
   return env;
 }
@@ -441,7 +444,7 @@ function ownershipProcess(config: StackConfig, app: AppConfig, before: string[])
   if (config.target === "kubernetes" || !app.user) return undefined;
   const mounts: VolumeMount[] = [
     { volume: names.volume.static(app.name), kind: "static", mountPath: `${PATHS.ownershipRoot}/static`, readOnly: false },
-    { volume: names.volume.media(app.name), kind: "media", mountPath: `${PATHS.ownershipRoot}/media`, readOnly: false },
+    ...mediaMounts(app, `${PATHS.ownershipRoot}/media`, false),
   ];
   return {
     ...base(names.chown(app.name), "chown", { cpuMillis: 100, memoryMiB: 64 }),
@@ -500,7 +503,7 @@ function appProcesses(config: StackConfig, app: AppConfig): Process[] {
     autoscale: app.autoscale,
     stopGraceSeconds: app.gunicorn.gracefulTimeoutSeconds + 5,
     volumes: [
-      { volume: names.volume.media(app.name), kind: "media", mountPath: app.media.root, readOnly: false },
+      ...mediaMounts(app, app.media.root, false),
       { volume: "gunicorn-config", kind: "config", mountPath: "/etc/djangostack", readOnly: true },
       tmpScratch,
     ],
@@ -527,14 +530,14 @@ function appProcesses(config: StackConfig, app: AppConfig): Process[] {
  */
 function scheduledProcesses(config: StackConfig, app: AppConfig, shared: Partial<Process>): Process[] {
   if (app.jobs.length === 0) return [];
-  const media: VolumeMount = { volume: names.volume.media(app.name), kind: "media", mountPath: app.media.root, readOnly: false };
+  const media = mediaMounts(app, app.media.root, false);
   if (config.target === "kubernetes") {
     return app.jobs.map((job) => ({
       ...base(names.job(app.name, job.name), "job", job.resources),
       ...shared,
       command: job.command,
       schedule: { cron: job.schedule.expression, concurrency: job.concurrency, timeLimitSeconds: job.timeLimitSeconds },
-      volumes: [media, tmpScratch],
+      volumes: [...media, tmpScratch],
     }));
   }
   // The jobs share the container's limits: room for each to run at once, and the scheduler's own.
@@ -548,7 +551,7 @@ function scheduledProcesses(config: StackConfig, app: AppConfig, shared: Partial
       // Exactly one, or each run would happen twice during a replacement.
       singleton: true,
       stopGraceSeconds: SCHEDULER_STOP_GRACE_SECONDS + 5,
-      volumes: [media, { volume: "scheduler-config", kind: "config", mountPath: PATHS.schedulerDir, readOnly: true }, tmpScratch],
+      volumes: [...media, { volume: "scheduler-config", kind: "config", mountPath: PATHS.schedulerDir, readOnly: true }, tmpScratch],
     },
   ];
 }
@@ -622,7 +625,7 @@ function edgeProcess(config: StackConfig): Process {
     { volume: "nginx-run", kind: "scratch", mountPath: "/tmp", readOnly: false },
     ...config.apps.flatMap((a): VolumeMount[] => [
       { volume: names.volume.static(a.name), kind: "static", mountPath: `${PATHS.nginxStatic}/${a.name}`, readOnly: true },
-      { volume: names.volume.media(a.name), kind: "media", mountPath: `${PATHS.nginxMedia}/${a.name}`, readOnly: true },
+      ...mediaMounts(a, `${PATHS.nginxMedia}/${a.name}`, true),
     ]),
   ];
   if (tls) {

@@ -88,7 +88,9 @@ export type SecretEnvSource =
   /** A URL the user supplied as the secret `djangostack:external.<app>.<service>`. */
   | { kind: "external"; app: string; service: ExternalService }
   /** The key pair of the backup bucket (djangostack:backupCredentials or the generated Spaces key). */
-  | { kind: "backupCredential"; part: "accessKeyId" | "secretAccessKey" };
+  | { kind: "backupCredential"; part: "accessKeyId" | "secretAccessKey" }
+  /** The key pair of an app's media bucket (djangostack:mediaCredentials.<app> or its generated Spaces key). */
+  | { kind: "mediaCredential"; app: string; part: "accessKeyId" | "secretAccessKey" };
 
 export interface Process {
   /** Unique, DNS-safe: "postgres", "web-web", "web-worker-default", "web-beat", "web-migrate", "nginx". */
@@ -138,10 +140,9 @@ export interface AppRouting {
   healthPath: string;
   readyPath: string;
   staticVolume: string;
-  mediaVolume: string;
-  /** URL prefixes nginx serves the app's static files and uploads under. */
+  /** URL prefixes nginx serves the app's static files and uploads under; no uploads unless they are on a volume. */
   staticUrl: string;
-  mediaUrl: string;
+  mediaUrl?: string;
   /** How long nginx waits for the app's response, derived from its app server's timeout. */
   readTimeoutSeconds: number;
   /** The app's own edge settings per path (config `apps[].edge.paths`). */

@@ -741,6 +741,7 @@ function staticLocations(apps: AppRouting[], input: NginxInput): string[] {
         ...block(`location ~ "${HASHED_STATIC_REGEX}"`, [`add_header Cache-Control "${IMMUTABLE}";`, ...headers]),
       ]),
     );
+    if (app.mediaUrl === undefined) continue;
     lines.push(
       // Served as plain files: nothing here is ever passed to an interpreter, and the CSP keeps an
       // uploaded HTML/SVG file from running script in the browser.
@@ -959,7 +960,8 @@ function httpContext(input: NginxInput): string[] {
     "# Keep a caller's request id when it is well formed, otherwise mint one.",
     ...block("map $http_x_request_id $djs_request_id", ["default $request_id;", '"~^[A-Za-z0-9._-]{1,128}$" $http_x_request_id;']),
     ...hstsMaps(input),
-    ...block("map $uri $djs_media_disposition", ['default "";', `"~*${ACTIVE_MEDIA_REGEX}" attachment;`]),
+    // Only where nginx serves uploads from a volume.
+    ...(input.routing.some((r) => r.mediaUrl !== undefined) ? block("map $uri $djs_media_disposition", ['default "";', `"~*${ACTIVE_MEDIA_REGEX}" attachment;`]) : []),
     ...headerMap("x_frame_options", "x_frame_options", "DENY"),
     ...headerMap("x_content_type_options", "x_content_type_options", "nosniff"),
     ...headerMap("referrer_policy", "referrer_policy", "strict-origin-when-cross-origin"),

@@ -73,6 +73,8 @@ export interface Credentials {
   secretKey: Record<string, string>;
   /** `djangostack:external` URLs the test points apps at (its own servers). */
   external?: Record<string, Partial<Record<ExternalService, string>>>;
+  /** The key pair of each app's media bucket (the test's S3 server's). */
+  media?: Record<string, { accessKeyId: string; secretAccessKey: string }>;
 }
 
 /** Fresh credentials for every app of the stack, as the Secrets tier generates them. */
@@ -150,6 +152,8 @@ export function secretValue(source: SecretEnvSource, stack: Stack, creds: Creden
     }
     case "backupCredential":
       throw new Error("test fixture: the backup bucket's key is not one of the stack's generated credentials");
+    case "mediaCredential":
+      return need(creds.media?.[source.app]?.[source.part], "media bucket key");
   }
 }
 

@@ -43,7 +43,7 @@ const PROBES: Raw[] = [
     },
   },
   { target: "droplet", droplet: { ...droplet, egress: "droplet-ip" }, backups: { bucket: {} }, backupCredentials: { accessKey: "DO00EXAMPLEKEY", secretKey: "example-secret" } },
-  { target: "kubernetes", domain: "example.com" },
+  { target: "kubernetes", domain: "example.com", apps: [{ name: "web", media: { bucket: { name: "acme-uploads", region: "ams3", create: false }, private: true, expiry: 600 } }] },
 ];
 
 /** Every key path the parser accepts, list indices written `[]`. */

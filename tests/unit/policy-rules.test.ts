@@ -71,6 +71,12 @@ describe("data-retained", () => {
   it("cannot see retainOnDelete inside CrossGuard, so an unknown value is not a violation", () => {
     assert.deepEqual(rule("data-retained").check(volume("djangostack-local-media-web", {})), []);
   });
+  it("flags a Spaces bucket (media, backups) deleted with the stack, passes a protected or retained one", () => {
+    const bucket = (opts: CheckedResource["opts"]): CheckedResource => ({ type: "digitalocean:index/spacesBucket:SpacesBucket", props: { name: "djangostack-production-web-media" }, opts });
+    assert.match(rule("data-retained").check(bucket({ protect: false, retainOnDelete: false })).join("\n"), /bucket djangostack-production-web-media holds uploads or backups/);
+    assert.deepEqual(rule("data-retained").check(bucket({ protect: true, retainOnDelete: false })), []);
+    assert.deepEqual(rule("data-retained").check(bucket({ retainOnDelete: true })), []);
+  });
 });
 
 describe("replicated-has-pdb", () => {

@@ -29,6 +29,18 @@ export interface AppOutputV1 {
   brokerUrl?: string;
   /** Secret. Redis URL as the app receives it. */
   redisUrl: string;
+  /** Where its uploads live (optional: stacks last deployed before it still read as v1). */
+  media?: MediaOutputV1;
+}
+
+/** `apps.<app>.media`: a volume, the app's Spaces bucket, or none (docs/media.md). */
+export interface MediaOutputV1 {
+  storage: "volume" | "spaces" | "none";
+  /** With storage "spaces": the bucket, its region and S3 endpoint, and whether its objects are private (signed URLs). */
+  bucket?: string;
+  region?: string;
+  endpoint?: string;
+  private?: boolean;
 }
 
 /** Outputs every target exports. */
@@ -159,6 +171,7 @@ export const OUTPUTS_CONTRACT: readonly ContractEntry[] = [
   { key: "apps.<app>.hosts", type: "string[]", json: "array", secret: false, targets: ALL, required: true, meaning: "extra host names routed to the app" },
   { key: "apps.<app>.databaseUrl", type: "string", json: "string", secret: true, targets: ALL, required: false, meaning: "Postgres DSN as the app receives it (`postgres://user:pass@host:port/db`)" },
   { key: "apps.<app>.brokerUrl", type: "string", json: "string", secret: true, targets: ALL, required: false, meaning: "AMQP URL as the app receives it" },
+  { key: "apps.<app>.media", type: "`{storage, bucket?, region?, endpoint?, private?}`", json: "object", secret: false, targets: ALL, required: false, meaning: "where the app's uploads live (docs/media.md): `volume`, `none`, or `spaces` with the bucket, its region and S3 endpoint and whether objects are private (signed URLs); always exported, absent only on stacks last updated before it existed" },
   { key: "apps.<app>.redisUrl", type: "string", json: "string", secret: true, targets: ALL, required: true, meaning: "Redis URL as the app receives it (`rediss://` on managed Valkey)" },
   { key: "estimatedMonthlyCostUsd", type: "`{min, max}`", json: "object", secret: false, targets: ALL, required: false, meaning: "monthly DigitalOcean list price in USD at minimum and maximum scale (workload pool min/max nodes); 0 on `docker`; always exported, absent only on stacks last updated before the estimate existed" },
   { key: "estimatedMonthlyCostBreakdown", type: "`{resource, slug, count, unitUsd, minUsd, maxUsd, source}[]`", json: "array", secret: false, targets: ALL, required: false, meaning: "the estimate per billed resource and where each price comes from (docs/guardrails.md)" },

@@ -6,6 +6,12 @@
  * lib/middleware/authentication.js: "Signature version 4 calculation is unimplemented") and serves
  * unsigned requests. The proxy also checks the signed payload hash against the body, refuses requests
  * more than 15 minutes off the clock, records every request, and can answer chosen ones with an error.
+ *
+ * Presigned URLs (query-string auth, X-Amz-Algorithm=AWS4-HMAC-SHA256): s3rver 3.7.1 checks their
+ * expiry but not their signature (parseQueryV4, then "Signature version 4 calculation is
+ * unimplemented"), so the proxy recomputes the query signature with aws4 (`signQuery`) and refuses
+ * an expired, tampered or foreign one. As on Spaces, whose ACLs are per object, an unsigned GET or
+ * HEAD is served only for an object uploaded through the proxy with `x-amz-acl: public-read`.
  */
 import * as aws4 from "aws4";
 import * as crypto from "node:crypto";
@@ -22,6 +28,10 @@ export interface S3Request {
   status: number;
   /** Why the proxy refused it, when it did. */
   refused?: string;
+  /** The canned ACL it asked for (`x-amz-acl`), if any. */
+  acl?: string;
+  /** How it was authenticated: the Authorization header, a presigned query, or neither. */
+  auth: "header" | "query" | "none";
 }
 
 /** Answer the next `times` requests matching method and key with `status` (5xx is retried by clients). */
@@ -88,6 +98,38 @@ function checkSignature(req: http.IncomingMessage, body: Buffer, s3: { region: s
   return undefined;
 }
 
+/** Undefined when the presigned URL is signed right and still valid; else an S3 error code and message. */
+function checkPresigned(req: http.IncomingMessage, url: URL, s3: { region: string; accessKeyId: string; secretAccessKey: string }): [string, string] | undefined {
+  const q = url.searchParams;
+  if (q.get("X-Amz-Algorithm") !== "AWS4-HMAC-SHA256") return ["AuthorizationQueryParametersError", "X-Amz-Algorithm only supports AWS4-HMAC-SHA256"];
+  const credential = /^([^/]+)\/(\d{8})\/([^/]+)\/s3\/aws4_request$/.exec(q.get("X-Amz-Credential") ?? "");
+  if (!credential) return ["AuthorizationQueryParametersError", "malformed X-Amz-Credential"];
+  const [, accessKey, date, region] = credential;
+  if (accessKey !== s3.accessKeyId) return ["InvalidAccessKeyId", `unknown access key ${accessKey}`];
+  if (region !== s3.region) return ["AuthorizationQueryParametersError", `region ${region}, expected ${s3.region}`];
+  const amzDate = q.get("X-Amz-Date") ?? "";
+  const signedAt = amzTime(amzDate);
+  if (!amzDate.startsWith(date) || Number.isNaN(signedAt)) return ["AuthorizationQueryParametersError", "X-Amz-Date differs from the credential's date"];
+  const expires = Number(q.get("X-Amz-Expires"));
+  if (!Number.isInteger(expires) || expires < 1 || expires > 604800) return ["AuthorizationQueryParametersError", "X-Amz-Expires must be 1 to 604800 seconds"];
+  if (Date.now() > signedAt + expires * 1000) return ["AccessDenied", "Request has expired"];
+  const names = (q.get("X-Amz-SignedHeaders") ?? "").split(";");
+  if (!names.includes("host")) return ["AccessDenied", "host is not signed"];
+  const headers: Record<string, string> = {};
+  for (const n of names) {
+    const v = header(req, n);
+    if (v === undefined) return ["AccessDenied", `signed header ${n} not sent`];
+    headers[n] = v;
+  }
+  // The same request signed again without its signature: aws4 keeps the URL's date and expiry.
+  const unsigned = new URLSearchParams(q);
+  unsigned.delete("X-Amz-Signature");
+  const signed = aws4.sign({ host: headers.host, method: req.method, path: `${url.pathname}?${unsigned.toString()}`, service: "s3", region, headers, signQuery: true }, s3);
+  const expected = new URL(signed.path ?? "", "http://proxy").searchParams.get("X-Amz-Signature");
+  if (!expected || expected !== q.get("X-Amz-Signature")) return ["SignatureDoesNotMatch", "the request signature we calculated does not match the signature you provided"];
+  return undefined;
+}
+
 function errorXml(code: string, message: string): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>`;
 }
@@ -101,12 +143,17 @@ function readBody(req: http.IncomingMessage): Promise<Buffer> {
   });
 }
 
+/** Query parameters of a presigned URL's signature (the rest, e.g. response-content-type, pass on). */
+const QUERY_AUTH = ["X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders", "X-Amz-Signature", "X-Amz-Security-Token"];
+
 function forward(req: http.IncomingMessage, body: Buffer, res: http.ServerResponse, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     // The proxy is the only gate: s3rver knows just its own access key, and serves anonymous requests.
     const headers = { ...req.headers };
     delete headers.authorization;
-    const upstream = http.request({ host: "127.0.0.1", port, method: req.method, path: req.url, headers }, (up) => {
+    const url = new URL(req.url ?? "/", "http://proxy");
+    for (const p of QUERY_AUTH) url.searchParams.delete(p);
+    const upstream = http.request({ host: "127.0.0.1", port, method: req.method, path: `${url.pathname}${url.search}`, headers }, (up) => {
       res.writeHead(up.statusCode ?? 502, up.headers);
       up.pipe(res);
       up.on("end", () => resolve(up.statusCode ?? 502));
@@ -127,15 +174,20 @@ export async function startS3(opts: { bucket?: string; region?: string; accessKe
 
   const requests: S3Request[] = [];
   const faults: S3Fault[] = [];
+  /** Keys last written with x-amz-acl public-read: anonymous reads of these are served. */
+  const publicKeys = new Set<string>();
   const bucketPath = `/${bucket}`;
   const proxy = http.createServer((req, res) => {
     void (async () => {
       const url = new URL(req.url ?? "/", "http://proxy");
       const key = url.pathname.startsWith(`${bucketPath}/`) ? decodeURIComponent(url.pathname.slice(bucketPath.length + 1)) : "";
-      const entry: S3Request = { method: req.method ?? "", key, query: url.search, status: 0 };
+      const auth = header(req, "authorization") !== undefined ? "header" : url.searchParams.has("X-Amz-Algorithm") ? "query" : "none";
+      const acl = header(req, "x-amz-acl");
+      const entry: S3Request = { method: req.method ?? "", key, query: url.search, status: 0, auth, ...(acl === undefined ? {} : { acl }) };
       requests.push(entry);
       const body = await readBody(req);
-      const refusal = checkSignature(req, body, creds);
+      const anonymousRead = auth === "none" && (req.method === "GET" || req.method === "HEAD") && key !== "" && publicKeys.has(key);
+      const refusal = anonymousRead ? undefined : auth === "query" ? checkPresigned(req, url, creds) : checkSignature(req, body, creds);
       const fault = faults.find((f) => f.times > 0 && f.method === req.method && f.key.test(key));
       if (refusal || fault) {
         if (fault && !refusal) fault.times -= 1;
@@ -147,6 +199,10 @@ export async function startS3(opts: { bucket?: string; region?: string; accessKe
         return;
       }
       entry.status = await forward(req, body, res, port);
+      if (req.method === "PUT" && key !== "" && entry.status === 200) {
+        if (acl === "public-read") publicKeys.add(key);
+        else publicKeys.delete(key);
+      }
     })().catch((e: unknown) => {
       res.writeHead(502);
       res.end(String(e));

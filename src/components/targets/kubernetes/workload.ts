@@ -145,8 +145,9 @@ export const DISK_SCRATCH_MIB = 1024;
 
 /**
  * Volumes and mounts for a process. Scratch dirs are emptyDirs (in memory where the model says so);
- * static and media dirs are per-pod emptyDirs: static files come from the image, and block storage
- * cannot be shared between pods on different nodes (media belongs in object storage, see docs).
+ * static dirs are per-pod emptyDirs filled from the image. No media dir: block storage cannot be
+ * shared between pods on different nodes and an emptyDir dies with its pod, so uploads go to a Spaces
+ * bucket (config refuses apps[].media.storage "volume" on kubernetes; docs/media.md).
  */
 export function volumesFor(process: Process, opts: VolumeOptions): { volumes: Volume[]; mounts: K8sMount[] } {
   const volumes: Volume[] = [];
@@ -165,9 +166,10 @@ export function volumesFor(process: Process, opts: VolumeOptions): { volumes: Vo
         add(v, { emptyDir: { medium: "Memory", sizeLimit: "1Mi" } });
         break;
       case "static":
-      case "media":
         add(v, { emptyDir: { sizeLimit: `${DISK_SCRATCH_MIB}Mi` } });
         break;
+      case "media":
+        throw new Error(`djangostack: ${process.name} mounts media volume ${v.volume}, which Kubernetes cannot keep; its media belong in a bucket`);
       case "data":
         if (!opts.claims?.has(v.volume)) throw new Error(`djangostack: ${process.name} needs data volume ${v.volume} but no claim provides it`);
         add(v, undefined);

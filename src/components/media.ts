@@ -1,0 +1,51 @@
+import * as pulumi from "@pulumi/pulumi";
+import { AppConfig, StackConfig } from "../config/types";
+import { spacesEndpoint } from "../model/media";
+import { SpacesKeyPair, SpacesStore, spacesStore } from "./spaces";
+
+export interface MediaArgs {
+  config: StackConfig;
+  /** `djangostack:mediaCredentials`, by app, wrapped as secrets when read; an app absent here gets a generated key. */
+  supplied: Record<string, SpacesKeyPair>;
+}
+
+/** An app's media bucket as the stack outputs describe it. */
+export interface MediaBucketOutput {
+  bucket: pulumi.Output<string>;
+  region: string;
+  endpoint: string;
+  private: boolean;
+}
+
+/** Apps whose uploads go to a Spaces bucket (apps[].media.storage "spaces"). */
+export const spacesApps = (config: StackConfig): AppConfig[] => config.apps.filter((a) => a.media.spaces !== undefined);
+
+/**
+ * The Media tier: for each app on Spaces, its private bucket (created, or an existing one by name)
+ * and a key with read-write on that bucket only, which the app's processes receive as secret env.
+ * Buckets are protected and retained on delete (see `spacesStore`): moving an app back to a volume,
+ * removing it or `pulumi destroy` never deletes an upload. No lifecycle rule: uploads are kept.
+ */
+export class MediaTier extends pulumi.ComponentResource {
+  /** By app. */
+  readonly stores: Record<string, SpacesStore>;
+  readonly credentials: Record<string, SpacesKeyPair>;
+  readonly buckets: Record<string, MediaBucketOutput>;
+
+  constructor(name: string, args: MediaArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("djangostack:app:Media", name, {}, opts);
+    const { config } = args;
+    this.stores = {};
+    this.credentials = {};
+    this.buckets = {};
+    for (const app of spacesApps(config)) {
+      const spaces = app.media.spaces;
+      if (!spaces) continue;
+      const store = spacesStore(this, `${name}-${app.name}`, { bucket: spaces.bucket, keyName: `djangostack-${config.stack}-${app.name}-media`, supplied: args.supplied[app.name] });
+      this.stores[app.name] = store;
+      this.credentials[app.name] = store.credentials;
+      this.buckets[app.name] = { bucket: store.bucketName, region: spaces.bucket.region, endpoint: spacesEndpoint(spaces.bucket.region), private: spaces.private };
+    }
+    this.registerOutputs({ buckets: this.buckets });
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * Where an app's uploads go, as the model states it: on "volume" the media volume every app process
+ * mounts at MEDIA_ROOT (and nginx serves); on "spaces" no volume at all, and the app's env names the
+ * bucket, its endpoint and the key pair django-storages signs with; on "none" neither.
+ */
+import { AppConfig } from "../config/types";
+import * as names from "./names";
+import { SecretEnvSource, VolumeMount } from "./types";
+
+/** `https://<region>.digitaloceanspaces.com`: the Spaces endpoint of a region (the backup script and the apps sign for it). */
+export function spacesEndpoint(region: string): string {
+  return `https://${region}.digitaloceanspaces.com`;
+}
+
+/** The app's media volume mounted at `mountPath`, when its media are on a volume; else nothing. */
+export function mediaMounts(app: AppConfig, mountPath: string, readOnly: boolean): VolumeMount[] {
+  return app.media.storage === "volume" ? [{ volume: names.volume.media(app.name), kind: "media", mountPath, readOnly }] : [];
+}
+
+/** The value DJANGO_MEDIA_STORAGE (envNames.mediaStorage) carries for an app on Spaces. */
+export const S3_MEDIA_STORAGE = "s3";
+
+/** Plain env of an app on Spaces, under its media env names (those the app does not read are left out). */
+export function mediaEnv(app: AppConfig): Record<string, string> {
+  const spaces = app.media.spaces;
+  if (!spaces) return {};
+  const n = app.envNames;
+  const values: [string | undefined, string][] = [
+    [n.mediaStorage, S3_MEDIA_STORAGE],
+    [n.storageBucket, spaces.bucket.name],
+    [n.storageEndpoint, spacesEndpoint(spaces.bucket.region)],
+    [n.storageRegion, spaces.bucket.region],
+    // Spaces applies per-object ACLs: the bucket stays private (no listing) either way.
+    [n.storageDefaultAcl, spaces.private ? "private" : "public-read"],
+    [n.storageQuerystringAuth, spaces.private ? "true" : "false"],
+    ...(spaces.private ? [[n.storageQuerystringExpire, String(spaces.expirySeconds)] as [string | undefined, string]] : []),
+  ];
+  return Object.fromEntries(values.filter((v): v is [string, string] => v[0] !== undefined));
+}
+
+/** The media bucket's key pair as secret env of an app on Spaces. */
+export function mediaSecretEnv(app: AppConfig): Record<string, SecretEnvSource> {
+  const n = app.envNames;
+  if (!app.media.spaces || !n.storageAccessKey || !n.storageSecretKey) return {};
+  return {
+    [n.storageAccessKey]: { kind: "mediaCredential", app: app.name, part: "accessKeyId" },
+    [n.storageSecretKey]: { kind: "mediaCredential", app: app.name, part: "secretAccessKey" },
+  };
+}
