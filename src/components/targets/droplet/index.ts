@@ -7,6 +7,7 @@ import { DockerRealizer } from "../docker/realizer";
 import { letsEncryptEdge, tlsSettingsFor } from "../docker/tls";
 import { Deployer } from "../types";
 import { DropletHost } from "./host";
+import { DropletSignals } from "./signals";
 
 export { DropletHost } from "./host";
 export { activationScript } from "../docker/tls";
@@ -38,7 +39,9 @@ export const deployDroplet: Deployer = ({ name, config, model, credentials }) =>
     pulumi.log.warn(`djangostack: edge.tls.mode is "none": ${config.domain} is served over plain HTTP.`);
   }
 
-  const wait = [host.bootstrap];
+  // Before any container: nginx bind-mounts the status directory the install creates for the deploy user.
+  const signals = new DropletSignals(`${name}-signals`, { config, routing: model.routing, address: host.address, bootstrap: host.bootstrap, dropletId: host.droplet.id });
+  const wait = [host.bootstrap, signals.statusInstall];
   const cli: DockerCli = { kind: "ssh", host: host.address, user: config.droplet?.deployUser ?? "deploy" };
   const letsEncrypt = tls ? letsEncryptEdge(name, { config, settings: tls, cli, dependsOn: wait }) : undefined;
   const realizer = new DockerRealizer(`${name}-docker`, {
@@ -75,7 +78,7 @@ export const deployDroplet: Deployer = ({ name, config, model, credentials }) =>
       registry: host.registry.endpoint,
       dns: host.dns,
       tls: tlsNote,
-      monitoring: host.monitoring,
+      monitoring: `${signals.summary}; ${host.monitoring}`,
     },
   };
 };
