@@ -19,6 +19,8 @@ export const BACKUP_PATHS = {
   /** The script, its settings and (Docker) the scheduler and its one-job table, read-only. */
   dir: "/etc/djangostack/backup",
   heartbeat: "/tmp/djangostack-backup.heartbeat",
+  /** The scheduler's record of the backup runs (src/render/scheduler.ts --status): what readiness reads. */
+  status: "/tmp/djangostack-backup.status",
   /** Each app's media volume, read-only, as `<mediaRoot>/<app>`. */
   mediaRoot: "/srv/backup-media",
   /** Where dumps are written before upload: disk, not memory (the container's layer on Docker, an emptyDir on Kubernetes). */
@@ -200,8 +202,12 @@ export function backupProcesses(config: StackConfig): Process[] {
   return [
     {
       ...common,
-      command: ["python3", "-I", BACKUP_FILES.scheduler, BACKUP_FILES.jobs, "--heartbeat", BACKUP_PATHS.heartbeat],
-      health: { liveness: { kind: "exec", command: heartbeatProbe(120) }, readiness: { kind: "exec", command: heartbeatProbe(120) }, timing: HEALTH },
+      command: ["python3", "-I", BACKUP_FILES.scheduler, BACKUP_FILES.jobs, "--heartbeat", BACKUP_PATHS.heartbeat, "--status", BACKUP_PATHS.status],
+      // Liveness restarts a stuck scheduler. Readiness (what Docker reports as the container's health)
+      // fails while the last scheduled backup failed or a due one has not succeeded: the Droplet's
+      // container-status check turns that into an alert. A restart would forget the failure, so
+      // readiness never feeds the restart.
+      health: { liveness: { kind: "exec", command: heartbeatProbe(120) }, readiness: { kind: "exec", command: ["python3", "-I", BACKUP_FILES.scheduler, "--probe", BACKUP_PATHS.status] }, timing: HEALTH },
       // Exactly one, or a replacement would run the backup twice.
       singleton: true,
       stopGraceSeconds: SCHEDULER_STOP_GRACE_SECONDS + 5,

@@ -20,6 +20,9 @@ import { scanArgv } from "./harness/argv-scan";
 import { PostgresServer, startPostgres } from "./harness/postgres";
 import { RunResult, requireBinary, run, sleep, spawnServer, tempDir, useHarness, waitFor } from "./harness/process";
 import { S3Server, startS3 } from "./harness/s3";
+import { parseConfig } from "../../src/config/schema";
+import { BACKUP_FILES, BACKUP_PATHS, backupJob, backupProcesses } from "../../src/model/backup";
+import { SCHEDULER_SCRIPT, renderSchedulerJobs } from "../../src/render/scheduler";
 import { generatePassword } from "./harness/secrets";
 
 useHarness();
@@ -519,5 +522,51 @@ describe("backup and restore with the rendered script (real PostgreSQL 15, s3rve
     assert.deepEqual(keys.filter((k) => stale.includes(k)), [], "the stale backup is gone");
     const after = JSON.parse((await backup(["list", "--database", "web_db"])).stdout) as Manifest[];
     assert.equal(after.length, before.length + 1, "the new backup is there and the recent ones stay");
+  });
+
+  test("a failed scheduled backup turns the backup container's health (Docker's readiness) unhealthy until a run succeeds (issue 13 item 1)", async () => {
+    // The Droplet's backup process as the model has it: the scheduler with --status, readiness = --probe.
+    const config = parseConfig({ target: "droplet", droplet: { sshKeys: ["aa:bb"], adminCidrs: ["203.0.113.7/32"] }, backups: { enabled: true, schedule: "* * * * *" } }, { project: "djangostack", stack: STACK });
+    const proc = backupProcesses(config)[0];
+    const dir = tempDir("backup-scheduler");
+    const moved = (a: string): string =>
+      ({ [BACKUP_FILES.scheduler]: path.join(dir, "scheduler.py"), [BACKUP_FILES.jobs]: path.join(dir, "jobs.json"), [BACKUP_PATHS.heartbeat]: path.join(dir, "heartbeat"), [BACKUP_PATHS.status]: path.join(dir, "status") })[a] ?? a;
+    fs.writeFileSync(path.join(dir, "scheduler.py"), SCHEDULER_SCRIPT);
+    // The model's job, its command pointed at this test's script and settings.
+    const job = backupJob(config);
+    fs.writeFileSync(path.join(dir, "jobs.json"), renderSchedulerJobs([{ ...job, command: job.command.map((a) => (a === BACKUP_FILES.script ? script : a === BACKUP_FILES.settings ? settingsFile : a)) }]));
+    const readiness = proc.health?.readiness;
+    assert.ok(readiness?.kind === "exec");
+    const probe = async (): Promise<RunResult> => {
+      const [file, ...args] = readiness.command.map(moved);
+      return run(file, args, { env, check: false });
+    };
+    s3.fail({ method: "PUT", key: /^itest\/web_db\/.*\.dump$/, status: 403, times: 1 });
+    const [file, ...args] = proc.command.map(moved);
+    const log = path.join(dir, "scheduler.log");
+    const scheduler = spawnServer("backup-scheduler", file, [...args, "--clock-start", "2026-12-04T02:58", "--seconds-per-minute", "4"], log, { env });
+    const events = (): { event: string; job?: string; exit?: number; problems?: string[] }[] =>
+      fs.readFileSync(log, "utf8").split("\n").filter((l) => l.startsWith("djangostack-scheduler ")).map((l) => JSON.parse(l.slice("djangostack-scheduler ".length)));
+    const alive = (): string | undefined => (scheduler.exitStatus() ? `the scheduler exited: ${fs.readFileSync(log, "utf8")}` : undefined);
+    try {
+      await waitFor("the status file", async () => fs.existsSync(path.join(dir, "status")), { alive });
+      assert.equal((await probe()).code, 0, "healthy before any run is due");
+      await waitFor("the first run to fail", async () => events().some((e) => e.event === "failed" && e.job === "backup"), { alive, timeoutMs: 60_000 });
+      const unhealthy = await waitFor("readiness to fail", async () => {
+        const r = await probe();
+        return r.code === 1 ? r : undefined;
+      }, { alive });
+      assert.match(unhealthy.stdout, /^backup: the run due at 2026-12-04T02:59Z failed \(exit 1\)$/m);
+      assert.ok(s3.requests.some((r) => r.method === "PUT" && /^itest\/web_db\//.test(r.key) && r.status === 403), "the failure was the injected upload refusal");
+      await waitFor("a later run to succeed", async () => events().some((e) => e.event === "succeeded" && e.job === "backup"), { alive, timeoutMs: 60_000 });
+      await waitFor("readiness to pass again", async () => (await probe()).code === 0, { alive });
+    } finally {
+      await scheduler.stop();
+    }
+    // A status nobody rewrites (a stuck scheduler) fails the probe too.
+    fs.utimesSync(path.join(dir, "status"), new Date(Date.now() - 10 * 60_000), new Date(Date.now() - 10 * 60_000));
+    const stale = await probe();
+    assert.equal(stale.code, 1);
+    assert.match(stale.stdout, /the status is \d+s old: the scheduler is stuck/);
   });
 });

@@ -70,7 +70,7 @@ function checkBackupContainer(ev: Evaluation, stack: string, region: string): vo
   assert.deepEqual(jobs.jobs[0].command, backupCommand(BACKUP_FILES.script, BACKUP_FILES.settings, "backup"));
   assert.equal(jobs.jobs[0].concurrency, "forbid");
   assert.deepEqual([jobs.jobs[0].schedule.expression, jobs.jobs[0].schedule.minutes, jobs.jobs[0].schedule.hours], ["0 3 * * *", [0], [3]]);
-  assert.deepEqual(c.inputs.command, ["python3", "-I", BACKUP_FILES.scheduler, BACKUP_FILES.jobs, "--heartbeat", BACKUP_PATHS.heartbeat]);
+  assert.deepEqual(c.inputs.command, ["python3", "-I", BACKUP_FILES.scheduler, BACKUP_FILES.jobs, "--heartbeat", BACKUP_PATHS.heartbeat, "--status", BACKUP_PATHS.status]);
 
   // The app's media, read-only.
   const volumes = (c.inputs.volumes ?? []) as { volumeName: string; containerPath: string; readOnly?: boolean }[];
