@@ -8,7 +8,7 @@ import { nginxInputFor, renderNginx } from "../../../render/nginx";
 import { DEFAULT_DEFINITIONS_PATH, renderRabbitmqConf } from "../../../render/rabbitmq";
 import { renderRedisConf } from "../../../render/redis";
 import { SCHEDULER_SCRIPT, renderSchedulerJobs } from "../../../render/scheduler";
-import { postgresInitSql, rabbitmqDefinitions } from "../../rendered";
+import { managementPort, postgresInitSql, rabbitmqDefinitions } from "../../rendered";
 import { BACKUP_SCRIPT, renderBackupSettings } from "../../../render/backup";
 import { BACKUP_FILES, backupJob, backupSettingsInput } from "../../../model/backup";
 import { Credentials } from "../../secrets";
@@ -66,7 +66,7 @@ export function configFilesFor(process: Process, config: StackConfig, model: Wor
         break;
       }
       case "rabbitmq-config": {
-        const conf = renderRabbitmqConf(config.data.rabbitmq, { definitionsPath: DEFAULT_DEFINITIONS_PATH });
+        const conf = renderRabbitmqConf(config.data.rabbitmq, { definitionsPath: DEFAULT_DEFINITIONS_PATH, ...managementPort(config) });
         files.push({ path: `${PATHS.rabbitmqConfigDir}/conf.d/10-djangostack.conf`, content: conf, artifact: "rabbitmq/rabbitmq.conf", artifactContent: conf });
         const definitions = rabbitmqDefinitions(config.apps, creds);
         files.push({ path: DEFAULT_DEFINITIONS_PATH, content: definitions.content, artifact: "rabbitmq/definitions.json", artifactContent: definitions.masked });
