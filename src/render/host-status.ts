@@ -70,7 +70,8 @@ while read -r id name state policy health restarts; do
 done <<EOF
 $report
 EOF
-printf '%s' "$seen" > ${h.restartsFile}.tmp && mv ${h.restartsFile}.tmp ${h.restartsFile}
+# In place: the file is the deploy user's, its directory is not.
+printf '%s' "$seen" > ${h.restartsFile}
 if [ "$bad" -gt 0 ]; then echo "$bad container(s) failing: status down"; exit 1; fi
 printf 'ok %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$status.tmp" && mv "$status.tmp" "$status"
 `;
@@ -122,6 +123,7 @@ AccuracySec=5s
 [Install]
 WantedBy=timers.target
 DJANGOSTACK_UNIT
+chmod 0644 /etc/systemd/system/${h.unit}.service /etc/systemd/system/${h.unit}.timer
 systemctl daemon-reload
 systemctl enable ${h.unit}.timer
 systemctl restart ${h.unit}.timer

@@ -102,6 +102,40 @@ describe("container status on the Droplet host", () => {
     });
   });
 
+  it("runs as the deploy user in the install's layout: root-owned parent, the status dir and the restart record the user's own", { skip: process.getuid?.() !== 0 ? "needs root to hand files to another user" : false }, () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "djs-host-layout-"));
+    try {
+      // As the install leaves it: /var/lib/djangostack root's 0755; status/ and status-restarts the deploy user's; the token 0600.
+      const user = { uid: 65534, gid: 65534 };
+      fs.chmodSync(root, 0o755);
+      const paths = { hostDir: path.join(root, "status"), tokenFile: path.join(root, "token"), restartsFile: path.join(root, "status-restarts") };
+      fs.mkdirSync(paths.hostDir, { mode: 0o755 });
+      fs.chownSync(paths.hostDir, user.uid, user.gid);
+      fs.writeFileSync(paths.tokenFile, `${TOKEN}\n`, { mode: 0o600 });
+      fs.writeFileSync(paths.restartsFile, "");
+      for (const f of [paths.tokenFile, paths.restartsFile]) fs.chownSync(f, user.uid, user.gid);
+      const bin = path.join(root, "bin");
+      fs.mkdirSync(bin, { mode: 0o755 });
+      const containers = path.join(root, "containers");
+      fs.writeFileSync(path.join(bin, "docker"), `#!/bin/sh\ncase "$1" in\n  ps) cut -d' ' -f1 ${containers} ;;\n  inspect) cat ${containers} ;;\nesac\n`, { mode: 0o755 });
+      const script = path.join(root, "container-status");
+      fs.writeFileSync(script, renderHostStatusScript("staging", paths), { mode: 0o755 });
+      const run = (lines: string[]) => {
+        fs.writeFileSync(containers, lines.map((l) => `${l}\n`).join(""), { mode: 0o644 });
+        const r = spawnSync("sh", [script], { encoding: "utf8", env: { PATH: `${bin}:/usr/bin:/bin` }, ...user });
+        return { code: r.status, out: r.stdout + r.stderr, present: fs.existsSync(path.join(paths.hostDir, TOKEN)) };
+      };
+      const first = run([WEB]);
+      assert.deepEqual([first.code, first.present], [0, true], first.out);
+      assert.equal((fs.statSync(path.join(paths.hostDir, TOKEN)).mode & 0o777).toString(8), "644", "nginx (another uid) can read it");
+      const restarted = run([WEB.replace(/ 0$/, " 1")]);
+      assert.deepEqual([restarted.code, restarted.present], [1, false], `the restart record must be writable in place: ${restarted.out}`);
+      assert.equal(restarted.out.includes("Permission denied"), false, restarted.out);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it("the install writes the token 0600 for the deploy user and refuses a bad token or user", () => {
     const text = renderHostStatusInstall("staging", "deploy", TOKEN);
     assert.match(text, new RegExp(`chown deploy:deploy ${HOST_STATUS.tokenFile}\\nchmod 0600 ${HOST_STATUS.tokenFile}`));
