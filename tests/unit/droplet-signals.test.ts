@@ -14,6 +14,7 @@ import { NO_ALERT_DESTINATION, stackWarnings } from "../../src/config/capacity";
 import { HOST_STATUS } from "../../src/render/host-status";
 import { exactApps } from "../helpers/stack-apps";
 import { onDroplet, refuses } from "./config-helpers";
+import { replacementOf } from "../../src/offline/impact";
 import { UPTIME_REGIONS } from "../../src/components/targets/droplet/signals";
 
 const CHECK = "digitalocean:index/uptimeCheck:UptimeCheck";
@@ -45,6 +46,9 @@ describe("Droplet signals (offline engine, stack staging)", () => {
       alerts.map((a) => [a.inputs.type, a.inputs.comparison, a.inputs.threshold, a.inputs.period]),
       [["down", undefined, undefined, "2m"], ["latency", "greater_than", 2000, "5m"], ["ssl_expiry", "less_than", 14, "10m"]],
     );
+    const moved = { ...alerts[0], inputs: { ...alerts[0].inputs, checkId: "another-check" } };
+    assert.deepEqual(replacementOf(alerts[0], moved).replaced, ["checkId"], "a new check brings a new alert");
+    assert.deepEqual(replacementOf(web, { ...web, inputs: { ...web.inputs, target: "https://elsewhere.example.com/" } }).replaced, [], "a check's URL changes in place");
     for (const a of alerts) {
       assert.equal(a.inputs.checkId, "staging-signals-web-health-id", "each alert belongs to the app's check");
       assert.deepEqual(a.inputs.notifications, [{ emails: ["ops@example.com", "oncall@example.com"] }]);
