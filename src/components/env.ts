@@ -77,6 +77,9 @@ export function resolveSecret(source: SecretEnvSource, apps: AppConfig[], creds:
     case "rabbitmqAdminPassword":
       value = creds.rabbitmqAdmin;
       break;
+    case "rabbitmqBackupPassword":
+      value = must(creds.rabbitmqBackup, "the backup's RabbitMQ password (backups on, RabbitMQ deployed)");
+      break;
     case "userSecret":
       value = must(creds.userSecrets[source.app]?.[source.key], `secretEnv.${source.app}.${source.key}`);
       break;

@@ -1,9 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { SECRET_PLACEHOLDER } from "../artifacts";
-import { AppConfig } from "../config/types";
+import { AppConfig, StackConfig } from "../config/types";
 import { usesDeployedRabbitmq } from "../config/contract";
 import * as names from "../model/names";
 import { brokerGrants } from "../model/build";
+import { backsUpBrokerDefinitions } from "../model/backup";
 import { renderPostgresInit } from "../render/postgres";
 import { renderRabbitmqDefinitions } from "../render/rabbitmq";
 import { Credentials } from "./secrets";
@@ -30,17 +31,23 @@ export interface SecretFile {
   masked: string;
 }
 
-/** RabbitMQ definitions (a vhost and user per broker app, the admin) with the stack's credentials. */
+/** rabbitmq.conf's management listener: only when the backup exports the live definitions. */
+export function managementPort(config: StackConfig): { managementPort?: number } {
+  return backsUpBrokerDefinitions(config) ? { managementPort: names.RABBITMQ_MANAGEMENT_PORT } : {};
+}
+
+/** RabbitMQ definitions (a vhost and user per broker app, the admin, the backup's) with the stack's credentials. */
 export function rabbitmqDefinitions(apps: AppConfig[], creds: Credentials): SecretFile {
   const brokerApps = apps.filter(usesDeployedRabbitmq).map((a) => a.name);
-  const render = (password: (app: string) => string, admin: string) =>
+  const render = (password: (app: string) => string, admin: string, backup: string | undefined) =>
     renderRabbitmqDefinitions({
       apps: brokerApps.map((a) => ({ vhost: names.vhost(a), user: names.brokerUser(a), password: password(a) })),
       admin: { user: RABBITMQ_ADMIN, password: admin },
       grants: brokerGrants(apps.filter(usesDeployedRabbitmq)),
+      ...(backup === undefined ? {} : { backup: { user: names.RABBITMQ_BACKUP_USER, password: backup } }),
     });
   const content = pulumi
-    .all([pulumi.all(brokerApps.map((a) => creds.brokerPasswords[a])), creds.rabbitmqAdmin])
-    .apply(([passwords, admin]) => render((a) => passwords[brokerApps.indexOf(a)], admin));
-  return { content: pulumi.secret(content), masked: render(() => SECRET_PLACEHOLDER, SECRET_PLACEHOLDER) };
+    .all([pulumi.all(brokerApps.map((a) => creds.brokerPasswords[a])), creds.rabbitmqAdmin, creds.rabbitmqBackup])
+    .apply(([passwords, admin, backup]) => render((a) => passwords[brokerApps.indexOf(a)], admin, backup));
+  return { content: pulumi.secret(content), masked: render(() => SECRET_PLACEHOLDER, SECRET_PLACEHOLDER, creds.rabbitmqBackup ? SECRET_PLACEHOLDER : undefined) };
 }

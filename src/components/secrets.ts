@@ -37,6 +37,8 @@ export interface SecretsArgs {
   apps: AppConfig[];
   /** Bumping it regenerates every generated credential. */
   rotation: number;
+  /** The backup exports the broker's live definitions: its RabbitMQ user needs a password. */
+  rabbitmqBackup: boolean;
   supplied: SuppliedSecrets;
 }
 
@@ -49,6 +51,8 @@ export interface Credentials {
   databasePasswords: Record<string, pulumi.Output<string>>;
   brokerPasswords: Record<string, pulumi.Output<string>>;
   rabbitmqAdmin: pulumi.Output<string>;
+  /** The backup's RabbitMQ user, when the backup exports the broker's definitions. */
+  rabbitmqBackup?: pulumi.Output<string>;
   redisPassword: pulumi.Output<string>;
   userSecrets: Record<string, Record<string, pulumi.Output<string>>>;
   external: Record<string, Partial<Record<ExternalService, pulumi.Output<string>>>>;
@@ -97,6 +101,7 @@ export class SecretsTier extends pulumi.ComponentResource {
       databasePasswords: perApp((a) => a.database, "db-password", args.supplied.databasePasswords),
       brokerPasswords: perApp(usesDeployedRabbitmq, "broker-password", args.supplied.brokerPasswords),
       rabbitmqAdmin: generate("rabbitmq-admin", args.supplied.rabbitmqAdminPassword),
+      ...(args.rabbitmqBackup ? { rabbitmqBackup: generate("rabbitmq-backup", undefined) } : {}),
       redisPassword: generate("redis-password", args.supplied.redisPassword),
       userSecrets: Object.fromEntries(
         args.apps.map((a) => [a.name, Object.fromEntries(a.secretEnvKeys.map((k) => [k, pulumi.secret(args.supplied.secretEnv[a.name][k])]))]),

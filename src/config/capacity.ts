@@ -28,6 +28,11 @@ function valueAt(config: StackConfig, key: string): unknown {
   return value;
 }
 
+/** The render's and `pulumi up`'s warning for a Droplet stack whose alerts would reach nobody. */
+export const NO_ALERT_DESTINATION =
+  "droplet.alertEmails: no alert destination is configured, so no alert is created: nobody hears when the apps' health URLs go down or slow, " +
+  "a container turns unhealthy or crash-loops (a failed backup run included), or CPU, memory, disk or load run high. Add an address to droplet.alertEmails";
+
 /** Defaults of the data volumes: a differing value was set by the user. */
 const VOLUME_DEFAULTS = { postgres: 10, redis: 2, rabbitmq: 5 } as const;
 
@@ -50,6 +55,6 @@ export function stackWarnings(config: StackConfig): string[] {
       if (size !== VOLUME_DEFAULTS[service]) warnings.push(`data.${service}.volumeSize: ${size} GiB is ignored on target "${config.target}": a Docker volume has no size and grows on the host's disk`);
     }
   }
-  if (config.droplet && config.droplet.alertEmails.length === 0) warnings.push("droplet.alertEmails: empty, so no CPU, memory or disk alert reaches anyone; add an address");
+  if (config.droplet && config.droplet.alertEmails.length === 0) warnings.push(NO_ALERT_DESTINATION);
   return warnings;
 }

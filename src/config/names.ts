@@ -57,7 +57,7 @@ function builtins(): Claim[] {
     ...[names.volume.postgres, names.volume.redis, names.volume.rabbitmq, names.volume.postgresSocket, names.volume.certs, names.volume.acme].map((v) => stack(KIND.volume, v)),
     stack(KIND.role, names.SUPERUSER.role),
     ...PG_BUILTIN_DATABASES.map((d) => stack(KIND.database, d)),
-    ...[...RABBITMQ_BUILTIN_USERS, names.RABBITMQ_ADMIN].map((u) => stack(KIND.brokerUser, u)),
+    ...[...RABBITMQ_BUILTIN_USERS, names.RABBITMQ_ADMIN, names.RABBITMQ_BACKUP_USER].map((u) => stack(KIND.brokerUser, u)),
     // The default vhost "/" exists only when no definitions are loaded; an app must never land in it.
     stack(KIND.vhost, "/"),
   ];

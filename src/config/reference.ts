@@ -554,7 +554,7 @@ export const REFERENCE: readonly SectionDoc[] = [
           "networks allowed to SSH in, parsed as addresses (IPv4, IPv6 with `::` and embedded IPv4; a bare address is one host) and stored in canonical form. Refused: anything wider than an IPv4 /8 or an IPv6 /32 however it is written (`1.2.3.4/0`, `0:0:0:0:0:0:0:0/0`, `0000::/0`), ranges that together cover more than one such block (`0.0.0.0/1` + `128.0.0.0/1`), invalid addresses (`256.1.1.1`, `1.2.3/24`, `/33`, leading zeros such as `010.0.0.1`), host bits set (`203.0.113.7/24`: write `/32` or `203.0.113.0/24`), and loopback, multicast, reserved or IPv4-mapped ranges. The policy pack applies the same rule to every firewall port but 80/443 and ICMP",
       },
       { key: "droplet.tags", type: "list of strings", default: "`[]`", meaning: "extra Droplet tags" },
-      { key: "droplet.alertEmails", type: "list of emails", default: "`[]`", meaning: "recipients of the CPU, memory and disk alerts (none: no alerts, noted in the outputs)" },
+      { key: "droplet.alertEmails", type: "list of emails", default: "`[]`", meaning: "recipients of every Droplet alert: the apps' health URLs down, slow or near certificate expiry, a container unhealthy or crash-looping (a failed backup run included), CPU, memory, disk and load (docs/droplet.md, Signals). Empty: no alert is created, and the render and `pulumi up` warn" },
       {
         key: "droplet.swapGiB",
         type: "integer",

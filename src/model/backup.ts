@@ -7,6 +7,7 @@
  * one-job table whose command is the backup. Kubernetes: a CronJob (role "backup" with a schedule).
  */
 import { ScheduledJob, StackConfig } from "../config/types";
+import { usesDeployedRabbitmq } from "../config/contract";
 import { BACKUP_ENV, BackupSettingsInput, backupCommand } from "../render/backup";
 import { SCHEDULER_STOP_GRACE_SECONDS } from "../render/scheduler";
 import * as names from "./names";
@@ -20,6 +21,8 @@ export const BACKUP_PATHS = {
   /** The script, its settings and (Docker) the scheduler and its one-job table, read-only. */
   dir: "/etc/djangostack/backup",
   heartbeat: "/tmp/djangostack-backup.heartbeat",
+  /** The scheduler's record of the backup runs (src/render/scheduler.ts --status): what readiness reads. */
+  status: "/tmp/djangostack-backup.status",
   /** Each app's media volume, read-only, as `<mediaRoot>/<app>`. */
   mediaRoot: "/srv/backup-media",
   /** Where dumps are written before upload: disk, not memory (the container's layer on Docker, an emptyDir on Kubernetes). */
@@ -41,6 +44,17 @@ export const BACKUP_TIME_LIMIT_SECONDS = 6 * 3600;
 
 /** pg_dump streams to disk and the script streams uploads from disk: memory stays small whatever the dump size. */
 const BACKUP_RESOURCES = { cpuMillis: 250, memoryMiB: 128 };
+
+/**
+ * The backup exports the broker's live definitions (users, vhosts, permissions, queues, policies)
+ * when the stack runs RabbitMQ itself and a backup process runs.
+ */
+export function backsUpBrokerDefinitions(config: StackConfig): boolean {
+  return config.backups.enabled && config.backups.databases.length > 0 && config.apps.some(usesDeployedRabbitmq);
+}
+
+/** The management API the backup reads the definitions from: the broker's service name, inside the stack's network. */
+export const RABBITMQ_API = `http://${names.RABBITMQ}:${names.RABBITMQ_MANAGEMENT_PORT}`;
 
 
 /** The bucket's one lifecycle rule: everything under `<stack>/` expires after `retentionDays`. */
@@ -72,6 +86,7 @@ export function backupSettingsInput(config: StackConfig, apps: readonly string[]
     stack: config.stack,
     databases: apps.map((app) => ({ name: names.database(app), role: names.role(app) })),
     media: docker ? config.apps.filter((a) => a.media.storage === "volume").map((a) => ({ name: a.name, path: `${BACKUP_PATHS.mediaRoot}/${a.name}` })) : [],
+    ...(exportsDefinitions(config, apps) ? { rabbitmqApi: RABBITMQ_API } : {}),
     addressing: "virtual",
     retentionDays: config.backups.retentionDays,
     maintenanceDatabase: config.backups.managedPostgres ? "defaultdb" : "postgres",
@@ -98,8 +113,13 @@ export function backupJob(config: StackConfig): ScheduledJob {
   };
 }
 
+/** One backup process exports the definitions: the only one, or (one per managed database) the first. */
+function exportsDefinitions(config: StackConfig, apps: readonly string[]): boolean {
+  return backsUpBrokerDefinitions(config) && apps.includes(config.backups.databases[0]);
+}
+
 /** Plain env of the backup process: where the bucket is and where the server is. No secret. */
-export function backupEnv(config: StackConfig): Record<string, string> {
+export function backupEnv(config: StackConfig, broker = backsUpBrokerDefinitions(config)): Record<string, string> {
   const { bucket } = config.backups;
   return {
     [BACKUP_ENV.endpoint]: spacesEndpoint(bucket.region),
@@ -111,6 +131,7 @@ export function backupEnv(config: StackConfig): Record<string, string> {
     PGDATABASE: "postgres",
     PGCONNECT_TIMEOUT: "10",
     TMPDIR: BACKUP_PATHS.spool,
+    ...(broker ? { [BACKUP_ENV.rabbitmqUser]: names.RABBITMQ_BACKUP_USER } : {}),
   };
 }
 
@@ -119,11 +140,12 @@ export function backupEnv(config: StackConfig): Record<string, string> {
  * On Kubernetes the superuser keeps the bootstrap password (the init Job logs in over TCP with it and
  * does not change it, src/components/targets/kubernetes/data.ts); on Docker the init sets the rotating one.
  */
-export function backupSecretEnv(config: StackConfig): Record<string, SecretEnvSource> {
+export function backupSecretEnv(config: StackConfig, broker = backsUpBrokerDefinitions(config)): Record<string, SecretEnvSource> {
   return {
     PGPASSWORD: { kind: config.target === "kubernetes" ? "postgresBootstrapPassword" : "postgresSuperuserPassword" },
     [BACKUP_ENV.accessKeyId]: { kind: "backupCredential", part: "accessKeyId" },
     [BACKUP_ENV.secretAccessKey]: { kind: "backupCredential", part: "secretAccessKey" },
+    ...(broker ? { [BACKUP_ENV.rabbitmqPassword]: { kind: "rabbitmqBackupPassword" as const } } : {}),
   };
 }
 
@@ -174,17 +196,21 @@ export function backupProcesses(config: StackConfig): Process[] {
       volumes: [config_, { volume: "backup-spool", kind: "scratch", mountPath: BACKUP_PATHS.spool, readOnly: false, sizeMiB: config.data.postgres.volumeSizeGiB * 1024 }, { volume: "tmp", kind: "scratch", mountPath: "/tmp", readOnly: false, memory: true }],
     });
     if (b.managedPostgres) {
-      const { PGHOST: _host, PGPORT: _port, ...env } = backupEnv(config);
-      void _host;
-      void _port;
-      return b.databases.map((app) => ({
-        ...cronJob(),
-        // No `app`: the app tiers own the processes with one; this one belongs to the backup.
-        name: backupProcessName(app),
-        env: { ...env, PGUSER: names.role(app), PGDATABASE: names.database(app), PGSSLMODE: "require" },
-        secretEnv: { ...backupSecretEnv(config), PGPASSWORD: { kind: "databasePassword", app } },
-        dependsOn: [],
-      }));
+      return b.databases.map((app) => {
+        // The broker's credentials only where its definitions are exported.
+        const broker = exportsDefinitions(config, [app]);
+        const { PGHOST: _host, PGPORT: _port, ...env } = backupEnv(config, broker);
+        void _host;
+        void _port;
+        return {
+          ...cronJob(),
+          // No `app`: the app tiers own the processes with one; this one belongs to the backup.
+          name: backupProcessName(app),
+          env: { ...env, PGUSER: names.role(app), PGDATABASE: names.database(app), PGSSLMODE: "require" },
+          secretEnv: { ...backupSecretEnv(config, broker), PGPASSWORD: { kind: "databasePassword", app } },
+          dependsOn: [],
+        };
+      });
     }
     return [
       {
@@ -198,8 +224,12 @@ export function backupProcesses(config: StackConfig): Process[] {
   return [
     {
       ...common,
-      command: ["python3", "-I", BACKUP_FILES.scheduler, BACKUP_FILES.jobs, "--heartbeat", BACKUP_PATHS.heartbeat],
-      health: { liveness: { kind: "exec", command: heartbeatProbe(120) }, readiness: { kind: "exec", command: heartbeatProbe(120) }, timing: HEALTH },
+      command: ["python3", "-I", BACKUP_FILES.scheduler, BACKUP_FILES.jobs, "--heartbeat", BACKUP_PATHS.heartbeat, "--status", BACKUP_PATHS.status],
+      // Liveness restarts a stuck scheduler. Readiness (what Docker reports as the container's health)
+      // fails while the last scheduled backup failed or a due one has not succeeded: the Droplet's
+      // container-status check turns that into an alert. A restart would forget the failure, so
+      // readiness never feeds the restart.
+      health: { liveness: { kind: "exec", command: heartbeatProbe(120) }, readiness: { kind: "exec", command: ["python3", "-I", BACKUP_FILES.scheduler, "--probe", BACKUP_PATHS.status] }, timing: HEALTH },
       // Exactly one, or a replacement would run the backup twice.
       singleton: true,
       stopGraceSeconds: SCHEDULER_STOP_GRACE_SECONDS + 5,

@@ -10,7 +10,7 @@ import { shellQuote } from "../render/oneoff";
 import { SCHEDULER_STOP_GRACE_SECONDS } from "../render/scheduler";
 import { staticCopyCommand } from "./static";
 import { OWNERSHIP_CAPABILITIES, volumeOwnershipCommand } from "../render/ownership";
-import { backupProcesses } from "./backup";
+import { backsUpBrokerDefinitions, backupProcesses } from "./backup";
 import { mediaEnv, mediaMounts, mediaSecretEnv } from "./media";
 
 /** In-container paths shared by the realizers and the renderers. */
@@ -220,6 +220,7 @@ function dataProcesses(config: StackConfig): Process[] {
     });
   }
   const rabbitmqApps = config.apps.filter(usesDeployedRabbitmq);
+  const managementApi = backsUpBrokerDefinitions(config);
   if (rabbitmqApps.length > 0) {
     result.push({
       ...base(names.RABBITMQ, "rabbitmq", rabbitmq.resources),
@@ -240,9 +241,12 @@ function dataProcesses(config: StackConfig): Process[] {
         // crash dump to the data volume, where it survives the restart that follows it.
         RABBITMQ_UPGRADE_LOG: "-",
         ERL_CRASH_DUMP: `${PATHS.rabbitmqData}/erl_crash.dump`,
+        // The backup reads the live definitions from the management API. This list replaces the
+        // image's enabled_plugins file, so it keeps the prometheus plugin the official image enables.
+        ...(managementApi ? { RABBITMQ_ENABLED_PLUGINS: "rabbitmq_prometheus,rabbitmq_management" } : {}),
       },
       secretEnv: {},
-      ports: [{ name: "amqp", port: 5672 }],
+      ports: [{ name: "amqp", port: 5672 }, ...(managementApi ? [{ name: "management", port: names.RABBITMQ_MANAGEMENT_PORT }] : [])],
       health: execHealth(SLOW_START, ["rabbitmq-diagnostics", "-q", "ping"], ["rabbitmq-diagnostics", "-q", "check_port_connectivity"]),
       singleton: true,
       stopGraceSeconds: 60,

@@ -49,6 +49,15 @@ export const FRONTEND = "frontend";
 export const RABBITMQ_ADMIN = "djangostack-admin";
 
 /**
+ * The backup's RabbitMQ user: it reads the live definitions from the management API. Tagged
+ * administrator because RabbitMQ (3.10.8, measured) answers GET /api/definitions with 401 "Not
+ * administrator user" to monitoring and policymaker users; it has no permission on any vhost.
+ */
+export const RABBITMQ_BACKUP_USER = "djangostack-backup";
+/** The management API's port, inside the stack's network only (never published). */
+export const RABBITMQ_MANAGEMENT_PORT = 15672;
+
+/**
  * Names of the Kubernetes ConfigMaps and Secrets (Pulumi resource names under the stack's prefix; the
  * objects themselves are auto-named from them). Two equal names of one kind are one resource twice.
  */

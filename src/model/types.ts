@@ -82,6 +82,8 @@ export type SecretEnvSource =
   | { kind: "databasePassword"; app: string }
   | { kind: "redisPassword" }
   | { kind: "rabbitmqAdminPassword" }
+  /** The backup's RabbitMQ user (names.RABBITMQ_BACKUP_USER), which exports the live definitions. */
+  | { kind: "rabbitmqBackupPassword" }
   | { kind: "userSecret"; app: string; key: string }
   /** One part of the app's database or broker connection (deployed, or read from its external URL). */
   | { kind: "component"; app: string; service: ComponentService; part: ConnectionPart }

@@ -43,6 +43,10 @@ export const FORCE_NEW: Record<string, string[]> = {
   // spaces/spaces_entities.go spacesKeySchema: name and grants update in place (SpacesKeys.Update).
   "digitalocean:index/spacesKey:SpacesKey": [],
   "digitalocean:index/droplet:Droplet": ["image", "region", "monitoring", "sshKeys", "userData", "vpcUuid", "dropletAgent", "publicNetworking", "gpuPartitionMode"],
+  // uptime/resource_uptime_check.go and resource_uptime_alert.go: no argument is ForceNew (an alert's
+  // check_id updates in place; the program replaces the alert then, with replaceOnChanges).
+  "digitalocean:index/uptimeCheck:UptimeCheck": [],
+  "digitalocean:index/uptimeAlert:UptimeAlert": [],
 };
 
 /**

@@ -1,6 +1,7 @@
 /**
  * Backups of a stack's data to an S3-compatible bucket (DigitalOcean Spaces): a `pg_dump -Fc` of each
- * database, optionally a tar.gz of media directories and a RabbitMQ definitions file, each with a JSON
+ * database, optionally a tar.gz of media directories and the broker's live RabbitMQ definitions
+ * (exported from its management API at backup time: what it really holds), each with a JSON
  * manifest (time, size, SHA-256, tool versions), and the restore that checks a dump against its
  * manifest before `pg_restore` touches a database. One Python 3 script (standard library only, 3.8+,
  * so any image with Python and the PostgreSQL client tools runs it) and its JSON settings file, both
@@ -8,7 +9,9 @@
  *
  * Secrets never reach the settings or a command line: the bucket's endpoint, region, name and keys
  * come from the environment variables in {@link BACKUP_ENV}, the database connection from libpq's own
- * (PGHOST, PGPORT, PGUSER, PGPASSWORD). Object layout (see docs/backups.md):
+ * (PGHOST, PGPORT, PGUSER, PGPASSWORD), the broker's login from BACKUP_RABBITMQ_*. The definitions
+ * hold every user's password hash: the object is as sensitive as the dumps, and never logged.
+ * Object layout (see docs/backups.md):
  *   <stack>/<database>/<UTC stamp>.dump            + <stamp>.manifest.json
  *   <stack>/media/<name>/<stamp>.tar.gz            + <stamp>.manifest.json
  *   <stack>/rabbitmq/<stamp>.definitions.json      + <stamp>.manifest.json
@@ -24,6 +27,9 @@ export const BACKUP_ENV = {
   bucket: "BACKUP_S3_BUCKET",
   accessKeyId: "BACKUP_S3_ACCESS_KEY_ID",
   secretAccessKey: "BACKUP_S3_SECRET_ACCESS_KEY",
+  /** The RabbitMQ user that reads the live definitions from the management API, and its password (secret). */
+  rabbitmqUser: "BACKUP_RABBITMQ_USER",
+  rabbitmqPassword: "BACKUP_RABBITMQ_PASSWORD",
 } as const;
 
 /** Seed 000's retention: 30 days of daily database backups. */
@@ -54,8 +60,8 @@ export interface BackupSettingsInput {
   stack: string;
   databases: readonly BackupDatabase[];
   media?: readonly BackupMedia[];
-  /** Absolute path of a RabbitMQ definitions JSON file to copy with each backup. */
-  rabbitmqDefinitions?: string;
+  /** The broker's management API (`http://rabbitmq:15672`): its live definitions are exported with each backup. */
+  rabbitmqApi?: string;
   /** Default `virtual`. */
   addressing?: BucketAddressing;
   /** What `prune` removes without `--older-than-days` (the bucket's lifecycle rule is the primary). */
@@ -73,7 +79,7 @@ export interface BackupSettings {
   maintenanceDatabase: string;
   databases: BackupDatabase[];
   media: BackupMedia[];
-  rabbitmqDefinitions: string | null;
+  rabbitmqApi: string | null;
 }
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -85,6 +91,9 @@ const RESERVED_SETS = ["media", "rabbitmq"];
 function fail(message: string): never {
   throw new Error(`renderBackupSettings: ${message}`);
 }
+
+/** `http(s)://host[:port]`, nothing more: the script appends the API path, the login comes from the env. */
+const API_URL = /^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?$/;
 
 function checkPath(what: string, value: string): string {
   if (!value.startsWith("/") || value.includes("\0") || value.split("/").includes("..")) fail(`${what} must be an absolute path without "..", got ${JSON.stringify(value)}`);
@@ -116,7 +125,7 @@ function checkMedia(m: BackupMedia): BackupMedia {
 /** Checks the input and returns the settings object the script reads. */
 export function backupSettings(input: BackupSettingsInput): BackupSettings {
   if (!STACK.test(input.stack)) fail(`stack ${JSON.stringify(input.stack)} is not a stack name`);
-  if (input.databases.length === 0 && (input.media ?? []).length === 0 && input.rabbitmqDefinitions === undefined) fail("nothing to back up");
+  if (input.databases.length === 0 && (input.media ?? []).length === 0 && input.rabbitmqApi === undefined) fail("nothing to back up");
   const databases = input.databases.map(checkDatabase);
   unique("database", databases.map((d) => d.name));
   const media = (input.media ?? []).map(checkMedia);
@@ -127,8 +136,8 @@ export function backupSettings(input: BackupSettingsInput): BackupSettings {
   if (!IDENTIFIER.test(maintenanceDatabase)) fail(`maintenanceDatabase ${JSON.stringify(maintenanceDatabase)} is not a lowercase SQL identifier`);
   const addressing = input.addressing ?? "virtual";
   if (addressing !== "path" && addressing !== "virtual") fail(`addressing must be path or virtual, got ${JSON.stringify(addressing)}`);
-  const rabbitmqDefinitions = input.rabbitmqDefinitions === undefined ? null : checkPath("rabbitmqDefinitions", input.rabbitmqDefinitions);
-  return { format: 1, stack: input.stack, addressing, retentionDays, maintenanceDatabase, databases, media, rabbitmqDefinitions };
+  if (input.rabbitmqApi !== undefined && !API_URL.test(input.rabbitmqApi)) fail(`rabbitmqApi must be http(s)://host[:port], got ${JSON.stringify(input.rabbitmqApi)}`);
+  return { format: 1, stack: input.stack, addressing, retentionDays, maintenanceDatabase, databases, media, rabbitmqApi: input.rabbitmqApi ?? null };
 }
 
 /** The settings file (`--settings`): no secret is in it. */
@@ -150,7 +159,8 @@ export function backupCommand(scriptPath: string, settingsPath: string, ...args:
 
 export const BACKUP_SCRIPT = String.raw`"""djangostack backup: PostgreSQL dumps, media and RabbitMQ definitions in an S3-compatible bucket.
 
-  backup   pg_dump -Fc each database (and archive media, copy definitions), upload each object, then
+  backup   pg_dump -Fc each database (and archive media, export the broker's live definitions from
+           its management API), upload each object, then
            its manifest (time, size, sha256, tool versions)
   list     the complete backups (those with a manifest), newest first
   prune    delete backups older than N days, keeping each set's newest complete one
@@ -160,10 +170,12 @@ export const BACKUP_SCRIPT = String.raw`"""djangostack backup: PostgreSQL dumps,
   download fetch one object, checked against its manifest
 
 The bucket comes from BACKUP_S3_* environment variables, the database from libpq's (PGHOST, PGPORT,
-PGUSER, PGPASSWORD): no secret is ever on a command line or in a log line. Log lines are JSON on
+PGUSER, PGPASSWORD), the broker's login from BACKUP_RABBITMQ_USER and BACKUP_RABBITMQ_PASSWORD: no
+secret is ever on a command line or in a log line, and the definitions (password hashes) never in a log. Log lines are JSON on
 stderr; results are JSON on stdout. Exit 1 on any failure, 3 when an object does not match its manifest.
 """
 import argparse
+import base64
 import hashlib
 import hmac
 import http.client
@@ -186,6 +198,8 @@ ENV_REGION = "BACKUP_S3_REGION"
 ENV_BUCKET = "BACKUP_S3_BUCKET"
 ENV_ACCESS_KEY = "BACKUP_S3_ACCESS_KEY_ID"
 ENV_SECRET_KEY = "BACKUP_S3_SECRET_ACCESS_KEY"
+ENV_RABBITMQ_USER = "BACKUP_RABBITMQ_USER"
+ENV_RABBITMQ_PASSWORD = "BACKUP_RABBITMQ_PASSWORD"
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 CHUNK = 1024 * 1024
@@ -657,14 +671,61 @@ def backup_media(bucket, settings, media, workdir, when):
         os.remove(path)
 
 
-def backup_definitions(bucket, settings, source, when):
+def export_definitions(api):
+    """GET <api>/api/definitions as the backup's RabbitMQ user: (the body's bytes, the parsed body)."""
+    password = env_value(ENV_RABBITMQ_PASSWORD)
+    SECRETS.append(password)
+    token = base64.b64encode(("%s:%s" % (env_value(ENV_RABBITMQ_USER), password)).encode()).decode()
+    SECRETS.append(token)
+    url = urllib.parse.urlsplit(api)
+    cls = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+    for attempt in range(1, ATTEMPTS + 1):
+        conn = cls(url.hostname, url.port, timeout=60)
+        try:
+            conn.request("GET", "/api/definitions", headers={"Authorization": "Basic " + token, "Accept": "application/json"})
+            response = conn.getresponse()
+            body = response.read()
+            if response.status == 200:
+                break
+            # An error body names the reason (e.g. "Not administrator user"); it never holds definitions.
+            reason = ""
+            try:
+                reason = json.loads(body.decode()).get("reason", "")
+            except ValueError:
+                pass
+            error = "GET %s/api/definitions: HTTP %d %s" % (api, response.status, reason)
+            if response.status < 500:
+                raise Failure(error)
+        except (OSError, http.client.HTTPException) as e:
+            error = "GET %s/api/definitions: %s: %s" % (api, type(e).__name__, e)
+        finally:
+            conn.close()
+        if attempt == ATTEMPTS:
+            raise Failure("%s (after %d attempts)" % (error, ATTEMPTS))
+        log("warning", "retrying", method="GET", key="rabbitmq definitions", attempt=attempt, error=error)
+        time.sleep(attempt)
     try:
-        with open(source, "rb") as f:
-            json.loads(f.read().decode())
-    except (OSError, ValueError) as error:
-        raise Failure("RabbitMQ definitions %s: %s" % (source, error))
-    fields = {"kind": "rabbitmq", "stack": settings["stack"], "source": source}
-    return upload(bucket, rabbitmq_prefix(settings), when, "definitions.json", source, fields)
+        parsed = json.loads(body.decode())
+    except ValueError as e:
+        raise Failure("GET %s/api/definitions: not JSON: %s" % (api, e))
+    if not isinstance(parsed, dict) or not all(isinstance(parsed.get(k), list) for k in ("users", "vhosts", "permissions")):
+        raise Failure("GET %s/api/definitions: no users, vhosts and permissions in the answer" % api)
+    return body, parsed
+
+
+def backup_definitions(bucket, settings, workdir, when):
+    api = settings["rabbitmqApi"]
+    body, parsed = export_definitions(api)
+    path = os.path.join(workdir, "rabbitmq-definitions.json")
+    # Password hashes: readable by this user only, removed once uploaded.
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
+        f.write(body)
+    counts = dict((k, len(parsed.get(k) or [])) for k in ("users", "vhosts", "permissions", "queues", "exchanges", "bindings", "policies"))
+    fields = {"kind": "rabbitmq", "stack": settings["stack"], "source": api + "/api/definitions", "rabbitmqVersion": parsed.get("rabbitmq_version") or parsed.get("rabbit_version"), "counts": counts}
+    try:
+        return upload(bucket, rabbitmq_prefix(settings), when, "definitions.json", path, fields)
+    finally:
+        os.remove(path)
 
 
 def attempt(what, fn):
@@ -684,8 +745,8 @@ def cmd_backup(args, settings):
     jobs = [("database " + db["name"], lambda tmp, db=db: backup_database(bucket, settings, db, tmp, when)) for db in databases]
     if not args.database:
         jobs += [("media " + m["name"], lambda tmp, m=m: backup_media(bucket, settings, m, tmp, when)) for m in settings.get("media", [])]
-        if settings.get("rabbitmqDefinitions"):
-            jobs.append(("rabbitmq", lambda tmp: backup_definitions(bucket, settings, settings["rabbitmqDefinitions"], when)))
+        if settings.get("rabbitmqApi"):
+            jobs.append(("rabbitmq", lambda tmp: backup_definitions(bucket, settings, tmp, when)))
     with tempfile.TemporaryDirectory(prefix="djangostack-backup-") as tmp:
         failed = sum(attempt(what, lambda fn=fn: fn(tmp)) for what, fn in jobs)
     if failed:
@@ -713,7 +774,7 @@ def selected_databases(settings, names):
 def all_sets(settings):
     sets = [(database_prefix(settings, db["name"]), "dump") for db in settings["databases"]]
     sets += [(media_prefix(settings, m["name"]), "tar.gz") for m in settings.get("media", [])]
-    if settings.get("rabbitmqDefinitions"):
+    if settings.get("rabbitmqApi"):
         sets.append((rabbitmq_prefix(settings), "definitions.json"))
     return sets
 

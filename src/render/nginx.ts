@@ -13,6 +13,7 @@ import { AppEdgePath, CLIENT_ADDRESS_HEADERS, CorsPolicy, EdgeConfig } from "../
 import { parseCidr } from "../config/cidr";
 import { AppRouting, WorkloadModel } from "../model/types";
 import { APP_HEALTH_PREFIX, appHealthPaths } from "../model/names";
+import { HOST_STATUS } from "./host-status";
 import { EDGE_DEFAULT_TIMEOUT_SECONDS, EDGE_PORTS, PATHS } from "../model/build";
 
 export interface NginxPaths {
@@ -75,6 +76,11 @@ export interface NginxInput {
    * leaving an upstream undefined.
    */
   upstreamsDir?: string;
+  /**
+   * Directory (the Droplet's host-status bind mount, src/render/host-status.ts) served read-only under
+   * `/_djangostack/_host/` on the app servers: the container-health check's status file.
+   */
+  hostStatusDir?: string;
 }
 
 /** In-container defaults for the edge process built by `buildModel`. */
@@ -314,6 +320,7 @@ function validate(input: NginxInput): void {
   ] as const) {
     check(Number.isInteger(v) && v >= 0, k, v);
   }
+  if (input.hostStatusDir !== undefined) check(FILE_PATH.test(input.hostStatusDir) && !input.hostStatusDir.endsWith("/"), "hostStatusDir", input.hostStatusDir);
   if (input.upstreamsDir !== undefined) {
     check(FILE_PATH.test(input.upstreamsDir) && !input.upstreamsDir.endsWith("/"), "upstreamsDir", input.upstreamsDir);
   } else {
@@ -804,6 +811,8 @@ function appServer(input: NginxInput, site: AppSite): string[] {
   // decoded and normalised. Only a leading /.well-known/ stays reachable.
   body.push(...block(`if ($uri ~ "${DOT_SEGMENT_REGEX}")`, ["return 403;"]));
   body.push(...staticLocations(site.staticApps, input));
+  // On every app server: the check's host may be the domain or an app's own host.
+  if (input.hostStatusDir !== undefined) body.push(...hostStatusLocation(input.hostStatusDir));
   const locations = proxyLocations(site.routes);
   for (const loc of locations) body.push(...renderProxyLocation(loc, input));
   // Internal endpoints (edge.denyPaths): the path itself and its tree, whichever app serves them.
@@ -813,6 +822,11 @@ function appServer(input: NginxInput, site: AppSite): string[] {
   // Without a "/" location nginx would serve its built-in html root.
   if (!locations.some((l) => l.modifier === "" && l.path === "/")) body.push(...block("location /", ["return 404;"]));
   return block("server", body);
+}
+
+/** A static file per token, no listing: a missing file is the 404 the container-health check alerts on. */
+function hostStatusLocation(dir: string): string[] {
+  return block(`location ^~ ${HOST_STATUS.urlPrefix}`, [`alias ${dir}/;`, "default_type text/plain;", "autoindex off;", "access_log off;"]);
 }
 
 function redirectServer(input: NginxInput, names: string[] | "catch-all"): string[] {

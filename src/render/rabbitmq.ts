@@ -13,6 +13,8 @@ export const DEFAULT_DEFINITIONS_PATH = `${PATHS.rabbitmqConfigDir}/conf.d/defin
 export interface RabbitmqConfOptions {
   port?: number;
   definitionsPath?: string;
+  /** The management API's port, for the backup's export of the live definitions; absent: no HTTP listener. */
+  managementPort?: number;
 }
 
 const MIB = 1024 * 1024;
@@ -21,7 +23,7 @@ const FILE_PATH = /^\/[A-Za-z0-9._/-]*$/;
 export function renderRabbitmqConf(cfg: RabbitmqConfig, opts: RabbitmqConfOptions = {}): string {
   const port = opts.port ?? 5672;
   const definitions = opts.definitionsPath ?? DEFAULT_DEFINITIONS_PATH;
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`renderRabbitmqConf: invalid port ${port}`);
+  for (const p of [port, opts.managementPort ?? 1]) if (!Number.isInteger(p) || p < 1 || p > 65535) throw new Error(`renderRabbitmqConf: invalid port ${p}`);
   if (!FILE_PATH.test(definitions)) throw new Error(`renderRabbitmqConf: invalid definitionsPath ${JSON.stringify(definitions)}`);
   if (!(cfg.memoryHighWatermark > 0 && cfg.memoryHighWatermark < 1)) throw new Error(`renderRabbitmqConf: memoryHighWatermark must be in (0, 1), got ${cfg.memoryHighWatermark}`);
   if (!Number.isInteger(cfg.diskFreeLimitMiB) || cfg.diskFreeLimitMiB < 1) throw new Error(`renderRabbitmqConf: invalid diskFreeLimitMiB ${cfg.diskFreeLimitMiB}`);
@@ -53,8 +55,15 @@ log.console = true
 log.console.level = info
 log.file = false
 
-# The management plugin is not enabled (no enabled_plugins entry): nothing listens but AMQP.
-`;
+${
+    opts.managementPort === undefined
+      ? "# The management plugin is not enabled (no enabled_plugins entry): nothing listens but AMQP.\n"
+      : `# The management API, for the backup's export of the live definitions (GET /api/definitions). Its
+# statistics database is off: the API serves definitions without it, and the node saves the memory.
+management.tcp.port = ${opts.managementPort}
+management.disable_stats = true
+`
+  }`;
 }
 
 export interface RabbitmqDefinitionsInput {
@@ -62,6 +71,8 @@ export interface RabbitmqDefinitionsInput {
   admin: { user: string; password: string };
   /** Further (user, vhost) permissions: an app's user on another app's vhost (apps[].brokerAccess). */
   grants?: { user: string; vhost: string }[];
+  /** The backup's user: administrator (the only tag GET /api/definitions accepts), no vhost permission. */
+  backup?: { user: string; password: string };
 }
 
 /**
@@ -91,13 +102,14 @@ export function renderRabbitmqDefinitions(input: RabbitmqDefinitionsInput): stri
   for (const g of grants) {
     if (!apps.some((a) => a.user === g.user) || !apps.some((a) => a.vhost === g.vhost)) throw new Error(`renderRabbitmqDefinitions: grant of ${g.vhost} to ${g.user} names an unknown user or vhost`);
   }
-  for (const name of [admin.user, ...apps.flatMap((a) => [a.user, a.vhost])]) {
+  const backup = input.backup ? [input.backup] : [];
+  for (const name of [admin.user, ...backup.map((b) => b.user), ...apps.flatMap((a) => [a.user, a.vhost])]) {
     if (!NAME.test(name)) throw new Error(`renderRabbitmqDefinitions: invalid user or vhost name ${JSON.stringify(name)}`);
   }
-  for (const [who, password] of [[admin.user, admin.password], ...apps.map((a) => [a.user, a.password])]) {
+  for (const [who, password] of [[admin.user, admin.password], ...backup.map((b) => [b.user, b.password]), ...apps.map((a) => [a.user, a.password])]) {
     if (password.length === 0) throw new Error(`renderRabbitmqDefinitions: empty password for ${who}`);
   }
-  const users = [admin.user, ...apps.map((a) => a.user)];
+  const users = [admin.user, ...backup.map((b) => b.user), ...apps.map((a) => a.user)];
   if (users.includes("guest")) throw new Error("renderRabbitmqDefinitions: the guest user is never defined");
   if (new Set(users).size !== users.length) throw new Error("renderRabbitmqDefinitions: user names must be unique");
   const vhosts = [...new Set(apps.map((a) => a.vhost))];
@@ -112,7 +124,7 @@ export function renderRabbitmqDefinitions(input: RabbitmqDefinitionsInput): stri
   });
   const all = { configure: ".*", write: ".*", read: ".*" };
   const definitions = {
-    users: [user(admin.user, admin.password, ["administrator"]), ...apps.map((a) => user(a.user, a.password, [APP_USER_TAG]))],
+    users: [user(admin.user, admin.password, ["administrator"]), ...backup.map((b) => user(b.user, b.password, ["administrator"])), ...apps.map((a) => user(a.user, a.password, [APP_USER_TAG]))],
     vhosts: vhosts.map((name) => ({
       name,
       description: "djangostack app vhost",

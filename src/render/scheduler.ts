@@ -31,6 +31,11 @@ export const SCHEDULER_SCRIPT = String.raw`"""djangostack scheduler: runs this a
 Each run is a process group of its own with the container's env; a run past its time limit gets
 SIGTERM, then SIGKILL after the grace. concurrency: forbid skips a run while the last one is going,
 replace stops the last one first, allow starts another. Log lines are JSON after "djangostack-scheduler".
+
+--status FILE keeps each job's last due minute, last success and last failure in FILE, with the
+problems a human must hear of: the last run failed, or a due run (missed, skipped, or still going)
+has not succeeded within its time limit and the grace. --probe FILE (a health check) exits 1 while
+there is one, or while FILE has not been rewritten for STATUS_MAX_AGE seconds.
 """
 import argparse
 import json
@@ -40,6 +45,10 @@ import subprocess
 import sys
 import time
 from datetime import datetime, timedelta, timezone
+
+# The status is rewritten at least this often; a probe finding it older sees a stuck scheduler.
+STATUS_EVERY = 30
+STATUS_MAX_AGE = 120
 
 
 def log(event, **fields):
@@ -69,9 +78,14 @@ class Clock:
         return self.start + timedelta(minutes=(time.monotonic() - self.real0) / self.tick)
 
 
+def minute_text(t):
+    return t.strftime("%Y-%m-%dT%H:%MZ")
+
+
 class Run:
-    def __init__(self, job, proc, now):
+    def __init__(self, job, proc, now, minute):
         self.job = job
+        self.minute = minute
         self.proc = proc
         self.began = now
         self.deadline = now + job["timeLimit"]
@@ -95,19 +109,27 @@ def signal_group(proc, sig):
 
 
 class Scheduler:
-    def __init__(self, table, clock, heartbeat):
+    def __init__(self, table, clock, heartbeat, status=None):
         self.jobs = table["jobs"]
         self.grace = table["grace"]
         self.deadline = table["startingDeadline"]
         self.clock = clock
         self.heartbeat = heartbeat
+        self.status = status
         self.runs = []
         self.shutting_down = False
         first = clock.now().replace(second=0, microsecond=0)
         self.next_minute = first + timedelta(minutes=1)
+        # Per job: the last minute it was due, the due minute of its last success, its last failure.
+        self.state = dict((j["name"], {"due": None, "lastSuccess": None, "lastFailure": None}) for j in self.jobs)
+        self.status_text = None
+        self.status_written = 0.0
+
+    def failed(self, job, minute, reason):
+        self.state[job["name"]]["lastFailure"] = {"due": minute_text(minute), "reason": reason}
 
     def start(self, job, minute, now):
-        at = minute.strftime("%Y-%m-%dT%H:%MZ")
+        at = minute_text(minute)
         active = [r for r in self.runs if r.job is job]
         if active and job["concurrency"] == "forbid":
             log("skipped", job=job["name"], at=at, reason="the last run is still going", pid=active[0].proc.pid)
@@ -119,8 +141,9 @@ class Scheduler:
             proc = subprocess.Popen(job["command"], stdin=subprocess.DEVNULL, start_new_session=True)
         except OSError as error:
             log("failed", job=job["name"], at=at, reason="could not start: " + str(error))
+            self.failed(job, minute, "could not start: " + str(error))
             return
-        self.runs.append(Run(job, proc, now))
+        self.runs.append(Run(job, proc, now, minute))
         log("started", job=job["name"], at=at, pid=proc.pid)
 
     def reap(self, now):
@@ -138,19 +161,60 @@ class Scheduler:
             fields = dict(job=r.job["name"], pid=r.proc.pid, exit=code, seconds=round(now - r.began, 1))
             if r.reason:
                 fields["reason"] = r.reason
-            log("succeeded" if code == 0 and not r.reason else "failed", **fields)
+            ok = code == 0 and not r.reason
+            log("succeeded" if ok else "failed", **fields)
+            state = self.state[r.job["name"]]
+            if ok:
+                state["lastSuccess"] = minute_text(r.minute)
+                state["lastFailure"] = None
+            elif not self.shutting_down:
+                self.failed(r.job, r.minute, r.reason or "exit %d" % code)
 
     def due(self):
         """Each job due in a minute that has come (and is not older than the deadline), once."""
         now = self.clock.now()
         fired = {}
         while self.next_minute <= now:
-            if (now - self.next_minute).total_seconds() <= self.deadline:
-                for j in self.jobs:
-                    if matches(j["schedule"], self.next_minute):
+            late = (now - self.next_minute).total_seconds() > self.deadline
+            for j in self.jobs:
+                if matches(j["schedule"], self.next_minute):
+                    # A minute past the deadline is never run, but it was due: the status counts it.
+                    self.state[j["name"]]["due"] = minute_text(self.next_minute)
+                    if late:
+                        log("missed", job=j["name"], at=minute_text(self.next_minute))
+                    else:
                         fired.setdefault(j["name"], (j, self.next_minute))
             self.next_minute += timedelta(minutes=1)
         return list(fired.values())
+
+    def problems(self):
+        now = self.clock.now()
+        found = []
+        for j in self.jobs:
+            s = self.state[j["name"]]
+            if s["lastFailure"]:
+                found.append("%s: the run due at %s failed (%s)" % (j["name"], s["lastFailure"]["due"], s["lastFailure"]["reason"]))
+            elif s["due"] and (s["lastSuccess"] or "") < s["due"]:
+                due = datetime.strptime(s["due"], "%Y-%m-%dT%H:%MZ").replace(tzinfo=timezone.utc)
+                allowed = j["timeLimit"] + self.grace + self.deadline
+                if (now - due).total_seconds() > allowed:
+                    found.append("%s: the run due at %s has not succeeded within %ds" % (j["name"], s["due"], allowed))
+        return found
+
+    def write_status(self):
+        if not self.status:
+            return
+        text = json.dumps({"jobs": self.state, "problems": self.problems()}, sort_keys=True)
+        if text == self.status_text and time.time() - self.status_written < STATUS_EVERY:
+            return
+        if text != self.status_text:
+            log("status", problems=json.loads(text)["problems"])
+        partial = self.status + ".partial"
+        with open(partial, "w") as f:
+            f.write(text)
+        os.replace(partial, self.status)
+        self.status_text = text
+        self.status_written = time.time()
 
     def beat(self):
         if self.heartbeat:
@@ -165,6 +229,7 @@ class Scheduler:
                 self.start(job, minute, now)
             self.reap(now)
             self.beat()
+            self.write_status()
             time.sleep(0.2)
         self.drain()
 
@@ -178,19 +243,42 @@ class Scheduler:
         log("stopped")
 
 
+def probe(path):
+    """Exit status of the health check: 0 with a fresh status and no problem."""
+    try:
+        age = time.time() - os.path.getmtime(path)
+        with open(path) as f:
+            problems = json.load(f)["problems"]
+    except (OSError, ValueError, KeyError) as error:
+        print("no status: %s" % error)
+        return 1
+    if age > STATUS_MAX_AGE:
+        print("the status is %ds old: the scheduler is stuck" % age)
+        return 1
+    for p in problems:
+        print(p)
+    return 1 if problems else 0
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("jobs")
+    parser.add_argument("jobs", nargs="?")
     parser.add_argument("--heartbeat")
+    parser.add_argument("--status", help="keep the jobs' results and problems in this file")
+    parser.add_argument("--probe", metavar="STATUS", help="health check: exit 1 while STATUS names a problem or is stale")
     parser.add_argument("--clock-start", help="test clock: start at this UTC minute (YYYY-MM-DDTHH:MM)")
     parser.add_argument("--seconds-per-minute", type=float, default=1.0, help="test clock speed")
     args = parser.parse_args()
+    if args.probe:
+        return probe(args.probe)
+    if not args.jobs:
+        parser.error("the jobs table is required")
     with open(args.jobs) as f:
         table = json.load(f)
     start = None
     if args.clock_start:
         start = datetime.strptime(args.clock_start, "%Y-%m-%dT%H:%M").replace(tzinfo=timezone.utc)
-    scheduler = Scheduler(table, Clock(start, args.seconds_per_minute), args.heartbeat)
+    scheduler = Scheduler(table, Clock(start, args.seconds_per_minute), args.heartbeat, args.status)
 
     def shutdown(signum, frame):
         scheduler.shutting_down = True

@@ -9,6 +9,11 @@
  * Two app databases (web_db, shop_db) owned by their roles, as the stack's init makes them; web_db has
  * a second schema, rows with gaps, a bytea column holding every byte value, a sequence advanced past
  * its start and a large object. Each test builds on the bucket the ones before it left.
+ *
+ * The RabbitMQ definitions come live from Debian's RabbitMQ 3.10 (harness/rabbitmq.ts) booted with the
+ * rendered rabbitmq.conf (the management listener moved to a free loopback port), the rendered
+ * definitions (the backup's user among them) and the plugins the model's env enables; after boot the
+ * test changes the broker (a vhost, a user, a queue, a policy) so only a live export holds them.
  */
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -18,8 +23,16 @@ import * as path from "node:path";
 import { BACKUP_ENV, BACKUP_INTEGRITY_EXIT, BACKUP_SCRIPT, backupCommand, backupPrefixes, renderBackupSettings, BackupSettingsInput } from "../../src/render/backup";
 import { scanArgv } from "./harness/argv-scan";
 import { PostgresServer, startPostgres } from "./harness/postgres";
-import { RunResult, requireBinary, run, sleep, spawnServer, tempDir, useHarness, waitFor } from "./harness/process";
+import { RunResult, freePorts, requireBinary, run, sleep, spawnServer, tempDir, useHarness, waitFor } from "./harness/process";
 import { S3Server, startS3 } from "./harness/s3";
+import { RabbitServer, amqpLogin, startRabbitmq } from "./harness/rabbitmq";
+import * as names from "../../src/model/names";
+import { buildModel } from "../../src/model/build";
+import { renderRabbitmqConf, renderRabbitmqDefinitions } from "../../src/render/rabbitmq";
+import { managementPort as managementPortOf } from "../../src/components/rendered";
+import { parseConfig } from "../../src/config/schema";
+import { BACKUP_FILES, BACKUP_PATHS, backupJob, backupProcesses } from "../../src/model/backup";
+import { SCHEDULER_SCRIPT, renderSchedulerJobs } from "../../src/render/scheduler";
 import { generatePassword } from "./harness/secrets";
 
 useHarness();
@@ -76,7 +89,9 @@ let tmp: string;
 let script: string;
 let settingsFile: string;
 let mediaDir: string;
-let definitions: string;
+let rabbit: RabbitServer;
+let managementPort: number;
+const BROKER = { admin: generatePassword(), backup: generatePassword(), web: generatePassword() };
 let env: NodeJS.ProcessEnv;
 let lastBackupSecond = "";
 
@@ -87,7 +102,7 @@ function settingsInput(extra: Partial<BackupSettingsInput> = {}): BackupSettings
     stack: STACK,
     databases: Object.entries(ROLES).map(([name, role]) => ({ name, role })),
     media: [{ name: "web", path: mediaDir }],
-    rabbitmqDefinitions: definitions,
+    rabbitmqApi: `http://127.0.0.1:${managementPort}`,
     addressing: "path",
     retentionDays: 30,
     ...extra,
@@ -179,10 +194,62 @@ function slowTools(): string {
   return bin;
 }
 
+/** The broker as the stack runs it with backups on: the rendered conf and definitions, the model's plugins. */
+async function startBroker(): Promise<RabbitServer> {
+  const config = parseConfig({ target: "droplet", droplet: { sshKeys: ["aa:bb"], adminCidrs: ["203.0.113.7/32"] }, backups: { enabled: true } }, { project: "djangostack", stack: STACK });
+  const mq = buildModel(config).processes.find((p) => p.name === names.RABBITMQ);
+  assert.ok(mq, "the model runs RabbitMQ");
+  return startRabbitmq({
+    label: "backup-rabbitmq",
+    config: renderRabbitmqConf(config.data.rabbitmq, managementPortOf(config)),
+    definitions: renderRabbitmqDefinitions({ apps: [{ vhost: names.vhost("web"), user: names.brokerUser("web"), password: BROKER.web }], admin: { user: names.RABBITMQ_ADMIN, password: BROKER.admin }, backup: { user: names.RABBITMQ_BACKUP_USER, password: BROKER.backup } }),
+    // As the container reads them (the model's RABBITMQ_CONFIG_FILES glob): the .conf files only.
+    configFiles: (confd) => `${confd}/*.conf`,
+    env: { RABBITMQ_ENABLED_PLUGINS: mq.env.RABBITMQ_ENABLED_PLUGINS },
+    overrides: [`management.tcp.port = ${managementPort}`, "management.tcp.ip = 127.0.0.1"],
+  });
+}
+
+/** The management API as the operator (admin): PUT a queue, GET the definitions. */
+async function asAdmin(method: string, apiPath: string, body?: unknown): Promise<Response> {
+  const r = await fetch(`http://127.0.0.1:${managementPort}${apiPath}`, {
+    method,
+    headers: { authorization: `Basic ${Buffer.from(`${names.RABBITMQ_ADMIN}:${BROKER.admin}`).toString("base64")}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  assert.ok(r.ok, `${method} ${apiPath}: HTTP ${r.status} ${await r.clone().text()}`);
+  return r;
+}
+
+/** What an operator or an app changed at run time: none of it is in the rendered definitions file. */
+async function liveBrokerChanges(): Promise<void> {
+  await rabbit.ctl(["add_vhost", "live_vhost"]);
+  await rabbit.ctl(["add_user", "live_user", generatePassword()]);
+  await rabbit.ctl(["set_permissions", "-p", "live_vhost", "live_user", ".*", ".*", ".*"]);
+  await rabbit.ctl(["set_policy", "-p", names.vhost("web"), "live-ttl", "^live\\.", '{"message-ttl": 60000}', "--apply-to", "queues"]);
+  await asAdmin("PUT", `/api/queues/${encodeURIComponent(names.vhost("web"))}/live.queue`, { durable: true, arguments: {} });
+}
+
+type Definitions = { users: { name: string; password_hash: string; tags: string[] | string }[]; vhosts: { name: string }[]; queues: { name: string; vhost: string }[]; policies: { name: string; vhost: string }[]; permissions: { user: string; vhost: string }[] };
+const liveDefinitions = async (): Promise<Definitions> => (await (await asAdmin("GET", "/api/definitions")).json()) as Definitions;
+
+/** The export as the bucket holds it holds the live state: the rendered users and what changed since. */
+function assertLive(defs: Definitions): void {
+  const users = defs.users.map((u) => u.name).sort();
+  assert.deepEqual(users, [names.RABBITMQ_ADMIN, names.RABBITMQ_BACKUP_USER, names.brokerUser("web"), "live_user"].sort());
+  assert.ok(defs.users.every((u) => u.password_hash.length > 20), "password hashes are in the export");
+  assert.ok(defs.vhosts.some((v) => v.name === "live_vhost"));
+  assert.ok(defs.queues.some((q) => q.name === "live.queue" && q.vhost === names.vhost("web")));
+  assert.ok(defs.policies.some((p) => p.name === "live-ttl"));
+  assert.ok(defs.permissions.some((p) => p.user === "live_user" && p.vhost === "live_vhost"));
+}
+
 before(async () => {
   for (const tool of ["pg_dump", "pg_restore", "psql"]) requireBinary(`/usr/bin/${tool}`, "postgresql-client");
   requireBinary("/usr/bin/python3", "python3");
-  [pg, s3] = await Promise.all([startPostgres({ password: generatePassword(), label: "backup-pg" }), startS3()]);
+  [managementPort] = await freePorts(1);
+  [pg, s3, rabbit] = await Promise.all([startPostgres({ password: generatePassword(), label: "backup-pg" }), startS3(), startBroker()]);
+  await liveBrokerChanges();
   work = tempDir("backup-work");
   tmp = tempDir("backup-tmp");
   mediaDir = path.join(work, "media");
@@ -190,8 +257,6 @@ before(async () => {
   fs.mkdirSync(path.join(mediaDir, "empty"));
   fs.writeFileSync(path.join(mediaDir, "readme.txt"), "media of the web app\n");
   fs.writeFileSync(path.join(mediaDir, "uploads/2026/12/photo.jpg"), crypto.randomBytes(20_000));
-  definitions = path.join(work, "definitions.json");
-  fs.writeFileSync(definitions, `${JSON.stringify({ users: [{ name: "web_broker", password_hash: "x", tags: [] }], vhosts: [{ name: "/web" }] }, null, 2)}\n`);
   script = path.join(work, "backup.py");
   fs.writeFileSync(script, BACKUP_SCRIPT);
   settingsFile = path.join(work, "backup.json");
@@ -209,6 +274,8 @@ before(async () => {
     [BACKUP_ENV.bucket]: s3.bucket,
     [BACKUP_ENV.accessKeyId]: s3.accessKeyId,
     [BACKUP_ENV.secretAccessKey]: s3.secretAccessKey,
+    [BACKUP_ENV.rabbitmqUser]: names.RABBITMQ_BACKUP_USER,
+    [BACKUP_ENV.rabbitmqPassword]: BROKER.backup,
   };
   // As the stack's init makes them: each database owned by its app role, which alone may connect.
   await sql("postgres", Object.entries(ROLES).map(([db, role]) => `CREATE ROLE ${role} LOGIN PASSWORD '${PASSWORDS[role]}';\nCREATE DATABASE ${db} OWNER ${role};\nREVOKE CONNECT, TEMPORARY ON DATABASE ${db} FROM PUBLIC;`).join("\n"));
@@ -287,7 +354,7 @@ describe("backup and restore with the rendered script (real PostgreSQL 15, s3rve
       }
     }
     assert.ok(s3.requests.every((q) => q.refused === undefined), "every request passed the SigV4 check");
-    assert.deepEqual(fs.readFileSync(definitions), await s3.get(`${backupPrefixes.rabbitmq(STACK)}${stamp}.definitions.json`));
+    assertLive(JSON.parse((await s3.get(`${backupPrefixes.rabbitmq(STACK)}${stamp}.definitions.json`)).toString("utf8")) as Definitions);
     assert.deepEqual(r.logs.filter((l) => l.event === "uploaded").map((l) => l.key).sort(), expected.filter((k) => !k.endsWith(".manifest.json")));
     assert.deepEqual(fs.readdirSync(tmp), [], "the dumps and archives are removed from the temp dir");
   });
@@ -421,7 +488,7 @@ describe("backup and restore with the rendered script (real PostgreSQL 15, s3rve
     await s3.put(key, original);
   });
 
-  test("media and definitions come back byte for byte", async () => {
+  test("media come back byte for byte, the definitions as the broker holds them", async () => {
     const entries = JSON.parse((await backup(["list"])).stdout) as Manifest[];
     const media = entries.find((e) => e.kind === "media");
     const defs = entries.find((e) => e.kind === "rabbitmq");
@@ -435,7 +502,7 @@ describe("backup and restore with the rendered script (real PostgreSQL 15, s3rve
     assert.deepEqual(listing(into), listing(mediaDir));
     const defsOut = path.join(out, "definitions.json");
     assert.equal((await backup(["download", "--key", defs.key, "--out", defsOut])).code, 0);
-    assert.deepEqual(fs.readFileSync(defsOut), fs.readFileSync(definitions));
+    assert.deepEqual(JSON.parse(fs.readFileSync(defsOut, "utf8")), await liveDefinitions());
   });
 
   test("a failed set fails the run without a manifest, the other sets still complete, a 5xx is retried", async () => {
@@ -460,6 +527,30 @@ describe("backup and restore with the rendered script (real PostgreSQL 15, s3rve
     assert.ok(r.logs.some((l) => l.event === "retrying" && String(l.key).startsWith("itest/web_db/")), "the 503 was retried");
     assert.match(errorOf(r), /2 of 5 backups failed/);
     assert.equal(JSON.parse((await backup(["list", "--database", "shop_db"])).stdout).length, 2, "shop_db has no new backup");
+  });
+
+  test("the backup's RabbitMQ user: no vhost permission (AMQP refused), administrator because monitoring is refused the export; a failing export names the reason, never the password", async () => {
+    for (const vhost of [names.vhost("web"), "live_vhost"]) {
+      const login = await amqpLogin(rabbit.port, names.RABBITMQ_BACKUP_USER, BROKER.backup, vhost);
+      assert.equal(login.ok, false, `the backup user opened ${vhost}`);
+    }
+    // Why administrator: RabbitMQ 3.10 serves GET /api/definitions to administrators only.
+    await rabbit.ctl(["set_user_tags", "live_user", "monitoring"]);
+    await rabbit.ctl(["change_password", "live_user", BROKER.web]);
+    const monitoring = await backup(["backup", "--database", "web_db"], { env: { ...env, [BACKUP_ENV.rabbitmqUser]: "live_user", [BACKUP_ENV.rabbitmqPassword]: BROKER.web } });
+    assert.equal(monitoring.code, 0, "--database skips the definitions");
+    const refused = await backupAgain([], { env: { ...env, [BACKUP_ENV.rabbitmqUser]: "live_user", [BACKUP_ENV.rabbitmqPassword]: BROKER.web } });
+    assert.equal(refused.code, 1);
+    const failure = refused.logs.find((l) => l.event === "backup-failed" && l.set === "rabbitmq");
+    assert.match(String(failure?.error), /GET http:\/\/127\.0\.0\.1:\d+\/api\/definitions: HTTP 401 Not administrator user/);
+    const wrong = await backupAgain([], { env: { ...env, [BACKUP_ENV.rabbitmqPassword]: "wrong-password-for-the-test" } });
+    assert.equal(wrong.code, 1);
+    assert.match(errorOf(wrong), /HTTP 401/);
+    for (const r of [refused, wrong]) {
+      assert.ok(!`${r.stdout}${r.stderr}`.includes(BROKER.web) && !`${r.stdout}${r.stderr}`.includes("wrong-password-for-the-test"), "no password in any log line");
+      assert.ok(!/password_hash/.test(`${r.stdout}${r.stderr}`), "no definitions in any log line");
+    }
+    await rabbit.ctl(["set_user_tags", "live_user"]);
   });
 
   test("requests signed with a wrong key are refused by the SigV4 check; a missing setting is named", async () => {
@@ -519,5 +610,51 @@ describe("backup and restore with the rendered script (real PostgreSQL 15, s3rve
     assert.deepEqual(keys.filter((k) => stale.includes(k)), [], "the stale backup is gone");
     const after = JSON.parse((await backup(["list", "--database", "web_db"])).stdout) as Manifest[];
     assert.equal(after.length, before.length + 1, "the new backup is there and the recent ones stay");
+  });
+
+  test("a failed scheduled backup turns the backup container's health (Docker's readiness) unhealthy until a run succeeds (issue 13 item 1)", async () => {
+    // The Droplet's backup process as the model has it: the scheduler with --status, readiness = --probe.
+    const config = parseConfig({ target: "droplet", droplet: { sshKeys: ["aa:bb"], adminCidrs: ["203.0.113.7/32"] }, backups: { enabled: true, schedule: "* * * * *" } }, { project: "djangostack", stack: STACK });
+    const proc = backupProcesses(config)[0];
+    const dir = tempDir("backup-scheduler");
+    const moved = (a: string): string =>
+      ({ [BACKUP_FILES.scheduler]: path.join(dir, "scheduler.py"), [BACKUP_FILES.jobs]: path.join(dir, "jobs.json"), [BACKUP_PATHS.heartbeat]: path.join(dir, "heartbeat"), [BACKUP_PATHS.status]: path.join(dir, "status") })[a] ?? a;
+    fs.writeFileSync(path.join(dir, "scheduler.py"), SCHEDULER_SCRIPT);
+    // The model's job, its command pointed at this test's script and settings.
+    const job = backupJob(config);
+    fs.writeFileSync(path.join(dir, "jobs.json"), renderSchedulerJobs([{ ...job, command: job.command.map((a) => (a === BACKUP_FILES.script ? script : a === BACKUP_FILES.settings ? settingsFile : a)) }]));
+    const readiness = proc.health?.readiness;
+    assert.ok(readiness?.kind === "exec");
+    const probe = async (): Promise<RunResult> => {
+      const [file, ...args] = readiness.command.map(moved);
+      return run(file, args, { env, check: false });
+    };
+    s3.fail({ method: "PUT", key: /^itest\/web_db\/.*\.dump$/, status: 403, times: 1 });
+    const [file, ...args] = proc.command.map(moved);
+    const log = path.join(dir, "scheduler.log");
+    const scheduler = spawnServer("backup-scheduler", file, [...args, "--clock-start", "2026-12-04T02:58", "--seconds-per-minute", "4"], log, { env });
+    const events = (): { event: string; job?: string; exit?: number; problems?: string[] }[] =>
+      fs.readFileSync(log, "utf8").split("\n").filter((l) => l.startsWith("djangostack-scheduler ")).map((l) => JSON.parse(l.slice("djangostack-scheduler ".length)));
+    const alive = (): string | undefined => (scheduler.exitStatus() ? `the scheduler exited: ${fs.readFileSync(log, "utf8")}` : undefined);
+    try {
+      await waitFor("the status file", async () => fs.existsSync(path.join(dir, "status")), { alive });
+      assert.equal((await probe()).code, 0, "healthy before any run is due");
+      await waitFor("the first run to fail", async () => events().some((e) => e.event === "failed" && e.job === "backup"), { alive, timeoutMs: 60_000 });
+      const unhealthy = await waitFor("readiness to fail", async () => {
+        const r = await probe();
+        return r.code === 1 ? r : undefined;
+      }, { alive });
+      assert.match(unhealthy.stdout, /^backup: the run due at 2026-12-04T02:59Z failed \(exit 1\)$/m);
+      assert.ok(s3.requests.some((r) => r.method === "PUT" && /^itest\/web_db\//.test(r.key) && r.status === 403), "the failure was the injected upload refusal");
+      await waitFor("a later run to succeed", async () => events().some((e) => e.event === "succeeded" && e.job === "backup"), { alive, timeoutMs: 60_000 });
+      await waitFor("readiness to pass again", async () => (await probe()).code === 0, { alive });
+    } finally {
+      await scheduler.stop();
+    }
+    // A status nobody rewrites (a stuck scheduler) fails the probe too.
+    fs.utimesSync(path.join(dir, "status"), new Date(Date.now() - 10 * 60_000), new Date(Date.now() - 10 * 60_000));
+    const stale = await probe();
+    assert.equal(stale.code, 1);
+    assert.match(stale.stdout, /the status is \d+s old: the scheduler is stuck/);
   });
 });

@@ -13,6 +13,7 @@ import { parseConfig } from "../../src/config/schema";
 import { usesDeployedRabbitmq } from "../../src/config/contract";
 import { ExternalService, StackConfig } from "../../src/config/types";
 import { PATHS, buildModel, serviceSources } from "../../src/model/build";
+import { backsUpBrokerDefinitions } from "../../src/model/backup";
 import * as names from "../../src/model/names";
 import { Process, SecretEnvSource, WorkloadModel } from "../../src/model/types";
 import { amqpUrl, connectionPart, databaseUrl, redisUrl } from "../../src/model/urls";
@@ -68,6 +69,8 @@ export interface Credentials {
   postgresBootstrap: string;
   redis: string;
   rabbitmqAdmin: string;
+  /** The backup's RabbitMQ user (backups on, RabbitMQ deployed). */
+  rabbitmqBackup: string;
   database: Record<string, string>;
   broker: Record<string, string>;
   secretKey: Record<string, string>;
@@ -85,6 +88,7 @@ export function generateCredentials(config: StackConfig): Credentials {
     postgresBootstrap: generatePassword(),
     redis: generatePassword(),
     rabbitmqAdmin: generatePassword(),
+    rabbitmqBackup: generatePassword(),
     database: perApp(),
     broker: perApp(),
     secretKey: Object.fromEntries(config.apps.map((a) => [a.name, generatePassword(50)])),
@@ -142,6 +146,8 @@ export function secretValue(source: SecretEnvSource, stack: Stack, creds: Creden
       return creds.redis;
     case "rabbitmqAdminPassword":
       return creds.rabbitmqAdmin;
+    case "rabbitmqBackupPassword":
+      return creds.rabbitmqBackup;
     case "userSecret":
       return generatePassword();
     case "external":
@@ -193,6 +199,7 @@ export function programCredentials(config: StackConfig, creds: Credentials): Pro
     databasePasswords: map(Object.fromEntries(config.apps.filter((a) => a.database).map((a) => [a.name, creds.database[a.name]]))),
     brokerPasswords: map(Object.fromEntries(config.apps.filter(usesDeployedRabbitmq).map((a) => [a.name, creds.broker[a.name]]))),
     rabbitmqAdmin: secret(creds.rabbitmqAdmin),
+    ...(backsUpBrokerDefinitions(config) ? { rabbitmqBackup: secret(creds.rabbitmqBackup) } : {}),
     redisPassword: secret(creds.redis),
     userSecrets: {},
     registries: {},

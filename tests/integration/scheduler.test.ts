@@ -60,11 +60,11 @@ describe("the Docker scheduler on real Python (issue 10 item 8)", () => {
   });
 
   /** Starts the model's command with its files and heartbeat moved under a temp dir, clock at `start`. */
-  function startScheduler(start: string, editTable: (t: { grace: number }) => void = () => undefined): { proc: ServerProcess; out: string; heartbeat: string; events: () => Event[] } {
+  function startScheduler(start: string, editTable: (t: { grace: number; startingDeadline: number; jobs: { name: string; timeLimit: number }[] }) => void = () => undefined, extraArgs: string[] = []): { proc: ServerProcess; out: string; heartbeat: string; events: () => Event[] } {
     const dir = tempDir("scheduler");
     const out = path.join(dir, "out");
     fs.mkdirSync(out);
-    const parsed = JSON.parse(table) as { grace: number };
+    const parsed = JSON.parse(table) as { grace: number; startingDeadline: number; jobs: { name: string; timeLimit: number }[] };
     editTable(parsed);
     fs.writeFileSync(path.join(dir, "jobs.json"), JSON.stringify(parsed));
     fs.writeFileSync(path.join(dir, "scheduler.py"), script);
@@ -72,7 +72,7 @@ describe("the Docker scheduler on real Python (issue 10 item 8)", () => {
     const moved = command.map((a) => (a.startsWith(`${PATHS.schedulerDir}/`) ? path.join(dir, path.basename(a)) : a === PATHS.schedulerHeartbeat ? heartbeat : a));
     const [file, ...args] = moved;
     const log = path.join(dir, "scheduler.log");
-    const proc = spawnServer("scheduler", file, [...args, "--clock-start", start, "--seconds-per-minute", String(SECONDS_PER_MINUTE)], log, { env: pythonEnv({ ...env, OUT: out }, dir) });
+    const proc = spawnServer("scheduler", file, [...args, ...extraArgs.map((a) => a.replace("{dir}", dir)), "--clock-start", start, "--seconds-per-minute", String(SECONDS_PER_MINUTE)], log, { env: pythonEnv({ ...env, OUT: out }, dir) });
     const events = (): Event[] =>
       fs
         .readFileSync(log, "utf8")
@@ -177,5 +177,29 @@ describe("the Docker scheduler on real Python (issue 10 item 8)", () => {
     const log = lines(path.join(s.out, "replace"));
     assert.ok(log.at(-1)?.startsWith("replaced"), `the job did not get SIGTERM: ${log.join(" | ")}`);
     assert.deepEqual(s.events().at(-1), { event: "stopped" });
+  });
+
+  test("a minute missed while the scheduler could not run is logged, and --status/--probe report the run that never came (issue 13 item 1)", async () => {
+    // Deadline 60 s and at-three's limit 30 s (rendered: 300 s and the job's own) keep the test short.
+    const s = startScheduler(
+      "2026-12-04T02:58",
+      (t) => {
+        t.startingDeadline = 60;
+        for (const j of t.jobs) if (j.name === "at-three") j.timeLimit = 30;
+      },
+      ["--status", "{dir}/status"],
+    );
+    const status = path.join(path.dirname(s.heartbeat), "status");
+    const probe = () => run("python3", ["-I", path.join(path.dirname(s.heartbeat), "scheduler.py"), "--probe", status], { env: pythonEnv({}, path.dirname(s.heartbeat)), check: false });
+    await waitFor("the scheduler to be ready", async () => s.events().some((e) => e.event === "ready"), { alive: () => s.proc.exitStatus() });
+    // The host asleep, or the container paused: 03:00 passes while the scheduler cannot run.
+    process.kill(s.proc.pid, "SIGSTOP");
+    await minutes(4);
+    process.kill(s.proc.pid, "SIGCONT");
+    await waitFor("the missed run to be reported", async () => (await probe()).stdout.includes("at-three: the run due at 2026-12-04T03:00Z has not succeeded within 100s"), { alive: () => s.proc.exitStatus(), timeoutMs: 15_000 });
+    assert.equal((await probe()).code, 1);
+    const atThree = s.events().filter((e) => e.job === "at-three");
+    assert.deepEqual(atThree.map((e) => [e.event, e.at]), [["missed", "2026-12-04T03:00Z"]], "never started late, logged missed");
+    await s.proc.stop();
   });
 });

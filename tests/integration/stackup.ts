@@ -288,6 +288,8 @@ export interface PlacedEdgeOptions {
   loadBalancer?: string;
   /** TLS from these files (edge.tls.mode "files"), served on the returned https port. */
   tls?: { cert: string; key: string };
+  /** The Droplet's host-status directory, served under /_djangostack/_host/ (src/render/host-status.ts). */
+  hostStatusDir?: string;
 }
 
 /**
@@ -312,6 +314,7 @@ export async function startPlacedEdge(config: StackConfig, addressOf: (upstream:
     upstreamsDir,
     listen: { http, https, address: "127.0.0.1" },
     ...(opts.tls ? { redirectHttpsPort: https } : {}),
+    ...(opts.hostStatusDir ? { hostStatusDir: opts.hostStatusDir } : {}),
     paths: {
       ...base.paths,
       staticRoot: dir,

@@ -32,7 +32,7 @@ const INPUT: BackupSettingsInput = {
   stack: "production",
   databases: [{ name: "web_db", role: "web_user" }, { name: "shop_db", role: "shop_user" }],
   media: [{ name: "web", path: "/app/media" }],
-  rabbitmqDefinitions: "/etc/rabbitmq/definitions.json",
+  rabbitmqApi: "http://rabbitmq:15672",
   addressing: "path",
   retentionDays: 14,
   maintenanceDatabase: "defaultdb",
@@ -82,7 +82,7 @@ describe("renderBackupSettings", () => {
       maintenanceDatabase: "defaultdb",
       databases: [{ name: "web_db", role: "web_user" }, { name: "shop_db", role: "shop_user" }],
       media: [{ name: "web", path: "/app/media" }],
-      rabbitmqDefinitions: "/etc/rabbitmq/definitions.json",
+      rabbitmqApi: "http://rabbitmq:15672",
     });
     for (const name of Object.values(BACKUP_ENV)) assert.ok(!text.includes(name), "the bucket and its keys come from the environment");
   });
@@ -96,7 +96,7 @@ describe("renderBackupSettings", () => {
       maintenanceDatabase: "postgres",
       databases: [{ name: "web_db", role: "web_user" }],
       media: [],
-      rabbitmqDefinitions: null,
+      rabbitmqApi: null,
     });
     assert.equal(DEFAULT_BACKUP_RETENTION_DAYS, 30);
   });
@@ -113,7 +113,9 @@ describe("renderBackupSettings", () => {
     ["a retention of 0 days", { retentionDays: 0 }, /retentionDays must be a whole number of days >= 1, got 0/],
     ["a retention of 1.5 days", { retentionDays: 1.5 }, /got 1\.5/],
     ["an unknown addressing style", { addressing: "both" as unknown as BucketAddressing }, /addressing must be path or virtual/],
-    ["nothing to back up", { databases: [], media: [], rabbitmqDefinitions: undefined }, /nothing to back up/],
+    ["nothing to back up", { databases: [], media: [], rabbitmqApi: undefined }, /nothing to back up/],
+    ["a management API URL with a path", { rabbitmqApi: "http://rabbitmq:15672/api" }, /rabbitmqApi must be http\(s\):\/\/host\[:port\], got "http:\/\/rabbitmq:15672\/api"/],
+    ["a management API URL with a login", { rabbitmqApi: "http://guest:guest@rabbitmq:15672" }, /rabbitmqApi must be http\(s\):\/\/host\[:port\]/],
   ];
   for (const [what, change, message] of bad) {
     it(`refuses ${what}`, () => {

@@ -10,7 +10,10 @@ import { Evaluation, evaluateStack } from "../../src/offline/render";
 import { RecordedResource, resolveOutputs } from "../../src/offline/engine";
 import { isWireSecret, maskSecrets, unwrapSecrets } from "../../src/offline/secret";
 import { BACKUP_ENV, backupCommand } from "../../src/render/backup";
-import { BACKUP_FILES, BACKUP_PATHS, backupJob, backupProcesses, renderBackupDockerfile } from "../../src/model/backup";
+import { BACKUP_FILES, BACKUP_PATHS, backsUpBrokerDefinitions, backupJob, backupProcesses, backupSettingsInput, renderBackupDockerfile } from "../../src/model/backup";
+import { RABBITMQ_BACKUP_USER } from "../../src/model/names";
+import { renderRabbitmqConf } from "../../src/render/rabbitmq";
+import { managementPort } from "../../src/components/rendered";
 import { parseConfig } from "../../src/config/schema";
 import { id, onDroplet } from "./config-helpers";
 import { buildModel } from "../../src/model/build";
@@ -70,7 +73,7 @@ function checkBackupContainer(ev: Evaluation, stack: string, region: string): vo
   assert.deepEqual(jobs.jobs[0].command, backupCommand(BACKUP_FILES.script, BACKUP_FILES.settings, "backup"));
   assert.equal(jobs.jobs[0].concurrency, "forbid");
   assert.deepEqual([jobs.jobs[0].schedule.expression, jobs.jobs[0].schedule.minutes, jobs.jobs[0].schedule.hours], ["0 3 * * *", [0], [3]]);
-  assert.deepEqual(c.inputs.command, ["python3", "-I", BACKUP_FILES.scheduler, BACKUP_FILES.jobs, "--heartbeat", BACKUP_PATHS.heartbeat]);
+  assert.deepEqual(c.inputs.command, ["python3", "-I", BACKUP_FILES.scheduler, BACKUP_FILES.jobs, "--heartbeat", BACKUP_PATHS.heartbeat, "--status", BACKUP_PATHS.status]);
 
   // The app's media, read-only.
   const volumes = (c.inputs.volumes ?? []) as { volumeName: string; containerPath: string; readOnly?: boolean }[];
@@ -125,8 +128,45 @@ describe("backup process in the model", () => {
     const ev = await evaluateStack({ stack: "staging" });
     const p = buildModel(ev.config).processes.find((x) => x.role === "backup");
     assert.ok(p);
-    assert.deepEqual(Object.keys(p.secretEnv).sort(), ["BACKUP_S3_ACCESS_KEY_ID", "BACKUP_S3_SECRET_ACCESS_KEY", "PGPASSWORD"]);
+    assert.deepEqual(Object.keys(p.secretEnv).sort(), ["BACKUP_RABBITMQ_PASSWORD", "BACKUP_S3_ACCESS_KEY_ID", "BACKUP_S3_SECRET_ACCESS_KEY", "PGPASSWORD"]);
+    assert.deepEqual(p.secretEnv.BACKUP_RABBITMQ_PASSWORD, { kind: "rabbitmqBackupPassword" });
+    assert.equal(p.env.BACKUP_RABBITMQ_USER, RABBITMQ_BACKUP_USER);
     for (const k of Object.keys(p.secretEnv)) assert.ok(!(k in p.env));
+  });
+});
+
+describe("the broker's live definitions in the backup (issue 13 item 1)", () => {
+  it("staging: the backup reads the management API as its own RabbitMQ user, which the definitions make administrator with no vhost permission", async () => {
+    const ev = await evaluateStack({ stack: "staging" });
+    const settings = JSON.parse(ev.artifacts.find((a) => a.path.endsWith("backup/backup.json"))?.content ?? "{}") as { rabbitmqApi: string | null };
+    assert.equal(settings.rabbitmqApi, "http://rabbitmq:15672");
+    const defs = JSON.parse(ev.artifacts.find((a) => a.path === "rabbitmq/definitions.json")?.content ?? "{}") as { users: { name: string; tags: string[]; password_hash: string }[]; permissions: { user: string }[] };
+    const user = defs.users.find((u) => u.name === RABBITMQ_BACKUP_USER);
+    assert.deepEqual(user?.tags, ["administrator"]);
+    assert.ok(!defs.permissions.some((p) => p.user === RABBITMQ_BACKUP_USER), "no vhost permission: it cannot publish or consume");
+    const conf = ev.artifacts.find((a) => a.path === "rabbitmq/rabbitmq.conf")?.content ?? "";
+    assert.match(conf, /^management\.tcp\.port = 15672$/m);
+    assert.match(conf, /^management\.disable_stats = true$/m);
+    const mq = containers(ev, "rabbitmq")[0];
+    assert.equal(envOf(mq).RABBITMQ_ENABLED_PLUGINS, "rabbitmq_prometheus,rabbitmq_management");
+    assert.ok(!mq.inputs.ports || (mq.inputs.ports as unknown[]).length === 0, "the management API is never published");
+    // The password: generated, secret, and the same in the backup's env and (hashed) in the definitions.
+    const backup = containers(ev, "backup")[0];
+    assert.ok(isWireSecret(backup.inputs.envs), "the env, password included, reaches the provider as a secret");
+    assert.equal(envOf(backup).BACKUP_RABBITMQ_USER, RABBITMQ_BACKUP_USER);
+    const generated = ev.engine.resources.filter((r) => r.type === "random:index/randomPassword:RandomPassword" && r.name.endsWith("-rabbitmq-backup"));
+    assert.equal(generated.length, 1);
+  });
+
+  it("off without backups or without a deployed RabbitMQ: no management listener, no backup user", async () => {
+    const off = parseConfig(onDroplet({}, { backups: { enabled: false } }), id);
+    assert.equal(backsUpBrokerDefinitions(off), false);
+    assert.equal(renderRabbitmqConf(off.data.rabbitmq, managementPort(off)).includes("management.tcp.port"), false);
+    const mq = buildModel(off).processes.find((p) => p.name === "rabbitmq");
+    assert.deepEqual([mq?.env.RABBITMQ_ENABLED_PLUGINS, mq?.ports.map((p) => p.name)], [undefined, ["amqp"]]);
+    const redisBroker = parseConfig(onDroplet({}, { backups: { enabled: true }, apps: [{ broker: "redis" }] }), id);
+    assert.equal(backsUpBrokerDefinitions(redisBroker), false);
+    assert.equal(backupSettingsInput(redisBroker).rabbitmqApi, undefined);
   });
 });
 

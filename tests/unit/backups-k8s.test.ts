@@ -158,9 +158,22 @@ describe("backup CronJob: managed PostgreSQL (production)", () => {
     assert.ok(egress);
     const rules = o(egress.inputs.spec).egress as Obj[];
     assert.ok(o((rules[0].to as Obj[])[0]).ipBlock, "the managed cluster in the VPC");
-    assert.deepEqual((rules[1].ports as Obj[]).map((p) => p.port), [443]);
+    // backup-web, the first database's process, also exports the broker's definitions.
+    assert.deepEqual([o((rules[1].to as Obj[])[0]).podSelector, (rules[1].ports as Obj[]).map((p) => p.port)], [{ matchExpressions: [{ key: "djangostack.io/role", operator: "In", values: ["rabbitmq"] }] }, [15672]]);
+    assert.deepEqual((rules[2].ports as Obj[]).map((p) => p.port), [443]);
     const CronJob = as((await import("kubernetes-models/batch/v1/CronJob")).CronJob);
     new CronJob(schemaForm(cron)).validate();
+    // The broker admits the apps on AMQP only, and the backup alone on the management API.
+    const mqIngress = named(ev, "NetworkPolicy", "rabbitmq-ingress");
+    assert.ok(mqIngress);
+    const ingress = o(mqIngress.inputs.spec).ingress as Obj[];
+    const values = (r: Obj) => (o((r.from as Obj[])[0]).podSelector as { matchExpressions: { values: string[] }[] }).matchExpressions[0].values;
+    assert.deepEqual(ingress.map((r) => (r.ports as Obj[]).map((p) => p.port)), [[5672], [15672]]);
+    assert.ok(!values(ingress[0]).includes("backup"));
+    assert.deepEqual(values(ingress[1]), ["backup"]);
+    const mqService = kube(ev, "Service").find((r) => o(r.inputs.metadata).name === "rabbitmq");
+    assert.deepEqual((o(mqService?.inputs.spec).ports as Obj[]).map((p) => p.port), [5672, 15672]);
+    assert.equal(named(ev, "NetworkPolicy", "backup-shop-egress") === undefined || !JSON.stringify(named(ev, "NetworkPolicy", "backup-shop-egress")?.inputs.spec).includes("15672"), true, "only the first database's process exports the definitions");
     const out = (await resolveOutputs(ev.exports)) as { backups: { enabled: boolean; note: string } };
     assert.equal(out.backups.enabled, true);
     assert.match(out.backups.note, /^CronJob backup-web dumps web_db .*managed PostgreSQL also keeps DigitalOcean's daily backups/);

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { ALERTS, firewallRules, parseDockerCredentials, pickZone, recordName, zoneCandidates } from "../../src/components/targets/droplet/host";
+import { firewallRules, hostAlerts, parseDockerCredentials, pickZone, recordName, zoneCandidates } from "../../src/components/targets/droplet/host";
 import { DropletConfig, EdgeConfig } from "../../src/config/types";
 import { evaluateStack } from "../../src/offline/render";
 
@@ -50,8 +50,14 @@ describe("droplet host helpers", () => {
     assert.deepEqual(published, ["8061", "8443"]);
   });
 
-  it("alerts cover CPU, memory and disk with windows DigitalOcean accepts", () => {
-    assert.deepEqual(ALERTS.map((a) => a.type), ["v1/insights/droplet/cpu", "v1/insights/droplet/memory_utilization_percent", "v1/insights/droplet/disk_utilization_percent"]);
-    for (const a of ALERTS) assert.ok(["5m", "10m", "30m", "1h"].includes(a.window));
+  it("alerts cover CPU, memory, disk and load (twice the size's vCPUs) with windows DigitalOcean accepts", () => {
+    const alerts = hostAlerts({ droplet: { size: "s-4vcpu-8gb" } as DropletConfig, prices: { droplets: {}, databases: {}, other: {} } });
+    assert.deepEqual(alerts.map((a) => [a.type, a.value]), [
+      ["v1/insights/droplet/cpu", 85],
+      ["v1/insights/droplet/memory_utilization_percent", 90],
+      ["v1/insights/droplet/disk_utilization_percent", 85],
+      ["v1/insights/droplet/load_5", 8],
+    ]);
+    for (const a of alerts) assert.ok(["5m", "10m", "30m", "1h"].includes(a.window));
   });
 });

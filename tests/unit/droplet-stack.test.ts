@@ -222,9 +222,9 @@ describe("staging stack (droplet target) under the offline engine", () => {
     assert.match(outputs.dns, /^managed: /);
   });
 
-  it("alerts on CPU, memory and disk to the configured email, for the Droplet's tag", () => {
+  it("alerts on CPU, memory, disk and load to the configured email, for the Droplet's tag", () => {
     const alerts = ofType(ev, "digitalocean:index/monitorAlert:MonitorAlert");
-    assert.deepEqual(alerts.map((a) => a.inputs.type).sort(), ["v1/insights/droplet/cpu", "v1/insights/droplet/disk_utilization_percent", "v1/insights/droplet/memory_utilization_percent"]);
+    assert.deepEqual(alerts.map((a) => a.inputs.type).sort(), ["v1/insights/droplet/cpu", "v1/insights/droplet/disk_utilization_percent", "v1/insights/droplet/load_5", "v1/insights/droplet/memory_utilization_percent"]);
     const tag = one(ev, "digitalocean:index/tag:Tag").inputs.name;
     for (const a of alerts) {
       assert.deepEqual(a.inputs.alerts, { emails: ["ops@example.com"] });

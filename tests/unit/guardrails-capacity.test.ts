@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Raw } from "../../src/config/checker";
 import { parseConfig } from "../../src/config/schema";
-import { capacityReport, stackWarnings } from "../../src/config/capacity";
+import { NO_ALERT_DESTINATION, capacityReport, stackWarnings } from "../../src/config/capacity";
 import { DROPLET_RESERVE_MIB, appConnections, nodeReserve } from "../../src/model/capacity";
 import { PRICES } from "../../src/config/prices";
 import { readStackConfig } from "../../src/offline/render";
@@ -135,6 +135,6 @@ describe("settings a target cannot honour are warned about, never dropped", () =
     const warnings = stackWarnings(parseConfig(onDroplet({ size: "s-8vcpu-16gb" }, { apps: [{ autoscale: { min: 1, max: 3 } }], data: { postgres: { volumeSize: 50 } } }), id));
     assert.ok(warnings.some((w) => w.startsWith("apps[0].autoscale: target \"droplet\" runs a fixed 1 web container(s)")), warnings.join("\n"));
     assert.ok(warnings.some((w) => w.startsWith("data.postgres.volumeSize: 50 GiB is ignored on target \"droplet\"")));
-    assert.ok(warnings.some((w) => w.startsWith("droplet.alertEmails: empty")));
+    assert.ok(warnings.includes(NO_ALERT_DESTINATION), warnings.join("\n"));
   });
 });

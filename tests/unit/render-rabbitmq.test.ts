@@ -56,6 +56,25 @@ describe("renderRabbitmqConf", () => {
     assert.ok(![...conf.keys()].some((k) => k.startsWith("management.") || k.startsWith("default_user") || k.startsWith("default_pass")));
   });
 
+  it("with a management port (the backup's live export): the API listens there, without its statistics database", () => {
+    const conf = parseConf(renderRabbitmqConf(rabbitmq(), { managementPort: names.RABBITMQ_MANAGEMENT_PORT }));
+    assert.equal(conf.get("management.tcp.port"), "15672");
+    assert.equal(conf.get("management.disable_stats"), "true");
+    assert.throws(() => renderRabbitmqConf(rabbitmq(), { managementPort: 70000 }), /invalid port 70000/);
+  });
+
+  it("the backup's user: administrator, its password hashed, no permission on any vhost", () => {
+    const defs = JSON.parse(
+      renderRabbitmqDefinitions({ apps: [{ vhost: "/web", user: "web_broker", password: "pw-web" }], admin: { user: names.RABBITMQ_ADMIN, password: "pw-admin" }, backup: { user: names.RABBITMQ_BACKUP_USER, password: "pw-backup" } }),
+    ) as Definitions;
+    const user = defs.users.find((u) => u.name === names.RABBITMQ_BACKUP_USER);
+    assert.ok(user && verify(user.password_hash, "pw-backup"));
+    assert.deepEqual(user.tags, ["administrator"]);
+    assert.ok(!defs.permissions.some((p) => p.user === names.RABBITMQ_BACKUP_USER));
+    assert.throws(() => renderRabbitmqDefinitions({ apps: [], admin: { user: names.RABBITMQ_ADMIN, password: "a" }, backup: { user: names.RABBITMQ_ADMIN, password: "b" } }), /user names must be unique/);
+    assert.throws(() => renderRabbitmqDefinitions({ apps: [], admin: { user: names.RABBITMQ_ADMIN, password: "a" }, backup: { user: names.RABBITMQ_BACKUP_USER, password: "" } }), /empty password for djangostack-backup/);
+  });
+
   it("sizes the memory watermark and the disk limit from config, in bytes", () => {
     const conf = parseConf(renderRabbitmqConf(rabbitmq({ memoryHighWatermark: 0.5, diskFreeLimit: 2048, resources: { memory: "1Gi" } })));
     assert.equal(conf.get("vm_memory_high_watermark.relative"), "0.5");

@@ -183,7 +183,7 @@ export const OUTPUTS_CONTRACT: readonly ContractEntry[] = [
   { key: "registry", type: "string", json: "string", secret: false, targets: ["droplet"], required: true, meaning: "`registry.digitalocean.com/<name>`" },
   { key: "dns", type: "string", json: "string", secret: false, targets: ["droplet"], required: true, meaning: "`managed: …`, `manual: …` or `none: …`: which A records exist or are to be created" },
   { key: "tls", type: "string", json: "string", secret: false, targets: ["droplet"], required: true, meaning: "TLS mode and the names on the certificate" },
-  { key: "monitoring", type: "string", json: "string", secret: false, targets: ["droplet"], required: true, meaning: "the alert policies, or a note that there are none" },
+  { key: "monitoring", type: "string", json: "string", secret: false, targets: ["droplet"], required: true, meaning: "what is watched (Uptime checks on each app's health URL and on the containers' status, the host's CPU, memory, disk and load) and where alerts go, or NO ALERTS when droplet.alertEmails is empty" },
   { key: "clusterName", type: "string", json: "string", secret: false, targets: ["kubernetes"], required: true, meaning: "DOKS cluster name" },
   { key: "clusterId", type: "string", json: "string", secret: false, targets: ["kubernetes"], required: true, meaning: "DOKS cluster id (what `doctl kubernetes cluster` takes)" },
   { key: "namespace", type: "string", json: "string", secret: false, targets: ["kubernetes"], required: true, meaning: "the namespace the stack's objects live in" },

@@ -47,6 +47,10 @@ export interface RabbitOptions {
   node?: string;
   /** RABBITMQ_MNESIA_BASE to keep across starts (a dir from tempDir, owned by rabbitmq); default a fresh one. */
   mnesiaBase?: string;
+  /** More environment for the node, as the container's env sets it (e.g. RABBITMQ_ENABLED_PLUGINS). */
+  env?: Record<string, string>;
+  /** More lines for the loopback override file (e.g. the management listener on a free loopback port). */
+  overrides?: string[];
 }
 
 export async function startRabbitmq(opts: RabbitOptions): Promise<RabbitServer> {
@@ -68,7 +72,7 @@ export async function startRabbitmq(opts: RabbitOptions): Promise<RabbitServer> 
   if (!configName.endsWith(".conf") || configName >= "90-loopback.conf") throw new Error(`startRabbitmq: config name ${configName} must end in .conf and sort before 90-loopback.conf`);
   fs.writeFileSync(path.join(confd, configName), opts.config);
   // conf.d files load in name order and a later value of a key wins: only loopback and paths change.
-  const overrides = [`listeners.tcp.default = 127.0.0.1:${port}`];
+  const overrides = [`listeners.tcp.default = 127.0.0.1:${port}`, ...(opts.overrides ?? [])];
   if (opts.definitions !== undefined) {
     const defs = path.join(confd, opts.definitionsName ?? "definitions.json");
     fs.writeFileSync(defs, opts.definitions);
@@ -93,6 +97,7 @@ export async function startRabbitmq(opts: RabbitOptions): Promise<RabbitServer> 
     RABBITMQ_ENABLED_PLUGINS_FILE: path.join(dir, "enabled_plugins"),
     ERL_EPMD_PORT: String(epmdPort),
     ERL_EPMD_ADDRESS: "127.0.0.1",
+    ...opts.env,
   };
   const epmdServer = spawnServer("epmd", epmd, ["-port", String(epmdPort), "-address", "127.0.0.1"], path.join(dir, "epmd.log"), { user, cwd: dir, env });
   await waitReady(epmdServer, "listening", () => portOpen(epmdPort), 10_000);

@@ -3,11 +3,12 @@ import { StackConfig } from "../../../config/types";
 import { PATHS } from "../../../model/build";
 import { Process, WorkloadModel } from "../../../model/types";
 import { renderGunicornConf } from "../../../render/gunicorn";
+import { HOST_STATUS } from "../../../render/host-status";
 import { nginxInputFor, renderNginx } from "../../../render/nginx";
 import { DEFAULT_DEFINITIONS_PATH, renderRabbitmqConf } from "../../../render/rabbitmq";
 import { renderRedisConf } from "../../../render/redis";
 import { SCHEDULER_SCRIPT, renderSchedulerJobs } from "../../../render/scheduler";
-import { postgresInitSql, rabbitmqDefinitions } from "../../rendered";
+import { managementPort, postgresInitSql, rabbitmqDefinitions } from "../../rendered";
 import { BACKUP_SCRIPT, renderBackupSettings } from "../../../render/backup";
 import { BACKUP_FILES, backupJob, backupSettingsInput } from "../../../model/backup";
 import { Credentials } from "../../secrets";
@@ -65,7 +66,7 @@ export function configFilesFor(process: Process, config: StackConfig, model: Wor
         break;
       }
       case "rabbitmq-config": {
-        const conf = renderRabbitmqConf(config.data.rabbitmq, { definitionsPath: DEFAULT_DEFINITIONS_PATH });
+        const conf = renderRabbitmqConf(config.data.rabbitmq, { definitionsPath: DEFAULT_DEFINITIONS_PATH, ...managementPort(config) });
         files.push({ path: `${PATHS.rabbitmqConfigDir}/conf.d/10-djangostack.conf`, content: conf, artifact: "rabbitmq/rabbitmq.conf", artifactContent: conf });
         const definitions = rabbitmqDefinitions(config.apps, creds);
         files.push({ path: DEFAULT_DEFINITIONS_PATH, content: definitions.content, artifact: "rabbitmq/definitions.json", artifactContent: definitions.masked });
@@ -73,7 +74,9 @@ export function configFilesFor(process: Process, config: StackConfig, model: Wor
       }
       case "nginx-config": {
         // Upstreams come from files only the cutover writes: nginx never routes to a container not yet healthy.
-        const text = renderNginx({ ...nginxInputFor(model, config.edge, config.domain), resolver: DOCKER_RESOLVER, upstreamsDir: PATHS.nginxUpstreams });
+        // On the Droplet nginx also serves the host's container status (src/render/host-status.ts).
+        const hostStatus = config.target === "droplet" ? { hostStatusDir: HOST_STATUS.containerDir } : {};
+        const text = renderNginx({ ...nginxInputFor(model, config.edge, config.domain), resolver: DOCKER_RESOLVER, upstreamsDir: PATHS.nginxUpstreams, ...hostStatus });
         files.push({ path: PATHS.nginxConf, content: text, artifact: "nginx/nginx.conf", artifactContent: text });
         break;
       }

@@ -11,6 +11,7 @@ import { pinnedImage, pinsPublicImages } from "../../pinning";
 import { renderCutoverScript } from "../../../render/cutover";
 import { renderOneOffScript } from "../../../render/oneoff";
 import { renderLivenessWatchdog } from "../../../render/watchdog";
+import { HOST_STATUS } from "../../../render/host-status";
 import { PATHS } from "../../../model/build";
 import { DockerCli, dockerScript, logsCommandFor } from "./cli";
 import { configFilesFor } from "./configfiles";
@@ -100,6 +101,11 @@ function operatorTlsFiles(config: StackConfig): docker.types.input.ContainerVolu
   const { mode, certificatePath, keyPath } = config.edge.tls;
   if (mode !== "files" || !certificatePath || !keyPath) return [];
   return [certificatePath, keyPath].map((file) => ({ hostPath: file, containerPath: file, readOnly: true }));
+}
+
+/** On the Droplet, the host's container-status directory (src/render/host-status.ts), read-only. */
+function hostStatusMount(config: StackConfig): docker.types.input.ContainerVolume[] {
+  return config.target === "droplet" ? [{ hostPath: HOST_STATUS.hostDir, containerPath: HOST_STATUS.containerDir, readOnly: true }] : [];
 }
 
 /** Long-lived containers are replaced create-before-delete, health-gated by `wait`. */
@@ -327,7 +333,7 @@ export class DockerRealizer extends pulumi.ComponentResource {
               ...p.volumes
                 .filter((v) => v.kind !== "scratch" && v.kind !== "config")
                 .map((v) => ({ volumeName: this.volumes[v.volume].name, containerPath: v.mountPath, readOnly: v.readOnly })),
-              ...(p.role === "edge" ? [...operatorTlsFiles(config), { volumeName: this.upstreams.name, containerPath: PATHS.nginxUpstreams, readOnly: true }] : []),
+              ...(p.role === "edge" ? [...operatorTlsFiles(config), ...hostStatusMount(config), { volumeName: this.upstreams.name, containerPath: PATHS.nginxUpstreams, readOnly: true }] : []),
             ],
             tmpfs,
             uploads: files.map((f) => ({ file: f.path, content: f.content })),

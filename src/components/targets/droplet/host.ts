@@ -6,7 +6,10 @@ import * as docker from "@pulumi/docker";
 import { recordArtifact } from "../../../artifacts";
 import { DropletConfig, EdgeConfig, StackConfig } from "../../../config/types";
 import { renderCloudInit, waitForBootstrapCommand } from "../../../render/cloudinit";
+import { machine, withOverrides } from "../../../config/prices";
+import { NO_ALERT_DESTINATION } from "../../../config/capacity";
 import { registryCredentials } from "../../registry-credentials";
+import { alertNotifications } from "./signals";
 
 /** journald's cap on the Droplet; Docker's own logs are capped separately by daemon.json. */
 export const JOURNAL_MAX_USE = "500M";
@@ -88,12 +91,21 @@ export const firewallRules = (droplet: DropletConfig, edge: Pick<EdgeConfig, "ht
   };
 };
 
-/** DigitalOcean Monitoring alert policies for the Droplet. */
-export const ALERTS = [
-  { key: "cpu", type: "v1/insights/droplet/cpu", value: 85, window: "10m", what: "CPU above 85% for 10 minutes" },
-  { key: "memory", type: "v1/insights/droplet/memory_utilization_percent", value: 90, window: "10m", what: "memory above 90% for 10 minutes" },
-  { key: "disk", type: "v1/insights/droplet/disk_utilization_percent", value: 85, window: "5m", what: "disk above 85%" },
-] as const;
+/**
+ * DigitalOcean Monitoring alert policies for the Droplet. Types, comparisons and windows are the ones
+ * terraform-provider-digitalocean accepts (digitalocean/monitoring/resource_monitor_alert.go: the
+ * godo Droplet types; windows 5m, 10m, 30m, 1h). There is no swap metric among them: memory is the
+ * signal. The load alert fires at twice the vCPUs (runnable work waiting for a core) for 10 minutes.
+ */
+export function hostAlerts(config: Pick<StackConfig, "droplet" | "prices">): { key: string; type: string; value: number; window: "5m" | "10m" | "30m" | "1h"; what: string }[] {
+  const vcpus = config.droplet ? machine(withOverrides(config.prices), "droplets", config.droplet.size)?.vcpus : undefined;
+  return [
+    { key: "cpu", type: "v1/insights/droplet/cpu", value: 85, window: "10m", what: "CPU above 85% for 10 minutes" },
+    { key: "memory", type: "v1/insights/droplet/memory_utilization_percent", value: 90, window: "10m", what: "memory above 90% for 10 minutes" },
+    { key: "disk", type: "v1/insights/droplet/disk_utilization_percent", value: 85, window: "5m", what: "disk above 85%" },
+    ...(vcpus ? [{ key: "load", type: "v1/insights/droplet/load_5", value: 2 * vcpus, window: "10m" as const, what: `5-minute load above ${2 * vcpus} (2 x ${vcpus} vCPU) for 10 minutes` }] : []),
+  ];
+}
 
 /**
  * The staging host: VPC, Droplet bootstrapped by cloud-init, Reserved IP, Cloud Firewall, DNS records,
@@ -225,21 +237,22 @@ export class DropletHost extends pulumi.ComponentResource {
       this.dns = pulumi.output("none: no domain; the stack answers on the reserved IP over plain HTTP");
     }
 
-    if (dr.alertEmails.length > 0) {
-      for (const a of ALERTS) {
-        this.alerts.push(
-          new digitalocean.MonitorAlert(
-            `${name}-alert-${a.key}`,
-            { alerts: { emails: [...dr.alertEmails] }, compare: "GreaterThan", type: a.type, value: a.value, window: a.window, tags: [this.tag.name], enabled: true, description: `djangostack ${config.stack}: ${a.what}` },
-            parent,
-          ),
-        );
-      }
-      this.monitoring = `alerts to ${dr.alertEmails.join(", ")}: ${ALERTS.map((a) => a.what).join("; ")}`;
-    } else {
-      this.monitoring = "no alerts: droplet.alertEmails is empty (the monitoring agent still collects metrics)";
-      pulumi.log.warn(`djangostack: droplet.alertEmails is empty; no CPU, memory or disk alerts are created for ${prefix}.`, this);
+    const alerts = hostAlerts(config);
+    const notifications = alertNotifications(config);
+    for (const a of notifications.length > 0 ? alerts : []) {
+      this.alerts.push(
+        new digitalocean.MonitorAlert(
+          `${name}-alert-${a.key}`,
+          { alerts: notifications[0], compare: "GreaterThan", type: a.type, value: a.value, window: a.window, tags: [this.tag.name], enabled: true, description: `djangostack ${config.stack}: ${a.what}` },
+          parent,
+        ),
+      );
     }
+    this.monitoring =
+      notifications.length > 0
+        ? `host alerts to ${dr.alertEmails.join(", ")}: ${alerts.map((a) => a.what).join("; ")}`
+        : "NO HOST ALERTS: droplet.alertEmails is empty (the monitoring agent still collects metrics)";
+    if (notifications.length === 0) pulumi.log.warn(NO_ALERT_DESTINATION, this);
 
     this.registry = this.containerRegistry(name, dr, config);
 

@@ -9,6 +9,7 @@ import { Deployer } from "../types";
 import { DropletEgressRoute } from "./egress";
 import { DropletHost } from "./host";
 import { DropletData } from "./data";
+import { DropletSignals } from "./signals";
 
 export { DropletHost } from "./host";
 export { activationScript } from "../docker/tls";
@@ -48,8 +49,9 @@ export const deployDroplet: Deployer = ({ name, config, model, credentials }) =>
     deployUser: config.droplet?.deployUser ?? "deploy",
     bootstrap: host.bootstrap,
   });
-
-  const wait = [host.bootstrap];
+  // Before any container: nginx bind-mounts the status directory the install creates for the deploy user.
+  const signals = new DropletSignals(`${name}-signals`, { config, routing: model.routing, address: host.address, bootstrap: host.bootstrap, dropletId: host.droplet.id });
+  const wait = [host.bootstrap, signals.statusInstall];
   const cli: DockerCli = { kind: "ssh", host: host.address, user: config.droplet?.deployUser ?? "deploy" };
   const managed = config.data.postgres.mode === "managed" || config.data.redis.mode === "managed";
   const data = managed ? new DropletData(`${name}-data`, { config, credentials, vpcId: host.vpc.id, dropletId: host.droplet.id, cli, bootstrap: host.bootstrap }) : undefined;
@@ -90,7 +92,7 @@ export const deployDroplet: Deployer = ({ name, config, model, credentials }) =>
       registry: host.registry.endpoint,
       dns: host.dns,
       tls: tlsNote,
-      monitoring: host.monitoring,
+      monitoring: `${signals.summary}; ${host.monitoring}`,
       databaseHosts: pulumi.all(data?.databaseHosts ?? []),
     },
   };

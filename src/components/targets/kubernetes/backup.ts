@@ -3,7 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import { StackConfig } from "../../../config/types";
 import { Process, SecretEnvSource, WorkloadModel } from "../../../model/types";
 import { backupProcessName, backupSettingsInput } from "../../../model/backup";
-import { BACKUP_SCRIPT, renderBackupSettings } from "../../../render/backup";
+import { BACKUP_ENV, BACKUP_SCRIPT, renderBackupSettings } from "../../../render/backup";
 import { STARTING_DEADLINE_SECONDS } from "../../../render/scheduler";
 import * as names from "../../../model/names";
 import { recordArtifact } from "../../../artifacts";
@@ -91,15 +91,20 @@ export class KubernetesBackup extends pulumi.ComponentResource {
       },
       opts(ctx, this, { dependsOn: args.dependsOn }),
     );
-    networkPolicy(ctx, `${process.name}-egress`, { matchLabels: selectorLabels(process, ctx.stack) }, { egress: backupEgress(managed) }, this);
+    const broker = process.env[BACKUP_ENV.rabbitmqUser] !== undefined;
+    networkPolicy(ctx, `${process.name}-egress`, { matchLabels: selectorLabels(process, ctx.stack) }, { egress: backupEgress(managed, broker) }, this);
     return cronJob;
   }
 }
 
-/** PostgreSQL (its pods, or the managed cluster's port in the VPC) and HTTPS to public addresses (Spaces); nothing else. */
-export function backupEgress(managed?: KubernetesBackupArgs["managed"]): EgressRule[] {
+/**
+ * PostgreSQL (its pods, or the managed cluster's port in the VPC), the broker's management API when
+ * this process exports the definitions, and HTTPS to public addresses (Spaces); nothing else.
+ */
+export function backupEgress(managed?: KubernetesBackupArgs["managed"], broker = false): EgressRule[] {
   const postgres: EgressRule = managed
     ? { to: [{ ipBlock: { cidr: managed.vpcCidr } }], ports: [{ protocol: "TCP", port: managed.port }] }
     : { to: [{ podSelector: roleSelector(["postgres"]) }], ports: [{ protocol: "TCP", port: 5432 }] };
-  return [postgres, { to: [{ ipBlock: { cidr: "0.0.0.0/0", except: NON_PUBLIC_RANGES } }], ports: [{ protocol: "TCP", port: 443 }] }];
+  const management: EgressRule[] = broker ? [{ to: [{ podSelector: roleSelector(["rabbitmq"]) }], ports: [{ protocol: "TCP", port: names.RABBITMQ_MANAGEMENT_PORT }] }] : [];
+  return [postgres, ...management, { to: [{ ipBlock: { cidr: "0.0.0.0/0", except: NON_PUBLIC_RANGES } }], ports: [{ protocol: "TCP", port: 443 }] }];
 }

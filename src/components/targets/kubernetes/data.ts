@@ -11,9 +11,9 @@ import { Process, WorkloadModel } from "../../../model/types";
 import { DEFAULT_DEFINITIONS_PATH, renderRabbitmqConf } from "../../../render/rabbitmq";
 import { renderRedisConf } from "../../../render/redis";
 import { DataEndpoints, secretEnvFor, serviceEndpoints } from "../../env";
-import { postgresInitSql, rabbitmqDefinitions } from "../../rendered";
+import { managementPort, postgresInitSql, rabbitmqDefinitions } from "../../rendered";
 import { Credentials } from "../../secrets";
-import { EgressRule, KubeContext, configMap, labelsOf, networkPolicy, opts, pdb, roleSelector, secret, service } from "./objects";
+import { EgressRule, IngressRule, KubeContext, configMap, labelsOf, networkPolicy, opts, pdb, roleSelector, secret, service } from "./objects";
 import { pinnedPublicImage } from "../../pinning";
 import { ManagedClusterArgs, managedPostgres, managedValkey } from "../../managed-data";
 import { renderManagedGrants } from "../../../render/managed-grants";
@@ -311,7 +311,7 @@ export class DataTier extends pulumi.ComponentResource {
     const podHost = `${modelMq.name}-0`;
     const mq: Process = { ...modelMq, env: { ...modelMq.env, RABBITMQ_NODENAME: rabbitmqNodeName(podHost) } };
     const labels = labelsOf(this.ctx, mq);
-    const conf = renderRabbitmqConf(config.data.rabbitmq, { definitionsPath: DEFAULT_DEFINITIONS_PATH });
+    const conf = renderRabbitmqConf(config.data.rabbitmq, { definitionsPath: DEFAULT_DEFINITIONS_PATH, ...managementPort(config) });
     const confMap = configMap(this.ctx, names.kube.configMaps.rabbitmqConfig, { "10-djangostack.conf": conf }, this, labels);
     const definitions = rabbitmqDefinitions(config.apps, creds);
     // Secrets are written masked: the definitions (password hashes) are recorded with placeholders.
@@ -366,16 +366,18 @@ export class DataTier extends pulumi.ComponentResource {
       [{ name: dataDir.volume, sizeGiB: config.data.rabbitmq.volumeSizeGiB }],
     );
     this.ready.push(set);
-    this.ingressFromApps(mq, APP_ROLES);
+    // The apps reach AMQP only; the management API (there when the backup exports the definitions) only the backup.
+    this.ingressFromApps(mq, APP_ROLES, ["amqp"], mq.ports.some((p) => p.name === "management") ? [{ from: [{ podSelector: roleSelector(["backup"]) }], ports: [{ protocol: "TCP", port: names.RABBITMQ_MANAGEMENT_PORT }] }] : []);
     this.appEgress.push(toRole("rabbitmq", 5672));
   }
 
-  private ingressFromApps(process: Process, roles: Process["role"][]): void {
+  private ingressFromApps(process: Process, roles: Process["role"][], portNames?: string[], more: IngressRule[] = []): void {
+    const ports = process.ports.filter((p) => !portNames || portNames.includes(p.name));
     networkPolicy(
       this.ctx,
       `${process.name}-ingress`,
       { matchLabels: selectorLabels(process, this.ctx.stack) },
-      { ingress: [{ from: [{ podSelector: roleSelector(roles) }], ports: process.ports.map((p) => ({ protocol: "TCP", port: p.port })) }] },
+      { ingress: [{ from: [{ podSelector: roleSelector(roles) }], ports: ports.map((p) => ({ protocol: "TCP", port: p.port })) }, ...more] },
       this,
     );
   }
