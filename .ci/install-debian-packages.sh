@@ -17,6 +17,7 @@ PACKAGES=(
   python3-psycopg2 python3-dj-database-url python3-amqp python3-kombu
   python3-whitenoise python3-django-celery-beat python3-sentry-sdk
   daphne python3-uvicorn python3-django-channels python3-websockets  # ASGI servers (apps[].server)
+  python3-gevent  # Celery's gevent pool (workers[].pool: gevent; seed 002's notification worker)
   cloud-init
   openssl curl procps ca-certificates tini busybox
   wrk nghttp2-client  # npm run bench: HTTP/1.1 and TLS/HTTP/2 load generators

@@ -14,7 +14,7 @@
  * checks what the edge does with it: "/" and deep links routed to it, its headers passed through.
  * The services' own static files are djangostack's to serve: the edge caches their hashed names.
  */
-import { before, describe, test } from "node:test";
+import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -24,9 +24,9 @@ import { Credentials, Stack, generateCredentials, loadStack } from "./fixtures";
 import { CHAT_DIR } from "./chatapp";
 import { CeleryProcess, GunicornServer, runAppCommand } from "./harness/django";
 import { HttpResponse, request } from "./harness/http";
-import { startNginx } from "./harness/nginx";
+import { NginxServer, startNginx } from "./harness/nginx";
 import { amqpLogin } from "./harness/rabbitmq";
-import { PYTHON, freePort, run, tempDir, useHarness, waitFor } from "./harness/process";
+import { PYTHON, freePort, requirePythonModules, run, tempDir, useHarness, waitFor } from "./harness/process";
 import { AppDirs, DataTier, Edge, appDirs, appEnv, nginxCert, releaseApp, startDataTier, startEdge, startWeb, startWorker } from "./stackup";
 
 useHarness();
@@ -46,13 +46,14 @@ let edge: Edge;
 const webs = {} as Record<Service, GunicornServer>;
 const dirs = {} as Record<Service, AppDirs>;
 let mailWorker: CeleryProcess;
+let frontend: { port: number; server: NginxServer };
 
 /**
  * The frontend image's behaviour, on Debian's nginx: files from its build, every other path answered
  * with index.html (the SPA's history fallback), index.html revalidated on each load and the hashed
  * bundles under /assets/ cached a year.
  */
-async function startFrontend(): Promise<number> {
+async function startFrontend(): Promise<{ port: number; server: NginxServer }> {
   const dir = tempDir("tts-frontend");
   const site = path.join(dir, "site");
   fs.mkdirSync(path.join(site, "assets"), { recursive: true });
@@ -75,8 +76,7 @@ async function startFrontend(): Promise<number> {
     "  }",
     "}",
   ].join("\n");
-  await startNginx({ config, ports: [port], dir, label: "tts-frontend" });
-  return port;
+  return { port, server: await startNginx({ config, ports: [port], dir, label: "tts-frontend" }) };
 }
 
 /** One request to the edge over TLS for the stack's domain, from a loopback address of the test's choice. */
@@ -97,180 +97,190 @@ async function burst(paths: string[], from: string): Promise<{ passed: HttpRespo
   return { passed: rs.filter((r) => r.status !== 429), limited: rs.filter((r) => r.status === 429).length, seconds: (Date.now() - start) / 1000 };
 }
 
-before(async () => {
-  stack = await loadStack("staging", {}, exampleDir("ticket-tracking"));
-  domain = stack.config.domain ?? assert.fail("the staging stack has a domain");
-  creds = generateCredentials(stack.config);
-  data = await startDataTier(stack, creds);
-  // One static and media root for the edge (the static-<app> volumes side by side), a home per service.
-  const edgeDirs = appDirs();
-  for (const s of SERVICES) dirs[s] = { ...appDirs(), staticRoot: edgeDirs.staticRoot, mediaRoot: edgeDirs.mediaRoot };
-  await Promise.all(SERVICES.map((s) => releaseApp(stack, creds, data, dirs[s], s)));
-  const [started, worker, frontend, cert] = await Promise.all([
-    Promise.all(SERVICES.map((s) => startWeb(stack, creds, data, dirs[s], s))),
-    startWorker(stack, creds, data, dirs.notification, "notification", "mail"),
-    startFrontend(),
-    nginxCert("tts-certs", domain),
-  ]);
-  SERVICES.forEach((s, i) => (webs[s] = started[i]));
-  mailWorker = worker;
-  cafile = cert.cert;
-  edge = await startEdge(stack, { ...Object.fromEntries(SERVICES.map((s) => [names.web(s), webs[s].port])), [names.FRONTEND]: frontend }, edgeDirs, cert);
-}, { timeout: 240_000 });
+describe("Ticket Tracking (seed 002) on real servers (issue 16 item 5)", () => {
+  before(async () => {
+    // notification's pool, messaging's worker class, the WebSocket client.
+    await requirePythonModules({ gevent: "python3-gevent", uvicorn: "python3-uvicorn", websockets: "python3-websockets" });
+    stack = await loadStack("staging", {}, exampleDir("ticket-tracking"));
+    domain = stack.config.domain ?? assert.fail("the staging stack has a domain");
+    creds = generateCredentials(stack.config);
+    data = await startDataTier(stack, creds);
+    // One static and media root for the edge (the static-<app> volumes side by side), a home per service.
+    const edgeDirs = appDirs();
+    for (const s of SERVICES) dirs[s] = { ...appDirs(), staticRoot: edgeDirs.staticRoot, mediaRoot: edgeDirs.mediaRoot };
+    await Promise.all(SERVICES.map((s) => releaseApp(stack, creds, data, dirs[s], s)));
+    const [started, worker, frontendServer, cert] = await Promise.all([
+      Promise.all(SERVICES.map((s) => startWeb(stack, creds, data, dirs[s], s))),
+      startWorker(stack, creds, data, dirs.notification, "notification", "mail"),
+      startFrontend(),
+      nginxCert("tts-certs", domain),
+    ]);
+    SERVICES.forEach((s, i) => (webs[s] = started[i]));
+    mailWorker = worker;
+    frontend = frontendServer;
+    cafile = cert.cert;
+    edge = await startEdge(stack, { ...Object.fromEntries(SERVICES.map((s) => [names.web(s), webs[s].port])), [names.FRONTEND]: frontend.port }, edgeDirs, cert);
+  }, { timeout: 240_000 });
 
-describe("Ticket Tracking (seed 002) on real servers: five services behind one nginx (issue 16 item 5)", () => {
-  test("the example's render: five services with a database, role, vhost and broker user each, workflow granted notification's vhost", async () => {
-    assert.deepEqual(stack.config.apps.map((a) => a.name), [...SERVICES]);
-    const dbs = await data.postgres!.psql(["-tAc", "SELECT datname || ':' || pg_get_userbyid(datdba) FROM pg_database WHERE datname LIKE '%\\_db' ORDER BY 1"]);
-    assert.deepEqual(dbs.stdout.trim().split("\n"), [...SERVICES].sort().map((s) => `${names.database(s)}:${names.role(s)}`));
-    const vhosts = JSON.parse((await data.rabbitmq!.ctl(["list_vhosts", "--formatter", "json"])).stdout) as { name: string }[];
-    assert.deepEqual(vhosts.map((v) => v.name).sort(), SERVICES.map(names.vhost).sort());
-    const grants = JSON.parse((await data.rabbitmq!.ctl(["list_user_permissions", names.brokerUser("workflow"), "--formatter", "json"])).stdout) as { vhost: string }[];
-    assert.deepEqual(grants.map((g) => g.vhost).sort(), [names.vhost("notification"), names.vhost("workflow")]);
+  // The harness would stop them one at a time: the app tier, then the data tier, each together, is quicker.
+  after(async () => {
+    await Promise.all([...Object.values(webs), mailWorker, frontend?.server, edge?.nginx].map((p) => p?.stop()));
+    await Promise.all([data?.postgres, data?.redis, data?.rabbitmq].map((p) => p?.stop()));
   });
 
-  test("each service's migration ran in its own database, owned by its own role", async () => {
-    for (const s of SERVICES) {
-      const owner = await data.postgres!.psql(["-tAc", "SELECT tableowner FROM pg_tables WHERE tablename = 'django_migrations'"], { database: names.database(s) });
-      assert.equal(owner.stdout.trim(), names.role(s), s);
-    }
+  describe("five services behind one nginx", () => {
+    test("the example's render: five services with a database, role, vhost and broker user each, workflow granted notification's vhost", async () => {
+      assert.deepEqual(stack.config.apps.map((a) => a.name), [...SERVICES]);
+      const dbs = await data.postgres!.psql(["-tAc", "SELECT datname || ':' || pg_get_userbyid(datdba) FROM pg_database WHERE datname LIKE '%\\_db' ORDER BY 1"]);
+      assert.deepEqual(dbs.stdout.trim().split("\n"), [...SERVICES].sort().map((s) => `${names.database(s)}:${names.role(s)}`));
+      const vhosts = JSON.parse((await data.rabbitmq!.ctl(["list_vhosts", "--formatter", "json"])).stdout) as { name: string }[];
+      assert.deepEqual(vhosts.map((v) => v.name).sort(), SERVICES.map(names.vhost).sort());
+      const grants = JSON.parse((await data.rabbitmq!.ctl(["list_user_permissions", names.brokerUser("workflow"), "--formatter", "json"])).stdout) as { vhost: string }[];
+      assert.deepEqual(grants.map((g) => g.vhost).sort(), [names.vhost("notification"), names.vhost("workflow")]);
+    });
+
+    test("each service's migration ran in its own database, owned by its own role", async () => {
+      for (const s of SERVICES) {
+        const owner = await data.postgres!.psql(["-tAc", "SELECT tableowner FROM pg_tables WHERE tablename = 'django_migrations'"], { database: names.database(s) });
+        assert.equal(owner.stdout.trim(), names.role(s), s);
+      }
+    });
+
+    test("each service is ready through the edge: its database, cache and broker vhost answer", async () => {
+      for (const s of SERVICES) {
+        const r = await get(names.appHealthPaths(s).ready);
+        assert.equal(r.status, 200, `${s}: ${r.text}`);
+        const checks = (JSON.parse(r.text) as { checks: Record<string, { ok: boolean }> }).checks;
+        assert.deepEqual(Object.keys(checks).sort(), ["broker", "cache", "database"], s);
+      }
+    });
+
+    test("each route reaches its own service: /api/auth/ and /admin/ auth, /api/tickets/ ticket, /api/workflow/, /api/messages/, /api/notifications/", async () => {
+      const routes: [string, Service][] = [["/api/auth/", "auth"], ["/admin/", "auth"], ["/api/tickets/", "ticket"], ["/api/workflow/", "workflow"], ["/api/messages/", "messaging"], ["/api/notifications/", "notification"]];
+      for (const [route, service] of routes) {
+        const token = `probe-${service}-${route.replace(/\W/g, "")}-${Date.now()}`;
+        const r = await get(`${route}${token}/`);
+        // The sample app has no view there: Django's 404, or the admin's redirect to its login.
+        assert.equal(r.status, route === "/admin/" ? 302 : 404, route);
+        await waitFor(`${token} in a service's log`, async () => servedBy(token).length > 0, { timeoutMs: 5_000 });
+        assert.deepEqual(servedBy(token), [service], route);
+      }
+    });
+
+    test("the admin is the auth service's, with its static files under /static/auth/; hashed names cached a year by the edge", async () => {
+      const login = await get("/admin/login/");
+      assert.equal(login.status, 200);
+      const css = /href="(\/static\/auth\/admin\/css\/base\.[0-9a-f]{12}\.css)"/.exec(login.text)?.[1] ?? assert.fail(`no hashed admin stylesheet in ${login.text.slice(0, 400)}`);
+      const file = await get(css);
+      assert.equal(file.status, 200);
+      assert.deepEqual(header(file, "cache-control"), ["public, max-age=31536000, immutable"]);
+    });
   });
 
-  test("each service is ready through the edge: its database, cache and broker vhost answer", async () => {
-    for (const s of SERVICES) {
-      const r = await get(names.appHealthPaths(s).ready);
-      assert.equal(r.status, 200, `${s}: ${r.text}`);
-      const checks = (JSON.parse(r.text) as { checks: Record<string, { ok: boolean }> }).checks;
-      assert.deepEqual(Object.keys(checks).sort(), ["broker", "cache", "database"], s);
-    }
+  describe("the frontend at /: the SPA's history fallback and long-cached assets through the edge", () => {
+    test("/ and a deep link (/tickets/42) both get the SPA's index.html from the frontend, revalidated on each load", async () => {
+      for (const p of ["/", "/tickets/42", "/tickets/42/comments?tab=history"]) {
+        const r = await get(p);
+        assert.equal(r.status, 200, p);
+        assert.equal(r.text, INDEX, p);
+        assert.deepEqual(header(r, "cache-control"), ["no-cache"], `${p}: the frontend's header, once`);
+        assert.match(header(r, "strict-transport-security")[0] ?? "", /^max-age=\d+/, "the edge's HSTS");
+        assert.deepEqual(header(r, "x-frame-options"), ["DENY"]);
+      }
+    });
+
+    test("a content-hashed bundle keeps the frontend's year-long immutable caching; a missing one is a 404, not the index", async () => {
+      const r = await get("/assets/index.3f2a9c1d.js");
+      assert.equal(r.status, 200);
+      assert.equal(r.text, BUNDLE);
+      assert.deepEqual(header(r, "cache-control"), ["public, max-age=31536000, immutable"]);
+      assert.equal((await get("/assets/index.00000000.js")).status, 404);
+    });
+
+    test("over plain HTTP a deep link is redirected to the same path on HTTPS", async () => {
+      const r = await request({ port: edge.http, host: domain, path: "/tickets/42" });
+      assert.equal(r.status, 301);
+      assert.deepEqual(header(r, "location"), [`https://${domain}:${edge.https}/tickets/42`]);
+    });
   });
 
-  test("each route reaches its own service: /api/auth/ and /admin/ auth, /api/tickets/ ticket, /api/workflow/, /api/messages/, /api/notifications/", async () => {
-    const routes: [string, Service][] = [["/api/auth/", "auth"], ["/admin/", "auth"], ["/api/tickets/", "ticket"], ["/api/workflow/", "workflow"], ["/api/messages/", "messaging"], ["/api/notifications/", "notification"]];
-    for (const [route, service] of routes) {
-      const token = `probe-${service}-${route.replace(/\W/g, "")}-${Date.now()}`;
-      const r = await get(`${route}${token}/`);
-      // The sample app has no view there: Django's 404, or the admin's redirect to its login.
-      assert.equal(r.status, route === "/admin/" ? 302 : 404, route);
-      await waitFor(`${token} in a service's log`, async () => servedBy(token).length > 0, { timeoutMs: 5_000 });
-      assert.deepEqual(servedBy(token), [service], route);
-    }
+  describe("per-route limits: the api zone at 10 r/s (burst 20), the auth zone at 5 r/s (burst 10)", () => {
+    const paths = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}limit-${i}/`);
+
+    test("/api/tickets/: 21 of a burst of 40 reach the ticket service (plus what 10 r/s refills during the burst), the rest are 429", async () => {
+      const r = await burst(paths("/api/tickets/", 40), "127.0.0.11");
+      assert.ok(r.passed.length >= 21 && r.passed.length <= 21 + Math.ceil(r.seconds * 10), `${r.passed.length} passed in ${r.seconds}s`);
+      assert.equal(r.limited, 40 - r.passed.length);
+      assert.ok(r.passed.every((p) => p.status === 404), "the ones let through reached Django");
+    });
+
+    test("/api/auth/ and /admin/ share the auth zone: 11 of 30 pass (plus 5 r/s of refill), its own bucket beside /api/'s", async () => {
+      // The api zone is spent from this address first: the auth paths do not draw on it.
+      const spent = await burst(paths("/api/workflow/", 30), "127.0.0.12");
+      assert.ok(spent.limited > 0);
+      const r = await burst([...paths("/api/auth/", 15), ...paths("/admin/", 15)], "127.0.0.12");
+      assert.ok(r.passed.length >= 11 && r.passed.length <= 11 + Math.ceil(r.seconds * 5), `${r.passed.length} passed in ${r.seconds}s`);
+      assert.equal(r.limited, 30 - r.passed.length);
+      // The frontend keeps the general limit.
+      assert.equal((await get("/tickets/7", "127.0.0.12")).status, 200);
+    });
   });
 
-  test("the admin is the auth service's, with its static files under /static/auth/; hashed names cached a year by the edge", async () => {
-    const login = await get("/admin/login/");
-    assert.equal(login.status, 200);
-    const css = /href="(\/static\/auth\/admin\/css\/base\.[0-9a-f]{12}\.css)"/.exec(login.text)?.[1] ?? assert.fail(`no hashed admin stylesheet in ${login.text.slice(0, 400)}`);
-    const file = await get(css);
-    assert.equal(file.status, 200);
-    assert.deepEqual(header(file, "cache-control"), ["public, max-age=31536000, immutable"]);
-  });
-});
-
-describe("the frontend at /: the SPA's history fallback and long-cached assets through the edge", () => {
-  test("/ and a deep link (/tickets/42) both get the SPA's index.html from the frontend, revalidated on each load", async () => {
-    for (const p of ["/", "/tickets/42", "/tickets/42/comments?tab=history"]) {
-      const r = await get(p);
-      assert.equal(r.status, 200, p);
-      assert.equal(r.text, INDEX, p);
-      assert.deepEqual(header(r, "cache-control"), ["no-cache"], `${p}: the frontend's header, once`);
-      assert.match(header(r, "strict-transport-security")[0] ?? "", /^max-age=\d+/, "the edge's HSTS");
-      assert.deepEqual(header(r, "x-frame-options"), ["DENY"]);
-    }
+  describe("a WebSocket round trip to the messaging service", () => {
+    test("wss:// through the edge's /ws/ location to messaging's gunicorn with uvicorn's worker class", async () => {
+      const message = `tts-${Date.now()}`;
+      const r = await run(PYTHON, [path.join(CHAT_DIR, "ws_client.py"), `wss://${domain}/ws/echo/`, "127.0.0.1", String(edge.https), message, cafile], { check: false, timeoutMs: 30_000 });
+      assert.equal(r.code, 0, `WebSocket client failed: ${r.stderr}`);
+      assert.equal(r.stdout.trim(), `echo:${message} host=${domain}`);
+      assert.deepEqual(servedBy("/ws/echo/"), ["messaging"]);
+    });
   });
 
-  test("a content-hashed bundle keeps the frontend's year-long immutable caching; a missing one is a 404, not the index", async () => {
-    const r = await get("/assets/index.3f2a9c1d.js");
-    assert.equal(r.status, 200);
-    assert.equal(r.text, BUNDLE);
-    assert.deepEqual(header(r, "cache-control"), ["public, max-age=31536000, immutable"]);
-    assert.equal((await get("/assets/index.00000000.js")).status, 404);
+  describe("a cross-service task: workflow enqueues onto notification's vhost, notification's worker runs it", () => {
+    test("with CELERY_BROKER_URL_NOTIFICATION, workflow sends core.tasks.add to the email queue; the gevent worker's result is in notification's backend", async () => {
+      const env = appEnv(stack, names.web("workflow"), creds, data, dirs.workflow, "workflow");
+      assert.equal(new URL(env.CELERY_BROKER_URL_NOTIFICATION).pathname, `/${encodeURIComponent(names.vhost("notification"))}`);
+      assert.equal(decodeURIComponent(new URL(env.CELERY_BROKER_URL_NOTIFICATION).username), names.brokerUser("workflow"));
+      // What the workflow service's code does. Celery takes CELERY_BROKER_URL from the environment over
+      // any broker= argument (celery/app/utils.py, Settings.broker_url), so the granted URL goes in as the connection.
+      const send = [
+        "import os",
+        "from config.celery import app",
+        'with app.connection_for_write(os.environ["CELERY_BROKER_URL_NOTIFICATION"]) as conn:',
+        '    print(app.send_task("core.tasks.add", (19, 23), queue="email", connection=conn).id)',
+      ].join("\n");
+      const sent = await runAppCommand(["python", "manage.py", "shell", "-c", send], { env, home: dirs.workflow.dir, check: false });
+      assert.equal(sent.code, 0, sent.stderr);
+      const id = sent.stdout.trim();
+      const result = await waitFor("the task's result at the notification service", async () => {
+        const r = await fetch(`http://127.0.0.1:${webs.notification.port}/api/v1/tasks/${id}/`, { headers: { host: "localhost" } });
+        const body = (await r.json()) as { state: string; result?: number };
+        return body.state === "SUCCESS" ? body : undefined;
+      }, { timeoutMs: 30_000, intervalMs: 300, alive: () => mailWorker.server.exitStatus() }).catch((e: Error) => assert.fail(`${e.message}; the worker's log:\n${mailWorker.server.tail(30)}`));
+      assert.equal(result.result, 42);
+      assert.match(fs.readFileSync(mailWorker.server.logFile, "utf8"), new RegExp(`Task core\\.tasks\\.add\\[${id}\\] succeeded`));
+    });
   });
 
-  test("over plain HTTP a deep link is redirected to the same path on HTTPS", async () => {
-    const r = await request({ port: edge.http, host: domain, path: "/tickets/42" });
-    assert.equal(r.status, 301);
-    assert.deepEqual(header(r, "location"), [`https://${domain}:${edge.https}/tickets/42`]);
-  });
-});
+  describe("per-service isolation on the rendered PostgreSQL and RabbitMQ", () => {
+    /** Every (service, service whose database or vhost it tries) pair, itself included. */
+    const pairs = (): [Service, Service][] => SERVICES.flatMap((s) => SERVICES.map((other): [Service, Service] => [s, other]));
 
-describe("per-route limits: the api zone at 10 r/s (burst 20), the auth zone at 5 r/s (burst 10)", () => {
-  const paths = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}limit-${i}/`);
-
-  test("/api/tickets/: 21 of a burst of 40 reach the ticket service (plus what 10 r/s refills during the burst), the rest are 429", async () => {
-    const r = await burst(paths("/api/tickets/", 40), "127.0.0.11");
-    assert.ok(r.passed.length >= 21 && r.passed.length <= 21 + Math.ceil(r.seconds * 10), `${r.passed.length} passed in ${r.seconds}s`);
-    assert.equal(r.limited, 40 - r.passed.length);
-    assert.ok(r.passed.every((p) => p.status === 404), "the ones let through reached Django");
-  });
-
-  test("/api/auth/ and /admin/ share the auth zone: 11 of 30 pass (plus 5 r/s of refill), its own bucket beside /api/'s", async () => {
-    // The api zone is spent from this address first: the auth paths do not draw on it.
-    const spent = await burst(paths("/api/workflow/", 30), "127.0.0.12");
-    assert.ok(spent.limited > 0);
-    const r = await burst([...paths("/api/auth/", 15), ...paths("/admin/", 15)], "127.0.0.12");
-    assert.ok(r.passed.length >= 11 && r.passed.length <= 11 + Math.ceil(r.seconds * 5), `${r.passed.length} passed in ${r.seconds}s`);
-    assert.equal(r.limited, 30 - r.passed.length);
-    // The frontend keeps the general limit.
-    assert.equal((await get("/tickets/7", "127.0.0.12")).status, 200);
-  });
-});
-
-describe("a WebSocket round trip to the messaging service", () => {
-  test("wss:// through the edge's /ws/ location to messaging's gunicorn with uvicorn's worker class", async () => {
-    const message = `tts-${Date.now()}`;
-    const r = await run(PYTHON, [path.join(CHAT_DIR, "ws_client.py"), `wss://${domain}/ws/echo/`, "127.0.0.1", String(edge.https), message, cafile], { check: false, timeoutMs: 30_000 });
-    assert.equal(r.code, 0, `WebSocket client failed: ${r.stderr}`);
-    assert.equal(r.stdout.trim(), `echo:${message} host=${domain}`);
-    assert.deepEqual(servedBy("/ws/echo/"), ["messaging"]);
-  });
-});
-
-describe("a cross-service task: workflow enqueues onto notification's vhost, notification's worker runs it", () => {
-  test("with CELERY_BROKER_URL_NOTIFICATION, workflow sends core.tasks.add to the email queue; the gevent worker's result is in notification's backend", async () => {
-    const env = appEnv(stack, names.web("workflow"), creds, data, dirs.workflow, "workflow");
-    assert.equal(new URL(env.CELERY_BROKER_URL_NOTIFICATION).pathname, `/${encodeURIComponent(names.vhost("notification"))}`);
-    assert.equal(decodeURIComponent(new URL(env.CELERY_BROKER_URL_NOTIFICATION).username), names.brokerUser("workflow"));
-    // What the workflow service's code does. Celery takes CELERY_BROKER_URL from the environment over
-    // any broker= argument (celery/app/utils.py, Settings.broker_url), so the granted URL goes in as the connection.
-    const send = [
-      "import os",
-      "from config.celery import app",
-      'with app.connection_for_write(os.environ["CELERY_BROKER_URL_NOTIFICATION"]) as conn:',
-      '    print(app.send_task("core.tasks.add", (19, 23), queue="email", connection=conn).id)',
-    ].join("\n");
-    const sent = await runAppCommand(["python", "manage.py", "shell", "-c", send], { env, home: dirs.workflow.dir, check: false });
-    assert.equal(sent.code, 0, sent.stderr);
-    const id = sent.stdout.trim();
-    const result = await waitFor("the task's result at the notification service", async () => {
-      const r = await fetch(`http://127.0.0.1:${webs.notification.port}/api/v1/tasks/${id}/`, { headers: { host: "localhost" } });
-      const body = (await r.json()) as { state: string; result?: number };
-      return body.state === "SUCCESS" ? body : undefined;
-    }, { timeoutMs: 30_000, intervalMs: 300, alive: () => mailWorker.server.exitStatus() }).catch((e: Error) => assert.fail(`${e.message}; the worker's log:\n${mailWorker.server.tail(30)}`));
-    assert.equal(result.result, 42);
-    assert.match(fs.readFileSync(mailWorker.server.logFile, "utf8"), new RegExp(`Task core\\.tasks\\.add\\[${id}\\] succeeded`));
-  });
-});
-
-describe("per-service isolation on the rendered PostgreSQL and RabbitMQ", () => {
-  test("each service's role logs in to its own database and is refused on every other service's", async () => {
-    for (const s of SERVICES) {
-      for (const other of SERVICES) {
+    test("each service's role logs in to its own database and is refused on every other service's", async () => {
+      await Promise.all(pairs().map(async ([s, other]) => {
         const r = await data.postgres!.psql(["-tAc", "SELECT 1"], { user: names.role(s), password: creds.database[s], database: names.database(other), check: false });
         if (s === other) assert.equal(r.code, 0, `${s} on its own database: ${r.stderr}`);
         else assert.match(r.stderr, /permission denied for database|does not have CONNECT privilege/, `${names.role(s)} on ${names.database(other)}`);
-      }
-    }
-  });
+      }));
+    });
 
-  test("each service's broker user opens its own vhost and is refused on the others, except workflow's grant on notification's", async () => {
-    const granted = (s: Service, vhostOf: Service) => s === vhostOf || (s === "workflow" && vhostOf === "notification");
-    for (const s of SERVICES) {
-      for (const other of SERVICES) {
+    test("each service's broker user opens its own vhost and is refused on the others, except workflow's grant on notification's", async () => {
+      const granted = (s: Service, vhostOf: Service) => s === vhostOf || (s === "workflow" && vhostOf === "notification");
+      await Promise.all(pairs().map(async ([s, other]) => {
         const r = await amqpLogin(data.rabbitmq!.port, names.brokerUser(s), creds.broker[s], names.vhost(other));
         if (granted(s, other)) assert.equal(r.ok, true, `${names.brokerUser(s)} on ${names.vhost(other)}: ${r.error}`);
         else assert.match(r.error, /NOT_ALLOWED|access to vhost|AccessRefused|ACCESS_REFUSED/i, `${names.brokerUser(s)} reached ${names.vhost(other)}`);
-      }
-    }
+      }));
+    });
   });
 });
