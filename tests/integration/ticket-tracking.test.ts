@@ -90,6 +90,10 @@ function servedBy(token: string): Service[] {
   return SERVICES.filter((s) => fs.readFileSync(webs[s].server.logFile, "utf8").includes(token));
 }
 
+/** One wss:// round trip through the edge with the chat project's client (Debian's websockets), trusting the test's certificate. */
+const wsRoundTrip = (urlPath: string, message: string) =>
+  run(PYTHON, [path.join(CHAT_DIR, "ws_client.py"), `wss://${domain}${urlPath}`, "127.0.0.1", String(edge.https), message, cafile], { check: false, timeoutMs: 30_000 });
+
 /** `paths` sent together from one client address; how many got through (not 429) and how long the burst took. */
 async function burst(paths: string[], from: string): Promise<{ passed: HttpResponse[]; limited: number; seconds: number }> {
   const start = Date.now();
@@ -229,10 +233,13 @@ describe("Ticket Tracking (seed 002) on real servers (issue 16 item 5)", () => {
   describe("a WebSocket round trip to the messaging service", () => {
     test("wss:// through the edge's /ws/ location to messaging's gunicorn with uvicorn's worker class", async () => {
       const message = `tts-${Date.now()}`;
-      const r = await run(PYTHON, [path.join(CHAT_DIR, "ws_client.py"), `wss://${domain}/ws/echo/`, "127.0.0.1", String(edge.https), message, cafile], { check: false, timeoutMs: 30_000 });
+      const r = await wsRoundTrip("/ws/echo/", message);
       assert.equal(r.code, 0, `WebSocket client failed: ${r.stderr}`);
       assert.equal(r.stdout.trim(), `echo:${message} host=${domain}`);
       assert.deepEqual(servedBy("/ws/echo/"), ["messaging"]);
+      // Another path under /ws/ reaches the same server, which refuses the handshake.
+      const other = await wsRoundTrip("/ws/other/", message);
+      assert.match(other.stderr, /server rejected WebSocket connection: HTTP 403/);
     });
   });
 
