@@ -37,16 +37,18 @@ type Service = (typeof SERVICES)[number];
 const INDEX = '<!doctype html><html><body><div id="root" data-build="tts-frontend"></div><script src="/assets/index.3f2a9c1d.js"></script></body></html>\n';
 const BUNDLE = 'console.log("tts-frontend");\n';
 
+// What the before hook brings up: the render, its credentials and data tier, the services.
 let stack: Stack;
 let creds: Credentials;
 let data: DataTier;
-let domain: string;
-let cafile: string;
-let edge: Edge;
 const webs = {} as Record<Service, GunicornServer>;
 const dirs = {} as Record<Service, AppDirs>;
 let mailWorker: CeleryProcess;
 let frontend: { port: number; server: NginxServer };
+// The edge, the domain it serves and the certificate clients trust it with.
+let edge: Edge;
+let domain: string;
+let cafile: string;
 
 /**
  * The frontend image's behaviour, on Debian's nginx: files from its build, every other path answered
