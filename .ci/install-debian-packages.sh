@@ -18,6 +18,7 @@ PACKAGES=(
   python3-whitenoise python3-django-celery-beat python3-sentry-sdk
   daphne python3-uvicorn python3-django-channels python3-websockets  # ASGI servers (apps[].server)
   python3-django-storages python3-boto3 python3-botocore  # media on a bucket (apps[].media.storage spaces): tests/integration/media-s3.test.ts
+  python3-gevent  # Celery's gevent pool (workers[].pool: gevent; seed 002's notification worker)
   cloud-init
   openssl curl procps ca-certificates tini busybox
   wrk nghttp2-client  # npm run bench: HTTP/1.1 and TLS/HTTP/2 load generators

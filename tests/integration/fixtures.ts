@@ -26,10 +26,13 @@ import { generatePassword } from "./harness/secrets";
 export const REPO_ROOT = path.resolve(__dirname, "../..");
 const NAMESPACE = "djangostack:";
 
-/** The validated config of `Pulumi.<stack>.yaml`, plus `extra` keys as `pulumi config set` would add them. */
-export function stackConfig(stack: string, extra: Record<string, unknown> = {}): StackConfig {
+/**
+ * The validated config of `Pulumi.<stack>.yaml` in `projectDir` (default the repository root; one of
+ * examples/ for a seed system), plus `extra` keys as `pulumi config set` would add them.
+ */
+export function stackConfig(stack: string, extra: Record<string, unknown> = {}, projectDir = REPO_ROOT): StackConfig {
   const qualified = Object.fromEntries(Object.entries(extra).map(([k, v]) => [k.includes(":") ? k : `${NAMESPACE}${k}`, v]));
-  const files = readStackFiles(REPO_ROOT, stack, qualified);
+  const files = readStackFiles(projectDir, stack, qualified);
   const raw: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(files.config)) if (key.startsWith(NAMESPACE)) raw[key.slice(NAMESPACE.length)] = decodeConfigValue(value);
   return parseConfig(raw, { project: files.project, stack });
@@ -55,12 +58,13 @@ function readTree(root: string, dir = root): Record<string, string> {
 /**
  * The stack as the program sees it (config, model) and as the offline render writes it: the real
  * index.ts evaluated under the offline engine with the same extra config, artifacts read back.
+ * `projectDir` as for stackConfig (`npm run render -- --project <dir>`).
  */
-export async function loadStack(stack: string, extra: Record<string, unknown> = {}): Promise<Stack> {
-  const config = stackConfig(stack, extra);
+export async function loadStack(stack: string, extra: Record<string, unknown> = {}, projectDir = REPO_ROOT): Promise<Stack> {
+  const config = stackConfig(stack, extra, projectDir);
   const outDir = tempDir("render");
   const qualified = Object.fromEntries(Object.entries(extra).map(([k, v]) => [k.includes(":") ? k : `${NAMESPACE}${k}`, v]));
-  const summary = await renderStack({ stack, outDir, extraConfig: qualified });
+  const summary = await renderStack({ stack, projectDir, outDir, extraConfig: qualified });
   return { config, model: buildModel(config), artifacts: readTree(path.join(summary.dir, "artifacts")) };
 }
 

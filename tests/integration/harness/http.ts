@@ -20,6 +20,8 @@ export interface HttpRequest {
   headers?: Record<string, string>;
   body?: Buffer | string;
   tls?: boolean;
+  /** Loopback source address, default 127.0.0.1 (rate limits key on it). */
+  from?: string;
   timeoutMs?: number;
 }
 
@@ -33,6 +35,7 @@ export function request(req: HttpRequest): Promise<HttpResponse> {
       method: req.method ?? "GET",
       headers: { host: req.host, ...(req.body !== undefined ? { "content-length": String(Buffer.byteLength(req.body)) } : {}), ...req.headers },
       agent: false,
+      localAddress: req.from,
       timeout: req.timeoutMs ?? 15_000,
       servername: req.tls ? req.host : undefined,
       rejectUnauthorized: false,
