@@ -17,6 +17,7 @@ import { checkSwap, parseDropletImage, parseRegion, parseSize } from "./slugs";
 import { parsePrices } from "./prices";
 import { checkCapacity } from "./capacity";
 import { NO_BACKUPS, parseBackups, parseDropletBackups } from "./backups";
+import { parseAppMetrics, parseMonitoring } from "./monitoring";
 import { PATHS } from "../model/build";
 import { checkEdgePorts, checkReplicas, parseDeployUser, parseNamespace, parseNginxVersion } from "./values";
 import {
@@ -68,6 +69,7 @@ export const CONFIG_KEYS = [
   "promoteFrom",
   "backups",
   "logFormat",
+  "monitoring",
 ] as const;
 
 /** Keys read with `getSecret`: user-supplied replacements for generated credentials. */
@@ -170,6 +172,7 @@ function parseEffective(raw: Raw, identity: StackIdentity, secretKeys: readonly 
     registries: parseRegistryCredentials(c, raw.registryCredentials, { apps, frontend }),
     promoteFrom: parsePromoteFrom(c, raw.promoteFrom, target, identity.stack),
     backups: NO_BACKUPS,
+    monitoring: parseMonitoring(c, raw.monitoring, target, apps),
   };
   config.backups = parseBackups(c, raw.backups, raw.backupCredentials, config);
   if (target !== "droplet" && raw.droplet !== undefined) c.fail("droplet", raw.droplet, `only allowed when target is "droplet" (target is "${target}")`);
@@ -216,6 +219,7 @@ const APP_KEYS = [
   "name", "build", "image", "wsgi", "celeryApp", "settingsModule", "routes", "hosts", "port", "database",
   "redisDb", "broker", "brokerRedisDb", "brokerAccess", "workers", "beat", "migrate", "release", "env", "replicas", "autoscale", "resources", "gunicorn",
   "healthPath", "readyPath", "health", "static", "media", "websocketPaths", "envNames", "user", "server", "asgi", "jobs", "edge",
+  "metrics",
 ] as const;
 
 function parseApps(c: Checker, value: unknown, frontend: FrontendConfig | undefined, target: Target): AppConfig[] {
@@ -362,6 +366,7 @@ function parseApp(c: Checker, path: string, value: unknown, index: number, soleA
     external: [],
     edge: parseAppEdge(c, `${path}.edge`, raw.edge),
   };
+  app.metrics = parseAppMetrics(c, `${path}.metrics`, raw.metrics, app.port);
   moveSecretEnv(c, path, app);
   app.workers = workersValue.map((w, i) => parseWorker(c, `${path}.workers[${i}]`, w, i));
   checkUnique(c, app.workers, (w) => [w.name], (i) => `${path}.workers[${i}].name`, "worker pool names must be unique within an app");

@@ -43,7 +43,7 @@ const PROBES: Raw[] = [
     },
   },
   { target: "droplet", droplet, backups: { bucket: {} }, backupCredentials: { accessKey: "DO00EXAMPLEKEY", secretKey: "example-secret" } },
-  { target: "kubernetes", domain: "example.com" },
+  { target: "kubernetes", domain: "example.com", monitoring: { prometheusOperator: true, labels: { release: "kube-prometheus-stack" } }, apps: [{ metrics: { path: "/internal/metrics" } }] },
 ];
 
 /** Every key path the parser accepts, list indices written `[]`. */
