@@ -13,6 +13,8 @@ export const DEFAULT_DEFINITIONS_PATH = `${PATHS.rabbitmqConfigDir}/conf.d/defin
 export interface RabbitmqConfOptions {
   port?: number;
   definitionsPath?: string;
+  /** rabbitmq_prometheus's listener (monitoring.enabled): its metrics, scraped inside the network only. */
+  metricsPort?: number;
 }
 
 const MIB = 1024 * 1024;
@@ -21,7 +23,7 @@ const FILE_PATH = /^\/[A-Za-z0-9._/-]*$/;
 export function renderRabbitmqConf(cfg: RabbitmqConfig, opts: RabbitmqConfOptions = {}): string {
   const port = opts.port ?? 5672;
   const definitions = opts.definitionsPath ?? DEFAULT_DEFINITIONS_PATH;
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`renderRabbitmqConf: invalid port ${port}`);
+  for (const p of [port, ...(opts.metricsPort === undefined ? [] : [opts.metricsPort])]) if (!Number.isInteger(p) || p < 1 || p > 65535) throw new Error(`renderRabbitmqConf: invalid port ${p}`);
   if (!FILE_PATH.test(definitions)) throw new Error(`renderRabbitmqConf: invalid definitionsPath ${JSON.stringify(definitions)}`);
   if (!(cfg.memoryHighWatermark > 0 && cfg.memoryHighWatermark < 1)) throw new Error(`renderRabbitmqConf: memoryHighWatermark must be in (0, 1), got ${cfg.memoryHighWatermark}`);
   if (!Number.isInteger(cfg.diskFreeLimitMiB) || cfg.diskFreeLimitMiB < 1) throw new Error(`renderRabbitmqConf: invalid diskFreeLimitMiB ${cfg.diskFreeLimitMiB}`);
@@ -53,8 +55,16 @@ log.console = true
 log.console.level = info
 log.file = false
 
-# The management plugin is not enabled (no enabled_plugins entry): nothing listens but AMQP.
-`;
+# The management plugin is not enabled: no management UI or HTTP API.
+${
+    opts.metricsPort === undefined
+      ? ""
+      : `
+# rabbitmq_prometheus (the official image enables it; a package install needs it in enabled_plugins):
+# aggregated metrics on their own port, reached from inside the network only.
+prometheus.tcp.port = ${opts.metricsPort}
+`
+  }`;
 }
 
 export interface RabbitmqDefinitionsInput {

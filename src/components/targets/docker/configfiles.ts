@@ -1,3 +1,4 @@
+import { rabbitmqMetrics } from "../../../model/monitoring";
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "../../../config/types";
 import { PATHS } from "../../../model/build";
@@ -65,7 +66,7 @@ export function configFilesFor(process: Process, config: StackConfig, model: Wor
         break;
       }
       case "rabbitmq-config": {
-        const conf = renderRabbitmqConf(config.data.rabbitmq, { definitionsPath: DEFAULT_DEFINITIONS_PATH });
+        const conf = renderRabbitmqConf(config.data.rabbitmq, { definitionsPath: DEFAULT_DEFINITIONS_PATH, metricsPort: rabbitmqMetrics(config)?.port });
         files.push({ path: `${PATHS.rabbitmqConfigDir}/conf.d/10-djangostack.conf`, content: conf, artifact: "rabbitmq/rabbitmq.conf", artifactContent: conf });
         const definitions = rabbitmqDefinitions(config.apps, creds);
         files.push({ path: DEFAULT_DEFINITIONS_PATH, content: definitions.content, artifact: "rabbitmq/definitions.json", artifactContent: definitions.masked });

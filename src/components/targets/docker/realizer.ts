@@ -102,6 +102,7 @@ const TIERS = {
   data: { type: "djangostack:data:Docker", roles: ["postgres", "redis", "rabbitmq", "dbinit", "backup"] },
   app: { type: "djangostack:app:Docker", roles: ["chown", "migrate", "web", "worker", "beat", "scheduler", "frontend"] },
   edge: { type: "djangostack:edge:Docker", roles: ["edge"] },
+  monitoring: { type: "djangostack:monitoring:Docker", roles: ["exporter"] },
 } as const;
 type TierName = keyof typeof TIERS;
 
@@ -144,6 +145,7 @@ export class DockerRealizer extends pulumi.ComponentResource {
       data: new DockerTier(TIERS.data.type, `${name}-data`, { parent: this }),
       app: new DockerTier(TIERS.app.type, `${name}-app`, { parent: this }),
       edge: new DockerTier(TIERS.edge.type, `${name}-edge`, { parent: this }),
+      monitoring: new DockerTier(TIERS.monitoring.type, `${name}-monitoring`, { parent: this }),
     };
     const { config, model } = args;
     const prefix = `djangostack-${config.stack}`;
@@ -178,7 +180,12 @@ export class DockerRealizer extends pulumi.ComponentResource {
       const runOnce = this.runOnce.bind(this);
       const hooked = args.beforeEdge?.({ parent: this.tiers.edge, provider: args.provider, network: this.edgeNetwork, volumes: this.volumes, runOnce }) ?? [];
       const cutovers = this.cutovers(name, edge, created);
-      this.realize(name, edge, [...cutovers, ...hooked]);
+      created.set(edge.name, this.realize(name, edge, [...cutovers, ...hooked]));
+    }
+    // The exporters, once what they read is up; they publish nothing (a Prometheus on the stack's networks scrapes them).
+    for (const p of model.processes.filter((x) => x.role === "exporter")) {
+      const reads = p.sidecarOf ? (created.get(p.sidecarOf) ?? []) : [];
+      this.realize(name, p, [...this.dependenciesOf(p, model, created, byName), ...reads]);
     }
     this.registerOutputs({ network: this.network.name, edgeNetwork: this.edgeNetwork.name });
   }
@@ -231,7 +238,8 @@ export class DockerRealizer extends pulumi.ComponentResource {
   private networksOf(p: Process): docker.types.input.ContainerNetworksAdvanced[] {
     const data = { name: this.network.name, aliases: [p.name] };
     const edge = { name: this.edgeNetwork.name, aliases: [p.name] };
-    if (p.role === "edge" || p.role === "frontend") return [edge];
+    // nginx's exporter reads its stub_status listener on the edge network.
+    if (p.role === "edge" || p.role === "frontend" || p.sidecarOf === names.EDGE) return [edge];
     if (p.role === "web") return [data, edge];
     return [data];
   }
@@ -306,7 +314,7 @@ export class DockerRealizer extends pulumi.ComponentResource {
           {
             name: fixedName ? `djangostack-${config.stack}-${p.name}` : undefined,
             image,
-            command: tlsLetsEncrypt ? ["sh", "-c", 'while :; do sleep 6h & wait $!; nginx -s reload; done & exec nginx -g "daemon off;"'] : p.command.length > 0 ? p.command : undefined,
+            command: tlsLetsEncrypt ? ["sh", "-c", 'while :; do sleep 6h & wait $!; nginx -s reload; done & exec nginx -g "daemon off;"'] : (p.args ?? (p.command.length > 0 ? p.command : undefined)),
             envs,
             labels,
             networksAdvanced: this.networksOf(p),

@@ -1,3 +1,4 @@
+import { rabbitmqMetrics } from "../../../model/monitoring";
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as digitalocean from "@pulumi/digitalocean";
@@ -427,7 +428,7 @@ export class DataTier extends pulumi.ComponentResource {
     const podHost = `${modelMq.name}-0`;
     const mq: Process = { ...modelMq, env: { ...modelMq.env, RABBITMQ_NODENAME: rabbitmqNodeName(podHost) } };
     const labels = labelsOf(this.ctx, mq);
-    const conf = renderRabbitmqConf(config.data.rabbitmq, { definitionsPath: DEFAULT_DEFINITIONS_PATH });
+    const conf = renderRabbitmqConf(config.data.rabbitmq, { definitionsPath: DEFAULT_DEFINITIONS_PATH, metricsPort: rabbitmqMetrics(config)?.port });
     const confMap = configMap(this.ctx, names.kube.configMaps.rabbitmqConfig, { "10-djangostack.conf": conf }, this, labels);
     const definitions = rabbitmqDefinitions(config.apps, creds);
     // Secrets are written masked: the definitions (password hashes) are recorded with placeholders.
