@@ -34,9 +34,19 @@ export const EXPORTER_NAMES = {
   celery: (app: string): string => `${app}-celery-exporter`,
 } as const;
 
-const EXPORTER_RESOURCES = { cpuMillis: 50, memoryMiB: 64 };
-/** celery-exporter is a Python process holding Celery's event state. */
-const CELERY_EXPORTER_RESOURCES = { cpuMillis: 100, memoryMiB: 192 };
+/** The Go exporters hold a scrape's worth of samples (tens of MiB at most); they fit beside a default Droplet's stack. */
+const EXPORTER_RESOURCES = { cpuMillis: 50, memoryMiB: 32 };
+/** celery-exporter is a Python process with Celery and its event state. */
+const CELERY_EXPORTER_RESOURCES = { cpuMillis: 100, memoryMiB: 128 };
+
+/**
+ * Probed on their metrics port (Kubernetes). Docker runs no check for them: their images (scratch,
+ * distroless) hold no client to run one; a dead exporter is restarted and a hung one shows in Prometheus as `up == 0`.
+ */
+const probe = (port: number): Process["health"] => {
+  const http = { kind: "http" as const, path: "/metrics", port };
+  return { liveness: http, readiness: http, timing: { intervalSeconds: 30, timeoutSeconds: 10, failureThreshold: 3, startPeriodSeconds: 10 } };
+};
 
 const metrics = (port: number): MetricsEndpoint => ({ port, path: "/metrics" });
 
@@ -57,6 +67,7 @@ function exporter(name: string, image: string, port: number, extra: Partial<Proc
     claims: {},
     readOnlyRootFs: true,
     dependsOn: [],
+    health: probe(port),
     metrics: metrics(port),
     // Every exporter image's own user is unprivileged; one uid for all keeps Kubernetes' runAsNonRoot satisfiable.
     user: "65534:65534",

@@ -838,7 +838,8 @@ function deniedPaths(input: NginxInput): string[] {
 /** The exporter's listener: stub_status at one path, 404 elsewhere, no access log (it is scraped every few seconds). */
 function statusServer(input: NginxInput, status: NonNullable<NginxInput["status"]>): string[] {
   return block("server", [
-    ...listenLines(input, { port: status.port, ssl: false, defaultServer: true }),
+    // The only server on its port, so the one that answers whatever the Host.
+    ...listenLines(input, { port: status.port, ssl: false, defaultServer: false }),
     "server_name _;",
     "access_log off;",
     "",
@@ -1129,10 +1130,10 @@ function servers(input: NginxInput): string[] {
   if (tls) {
     out.push(...redirectServer(input, catchAll ? "catch-all" : [...mainNames, ...hostNames, ...frontendHosts]), "");
   }
-  if (input.status) out.push(...statusServer(input, input.status), "");
   out.push(...appServer(input, main));
   for (const site of hostSites) out.push("", ...appServer(input, site));
   if (input.redirect) out.push("", ...hostRedirectServers(input, input.redirect));
+  if (input.status) out.push("", ...statusServer(input, input.status));
   return out;
 }
 

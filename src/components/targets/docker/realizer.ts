@@ -284,6 +284,8 @@ export class DockerRealizer extends pulumi.ComponentResource {
     const files = configFilesFor(p, config, model, credentials);
     for (const f of files) recordArtifact(f.artifact, f.artifactContent);
     const oneOff = p.runOnceBefore !== undefined;
+    // Exporters: no client in their images to run a check with (src/model/monitoring.ts).
+    const health = p.role === "exporter" ? undefined : p.health;
     const tmpfs = Object.fromEntries(p.volumes.filter((v) => v.kind === "scratch").map((v) => [v.mountPath, "rw,nosuid,nodev,size=256m"]));
     const logOpts = { "max-size": `${config.docker.logMaxSizeMiB}m`, "max-file": String(config.docker.logMaxFiles) };
     const tlsLetsEncrypt = p.role === "edge" && config.edge.tls.mode === "letsencrypt";
@@ -340,7 +342,7 @@ export class DockerRealizer extends pulumi.ComponentResource {
             capabilities: { drops: ["ALL"], ...(p.capabilities ? { adds: [...p.capabilities] } : {}) },
             memory: p.resources.memoryMiB,
             ...cpuLimit(p.resources.cpuMillis),
-            healthcheck: p.health && !oneOff ? healthcheck(p, p.health) : undefined,
+            healthcheck: health && !oneOff ? healthcheck(p, health) : undefined,
             restart: oneOff ? "no" : "unless-stopped",
             // docker-init (tini) as PID 1: the watchdog's signals reach the app, and its exit ends the container.
             init: p.health && !oneOff && watched(p) ? true : undefined,
@@ -351,8 +353,8 @@ export class DockerRealizer extends pulumi.ComponentResource {
             // One-offs are only created here and run by `runOnce`; long-lived ones must report healthy first.
             start: oneOff ? false : undefined,
             mustRun: oneOff ? false : true,
-            wait: !oneOff && p.health ? true : undefined,
-            waitTimeout: !oneOff && p.health ? WAIT_TIMEOUT_SECONDS : undefined,
+            wait: !oneOff && health ? true : undefined,
+            waitTimeout: !oneOff && health ? WAIT_TIMEOUT_SECONDS : undefined,
           },
           { ...this.childOpts, parent: this.tiers[tierOf(p.role)], dependsOn: [...(this.args.dependsOn ?? []), ...dependsOn], deleteBeforeReplace: fixedName, replaceOnChanges: REPLACE_ON_CHANGES },
         ),
