@@ -138,6 +138,8 @@ export function exporterProcesses(config: StackConfig, processes: readonly Proce
         // --queues: reported from the start, before any worker has said it consumes them.
         args: ["--queues", queues.join(",")],
         resources: CELERY_EXPORTER_RESOURCES,
+        // Python and Celery may write temp files; the root stays read-only.
+        volumes: [{ volume: "tmp", kind: "scratch", mountPath: "/tmp", readOnly: false, memory: true }],
         dependsOn: [rabbitmq ? "rabbitmq" : "redis"],
       }),
     );
