@@ -7,7 +7,7 @@ requirements.txt pins).
 - `django_db_connection_errors_total`: OperationalError/InterfaceError from a view or the readiness
   check's database connection.
 
-Under gunicorn every worker is its own process: with PROMETHEUS_MULTIPROCESS_DIR set (djangostack sets
+Under gunicorn every worker is its own process: with PROMETHEUS_MULTIPROC_DIR set (djangostack sets
 it on the web process, on an in-memory volume), each worker writes its samples to files there and a
 scrape answered by any worker sums them all. The rendered gunicorn.conf.py empties the directory when
 the server starts and marks each exited worker dead. The endpoint is served at DJANGO_METRICS_PATH
@@ -17,7 +17,7 @@ address. The edge never forwards that path.
 import os
 import time
 
-_DIR = os.environ.get("PROMETHEUS_MULTIPROCESS_DIR", "").strip()
+_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
 if _DIR:
     # prometheus-client opens its files there from the first sample on; a server without gunicorn's
     # on_starting hook (daphne, uvicorn) finds it created here.

@@ -22,7 +22,7 @@ export const PATHS = {
   ownershipRoot: "/srv/djangostack-volumes",
   media: "/srv/media",
   celeryState: "/tmp/celery",
-  /** The web process's PROMETHEUS_MULTIPROCESS_DIR: on its in-memory /tmp, emptied by gunicorn's on_starting. */
+  /** The web process's PROMETHEUS_MULTIPROC_DIR: on its in-memory /tmp, emptied by gunicorn's on_starting. */
   metricsDir: "/tmp/djangostack-metrics",
   workerHeartbeat: "/tmp/celery/worker.heartbeat",
   workerReady: "/tmp/celery/worker.ready",
@@ -527,7 +527,7 @@ function appProcesses(config: StackConfig, app: AppConfig): Process[] {
 
 /** The web process's metrics env: the path the sample app serves, prometheus-client's multiprocess directory. */
 function metricsEnv(metrics: AppMetrics): Record<string, string> {
-  return { DJANGO_METRICS_PATH: metrics.path, PROMETHEUS_MULTIPROCESS_DIR: PATHS.metricsDir };
+  return { DJANGO_METRICS_PATH: metrics.path, PROMETHEUS_MULTIPROC_DIR: PATHS.metricsDir };
 }
 
 /**

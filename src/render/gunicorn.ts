@@ -83,7 +83,7 @@ logconfig_dict = {
 
 /**
  * apps[].metrics: prometheus-client's multiprocess mode. Each worker writes its samples to files in
- * PROMETHEUS_MULTIPROCESS_DIR (an in-memory volume the model mounts); a scrape answered by any worker
+ * PROMETHEUS_MULTIPROC_DIR (an in-memory volume the model mounts); a scrape answered by any worker
  * sums every file. The directory is emptied when the server starts (a Kubernetes emptyDir outlives a
  * container restart, and a worker pid may repeat), and an exited worker's live gauges are dropped
  * (prometheus_client.multiprocess.mark_process_dead, which its docs put in child_exit); its counters
@@ -91,7 +91,7 @@ logconfig_dict = {
  */
 const METRICS_HOOKS = String.raw`
 def on_starting(server):
-    directory = os.environ.get("PROMETHEUS_MULTIPROCESS_DIR", "").strip()
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
     if not directory:
         return
     os.makedirs(directory, exist_ok=True)
@@ -101,7 +101,7 @@ def on_starting(server):
 
 
 def child_exit(server, worker):
-    if not os.environ.get("PROMETHEUS_MULTIPROCESS_DIR", "").strip():
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip():
         return
     try:
         from prometheus_client import multiprocess

@@ -177,6 +177,6 @@ describe("monitoring off", () => {
     assert.deepEqual(fromNamespaces(e), []);
     assert.equal(containers(named(e, DEPLOY, "nginx")).length, 1);
     const env = ofType(e, CM).flatMap((c) => Object.keys((c.inputs.data ?? {}) as Obj));
-    assert.ok(!env.includes("DJANGO_METRICS_PATH") && !env.includes("PROMETHEUS_MULTIPROCESS_DIR"));
+    assert.ok(!env.includes("DJANGO_METRICS_PATH") && !env.includes("PROMETHEUS_MULTIPROC_DIR"));
   });
 });
