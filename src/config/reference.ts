@@ -268,7 +268,7 @@ export const REFERENCE: readonly SectionDoc[] = [
         key: "apps[].metrics.path",
         type: "path",
         default: "`/metrics`",
-        meaning: "its URL path (no trailing slash). The edge answers it and everything under it 404 on every site, whatever `edge.denyPaths` says; the sample app serves it from a middleware before ALLOWED_HOSTS is checked, since a scrape's Host is the pod's address",
+        meaning: "its URL path (no trailing slash). The edge answers it and everything under it 404 on every site, whatever `edge.denyPaths` says, so a route, WebSocket or health path under it is refused; the sample app serves it from a middleware before ALLOWED_HOSTS is checked, since a scrape's Host is the pod's address",
       },
       { key: "apps[].metrics.port", type: "integer", default: "the app's `port`", meaning: "the web container's port it is served on: another one when your project serves metrics from a listener of its own (the exporter-style `start_http_server`)" },
       {

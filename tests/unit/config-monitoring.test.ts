@@ -44,6 +44,8 @@ describe("monitoring config: refused", () => {
     ["a label value with a space", onK8s({ monitoring: { labels: { release: "kube prometheus" } } }), "djangostack:monitoring.labels.release", "Kubernetes label value"],
     ["a metrics path with a trailing slash", { apps: [{ metrics: { path: "/metrics/" } }] }, "djangostack:apps[0].metrics.path", '"/metrics"'],
     ["a metrics port out of range", { apps: [{ metrics: { port: 70000 } }] }, "djangostack:apps[0].metrics.port", "65535"],
+    ["a metrics path over the app's routes", { apps: [{ routes: ["/api/"], metrics: { path: "/api" } }] }, "djangostack:apps[0].routes[0]", 'lies under apps[0].metrics.path ("/api")'],
+    ["a health path on the metrics path", { apps: [{ healthPath: "/metrics/health/" }], edge: { denyPaths: [] } }, "djangostack:apps[0].healthPath", "metrics are never public"],
     ["an unknown monitoring key", { monitoring: { grafana: true } }, "djangostack:monitoring.grafana", "prometheusOperator"],
   ];
   refuses(cases);
