@@ -127,8 +127,10 @@ export function exporterProcesses(config: StackConfig, processes: readonly Proce
   }
   for (const app of config.apps) {
     if (!app.broker || app.workers.length === 0) continue;
+    // The broker must be a server the stack runs here: managed Valkey (a Redis broker on Kubernetes) has
+    // no pod the exporter's NetworkPolicy could name, and an external broker is not ours to read.
     const rabbitmq = usesDeployedRabbitmq(app);
-    if (!rabbitmq && !(app.brokerKind === "redis" && usesDeployedRedis(app))) continue;
+    if (!(rabbitmq ? has("rabbitmq") : app.brokerKind === "redis" && usesDeployedRedis(app) && has("redis"))) continue;
     const queues = [...new Set(app.workers.flatMap((w) => w.queues))];
     result.push(
       exporter(EXPORTER_NAMES.celery(app.name), EXPORTER_IMAGES.celery, METRICS_PORTS.celery, {
