@@ -11,6 +11,9 @@ import { Evaluation, evaluateStack } from "../../src/offline/render";
 import { RecordedResource } from "../../src/offline/engine";
 import { containsSecret } from "../../src/offline/secret";
 import { GRAFANA_DASHBOARD_LABEL, MONITORING_API } from "../../src/components/targets/kubernetes/monitoring";
+import { Raw } from "../../src/config/checker";
+import { parseConfig } from "../../src/config/schema";
+import { buildModel } from "../../src/model/build";
 
 type Obj = Record<string, unknown>;
 interface Container {
@@ -178,5 +181,18 @@ describe("monitoring off", () => {
     assert.equal(containers(named(e, DEPLOY, "nginx")).length, 1);
     const env = ofType(e, CM).flatMap((c) => Object.keys((c.inputs.data ?? {}) as Obj));
     assert.ok(!env.includes("DJANGO_METRICS_PATH") && !env.includes("PROMETHEUS_MULTIPROC_DIR"));
+  });
+});
+
+describe("the exporters in the model", () => {
+  const exporters = (raw: Raw) => buildModel(parseConfig(raw, { project: "djangostack", stack: "test" })).processes.filter((p) => p.role === "exporter");
+  const k8s = { target: "kubernetes", domain: "example.com" };
+
+  it("reads a Celery broker only where the stack runs it: RabbitMQ, or the Redis container, not managed Valkey", () => {
+    assert.deepEqual(exporters({ ...k8s, apps: [{ broker: "redis" }] }).map((p) => p.name), ["nginx-exporter"]);
+    const inCluster = exporters({ ...k8s, apps: [{ broker: "redis" }], data: { redis: { mode: "container" } } });
+    assert.deepEqual(inCluster.map((p) => [p.name, p.dependsOn]), [["nginx-exporter", []], ["redis-exporter", ["redis"]], ["web-celery-exporter", ["redis"]]]);
+    assert.deepEqual(Object.values(inCluster[2].secretEnv), [{ kind: "redisBrokerUrl", app: "web" }]);
+    assert.deepEqual(exporters({ ...k8s, monitoring: { exporters: false } }), []);
   });
 });
