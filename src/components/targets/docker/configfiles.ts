@@ -1,8 +1,8 @@
-import { rabbitmqMetrics } from "../../../model/monitoring";
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "../../../config/types";
 import { PATHS } from "../../../model/build";
 import { Process, WorkloadModel } from "../../../model/types";
+import { rabbitmqMetrics } from "../../../model/monitoring";
 import { renderGunicornConf } from "../../../render/gunicorn";
 import { nginxInputFor, renderNginx } from "../../../render/nginx";
 import { DEFAULT_DEFINITIONS_PATH, renderRabbitmqConf } from "../../../render/rabbitmq";

@@ -1,4 +1,3 @@
-import { rabbitmqMetrics } from "../../../model/monitoring";
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as digitalocean from "@pulumi/digitalocean";
@@ -10,6 +9,7 @@ import { usesDeployedRabbitmq, usesDeployedRedis } from "../../../config/contrac
 import { rabbitmqNodeName } from "../../../model/build";
 import * as names from "../../../model/names";
 import { Process, WorkloadModel } from "../../../model/types";
+import { rabbitmqMetrics } from "../../../model/monitoring";
 import { databaseUrl } from "../../../model/urls";
 import { DEFAULT_DEFINITIONS_PATH, renderRabbitmqConf } from "../../../render/rabbitmq";
 import { renderRedisConf } from "../../../render/redis";

@@ -3,6 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import { StackConfig } from "../../../config/types";
 import * as names from "../../../model/names";
 import { Process, WorkloadModel } from "../../../model/types";
+import { EXPORTER_IMAGES } from "../../../model/monitoring";
 import { alertGroups, grafanaDashboard } from "../../../render/prometheus";
 import { pinnedPublicImage } from "../../pinning";
 import { KubeContext, configMap, deployment, labelsOf, networkPolicy, opts, secret } from "./objects";
@@ -77,7 +78,10 @@ export class KubernetesMonitoring extends pulumi.ComponentResource {
     if (monitoring.prometheusOperator) {
       const labels = { [LABELS.partOf]: ctx.project, [LABELS.instance]: ctx.stack, [LABELS.managedBy]: "pulumi", ...monitoring.labels };
       for (const t of targets) this.podMonitors.push(this.podMonitor(t, labels));
-      const groups = alertGroups({ namespace: config.kubernetes?.namespace ?? "", stack: config.stack, backupCronJobs: args.backupCronJobs, celery: model.processes.some((p) => p.name.endsWith("-celery-exporter")) });
+      const namespace = config.kubernetes?.namespace;
+      if (!namespace) throw new Error('djangostack: target "kubernetes" needs the djangostack:kubernetes settings');
+      const celery = model.processes.some((p) => p.image.kind === "public" && p.image.ref === EXPORTER_IMAGES.celery);
+      const groups = alertGroups({ namespace, stack: config.stack, backupCronJobs: args.backupCronJobs, celery });
       this.rule = new k8s.apiextensions.CustomResource(
         `${ctx.name}-prometheus-rules`,
         { apiVersion: MONITORING_API, kind: "PrometheusRule", metadata: { name: `djangostack-${ctx.stack}`, namespace: ctx.namespace, labels }, spec: { groups } },
@@ -88,7 +92,7 @@ export class KubernetesMonitoring extends pulumi.ComponentResource {
         `${ctx.name}-grafana-dashboard`,
         {
           metadata: { name: `djangostack-${ctx.stack}-dashboard`, namespace: monitoring.namespace, labels: { ...labels, ...GRAFANA_DASHBOARD_LABEL } },
-          data: { [`djangostack-${ctx.stack}.json`]: grafanaDashboard(config.kubernetes?.namespace ?? "", config.stack) },
+          data: { [`djangostack-${ctx.stack}.json`]: grafanaDashboard(namespace, config.stack) },
         },
         opts(ctx, this),
       );
