@@ -209,7 +209,7 @@ const NGINX_PLACEMENT = [
 let nginxVersionCache: string | undefined;
 
 /** The exporter's stub_status listener (when rendered) moved to a free port: its fixed one may be taken on a shared machine. */
-function movedStatus(base: NginxInput, port: number): Pick<NginxInput, "status"> {
+export function movedStatus(base: NginxInput, port: number): Pick<NginxInput, "status"> {
   return base.status ? { status: { ...base.status, port } } : {};
 }
 
