@@ -70,6 +70,7 @@ export function buildOutputs(config: StackConfig, result: TargetResult): Record<
     apps,
     ...costOutputs(config),
     backups: backupsOutput(config),
+    egress: result.egress,
     ...result.extra,
   };
 }

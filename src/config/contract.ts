@@ -11,6 +11,7 @@ import {
   AppProbe,
   COMPONENT_ROLES,
   ComponentRole,
+  ComponentService,
   ENV_PRESETS,
   ENV_ROLES,
   EXTERNAL_SERVICES,
@@ -94,6 +95,8 @@ const EXTERNAL_SCHEMES: Readonly<Record<ExternalService, readonly string[]>> = {
   cache: ["redis", "rediss"],
   broker: ["amqp", "amqps", "redis", "rediss"],
   resultBackend: ["redis", "rediss", "db+postgresql", "rpc"],
+  // clickhouse-driver's native protocol (clickhouses: TLS) and the HTTP interface (clickhouse-connect).
+  clickhouse: ["clickhouse", "clickhouses", "http", "https"],
 };
 
 /** Which env role carries each external service's URL. */
@@ -102,6 +105,7 @@ export const EXTERNAL_ROLE: Readonly<Record<ExternalService, EnvRole>> = {
   cache: "cacheUrl",
   broker: "brokerUrl",
   resultBackend: "resultBackend",
+  clickhouse: "clickhouseUrl",
 };
 
 /**
@@ -140,7 +144,11 @@ export function attachExternalServices(c: Checker, apps: AppConfig[], value: unk
         c.fail(key, "[secret]", `expected a URL of scheme ${schemes.map((x) => `${x}://`).join(", ")}`);
         continue;
       }
-      if (app.envNames[EXTERNAL_ROLE[s]] === undefined) {
+      if (s === "clickhouse" && !readsService(app, "clickhouse")) {
+        c.fail(key, service, `app ${appName} reads no ClickHouse variable; name the ones its settings read in apps[].envNames.clickhouseUrl or the clickhouse parts (clickhouseHost, clickhousePort, clickhouseDatabase, clickhouseUser, clickhousePassword)`);
+        continue;
+      }
+      if (s !== "clickhouse" && app.envNames[EXTERNAL_ROLE[s]] === undefined) {
         c.fail(key, service, `apps[].envNames.${EXTERNAL_ROLE[s]} of ${appName} is "" (the app reads no such variable); name the variable it reads`);
         continue;
       }
@@ -155,7 +163,7 @@ export function attachExternalServices(c: Checker, apps: AppConfig[], value: unk
 }
 
 /** Which connection part each component role carries. */
-export const COMPONENT_PARTS: Readonly<Record<ComponentRole, { service: "database" | "broker"; part: "host" | "port" | "name" | "user" | "password" }>> = {
+export const COMPONENT_PARTS: Readonly<Record<ComponentRole, { service: ComponentService; part: "host" | "port" | "name" | "user" | "password" }>> = {
   databaseHost: { service: "database", part: "host" },
   databasePort: { service: "database", part: "port" },
   databaseName: { service: "database", part: "name" },
@@ -166,6 +174,11 @@ export const COMPONENT_PARTS: Readonly<Record<ComponentRole, { service: "databas
   brokerVhost: { service: "broker", part: "name" },
   brokerUser: { service: "broker", part: "user" },
   brokerPassword: { service: "broker", part: "password" },
+  clickhouseHost: { service: "clickhouse", part: "host" },
+  clickhousePort: { service: "clickhouse", part: "port" },
+  clickhouseDatabase: { service: "clickhouse", part: "name" },
+  clickhouseUser: { service: "clickhouse", part: "user" },
+  clickhousePassword: { service: "clickhouse", part: "password" },
 };
 
 /** A component name needs the service it describes: a database, or RabbitMQ (deployed or external). */
@@ -177,8 +190,15 @@ export function checkComponentNames(c: Checker, apps: AppConfig[]): void {
       const key = `apps[${i}].envNames.${role}`;
       if (service === "database" && !app.database && !app.external.includes("database")) c.fail(key, app.envNames[role], `app ${app.name} has no database (database: false and no external one)`);
       if (service === "broker" && !usesDeployedRabbitmq(app) && !app.external.includes("broker")) c.fail(key, app.envNames[role], `app ${app.name} has no RabbitMQ broker (broker: ${app.broker ? `"${app.brokerKind}"` : "false"}); the parts exist for RabbitMQ or an external broker`);
+      if (service === "clickhouse" && !app.external.includes("clickhouse")) c.fail(key, app.envNames[role], `app ${app.name} has no ClickHouse: give its URL as the secret djangostack:external.${app.name}.clickhouse`);
     }
   });
+}
+
+/** Does the app read a service under some name: its URL's role or one of its parts? */
+function readsService(app: AppConfig, service: ComponentService): boolean {
+  const role = (Object.entries(EXTERNAL_ROLE) as [ExternalService, EnvRole][]).find(([s]) => s === service)?.[1];
+  return (role !== undefined && app.envNames[role] !== undefined) || COMPONENT_ROLES.some((r) => COMPONENT_PARTS[r].service === service && app.envNames[r] !== undefined);
 }
 
 /** The env name under which an app gets another app's vhost: CELERY_BROKER_URL_NOTIFICATION. */

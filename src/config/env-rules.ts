@@ -25,12 +25,19 @@ const ROLE_SOURCES: Readonly<Record<EnvRole, string>> = {
   brokerVhost: "apps[].name (/<app>), or djangostack:external.<app>.broker",
   brokerUser: "apps[].name (<app>_broker), or djangostack:external.<app>.broker",
   brokerPassword: "the secret djangostack:brokerPasswords (generated when unset), or djangostack:external.<app>.broker",
+  clickhouseUrl: "the secret djangostack:external.<app>.clickhouse",
+  clickhouseHost: "the secret djangostack:external.<app>.clickhouse",
+  clickhousePort: "the secret djangostack:external.<app>.clickhouse",
+  clickhouseDatabase: "the secret djangostack:external.<app>.clickhouse",
+  clickhouseUser: "the secret djangostack:external.<app>.clickhouse",
+  clickhousePassword: "the secret djangostack:external.<app>.clickhouse",
 };
 
 /** No convention sets the connection parts one by one: apps name the ones they read. */
 const NO_COMPONENTS: Readonly<Record<ComponentRole, undefined>> = {
   databaseHost: undefined, databasePort: undefined, databaseName: undefined, databaseUser: undefined, databasePassword: undefined,
   brokerHost: undefined, brokerPort: undefined, brokerVhost: undefined, brokerUser: undefined, brokerPassword: undefined,
+  clickhouseHost: undefined, clickhousePort: undefined, clickhouseDatabase: undefined, clickhouseUser: undefined, clickhousePassword: undefined,
 };
 
 /** The names of each convention (apps[].envNames.preset). `undefined`: the convention has no such variable, so it is not set. */
@@ -44,6 +51,7 @@ export const ENV_PRESET_NAMES: Readonly<Record<EnvPreset, EnvNames>> = {
     cacheUrl: "REDIS_URL",
     brokerUrl: "CELERY_BROKER_URL",
     resultBackend: "CELERY_RESULT_BACKEND",
+    clickhouseUrl: undefined,
     ...NO_COMPONENTS,
   },
   // Heroku's and dj-database-url's family: unprefixed Django names, a URL per service.
@@ -55,6 +63,7 @@ export const ENV_PRESET_NAMES: Readonly<Record<EnvPreset, EnvNames>> = {
     cacheUrl: "REDIS_URL",
     brokerUrl: "CELERY_BROKER_URL",
     resultBackend: "CELERY_RESULT_BACKEND",
+    clickhouseUrl: undefined,
     ...NO_COMPONENTS,
   },
   // cookiecutter-django's config/settings: results go to CELERY_BROKER_URL, so no result backend variable.
@@ -66,6 +75,7 @@ export const ENV_PRESET_NAMES: Readonly<Record<EnvPreset, EnvNames>> = {
     cacheUrl: "REDIS_URL",
     brokerUrl: "CELERY_BROKER_URL",
     resultBackend: undefined,
+    clickhouseUrl: undefined,
     ...NO_COMPONENTS,
   },
 };

@@ -18,6 +18,7 @@ import {
   DOCKER_PLATFORMS,
   DOCKER_PUBLISH,
   DROPLET_BACKUP_PLANS,
+  DROPLET_EGRESS,
   ENV_PRESETS,
   EXTERNAL_SERVICES,
   GUNICORN_WORKER_CLASSES,
@@ -185,6 +186,13 @@ export const REFERENCE: readonly SectionDoc[] = [
         meaning:
           "apps whose RabbitMQ vhost this app's broker user may also use (one service enqueues tasks another's workers run); the app gets each as `<its broker URL name>_<APP>`, e.g. `CELERY_BROKER_URL_NOTIFICATION` (secret). Both apps on the deployed RabbitMQ. Taking a grant back clears the permission at RabbitMQ's next start",
       },
+      {
+        key: "apps[].calls",
+        type: "list of app names",
+        default: "`[]`",
+        meaning:
+          "apps whose web this app calls inside the stack (service to service, not through the edge): every process of the app gets each one's internal URL as `<APP>_SERVICE_URL`, e.g. `AUTH_SERVICE_URL=http://auth-web:8000`. On Kubernetes NetworkPolicies admit exactly these calls and deny every other app-to-app connection; on the Docker targets the apps share the data network, so the URL works but the network does not isolate them (see [Kubernetes](kubernetes.md#network))",
+      },
       { key: "apps[].migrate", type: "boolean", default: "`true`", meaning: "run migrations on release" },
       { key: "apps[].jobs", type: "list", default: "`[]`", meaning: "scheduled jobs, at most 20 (see [Scheduled jobs](#scheduled-jobs))" },
       {
@@ -304,6 +312,12 @@ export const REFERENCE: readonly SectionDoc[] = [
       partRole("brokerVhost", "the broker vhost"),
       partRole("brokerUser", "the broker user"),
       partRole("brokerPassword", "the broker password"),
+      envRole("clickhouseUrl", "the URL of the app's external ClickHouse (`djangostack:external.<app>.clickhouse`); no preset sets it"),
+      partRole("clickhouseHost", "the ClickHouse host"),
+      partRole("clickhousePort", "the ClickHouse port (the scheme's default when the URL has none: 9000 native, 9440 `clickhouses`, 8123 `http`, 8443 `https`)"),
+      partRole("clickhouseDatabase", "the ClickHouse database"),
+      partRole("clickhouseUser", "the ClickHouse user"),
+      partRole("clickhousePassword", "the ClickHouse password"),
       { key: "apps[].edge", type: "object", meaning: "the app's edge settings, see [edge.md](edge.md)" },
       { key: "apps[].edge.paths", type: "list", default: "`[]`", meaning: "per-path settings under a path the app answers; each setting comes from the most specific entry that sets it" },
       { key: "apps[].edge.paths[].path", type: "path", meaning: "required; the URL path prefix" },
@@ -530,6 +544,14 @@ export const REFERENCE: readonly SectionDoc[] = [
         meaning:
           "the non-root user Docker is driven as over SSH: 1–32 lowercase letters, digits, `_`, `-`, starting with a letter; never a user or group the Ubuntu image already has (`root`, `nobody`, `daemon`, `bin`, `sys`, `www-data`, `sshd`, `systemd-*`, `ubuntu`, `sudo`, `docker`, …)",
       },
+      {
+        key: "droplet.egress",
+        type: "string",
+        default: "`reserved-ip`",
+        allowed: DROPLET_EGRESS,
+        meaning:
+          "where outbound traffic leaves from, the address an external service (a ClickHouse, an API) allow-lists, exported as `egress`: `reserved-ip` routes it through the reserved IP's anchor gateway (a systemd timer installed over SSH keeps the route; it survives a Droplet replacement like the reserved IP itself); `droplet-ip` leaves DigitalOcean's default, the Droplet's own IP, which changes with the Droplet. See [staging on a Droplet](droplet.md#outbound-traffic)",
+      },
     ],
   },
   {
@@ -582,7 +604,7 @@ export const REFERENCE: readonly SectionDoc[] = [
         type: "map app → service → secret URL",
         allowed: EXTERNAL_SERVICES,
         meaning:
-          "`external.<app>.<service>`: the URL of an existing service: `database` `postgres://`/`postgresql://`/`postgis://`; `cache` `redis://`/`rediss://`; `broker` `amqp(s)://` or `redis(s)://`; `resultBackend` `redis(s)://`, `db+postgresql://` or `rpc://`. The app gets it under its `envNames` name, and Postgres, Redis or RabbitMQ is deployed only while some app still uses the deployed one. The offline render cannot check a `secure:` external URL's scheme: give it as plain text there",
+          "`external.<app>.<service>`: the URL of an existing service: `database` `postgres://`/`postgresql://`/`postgis://`; `cache` `redis://`/`rediss://`; `broker` `amqp(s)://` or `redis(s)://`; `resultBackend` `redis(s)://`, `db+postgresql://` or `rpc://`; `clickhouse` (a server the stack never deploys, seed 004's analytics store) `clickhouse://`/`clickhouses://` (native protocol, TLS) or `http(s)://` (HTTP interface), with the credentials of a read-only user, under `envNames.clickhouseUrl` and/or the `clickhouse*` parts. The app gets it under its `envNames` name, and Postgres, Redis or RabbitMQ is deployed only while some app still uses the deployed one. The offline render cannot check a `secure:` external URL's scheme: give it as plain text there",
       },
       {
         key: "registryCredentials",

@@ -10,6 +10,7 @@ import { checkHosts } from "./hosts";
 import { parseAppEdge, parseDenyPaths, parseRateZones, parseTrustedProxies } from "./edge";
 import { moveSecretEnv } from "./secrets";
 import { parseAdminCidrs } from "./cidr";
+import { checkCalls } from "./calls";
 import { FIXED_ENV, MANAGED_ENV, checkAppEnv, checkSecretEnvValues, controlCharacter, hasUrlPassword, isCredentialName, managedEnv } from "./env-rules";
 import { attachExternalServices, brokerAccessEnv, checkComponentNames, parseEnvNames, parseHealth, usesDeployedRabbitmq } from "./contract";
 import { checkTlsPair, parseTlsPath } from "./paths";
@@ -32,6 +33,7 @@ import {
   DATA_MODES,
   DOCKER_PLATFORMS,
   DOCKER_PUBLISH,
+  DROPLET_EGRESS,
   DataConfig,
   DockerTargetConfig,
   DropletConfig,
@@ -142,6 +144,7 @@ function parseEffective(raw: Raw, identity: StackIdentity, secretKeys: readonly 
   attachSentryDsn(c, apps, raw.sentryDsn);
   attachExternalServices(c, apps, raw.external, new Map(apps.map((a) => [a.name, a.database])));
   checkBrokerAccess(c, apps);
+  checkCalls(c, apps);
   checkComponentNames(c, apps);
   checkSecretEnvValues(c, raw.secretEnv);
   checkSuppliedSecrets(c, apps, raw);
@@ -217,7 +220,7 @@ const APP_USER = /^([1-9][0-9]{0,9}):([0-9]{1,10})$/;
 
 const APP_KEYS = [
   "name", "build", "image", "wsgi", "celeryApp", "settingsModule", "routes", "hosts", "port", "database",
-  "redisDb", "broker", "brokerRedisDb", "brokerAccess", "workers", "beat", "migrate", "release", "env", "replicas", "autoscale", "resources", "gunicorn",
+  "redisDb", "broker", "brokerRedisDb", "brokerAccess", "calls", "workers", "beat", "migrate", "release", "env", "replicas", "autoscale", "resources", "gunicorn",
   "healthPath", "readyPath", "health", "static", "media", "websocketPaths", "envNames", "user", "server", "asgi", "jobs", "edge",
   "metrics",
 ] as const;
@@ -335,6 +338,7 @@ function parseApp(c: Checker, path: string, value: unknown, index: number, soleA
     redisDb: c.int(`${path}.redisDb`, raw.redisDb, index, { min: 0, max: 15 }),
     ...parseBroker(c, `${path}.broker`, raw.broker),
     brokerAccess: c.stringList(`${path}.brokerAccess`, raw.brokerAccess, [], APP_NAME, "app names"),
+    calls: c.stringList(`${path}.calls`, raw.calls, [], APP_NAME, "app names"),
     ...(raw.brokerRedisDb === undefined ? {} : { brokerRedisDb: c.int(`${path}.brokerRedisDb`, raw.brokerRedisDb, 15, { min: 0, max: 15 }) }),
     workers: [],
     beat: c.bool(`${path}.beat`, raw.beat, true),
@@ -634,7 +638,7 @@ function parseRegistry(c: Checker, path: string, value: unknown, project: string
 }
 
 function parseDroplet(c: Checker, value: unknown): DropletConfig {
-  const raw = c.object("droplet", value, ["size", "image", "sshKeys", "adminCidrs", "tags", "alertEmails", "swapGiB", "registry", "dnsManaged", "deployUser", "backups"]);
+  const raw = c.object("droplet", value, ["size", "image", "sshKeys", "adminCidrs", "tags", "alertEmails", "swapGiB", "registry", "dnsManaged", "deployUser", "backups", "egress"]);
   const sshKeys = c.stringList("droplet.sshKeys", raw.sshKeys, [], /^\S+$/, "SSH key fingerprints, IDs or names registered in DigitalOcean");
   const adminCidrs = parseAdminCidrs(c, "droplet.adminCidrs", raw.adminCidrs);
   if (sshKeys.length === 0) c.fail("droplet.sshKeys", raw.sshKeys, "at least one SSH key is required to reach the Droplet");
@@ -650,6 +654,7 @@ function parseDroplet(c: Checker, value: unknown): DropletConfig {
     dnsManaged: c.bool("droplet.dnsManaged", raw.dnsManaged, true),
     deployUser: parseDeployUser(c, raw.deployUser),
     backups: parseDropletBackups(c, raw.backups),
+    egress: c.oneOf("droplet.egress", raw.egress, DROPLET_EGRESS, "reserved-ip"),
   };
   checkSwap(c, droplet.size, droplet.swapGiB);
   return droplet;

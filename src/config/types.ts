@@ -136,21 +136,25 @@ export type EnvPreset = (typeof ENV_PRESETS)[number];
 
 /** The settings djangostack hands an app through env; `names` says under which name each arrives. */
 /**
- * Parts of the database and broker connection one by one, for settings that build the URL themselves
- * (seed 000: POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB; RABBITMQ_USER, RABBITMQ_PASSWORD, RABBITMQ_VHOST).
+ * Parts of the database, broker and ClickHouse connection one by one, for settings that build the URL
+ * themselves (seed 000: POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB; RABBITMQ_USER, RABBITMQ_PASSWORD,
+ * RABBITMQ_VHOST; seed 004: CLICKHOUSE_HOST, CLICKHOUSE_USER, ...).
  */
 export const COMPONENT_ROLES = [
   "databaseHost", "databasePort", "databaseName", "databaseUser", "databasePassword",
   "brokerHost", "brokerPort", "brokerVhost", "brokerUser", "brokerPassword",
+  "clickhouseHost", "clickhousePort", "clickhouseDatabase", "clickhouseUser", "clickhousePassword",
 ] as const;
 export type ComponentRole = (typeof COMPONENT_ROLES)[number];
-export const ENV_ROLES = ["secretKey", "allowedHosts", "debug", "databaseUrl", "cacheUrl", "brokerUrl", "resultBackend", ...COMPONENT_ROLES] as const;
+/** The services whose URL an app may also read in parts. */
+export type ComponentService = "database" | "broker" | "clickhouse";
+export const ENV_ROLES = ["secretKey", "allowedHosts", "debug", "databaseUrl", "cacheUrl", "brokerUrl", "resultBackend", "clickhouseUrl", ...COMPONENT_ROLES] as const;
 export type EnvRole = (typeof ENV_ROLES)[number];
 /** Env name per role; undefined: the app does not read it, so it is not set. */
 export type EnvNames = Record<EnvRole, string | undefined>;
 
 /** Services an app may take from outside the stack: a URL given as the secret `djangostack:external.<app>.<service>`. */
-export const EXTERNAL_SERVICES = ["database", "cache", "broker", "resultBackend"] as const;
+export const EXTERNAL_SERVICES = ["database", "cache", "broker", "resultBackend", "clickhouse"] as const;
 export type ExternalService = (typeof EXTERNAL_SERVICES)[number];
 
 /** What the edge does differently under one of an app's paths (and every location under it). */
@@ -215,6 +219,8 @@ export interface AppConfig {
   brokerRedisDb?: number;
   /** Apps whose RabbitMQ vhost this app's broker user may also use (it enqueues tasks their workers run). */
   brokerAccess: string[];
+  /** Apps whose web this app calls inside the stack: it gets their URLs, and only those calls are allowed. */
+  calls: string[];
   workers: WorkerPool[];
   beat: boolean;
   migrate: boolean;
@@ -403,7 +409,12 @@ export interface DropletConfig {
   deployUser: string;
   /** DigitalOcean's own Droplet backups (a disk image, 4 weeks kept), beside the logical `backups`. */
   backups: DropletBackupPlan;
+  /** Where outbound traffic leaves from: the reserved IP (stable across Droplet replacement) or the Droplet's own. */
+  egress: DropletEgress;
 }
+
+export const DROPLET_EGRESS = ["reserved-ip", "droplet-ip"] as const;
+export type DropletEgress = (typeof DROPLET_EGRESS)[number];
 
 export const DROPLET_BACKUP_PLANS = ["none", "weekly", "daily"] as const;
 export type DropletBackupPlan = (typeof DROPLET_BACKUP_PLANS)[number];

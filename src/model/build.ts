@@ -1,7 +1,8 @@
 import { AppConfig, AppMetrics, AppProbe, COMPONENT_ROLES, ExternalService, StackConfig, WorkerPool } from "../config/types";
-import { COMPONENT_PARTS, brokerAccessEnv, usesDeployedRabbitmq, usesDeployedRedis } from "../config/contract";
+import { COMPONENT_PARTS, EXTERNAL_ROLE, brokerAccessEnv, usesDeployedRabbitmq, usesDeployedRedis } from "../config/contract";
 import { Health, Probe, Process, SecretEnvSource, VolumeMount, WorkloadModel } from "./types";
 import * as names from "./names";
+import { serviceUrlEnv } from "../config/calls";
 import { PostgresGuardInput, renderPostgresGuard } from "../render/postgres-guard";
 import { renderRedisStartCommand } from "../render/redis";
 import { renderRabbitmqRetireScript } from "../render/rabbitmq-retire";
@@ -343,6 +344,8 @@ function appEnv(config: StackConfig, app: AppConfig): Record<string, string> {
     [app.envNames.allowedHosts ?? "DJANGO_ALLOWED_HOSTS"]: [...new Set([...publicHosts, names.web(app.name), "localhost", "127.0.0.1"])].join(","),
     ...(app.envNames.debug ? { [app.envNames.debug]: "False" } : {}),
     CSRF_TRUSTED_ORIGINS: origins.map((h) => `${scheme}://${h}`).join(","),
+    // apps[].calls: the web process's name resolves on both targets (a Docker network alias, a Service).
+    ...Object.fromEntries(config.apps.filter((a) => app.calls.includes(a.name)).map((callee) => [serviceUrlEnv(callee.name), `http://${names.web(callee.name)}:${callee.port}`])),
     DJANGO_SECURE_COOKIES: String(tls),
     // nginx redirects to HTTPS; Django redirecting too would break plain-HTTP health checks.
     DJANGO_SECURE_SSL_REDIRECT: "false",
@@ -371,17 +374,17 @@ export function serviceSources(app: AppConfig): Partial<Record<ExternalService, 
     cache: app.envNames.cacheUrl ? from("cache", { kind: "redisUrl", app: app.name }) : undefined,
     broker: app.broker ? from("broker", { kind: app.brokerKind === "redis" ? "redisBrokerUrl" : "brokerUrl", app: app.name }) : undefined,
     resultBackend: app.broker && app.envNames.resultBackend ? from("resultBackend", { kind: "resultBackend", app: app.name }) : undefined,
+    // Never deployed: only the user's URL.
+    clickhouse: from("clickhouse", undefined),
   };
   return Object.fromEntries(Object.entries(sources).filter(([, v]) => v !== undefined));
 }
-
-const SERVICE_ROLE = { database: "databaseUrl", cache: "cacheUrl", broker: "brokerUrl", resultBackend: "resultBackend" } as const;
 
 function appSecretEnv(app: AppConfig): Record<string, SecretEnvSource> {
   const n = app.envNames;
   const env: Record<string, SecretEnvSource> = { [n.secretKey ?? "DJANGO_SECRET_KEY"]: { kind: "djangoSecretKey", app: app.name } };
   for (const [service, source] of Object.entries(serviceSources(app))) {
-    const name = n[SERVICE_ROLE[service as ExternalService]];
+    const name = n[EXTERNAL_ROLE[service as ExternalService]];
     if (name && source) env[name] = source;
   }
   for (const role of COMPONENT_ROLES) {

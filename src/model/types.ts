@@ -2,7 +2,7 @@
  * The platform-neutral workload model: every process of the stack described once, as plain data.
  * Realizers (Docker, Kubernetes) translate it; renderers read it. Nothing here knows Pulumi.
  */
-import { AppEdgePath, ExternalService, JobConcurrency, Resources } from "../config/types";
+import { AppEdgePath, ComponentService, ExternalService, JobConcurrency, Resources } from "../config/types";
 
 /**
  * "job": one scheduled job (a Kubernetes CronJob); "scheduler": on Docker, the one container per app
@@ -90,7 +90,7 @@ export type SecretEnvSource =
   | { kind: "rabbitmqAdminPassword" }
   | { kind: "userSecret"; app: string; key: string }
   /** One part of the app's database or broker connection (deployed, or read from its external URL). */
-  | { kind: "component"; app: string; service: "database" | "broker"; part: ConnectionPart }
+  | { kind: "component"; app: string; service: ComponentService; part: ConnectionPart }
   /** A URL the user supplied as the secret `djangostack:external.<app>.<service>`. */
   | { kind: "external"; app: string; service: ExternalService }
   /** The key pair of the backup bucket (djangostack:backupCredentials or the generated Spaces key). */

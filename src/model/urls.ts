@@ -45,7 +45,11 @@ export function amqpUrl(p: AmqpUrlParts): string {
   return `amqp://${enc(p.user)}:${enc(p.password)}@${p.host}:${p.port}/${enc(p.vhost)}`;
 }
 
-const DEFAULT_PORTS: Readonly<Record<string, string>> = { postgres: "5432", postgresql: "5432", postgis: "5432", amqp: "5672", amqps: "5671", redis: "6379", rediss: "6379" };
+/** Default ports per scheme; http(s) only ever arrive here as ClickHouse's HTTP interface (its ports: clickhouse.com/docs/guides/sre/network-ports). */
+const DEFAULT_PORTS: Readonly<Record<string, string>> = {
+  postgres: "5432", postgresql: "5432", postgis: "5432", amqp: "5672", amqps: "5671", redis: "6379", rediss: "6379",
+  clickhouse: "9000", clickhouses: "9440", http: "8123", https: "8443",
+};
 
 /**
  * One part of a connection URL, decoded, for settings that read them one by one: the host, the port

@@ -674,7 +674,7 @@ function limitReq(limit: LimitRule | undefined): string[] {
 }
 
 /** The nginx zone of `edge.rateLimit.zones[].name`, apart from the built-in djs_general and djs_strict. */
-function zoneId(name: string): string {
+export function zoneId(name: string): string {
   return `djs_zone_${name.replace(/-/g, "_")}`;
 }
 

@@ -42,7 +42,7 @@ const PROBES: Raw[] = [
       other: { "<key>": { monthlyUsd: 1 } },
     },
   },
-  { target: "droplet", droplet, backups: { bucket: {} }, backupCredentials: { accessKey: "DO00EXAMPLEKEY", secretKey: "example-secret" } },
+  { target: "droplet", droplet: { ...droplet, egress: "droplet-ip" }, backups: { bucket: {} }, backupCredentials: { accessKey: "DO00EXAMPLEKEY", secretKey: "example-secret" } },
   { target: "kubernetes", domain: "example.com", monitoring: { prometheusOperator: true, labels: { release: "kube-prometheus-stack" } }, apps: [{ metrics: { path: "/internal/metrics" } }] },
 ];
 

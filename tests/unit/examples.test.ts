@@ -4,10 +4,14 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
 import { Evaluation, REPO_ROOT, evaluateStack } from "../../src/offline/render";
-import { RecordedResource } from "../../src/offline/engine";
+import { RecordedResource, resolveOutputs } from "../../src/offline/engine";
 import { isWireSecret, unwrapSecrets } from "../../src/offline/secret";
 import { Raw } from "../../src/config/checker";
 import { EXAMPLES, Example, exampleDir, exampleStacks } from "../helpers/examples";
+import { capacityReport } from "../../src/config/capacity";
+import { usesDeployedRabbitmq } from "../../src/config/contract";
+import { RABBITMQ_ADMIN } from "../../src/model/names";
+import { zoneId } from "../../src/render/nginx";
 import { effectiveRaw, leaves, stackDifferences } from "../helpers/overlay";
 
 const projectDir = exampleDir;
@@ -170,6 +174,10 @@ describe("seed systems: the settings the seeds name", () => {
     // Workflow enqueues notification's tasks.
     const workflowEnv = unwrapSecrets(c.get("workflow-web")?.inputs.envs) as string[];
     assert.ok(workflowEnv.some((e) => /^CELERY_BROKER_URL_NOTIFICATION=amqp:\/\/workflow_broker:[^@]+@[^/]+\/%2Fnotification$/.test(e)), workflowEnv.filter((e) => e.startsWith("CELERY")).map((e) => e.replace(/:[^:@]+@/, ":***@")).join(" "));
+    // Calls between services (apps[].calls): each caller's processes get the callee's web inside the stack.
+    const workerEnv = unwrapSecrets(c.get("workflow-worker-default")?.inputs.envs) as string[];
+    for (const env of [workflowEnv, workerEnv]) assert.ok(env.includes("AUTH_SERVICE_URL=http://auth-web:8000") && env.includes("TICKET_SERVICE_URL=http://ticket-web:8000"));
+    assert.ok(!(unwrapSecrets(c.get("auth-web")?.inputs.envs) as string[]).some((e) => e.includes("_SERVICE_URL=")), "auth calls no one");
   });
 
   it("002 the seed's values in the render: PostgreSQL 15, RabbitMQ 3.13, API 10 r/s and auth 5 r/s, the admin on the auth service, WebSockets on an ASGI gunicorn, every service's health", async () => {
@@ -238,9 +246,18 @@ describe("seed systems: the settings the seeds name", () => {
     assert.ok((c.get("admin2-migrate")?.inputs.volumes as { containerPath: string }[]).some((v) => v.containerPath === "/app/static"));
     assert.ok((web?.inputs.volumes as { containerPath: string }[]).some((v) => v.containerPath === "/app/media"));
     assert.ok(web && isWireSecret(web.inputs.envs));
-    const env = unwrapSecrets(web.inputs.envs) as string[];
-    assert.ok(env.includes("CLICKHOUSE_HOST=clickhouse.example.net"));
-    assert.ok(env.some((e) => e.startsWith("CLICKHOUSE_PASSWORD=offline-placeholder-")), "the secret config value reaches the app");
+    // seed 004's ClickHouse: one secret URL (external.admin2.clickhouse), read in the parts its settings
+    // name, by the web process and the worker alike; offline each part shows the secret's placeholder.
+    for (const process of ["admin2-web", "admin2-worker-default"]) {
+      const env = unwrapSecrets(c.get(process)?.inputs.envs) as string[];
+      for (const part of ["HOST", "PORT", "DATABASE", "USER", "PASSWORD"]) {
+        assert.ok(env.some((e) => e.startsWith(`CLICKHOUSE_${part}=offline-placeholder-`)), `${process}: CLICKHOUSE_${part} from the secret URL`);
+      }
+    }
+    assert.deepEqual(ev.config.apps[0].external, ["clickhouse"]);
+    // The address the ClickHouse side allow-lists: the reserved IP, which a new Droplet keeps.
+    const { egress, reservedIp } = (await resolveOutputs(ev.exports)) as { egress: { address: string; stable: boolean }; reservedIp: string };
+    assert.deepEqual([egress.address, egress.stable], [reservedIp, true]);
   });
 
   it("000/001 Kore production: the seed's server as a Droplet with public TLS from Let's Encrypt; staging the same on Let's Encrypt's staging CA", async () => {
@@ -335,7 +352,7 @@ describe("seed systems: the settings the seeds name", () => {
     assert.equal(replicas["ecommerce-worker-default"], 1, JSON.stringify(replicas));
   });
 
-  it("004 staging and production: the environment's name, the pool's size and each its own ClickHouse password", async () => {
+  it("004 staging and production: the environment's name, the pool's size and each its own ClickHouse (a read-only user's URL)", async () => {
     // seed 004: "Eventlet pool for production", "Standard pool for staging" (Celery's prefork).
     for (const [stack, environment, pool, concurrency] of [["staging", "staging", "prefork", 2], ["production", "production", "eventlet", 50]] as const) {
       const c = containers(await evaluate("admin2", stack));
@@ -365,4 +382,106 @@ describe("seed systems: the settings the seeds name", () => {
       }
     }
   });
+});
+
+/** The realized form of each rendered object on either target: containers or Kubernetes objects. */
+function kubeObjects(ev: Evaluation, kind: string): RecordedResource[] {
+  return ev.engine.resources.filter((r) => r.type.startsWith("kubernetes:") && r.type.endsWith(`:${kind}`));
+}
+const metaName = (r: RecordedResource): string => String((r.inputs.metadata as { name?: string } | undefined)?.name ?? "");
+
+/** A process's command as the target runs it: the container's, or the first container of its Deployment. */
+function commandOf(ev: Evaluation, process: string): string[] | undefined {
+  if (ev.config.target !== "kubernetes") return containers(ev).get(process)?.inputs.command as string[] | undefined;
+  const d = kubeObjects(ev, "Deployment").find((r) => metaName(r) === process);
+  const pod = (d?.inputs.spec as { template: { spec: { containers: { command?: string[]; args?: string[] }[] } } } | undefined)?.template.spec;
+  return pod && [...(pod.containers[0].command ?? []), ...(pod.containers[0].args ?? [])];
+}
+
+/** A rendered file, from the artifacts (Docker targets) or the ConfigMap that carries it (Kubernetes). */
+function renderedFile(ev: Evaluation, artifactPath: string, key: string): string | undefined {
+  const a = ev.artifacts.find((x) => x.path === artifactPath);
+  if (a) return a.content;
+  const map = kubeObjects(ev, "ConfigMap").find((r) => (r.inputs.data as Record<string, unknown> | undefined)?.[key] !== undefined);
+  return map ? String((map.inputs.data as Record<string, unknown>)[key]) : undefined;
+}
+
+describe("every stack of every example, against its own config (issue 16 item 6)", () => {
+  for (const example of EXAMPLES) {
+    for (const stack of stacksOf(example)) {
+      it(`${example}/${stack}: capacity, databases, vhosts, queues, routes, limits and network policies all follow the config`, async () => {
+        const ev = await evaluate(example, stack);
+        const { config } = ev;
+        // Capacity: the guardrails pass (a fail would have refused the config; a warning is allowed).
+        assert.deepEqual(capacityReport(config).filter((c) => c.verdict === "fail"), []);
+
+        // A database and a role per app with one, and no others.
+        const dbApps = config.apps.filter((a) => a.database).map((a) => a.name);
+        if (config.data.postgres.mode === "container" && dbApps.length > 0) {
+          const sql = renderedFile(ev, "postgres/init.sql", "init.sql");
+          assert.ok(sql, "the init SQL is rendered");
+          const created = [...sql.matchAll(/CREATE DATABASE %I OWNER %I', '([a-z0-9_]+)', '([a-z0-9_]+)'/g)].map((m) => `${m[1]}:${m[2]}`);
+          assert.deepEqual(created.sort(), dbApps.map((a) => `${a}_db:${a}_user`).sort());
+        } else if (config.data.postgres.mode === "managed") {
+          const dbs = ev.engine.resources.filter((r) => r.type === "digitalocean:index/databaseDb:DatabaseDb").map((r) => String(r.inputs.name));
+          assert.deepEqual(dbs.sort(), dbApps.map((a) => `${a}_db`).sort());
+        }
+
+        // A vhost and a user per app on RabbitMQ, each user granted its own vhost and its brokerAccess only.
+        const rabbitApps = config.apps.filter(usesDeployedRabbitmq);
+        const definitions = renderedFile(ev, "rabbitmq/definitions.json", "definitions.json");
+        if (rabbitApps.length === 0) assert.equal(definitions, undefined, "no RabbitMQ without an app on it");
+        else {
+          assert.ok(definitions);
+          const d = JSON.parse(definitions) as { vhosts: { name: string }[]; permissions: { user: string; vhost: string }[] };
+          assert.deepEqual(d.vhosts.map((v) => v.name).sort(), rabbitApps.map((a) => `/${a.name}`).sort());
+          const granted = d.permissions.map((p) => `${p.user}@${p.vhost}`).sort();
+          // The admin (the management user the retire script and operators use) reaches every vhost.
+          const expected = [...rabbitApps.flatMap((a) => [a.name, ...a.brokerAccess].map((v) => `${a.name}_broker@/${v}`)), ...rabbitApps.map((a) => `${RABBITMQ_ADMIN}@/${a.name}`)];
+          assert.deepEqual(granted, expected.sort());
+        }
+
+        // Every worker pool consumes exactly its queues with its pool and concurrency.
+        for (const app of config.apps) {
+          for (const pool of app.workers) {
+            const command = commandOf(ev, `${app.name}-worker-${pool.name}`);
+            assert.ok(command, `${app.name}-worker-${pool.name} runs`);
+            const at = (flag: string) => command[command.indexOf(flag) + 1];
+            assert.deepEqual([at("--queues"), at("--pool"), at("--concurrency")], [pool.queues.join(","), pool.pool, String(pool.concurrency)], `${app.name}/${pool.name}`);
+          }
+        }
+
+        // Every route reaches its own app's web; every rate zone has its rate and covers its paths.
+        const nginx = renderedFile(ev, "nginx/nginx.conf", "nginx.conf");
+        assert.ok(nginx, "nginx.conf is rendered");
+        for (const app of config.apps) {
+          for (const route of app.routes) {
+            const location = new RegExp(`location (?:\\^~ )?${route.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")} \\{[^}]*proxy_pass http://${app.name}-web[;/]`);
+            assert.match(nginx, location, `${app.name} ${route}`);
+          }
+        }
+        const rates = zoneRates(nginx);
+        for (const zone of config.edge.rateLimit.zones) {
+          assert.equal(rates.get(zoneId(zone.name)), `${zone.rate}r/${zone.per}`, zone.name);
+          for (const p of zone.paths) {
+            const body = new RegExp(`location (?:\\^~ )?${p.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")} \\{([^}]*)\\}`).exec(nginx)?.[1] ?? "";
+            assert.match(body, new RegExp(`limit_req zone=${zoneId(zone.name)}${zone.burst > 0 ? ` burst=${zone.burst} nodelay` : ""};`), `${zone.name} on ${p}`);
+          }
+        }
+
+        // Kubernetes: each web admits only the edge, each call is let through, the data only app pods.
+        if (config.target === "kubernetes") {
+          const policies = new Set(kubeObjects(ev, "NetworkPolicy").map(metaName));
+          for (const name of ["default-deny", "allow-dns", "edge", "apps-to-data", "apps-to-internet"]) assert.ok(policies.has(name), name);
+          for (const app of config.apps) {
+            assert.ok(policies.has(`${app.name}-web-ingress`), `${app.name}-web-ingress`);
+            if (app.calls.length > 0) assert.ok(policies.has(`${app.name}-calls`), `${app.name}-calls`);
+          }
+          for (const svc of ["postgres", "redis", "rabbitmq"]) {
+            if (kubeObjects(ev, "StatefulSet").some((s) => metaName(s) === svc)) assert.ok(policies.has(`${svc}-ingress`), `${svc}-ingress`);
+          }
+        }
+      });
+    }
+  }
 });

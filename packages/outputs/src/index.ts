@@ -50,6 +50,16 @@ export interface CommonOutputsV1 {
   estimatedMonthlyCostBreakdown?: CostLineV1[];
   /** The scheduled backups, or why there are none (optional: stacks last deployed before it still read as v1). */
   backups?: BackupsOutputV1;
+  /** Where the stack's outbound traffic comes from, for external allow-lists (optional as above). */
+  egress?: EgressOutputV1;
+}
+
+/** `egress`: the source address external services see; null where there is no single one. */
+export interface EgressOutputV1 {
+  address: string | null;
+  /** True when the address survives a replacement of the machines (the Droplet, the nodes). */
+  stable: boolean;
+  note: string;
 }
 
 /** `backups`: what runs the logical backup and where the dumps go; `note` says it in a sentence. */
@@ -151,6 +161,7 @@ export const OUTPUTS_CONTRACT: readonly ContractEntry[] = [
   { key: "estimatedMonthlyCostUsd", type: "`{min, max}`", json: "object", secret: false, targets: ALL, required: false, meaning: "monthly DigitalOcean list price in USD at minimum and maximum scale (workload pool min/max nodes); 0 on `docker`; always exported, absent only on stacks last updated before the estimate existed" },
   { key: "estimatedMonthlyCostBreakdown", type: "`{resource, slug, count, unitUsd, minUsd, maxUsd, source}[]`", json: "array", secret: false, targets: ALL, required: false, meaning: "the estimate per billed resource and where each price comes from (docs/guardrails.md)" },
   { key: "backups", type: "`{enabled, note, bucket?, region?, schedule?, retentionDays?}`", json: "object", secret: false, targets: ALL, required: false, meaning: "the scheduled logical backups (docs/backups.md): the bucket, schedule and retention, or a note why there are none (managed PostgreSQL keeps DigitalOcean's own backups); always exported, absent only on stacks last updated before it existed" },
+  { key: "egress", type: "`{address, stable, note}`", json: "object", secret: false, targets: ALL, required: false, meaning: "the address the stack's outbound traffic comes from, for an external service's allow-list (seed 004's ClickHouse): the Droplet's reserved IP with `droplet.egress: reserved-ip` (stable), its own IP otherwise; `address` null on Kubernetes (each node's IP, replaced with the nodes) and on `docker` (the machine's own); always exported, absent only on stacks last updated before it existed" },
   { key: "dropletIp", type: "string", json: "string", secret: false, targets: ["droplet"], required: true, meaning: "the Droplet's own public IPv4" },
   { key: "reservedIp", type: "string", json: "string", secret: false, targets: ["droplet"], required: true, meaning: "the reserved IP: the address to point DNS at and to use" },
   { key: "sshCommand", type: "string", json: "string", secret: false, targets: ["droplet"], required: true, meaning: "`ssh deploy@<reservedIp>`" },

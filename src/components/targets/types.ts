@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "../../config/types";
 import { WorkloadModel } from "../../model/types";
 import { Credentials } from "../secrets";
+import { EgressOutputV1 } from "../../../packages/outputs/src/index";
 
 export interface TargetContext {
   /** Root name for every top-level component of the stack. */
@@ -25,6 +26,8 @@ export interface TargetResult {
   /** App name (and "frontend") -> the exact image reference containers run (digest-pinned where a registry is used). */
   images: Record<string, pulumi.Output<string>>;
   connections: Record<string, AppConnections>;
+  /** Where outbound traffic comes from (the `egress` output). */
+  egress: pulumi.Input<EgressOutputV1>;
   /** Target-specific outputs (dropletIp, clusterName...). Secrets among them must already be secret Outputs. */
   extra: Record<string, pulumi.Input<unknown>>;
 }

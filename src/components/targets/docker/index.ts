@@ -67,6 +67,7 @@ export const deployLocal: Deployer = ({ name, config, model, credentials }) => {
     healthUrl: pulumi.output(`${url}${config.apps[0].healthPath}`),
     images: images.refs,
     connections: appConnections(config.apps, credentials, serviceEndpoints()),
+    egress: { address: null, stable: false, note: `outbound traffic leaves from ${host ? "the Docker host (docker.host)" : "this machine"} with whatever address its network gives it; djangostack does not manage it` },
     extra: {},
   };
 };

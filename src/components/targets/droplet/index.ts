@@ -6,6 +6,7 @@ import { registryAuthOf } from "../docker";
 import { DockerRealizer } from "../docker/realizer";
 import { letsEncryptEdge, tlsSettingsFor } from "../docker/tls";
 import { Deployer } from "../types";
+import { DropletEgressRoute } from "./egress";
 import { DropletHost } from "./host";
 
 export { DropletHost } from "./host";
@@ -38,6 +39,15 @@ export const deployDroplet: Deployer = ({ name, config, model, credentials }) =>
     pulumi.log.warn(`djangostack: edge.tls.mode is "none": ${config.domain} is served over plain HTTP.`);
   }
 
+  const egress = new DropletEgressRoute(`${name}-egress`, {
+    mode: config.droplet?.egress ?? "reserved-ip",
+    reservedIp: host.address,
+    dropletIp: host.dropletIp,
+    dropletId: host.droplet.id,
+    deployUser: config.droplet?.deployUser ?? "deploy",
+    bootstrap: host.bootstrap,
+  });
+
   const wait = [host.bootstrap];
   const cli: DockerCli = { kind: "ssh", host: host.address, user: config.droplet?.deployUser ?? "deploy" };
   const letsEncrypt = tls ? letsEncryptEdge(name, { config, settings: tls, cli, dependsOn: wait }) : undefined;
@@ -68,6 +78,7 @@ export const deployDroplet: Deployer = ({ name, config, model, credentials }) =>
     healthUrl: pulumi.interpolate`${url}${config.apps[0].healthPath}`,
     images: images.refs,
     connections: appConnections(config.apps, credentials, serviceEndpoints()),
+    egress: egress.info,
     extra: {
       dropletIp: host.dropletIp,
       reservedIp: host.address,

@@ -83,7 +83,33 @@ export class AppTier extends pulumi.ComponentResource {
     // the cluster and the cloud metadata service are not (the data services have their own allows).
     const internet: EgressRule = { to: [{ ipBlock: { cidr: "0.0.0.0/0", except: NON_PUBLIC_RANGES } }] };
     networkPolicy(this.ctx, "apps-to-internet", roleSelector(APP_ROLES), { egress: [internet] }, this);
+    this.callPolicies();
     this.registerOutputs({});
+  }
+
+  /**
+   * `apps[].calls`: the callee's web pods admit its callers' pods on the web port, and the callers' pods
+   * may reach them (egress elsewhere in the cluster is denied: see apps-to-internet). Nothing else.
+   */
+  private callPolicies(): void {
+    const { config, model } = this.args;
+    const web = (app: string): Process => {
+      const found = model.processes.find((p) => p.role === "web" && p.app === app);
+      if (!found) throw new Error(`djangostack: app ${app} is called but has no web process`);
+      return found;
+    };
+    const podsOf = (apps: string[]) => ({ matchExpressions: [{ key: LABELS.app, operator: "In", values: apps }, { key: LABELS.role, operator: "In", values: APP_ROLES }] });
+    const webPorts = (p: Process) => p.ports.map((port) => ({ protocol: "TCP", port: port.port }));
+    for (const callee of config.apps) {
+      const callers = config.apps.filter((a) => a.calls.includes(callee.name)).map((a) => a.name);
+      if (callers.length === 0) continue;
+      const target = web(callee.name);
+      networkPolicy(this.ctx, `${target.name}-from-callers`, { matchLabels: selectorLabels(target, this.ctx.stack) }, { ingress: [{ from: [{ podSelector: podsOf(callers) }], ports: webPorts(target) }] }, this);
+    }
+    for (const caller of config.apps.filter((a) => a.calls.length > 0)) {
+      const egress = config.apps.filter((a) => caller.calls.includes(a.name)).map((a) => web(a.name)).map((target) => ({ to: [{ podSelector: { matchLabels: selectorLabels(target, this.ctx.stack) } }], ports: webPorts(target) }));
+      networkPolicy(this.ctx, `${caller.name}-calls`, podsOf([caller.name]), { egress }, this);
+    }
   }
 
   private app(app: AppConfig): void {

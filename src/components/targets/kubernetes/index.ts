@@ -66,6 +66,9 @@ export const deployKubernetes: Deployer = (target): TargetResult => {
     healthUrl: pulumi.interpolate`${url}${first ? first.healthPath : "/"}`,
     images: images.refs,
     connections,
+    // DOKS masquerades pod traffic to the node's address; DigitalOcean's VPC NAT gateway, which would give
+    // one address, is in private preview (provider docs of digitalocean.VpcNatGateway).
+    egress: { address: null, stable: false, note: "outbound traffic leaves from the public IP of the node each pod runs on; nodes are replaced on upgrades, recycling and autoscaling, so no single address can be allow-listed (the node pool's IPs change with it)" },
     extra: {
       clusterName: cluster.cluster.name,
       clusterId: cluster.cluster.id,
