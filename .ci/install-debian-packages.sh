@@ -22,6 +22,7 @@ PACKAGES=(
   cloud-init
   openssl curl procps ca-certificates tini busybox
   wrk nghttp2-client  # npm run bench: HTTP/1.1 and TLS/HTTP/2 load generators
+  python3-prometheus-client prometheus prometheus-nginx-exporter prometheus-postgres-exporter prometheus-redis-exporter  # monitoring: the app's /metrics, promtool for the alert rules, the exporters against the test servers
 )
 
 missing=()
@@ -50,6 +51,7 @@ fi
 # Services the packages may have started (or that a previous boot started): stop them so they do
 # not hold 80/5432/6379/5672 or an epmd, and disable them so a reboot does not bring them back.
 services=(nginx postgresql redis-server rabbitmq-server)
+services+=(prometheus prometheus-nginx-exporter prometheus-postgres-exporter prometheus-redis-exporter)  # they hold 9090 and the exporters' ports
 systemd_booted=0
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then systemd_booted=1; fi
 for svc in "${services[@]}"; do

@@ -50,6 +50,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so probes bypass ALLOWED_HOSTS, the SSL redirect and sessions entirely.
     "core.middleware.HealthCheckMiddleware",
+    # Second: serves DJANGO_METRICS_PATH before ALLOWED_HOSTS is checked, and times every request past the probes.
+    "core.metrics.MetricsMiddleware",
     "config.requestid.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -95,6 +97,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Paths the probes answer on (also routed in urls.py). Must match the stack's healthPath/readyPath.
 HEALTH_PATH = env_str("DJANGO_HEALTH_PATH", "/api/v1/health/")
 READY_PATH = env_str("DJANGO_READY_PATH", "/readyz/")
+# Prometheus metrics (core/metrics.py); unset or empty: no endpoint. djangostack sets it from apps[].metrics.path.
+METRICS_PATH = env_str("DJANGO_METRICS_PATH", "")
 READYZ_TIMEOUT = env_float("DJANGO_READYZ_TIMEOUT", 2.5)  # seconds, per check (checks run in parallel)
 
 # --- Database -------------------------------------------------------------------------------------

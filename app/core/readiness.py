@@ -16,6 +16,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connections
 
+from . import metrics
+
 _CREDENTIALS = re.compile(r"(\w+://)[^@/\s]*@")
 
 
@@ -32,6 +34,9 @@ def check_database():
         with connections["default"].cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
+    except metrics.DB_CONNECTION_ERRORS:
+        metrics.record_db_error()
+        raise
     finally:
         # Runs in a short-lived thread: close its connection instead of leaking it.
         connections.close_all()

@@ -136,6 +136,8 @@ export const FIXED_ENV: Readonly<Record<string, string>> = {
   CELERY_WORKER_HEARTBEAT_FILE: "the Celery worker liveness probe",
   CELERY_WORKER_READY_FILE: "the Celery worker readiness probe",
   CELERY_BEAT_HEARTBEAT_FILE: "the Celery beat liveness probe",
+  DJANGO_METRICS_PATH: "apps[].metrics.path",
+  PROMETHEUS_MULTIPROC_DIR: "apps[].metrics (prometheus-client's multiprocess directory of the web process)",
 };
 
 /** Every env name djangostack manages for an app reading `names`: the fixed ones and its role names. */

@@ -307,6 +307,15 @@ export const REFERENCE: readonly SectionDoc[] = [
           "liveness (touches nothing). nginx serves it and `readyPath` as exact locations without a rate limit (a path several apps share reaches the first app declaring it; every app's own is also at `/_djangostack/<app>/health/` and `/ready/`, under the general limit, and in the `appHealthUrls` output), so they may be shared by apps but may not equal any route, WebSocket path or login path (`edge.rateLimit.strictPaths`), nor lie inside a login path",
       },
       { key: "apps[].readyPath", type: "path", default: "`/readyz/`", meaning: "readiness (database, cache, broker); same rules as `healthPath`" },
+      { key: "apps[].metrics", type: "object", meaning: "where the web process serves Prometheus metrics, scraped inside the stack's network and never through the edge (see [monitoring](monitoring.md))" },
+      { key: "apps[].metrics.enabled", type: "boolean", default: "`true` (when `monitoring.enabled`)", meaning: "the app serves metrics; `false` for a project without an endpoint (nothing scrapes it)" },
+      {
+        key: "apps[].metrics.path",
+        type: "path",
+        default: "`/metrics`",
+        meaning: "its URL path (no trailing slash). The edge answers it and everything under it 404 on every site, whatever `edge.denyPaths` says, so a route, WebSocket or health path under it is refused; the sample app serves it from a middleware before ALLOWED_HOSTS is checked, since a scrape's Host is the pod's address",
+      },
+      { key: "apps[].metrics.port", type: "integer", default: "the app's `port`", meaning: "the web container's port it is served on: another one when your project serves metrics from a listener of its own (the exporter-style `start_http_server`)" },
       {
         key: "apps[].health",
         type: "object",
@@ -703,6 +712,24 @@ export const REFERENCE: readonly SectionDoc[] = [
         default: "a generated Spaces key per app with `readwrite` on its media bucket only",
         meaning: "`mediaCredentials.<app>`: an existing Spaces key pair for the app's media bucket instead: `pulumi config set --secret --path 'djangostack:mediaCredentials.web.accessKey' …` (and `.secretKey`). Only for an app with `media.storage` `spaces`",
       },
+    ],
+  },
+  {
+    title: "Monitoring",
+    intro:
+      "Prometheus metrics: each app's endpoint (`apps[].metrics`), exporters for nginx, PostgreSQL, Redis and Celery, RabbitMQ's own, and on Kubernetes the Prometheus operator's objects; see [monitoring](monitoring.md).",
+    keys: [
+      { key: "monitoring", type: "object", meaning: "what the stack exposes to a Prometheus" },
+      { key: "monitoring.enabled", type: "boolean", default: "`true`", meaning: "the apps' metrics endpoints and the exporters; `false` turns every one off" },
+      { key: "monitoring.exporters", type: "boolean", default: "`monitoring.enabled`", meaning: "run the exporters of the services the stack deploys (nginx, PostgreSQL and Redis containers, Celery's broker); none ever publishes a port" },
+      {
+        key: "monitoring.prometheusOperator",
+        type: "boolean",
+        default: "`false`",
+        meaning: "target `kubernetes` only (refused elsewhere): ServiceMonitors and PodMonitors for every metrics port, a PrometheusRule with the alerts, and the Grafana dashboard as a ConfigMap labelled `grafana_dashboard: \"1\"`. Needs the operator's CRDs in the cluster (kube-prometheus-stack)",
+      },
+      { key: "monitoring.namespace", type: "string", default: "`monitoring`", meaning: "Kubernetes: the namespace Prometheus runs in; the NetworkPolicies admit its pods to the metrics ports, and nothing else" },
+      { key: "monitoring.labels", type: "map label → value", default: "`{}`", meaning: "labels on the ServiceMonitors, PodMonitors and PrometheusRule, for the operator's selectors (kube-prometheus-stack selects `release: <its release name>`)" },
     ],
   },
 ];

@@ -154,6 +154,9 @@ function checkDenied(c: Checker, config: StackConfig, uses: PathUse[]): void {
   for (const use of [...uses, ...edgePaths]) {
     const denied = config.edge.denyPaths.findIndex((d) => use.path.startsWith(`${d}/`));
     if (denied >= 0) c.fail(use.key, use.path, `lies under edge.denyPaths[${denied}] ("${config.edge.denyPaths[denied]}"), which the edge answers 404 to keep internal endpoints private; choose another path, or drop the entry from edge.denyPaths (set it to [] to deny nothing)`);
+    // The edge denies each app's metrics path too (src/render/nginx.ts), whatever denyPaths says.
+    const metrics = config.apps.findIndex((a) => a.metrics && (use.path === a.metrics.path || use.path.startsWith(`${a.metrics.path}/`)));
+    if (denied < 0 && metrics >= 0) c.fail(use.key, use.path, `lies under apps[${metrics}].metrics.path ("${config.apps[metrics].metrics?.path}"), which the edge answers 404 so metrics are never public; choose another path for one of them`);
   }
 }
 

@@ -19,6 +19,7 @@ import { parsePrices } from "./prices";
 import { checkCapacity } from "./capacity";
 import { NO_BACKUPS, parseBackups, parseDropletBackups } from "./backups";
 import { MEDIA_STORAGE_KEYS, MediaContext, attachMediaCredentials, checkMediaBuckets, parseMediaStorage, settleMediaEnvNames } from "./media";
+import { parseAppMetrics, parseMonitoring } from "./monitoring";
 import { PATHS } from "../model/build";
 import { checkEdgePorts, checkReplicas, parseDeployUser, parseNamespace, parseNginxVersion } from "./values";
 import {
@@ -71,6 +72,7 @@ export const CONFIG_KEYS = [
   "promoteFrom",
   "backups",
   "logFormat",
+  "monitoring",
 ] as const;
 
 /** Keys read with `getSecret`: user-supplied replacements for generated credentials. */
@@ -176,6 +178,7 @@ function parseEffective(raw: Raw, identity: StackIdentity, secretKeys: readonly 
     registries: parseRegistryCredentials(c, raw.registryCredentials, { apps, frontend }),
     promoteFrom: parsePromoteFrom(c, raw.promoteFrom, target, identity.stack),
     backups: NO_BACKUPS,
+    monitoring: parseMonitoring(c, raw.monitoring, target, apps),
   };
   config.backups = parseBackups(c, raw.backups, raw.backupCredentials, config);
   checkMediaBuckets(c, config);
@@ -223,6 +226,7 @@ const APP_KEYS = [
   "name", "build", "image", "wsgi", "celeryApp", "settingsModule", "routes", "hosts", "port", "database",
   "redisDb", "broker", "brokerRedisDb", "brokerAccess", "calls", "workers", "beat", "migrate", "release", "env", "replicas", "autoscale", "resources", "gunicorn",
   "healthPath", "readyPath", "health", "static", "media", "websocketPaths", "envNames", "user", "server", "asgi", "jobs", "edge",
+  "metrics",
 ] as const;
 
 function parseApps(c: Checker, value: unknown, frontend: FrontendConfig | undefined, ctx: MediaContext): AppConfig[] {
@@ -376,6 +380,7 @@ function parseApp(c: Checker, path: string, value: unknown, index: number, soleA
     external: [],
     edge: parseAppEdge(c, `${path}.edge`, raw.edge),
   };
+  app.metrics = parseAppMetrics(c, `${path}.metrics`, raw.metrics, app.port);
   moveSecretEnv(c, path, app);
   app.workers = workersValue.map((w, i) => parseWorker(c, `${path}.workers[${i}]`, w, i));
   checkUnique(c, app.workers, (w) => [w.name], (i) => `${path}.workers[${i}].name`, "worker pool names must be unique within an app");

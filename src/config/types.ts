@@ -256,6 +256,16 @@ export interface AppConfig {
   /** Services whose URL the app gets from `djangostack:external` instead of a deployed server. */
   external: ExternalService[];
   edge: AppEdge;
+  /** `apps[].metrics`: where the web process serves Prometheus metrics; undefined: it serves none (or monitoring is off). */
+  metrics?: AppMetrics;
+}
+
+/** Where an app's web process serves its Prometheus metrics: scraped inside the network, never through the edge. */
+export interface AppMetrics {
+  /** URL path (edge-denied on every site whatever edge.denyPaths says). */
+  path: string;
+  /** Port of the web container; the app's own port unless the app serves metrics on a listener of its own. */
+  port: number;
 }
 
 /**
@@ -498,6 +508,22 @@ export interface StackConfig {
   promoteFrom?: string;
   /** `djangostack:backups` (src/config/backups.ts). */
   backups: BackupsConfig;
+  /** `djangostack:monitoring` (src/config/monitoring.ts). */
+  monitoring: MonitoringConfig;
+}
+
+/** `djangostack:monitoring`: Prometheus metrics of the apps and the data services, and the operator's objects on Kubernetes. */
+export interface MonitoringConfig {
+  /** The apps' metrics endpoints and the exporters (each per its own switch). */
+  enabled: boolean;
+  /** Exporters for nginx, PostgreSQL, Redis and Celery (RabbitMQ serves its own metrics). */
+  exporters: boolean;
+  /** Kubernetes only: ServiceMonitor/PodMonitor, PrometheusRule and the Grafana dashboard ConfigMap (monitoring.coreos.com/v1). */
+  prometheusOperator: boolean;
+  /** Kubernetes: the namespace Prometheus scrapes from (NetworkPolicies admit it to the metrics ports). */
+  namespace: string;
+  /** Labels the ServiceMonitors, PodMonitors and PrometheusRule carry, for the operator's selectors (e.g. release: kube-prometheus-stack). */
+  labels: Record<string, string>;
 }
 
 /** Scheduled logical backups of the stack's PostgreSQL to a Spaces bucket (src/render/backup.ts runs them). */

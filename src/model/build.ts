@@ -1,4 +1,4 @@
-import { AppConfig, AppProbe, COMPONENT_ROLES, ExternalService, StackConfig, WorkerPool } from "../config/types";
+import { AppConfig, AppMetrics, AppProbe, COMPONENT_ROLES, ExternalService, StackConfig, WorkerPool } from "../config/types";
 import { COMPONENT_PARTS, EXTERNAL_ROLE, brokerAccessEnv, usesDeployedRabbitmq, usesDeployedRedis } from "../config/contract";
 import { Health, Probe, Process, SecretEnvSource, VolumeMount, WorkloadModel } from "./types";
 import * as names from "./names";
@@ -12,6 +12,7 @@ import { staticCopyCommand } from "./static";
 import { OWNERSHIP_CAPABILITIES, volumeOwnershipCommand } from "../render/ownership";
 import { backsUpBrokerDefinitions, backupProcesses } from "./backup";
 import { mediaEnv, mediaMounts, mediaSecretEnv } from "./media";
+import { exporterProcesses, rabbitmqMetrics } from "./monitoring";
 
 /** In-container paths shared by the realizers and the renderers. */
 export const PATHS = {
@@ -23,6 +24,8 @@ export const PATHS = {
   ownershipRoot: "/srv/djangostack-volumes",
   media: "/srv/media",
   celeryState: "/tmp/celery",
+  /** The web process's PROMETHEUS_MULTIPROC_DIR: on its in-memory /tmp, emptied by gunicorn's on_starting. */
+  metricsDir: "/tmp/djangostack-metrics",
   workerHeartbeat: "/tmp/celery/worker.heartbeat",
   workerReady: "/tmp/celery/worker.ready",
   beatHeartbeat: "/tmp/celery/beat.heartbeat",
@@ -80,6 +83,7 @@ export function buildModel(config: StackConfig): WorkloadModel {
   }
   processes.push(...backupProcesses(config));
   processes.push(edgeProcess(config));
+  processes.push(...exporterProcesses(config, processes));
   const volumes = new Map<string, WorkloadModel["volumes"][number]>();
   const sizes: Record<string, number> = {
     [names.volume.postgres]: config.data.postgres.volumeSizeGiB,
@@ -111,6 +115,7 @@ export function buildModel(config: StackConfig): WorkloadModel {
       readTimeoutSeconds: edgeReadTimeout(a),
       edgePaths: a.edge.paths,
       edgeHeaders: a.edge.headers,
+      ...(a.metrics ? { metricsPath: a.metrics.path } : {}),
     })),
     frontend: config.frontend && { upstream: "frontend", port: config.frontend.port, route: config.frontend.route, hosts: config.frontend.hosts },
     volumes: [...volumes.values()],
@@ -257,6 +262,7 @@ function dataProcesses(config: StackConfig): Process[] {
       ],
       // Run as the image's rabbitmq user: the node writes only its data dir (cookie, mnesia, crash dump) and /tmp.
       user: "100:101",
+      ...(rabbitmqMetrics(config) ? { metrics: rabbitmqMetrics(config) } : {}),
     });
   }
   return result;
@@ -499,7 +505,9 @@ function appProcesses(config: StackConfig, app: AppConfig): Process[] {
     ...base(names.web(app.name), "web", app.resources),
     ...shared,
     command: webCommand(app),
+    ...(app.metrics ? { env: { ...shared.env, ...metricsEnv(app.metrics) } } : {}),
     ports: [{ name: "http", port: web }],
+    ...(app.metrics ? { metrics: { port: app.metrics.port, path: app.metrics.path } } : {}),
     health: webHealth(app),
     // A port below 1024 needs no capability (every process drops ALL): the namespace lets any user bind it.
     ...(app.port < 1024 ? { sysctls: { "net.ipv4.ip_unprivileged_port_start": String(app.port) } } : {}),
@@ -525,6 +533,11 @@ function appProcesses(config: StackConfig, app: AppConfig): Process[] {
   }
   result.push(...scheduledProcesses(config, app, shared));
   return result;
+}
+
+/** The web process's metrics env: the path the sample app serves, prometheus-client's multiprocess directory. */
+function metricsEnv(metrics: AppMetrics): Record<string, string> {
+  return { DJANGO_METRICS_PATH: metrics.path, PROMETHEUS_MULTIPROC_DIR: PATHS.metricsDir };
 }
 
 /**

@@ -9,7 +9,13 @@ import { AppEdgePath, ComponentService, ExternalService, JobConcurrency, Resourc
  * that runs its jobs on their schedules; "chown": on Docker, the one-off that hands an app's volumes
  * to its uid.
  */
-export type Role = "postgres" | "redis" | "rabbitmq" | "dbinit" | "chown" | "migrate" | "web" | "worker" | "beat" | "job" | "scheduler" | "frontend" | "edge" | "backup";
+export type Role = "postgres" | "redis" | "rabbitmq" | "dbinit" | "chown" | "migrate" | "web" | "worker" | "beat" | "job" | "scheduler" | "frontend" | "edge" | "backup" | "exporter";
+
+/** The Prometheus endpoint a process serves, scraped from inside the network only (never published, never routed by the edge). */
+export interface MetricsEndpoint {
+  port: number;
+  path: string;
+}
 
 /** When a scheduled job runs: the cron expression as written (UTC), and what an overlap or overrun does. */
 export interface JobSchedule {
@@ -101,6 +107,8 @@ export interface Process {
   app?: string;
   image: ImageRef;
   command: string[];
+  /** Arguments to the image's own entrypoint instead of `command` (the exporters' images): Docker's CMD, a Kubernetes container's `args`. */
+  args?: string[];
   env: Record<string, string>;
   /** Env name -> where its secret value comes from. */
   secretEnv: Record<string, SecretEnvSource>;
@@ -130,6 +138,10 @@ export interface Process {
   sysctls?: Record<string, string>;
   /** Data services this process needs reachable (drives ordering and network policy). */
   dependsOn: Role[];
+  /** Its Prometheus endpoint (apps[].metrics, RabbitMQ's plugin, an exporter's). */
+  metrics?: MetricsEndpoint;
+  /** An exporter that must share the network namespace of this process (nginx's stub_status on loopback): a sidecar on Kubernetes. */
+  sidecarOf?: string;
 }
 
 export interface AppRouting {
@@ -151,6 +163,8 @@ export interface AppRouting {
   edgePaths: AppEdgePath[];
   /** Response headers the edge adds to the app's responses that lack them (config `apps[].edge.headers`). */
   edgeHeaders: Record<string, string>;
+  /** The app's metrics path (apps[].metrics): the edge denies it on every site. */
+  metricsPath?: string;
 }
 
 export interface WorkloadModel {

@@ -81,6 +81,35 @@ logconfig_dict = {
 }
 `;
 
+/**
+ * apps[].metrics: prometheus-client's multiprocess mode. Each worker writes its samples to files in
+ * PROMETHEUS_MULTIPROC_DIR (an in-memory volume the model mounts); a scrape answered by any worker
+ * sums every file. The directory is emptied when the server starts (a Kubernetes emptyDir outlives a
+ * container restart, and a worker pid may repeat), and an exited worker's live gauges are dropped
+ * (prometheus_client.multiprocess.mark_process_dead, which its docs put in child_exit); its counters
+ * stay, so totals never go backwards when a worker is recycled (max_requests).
+ */
+const METRICS_HOOKS = String.raw`
+def on_starting(server):
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+    if not directory:
+        return
+    os.makedirs(directory, exist_ok=True)
+    for entry in os.listdir(directory):
+        if entry.endswith(".db"):
+            os.unlink(os.path.join(directory, entry))
+
+
+def child_exit(server, worker):
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip():
+        return
+    try:
+        from prometheus_client import multiprocess
+    except ImportError:
+        return
+    multiprocess.mark_process_dead(worker.pid)
+`;
+
 export function renderGunicornConf(app: AppConfig, logFormat: LogFormat = "plain"): string {
   const g = app.gunicorn;
   const port = positiveInt("port", app.port, 1);
@@ -143,7 +172,7 @@ errorlog = "-"
 loglevel = "info"
 access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(L)ss rid=%({x-request-id}i)s'
 proc_name = ${py(`djangostack-${app.name}`)}
-${logFormat === "json" ? JSON_LOGGING : ""}
+${logFormat === "json" ? JSON_LOGGING : ""}${app.metrics ? METRICS_HOOKS : ""}
 # Only nginx reaches gunicorn: the port is published on the private container network alone, never
 # on the host. So the proxy headers of any peer are trusted, and only X-Forwarded-Proto (which nginx
 # always overwrites) marks a request as HTTPS.

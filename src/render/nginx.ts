@@ -12,8 +12,9 @@
 import { AppEdgePath, CLIENT_ADDRESS_HEADERS, CorsPolicy, EdgeConfig } from "../config/types";
 import { parseCidr } from "../config/cidr";
 import { AppRouting, WorkloadModel } from "../model/types";
-import { APP_HEALTH_PREFIX, appHealthPaths } from "../model/names";
+import { APP_HEALTH_PREFIX, EDGE, appHealthPaths } from "../model/names";
 import { HOST_STATUS } from "./host-status";
+import { NGINX_STATUS } from "../model/monitoring";
 import { EDGE_DEFAULT_TIMEOUT_SECONDS, EDGE_PORTS, PATHS } from "../model/build";
 
 export interface NginxPaths {
@@ -81,7 +82,16 @@ export interface NginxInput {
    * `/_djangostack/_host/` on the app servers: the container-health check's status file.
    */
   hostStatusDir?: string;
+  /**
+   * nginx's stub_status for its Prometheus exporter, on a listener of its own: never published on the
+   * host nor in a Kubernetes Service, and answering only loopback (a sidecar) and private networks (the
+   * Docker edge network).
+   */
+  status?: { port: number; path: string };
 }
+
+/** Who may read the stub_status listener: the pod's own loopback, and the private container networks. */
+const STATUS_CLIENTS = ["127.0.0.1", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
 
 /** In-container defaults for the edge process built by `buildModel`. */
 export function nginxInputFor(model: WorkloadModel, edge: EdgeConfig, domain?: string): NginxInput {
@@ -99,6 +109,7 @@ export function nginxInputFor(model: WorkloadModel, edge: EdgeConfig, domain?: s
     edge,
     addresses,
     listen: { http: EDGE_PORTS.http, https: EDGE_PORTS.https },
+    ...(model.processes.some((p) => p.sidecarOf === EDGE) ? { status: NGINX_STATUS } : {}),
     redirectHttpsPort: edge.httpsPort,
     paths: {
       staticRoot: PATHS.nginxStatic,
@@ -266,6 +277,11 @@ function validate(input: NginxInput): void {
   checkPort("listen.http", input.listen.http);
   checkPort("listen.https", input.listen.https);
   checkPort("redirectHttpsPort", input.redirectHttpsPort);
+  if (input.status) {
+    checkPort("status.port", input.status.port);
+    check(input.status.port !== input.listen.http && input.status.port !== input.listen.https, "status.port (apart from the public listeners)", input.status.port);
+    check(DENY_PATH.test(input.status.path), "status.path", input.status.path);
+  }
   check(input.listen.http !== input.listen.https, "listen (http and https ports must differ)", input.listen);
   if (input.listen.address !== undefined) check(IPV4.test(input.listen.address), "listen.address", input.listen.address);
   for (const cidr of input.trustedProxy?.cidrs ?? []) check(/^[0-9.]+\/[0-9]{1,2}$/.test(cidr), "trustedProxy.cidrs", cidr);
@@ -302,7 +318,7 @@ function validate(input: NginxInput): void {
     for (const h of input.redirect.hosts) check(SERVER_NAME.test(h) && h !== input.redirect.to, "redirecting host", h);
   }
   for (const p of edge.rateLimit.strictPaths) check(URL_PREFIX.test(p), "edge.rateLimit.strictPaths entry", p);
-  for (const d of edge.denyPaths) check(DENY_PATH.test(d), "edge.denyPaths entry", d);
+  for (const d of deniedPaths(input)) check(DENY_PATH.test(d), "denied path (edge.denyPaths, apps[].metrics.path)", d);
   for (const z of edge.rateLimit.zones) {
     check(ZONE_NAME.test(z.name), "edge.rateLimit.zones name", z.name);
     check(Number.isInteger(z.rate) && z.rate >= 1 && (z.per === "s" || z.per === "m"), `rate of zone ${z.name}`, `${z.rate}r/${z.per}`);
@@ -815,8 +831,8 @@ function appServer(input: NginxInput, site: AppSite): string[] {
   if (input.hostStatusDir !== undefined) body.push(...hostStatusLocation(input.hostStatusDir));
   const locations = proxyLocations(site.routes);
   for (const loc of locations) body.push(...renderProxyLocation(loc, input));
-  // Internal endpoints (edge.denyPaths): the path itself and its tree, whichever app serves them.
-  for (const d of input.edge.denyPaths) body.push(...block(`location = ${d}`, ["return 404;"]), ...block(`location ${d}/`, ["return 404;"]));
+  // Internal endpoints (edge.denyPaths and the apps' metrics paths): the path itself and its tree, whichever app serves them.
+  for (const d of deniedPaths(input)) body.push(...block(`location = ${d}`, ["return 404;"]), ...block(`location ${d}/`, ["return 404;"]));
   // Only the exact per-app health paths live under this tree (config refuses routes there).
   if (site.routes.appHealth.length > 0) body.push(...block(`location ${APP_HEALTH_PREFIX}`, ["return 404;"]));
   // Without a "/" location nginx would serve its built-in html root.
@@ -827,6 +843,24 @@ function appServer(input: NginxInput, site: AppSite): string[] {
 /** A static file per token, no listing: a missing file is the 404 the container-health check alerts on. */
 function hostStatusLocation(dir: string): string[] {
   return block(`location ^~ ${HOST_STATUS.urlPrefix}`, [`alias ${dir}/;`, "default_type text/plain;", "autoindex off;", "access_log off;"]);
+}
+
+/** edge.denyPaths, then each app's metrics path (apps[].metrics), which is never public whatever denyPaths says. */
+function deniedPaths(input: NginxInput): string[] {
+  return [...new Set([...input.edge.denyPaths, ...input.routing.flatMap((r) => (r.metricsPath ? [r.metricsPath] : []))])];
+}
+
+/** The exporter's listener: stub_status at one path, 404 elsewhere, no access log (it is scraped every few seconds). */
+function statusServer(input: NginxInput, status: NonNullable<NginxInput["status"]>): string[] {
+  return block("server", [
+    // The only server on its port, so the one that answers whatever the Host.
+    ...listenLines(input, { port: status.port, ssl: false, defaultServer: false }),
+    "server_name _;",
+    "access_log off;",
+    "",
+    ...block(`location = ${status.path}`, ["stub_status;", ...STATUS_CLIENTS.map((c) => `allow ${c};`), "deny all;"]),
+    ...block("location /", ["return 404;"]),
+  ]);
 }
 
 function redirectServer(input: NginxInput, names: string[] | "catch-all"): string[] {
@@ -1115,6 +1149,7 @@ function servers(input: NginxInput): string[] {
   out.push(...appServer(input, main));
   for (const site of hostSites) out.push("", ...appServer(input, site));
   if (input.redirect) out.push("", ...hostRedirectServers(input, input.redirect));
+  if (input.status) out.push("", ...statusServer(input, input.status));
   return out;
 }
 

@@ -15,6 +15,8 @@ export interface RabbitmqConfOptions {
   definitionsPath?: string;
   /** The management API's port, for the backup's export of the live definitions; absent: no HTTP listener. */
   managementPort?: number;
+  /** rabbitmq_prometheus's listener (monitoring.enabled): its metrics, scraped inside the network only. */
+  metricsPort?: number;
 }
 
 const MIB = 1024 * 1024;
@@ -23,7 +25,7 @@ const FILE_PATH = /^\/[A-Za-z0-9._/-]*$/;
 export function renderRabbitmqConf(cfg: RabbitmqConfig, opts: RabbitmqConfOptions = {}): string {
   const port = opts.port ?? 5672;
   const definitions = opts.definitionsPath ?? DEFAULT_DEFINITIONS_PATH;
-  for (const p of [port, opts.managementPort ?? 1]) if (!Number.isInteger(p) || p < 1 || p > 65535) throw new Error(`renderRabbitmqConf: invalid port ${p}`);
+  for (const p of [port, ...[opts.managementPort, opts.metricsPort].filter((x): x is number => x !== undefined)]) if (!Number.isInteger(p) || p < 1 || p > 65535) throw new Error(`renderRabbitmqConf: invalid port ${p}`);
   if (!FILE_PATH.test(definitions)) throw new Error(`renderRabbitmqConf: invalid definitionsPath ${JSON.stringify(definitions)}`);
   if (!(cfg.memoryHighWatermark > 0 && cfg.memoryHighWatermark < 1)) throw new Error(`renderRabbitmqConf: memoryHighWatermark must be in (0, 1), got ${cfg.memoryHighWatermark}`);
   if (!Number.isInteger(cfg.diskFreeLimitMiB) || cfg.diskFreeLimitMiB < 1) throw new Error(`renderRabbitmqConf: invalid diskFreeLimitMiB ${cfg.diskFreeLimitMiB}`);
@@ -57,11 +59,19 @@ log.file = false
 
 ${
     opts.managementPort === undefined
-      ? "# The management plugin is not enabled (no enabled_plugins entry): nothing listens but AMQP.\n"
+      ? "# The management plugin is not enabled (no enabled_plugins entry): no management UI or HTTP API.\n"
       : `# The management API, for the backup's export of the live definitions (GET /api/definitions). Its
 # statistics database is off: the API serves definitions without it, and the node saves the memory.
 management.tcp.port = ${opts.managementPort}
 management.disable_stats = true
+`
+  }${
+    opts.metricsPort === undefined
+      ? ""
+      : `
+# rabbitmq_prometheus (the official image enables it; a package install needs it in enabled_plugins):
+# aggregated metrics on their own port, reached from inside the network only.
+prometheus.tcp.port = ${opts.metricsPort}
 `
   }`;
 }

@@ -87,7 +87,9 @@ for (const server of ["daphne", "uvicorn", "gunicorn-uvicorn"] as const) {
     });
 
     test("the model runs the app's own ASGI server, and only the data services the app uses: Redis, no Postgres or RabbitMQ", () => {
-      assert.deepEqual(plain.model.processes.map((p) => p.name).sort(), ["chat-chown", "chat-migrate", "chat-scheduler", "chat-web", "chat-worker-default", "nginx", "redis"]);
+      const byRole = (exporters: boolean) => plain.model.processes.filter((p) => (p.role === "exporter") === exporters).map((p) => p.name).sort();
+      assert.deepEqual(byRole(false), ["chat-chown", "chat-migrate", "chat-scheduler", "chat-web", "chat-worker-default", "nginx", "redis"]);
+      assert.deepEqual(byRole(true), ["chat-celery-exporter", "nginx-exporter", "redis-exporter"], "and the exporters of what runs (docs/monitoring.md)");
       const command = modelProcess(plain.model, "chat-web").command;
       assert.equal(command[0], server === "gunicorn-uvicorn" ? "gunicorn" : server);
       assert.equal(command[command.length - 1], "chat.asgi:application");

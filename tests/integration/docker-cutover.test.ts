@@ -26,7 +26,7 @@ import { FakeDocker, installFakeDocker } from "./harness/fakedocker";
 import { request } from "./harness/http";
 import { NginxServer, nginxUser, startNginx } from "./harness/nginx";
 import { PYTHON, RunResult, ServerProcess, chownR, freePorts, liveGroupMembers, run, spawnServer, tempDir, useHarness, waitFor, waitReady } from "./harness/process";
-import { nginxVersion } from "./stackup";
+import { movedStatus, nginxVersion } from "./stackup";
 
 useHarness();
 
@@ -191,7 +191,7 @@ before(async () => {
   nginxDir = path.join(dir, "nginx");
   fs.mkdirSync(nginxDir);
   chownR(dir, nginxUser());
-  const [http_, httpsPort] = await freePorts(2);
+  const [http_, httpsPort, statusPort] = await freePorts(3);
   httpPort = http_;
   backendPort = await backendPortFree([OLD, NEW, NEVER, REPLICA]);
 
@@ -205,6 +205,7 @@ before(async () => {
     upstreamsDir: volumeDir,
     edge: { ...base.edge, rateLimit: { ...base.edge.rateLimit, generalPerSecond: 100_000, generalBurst: 100_000 } },
     listen: { http: httpPort, https: httpsPort, address: "127.0.0.1" },
+    ...movedStatus(base, statusPort),
     paths: { ...base.paths, staticRoot: nginxDir, mediaRoot: nginxDir, acmeWebroot: nginxDir, pidFile: path.join(nginxDir, "nginx.pid"), tempDir: nginxDir, accessLog: "off", errorLog: "stderr" },
   };
   conf = renderNginx(input);

@@ -20,9 +20,9 @@ import { NginxInput, nginxInputFor, renderNginx, renderUpstreamBlock } from "../
 import { diffBeyondPlacement, stackConfig } from "./fixtures";
 import { EchoUpstream, EdgeRequest, EdgeResponse, h2Request, rawRequest, startEcho } from "./harness/echo";
 import { nginxUser, startNginx } from "./harness/nginx";
-import { chownR, tempDir, useHarness } from "./harness/process";
+import { chownR, freePort, tempDir, useHarness } from "./harness/process";
 import { selfSignedCert } from "./harness/secrets";
-import { nginxVersion } from "./stackup";
+import { movedStatus, nginxVersion } from "./stackup";
 import { exactApps } from "../helpers/stack-apps";
 
 useHarness();
@@ -64,6 +64,7 @@ async function placed(r: Rendered, edge: EdgeConfig, dir: string, ports: { http:
     nginxVersion: await nginxVersion(),
     addresses: Object.fromEntries(Object.keys(base.addresses).map((u) => [u, `127.0.0.1:${PORT.echo}`])),
     listen: { ...ports, address: "127.0.0.1" },
+    ...movedStatus(base, await freePort()),
     redirectHttpsPort: ports.https,
     paths: {
       ...base.paths,

@@ -16,7 +16,7 @@ import { NginxInput, renderNginx } from "../../src/render/nginx";
 import { diffBeyondPlacement, stackConfig } from "./fixtures";
 import { startNginx } from "./harness/nginx";
 import { freePorts, tempDir, useHarness } from "./harness/process";
-import { nginxVersion } from "./stackup";
+import { movedStatus, nginxVersion } from "./stackup";
 
 useHarness();
 
@@ -83,7 +83,7 @@ before(async () => {
   model = buildModel(config);
   production = loadBalancedNginx(model, config, VPC);
   const dir = tempDir("edge-keepalive");
-  const [http, https, spare] = await freePorts(3);
+  const [http, https, spare, status] = await freePorts(4);
   port = http;
   // loadBalancedNginx's own input (TLS at the LB, the VPC trusted) with a short proxy idle timeout,
   // listening on loopback with its paths in the temp dir; checked below to say nothing else.
@@ -93,6 +93,7 @@ before(async () => {
     nginxVersion: await nginxVersion(),
     addresses: Object.fromEntries(Object.keys(base.addresses).map((u) => [u, `127.0.0.1:${spare}`])),
     listen: { http, https, address: "127.0.0.1" },
+    ...movedStatus(base, status),
     paths: { ...base.paths, staticRoot: dir, mediaRoot: dir, pidFile: path.join(dir, "nginx.pid"), tempDir: dir, accessLog: "off", errorLog: "stderr" },
     trustedProxy: { ...base.trustedProxy, cidrs: [VPC], idleTimeoutSeconds: PROXY_IDLE_SECONDS },
   };

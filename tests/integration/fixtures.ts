@@ -177,6 +177,7 @@ export function processEnv(stack: Stack, processName: string, creds: Credentials
     [PATHS.celeryState, path.join(dir, "celery")],
     [PATHS.imageStatic, path.join(dir, "staticfiles")],
     [PATHS.media, path.join(dir, "media")],
+    [PATHS.metricsDir, path.join(dir, "metrics")],
   ];
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(p.env)) {

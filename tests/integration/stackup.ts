@@ -208,6 +208,11 @@ const NGINX_PLACEMENT = [
 
 let nginxVersionCache: string | undefined;
 
+/** The exporter's stub_status listener (when rendered) moved to a free port: its fixed one may be taken on a shared machine. */
+export function movedStatus(base: NginxInput, port: number): Pick<NginxInput, "status"> {
+  return base.status ? { status: { ...base.status, port } } : {};
+}
+
 /** Version of the nginx binary the test runs (Debian 12: 1.22), which selects version-dependent syntax. */
 export async function nginxVersion(): Promise<string> {
   if (nginxVersionCache) return nginxVersionCache;
@@ -232,7 +237,7 @@ export interface Edge {
  */
 export async function startEdge(stack: Stack, upstreams: Record<string, number>, dirs: AppDirs, tls?: { cert: string; key: string }): Promise<Edge> {
   const dir = tempDir("edge");
-  const [http, https] = await freePorts(2);
+  const [http, https, status] = await freePorts(3);
   const base = nginxInputFor(stack.model, stack.config.edge, stack.config.domain);
   const acmeWebroot = path.join(dir, "acme");
   // The nginx-cache scratch volume: nginx creates client_temp etc. inside it, not the dir itself.
@@ -243,6 +248,7 @@ export async function startEdge(stack: Stack, upstreams: Record<string, number>,
     nginxVersion: await nginxVersion(),
     addresses: Object.fromEntries(Object.keys(base.addresses).map((u) => [u, `127.0.0.1:${upstreams[u] ?? 9}`])),
     listen: { http, https, address: "127.0.0.1" },
+    ...movedStatus(base, status),
     redirectHttpsPort: https,
     paths: {
       ...base.paths,
@@ -300,7 +306,7 @@ export interface PlacedEdgeOptions {
 export async function startPlacedEdge(config: StackConfig, addressOf: (upstream: string) => string, label: string, opts: PlacedEdgeOptions = {}): Promise<{ http: number; https: number; conf: string }> {
   const model = buildModel(config);
   const base = opts.loadBalancer ? loadBalancedInput(model, config, opts.loadBalancer) : nginxInputFor(model, config.edge, config.domain);
-  const [http, https] = await freePorts(2);
+  const [http, https, status] = await freePorts(3);
   const dir = tempDir(label);
   const upstreamsDir = path.join(dir, "upstreams");
   fs.mkdirSync(upstreamsDir, { recursive: true });
@@ -313,6 +319,7 @@ export async function startPlacedEdge(config: StackConfig, addressOf: (upstream:
     addresses,
     upstreamsDir,
     listen: { http, https, address: "127.0.0.1" },
+    ...movedStatus(base, status),
     ...(opts.tls ? { redirectHttpsPort: https } : {}),
     ...(opts.hostStatusDir ? { hostStatusDir: opts.hostStatusDir } : {}),
     paths: {

@@ -96,7 +96,7 @@ describe("edge config (issue 11)", () => {
     ["an upload path with a long timeout on an app that has only hosts", { apps: [{ name: "web", routes: ["/"] }, { name: "api", routes: [], hosts: ["api.example.com"], edge: { paths: [{ path: "/upload/", timeout: 600, clientMaxBody: 500 }] } }], domain: "example.com" }],
     ["Cloudflare in front of a Droplet, IPv4 and IPv6", { ...onDroplet(), domain: "example.com", edge: { tls: { mode: "letsencrypt", email: "ops@example.com" }, trustedProxies: { cidrs: ["173.245.48.0/20", "2400:cb00::/32"], header: "CF-Connecting-IP" } } }],
     ["a CDN in front of the Kubernetes load balancer", { target: "kubernetes", domain: "example.com", edge: { trustedProxies: { cidrs: ["173.245.48.0/20"] } } }],
-    ["an app serving /metrics/ with edge.denyPaths off", { apps: [{ routes: ["/", "/metrics/"] }], edge: { denyPaths: [] } }],
+    ["an app serving /metrics/ with edge.denyPaths off and its own metrics elsewhere", { apps: [{ routes: ["/", "/metrics/"], metrics: { path: "/internal/metrics" } }], edge: { denyPaths: [] } }],
     ["an allowlisted admin and a CSP, IPv4 and IPv6", { apps: [{ edge: { paths: [{ path: "/admin/", allow: ["203.0.113.0/24", "2001:db8::/48"] }], headers: { "Content-Security-Policy": "default-src 'self'" } } }] }],
     ["a per-minute zone with no burst", { edge: { rateLimit: { zones: [{ name: "signup", rate: "3r/m", burst: 0, paths: ["/accounts/signup/"] }] } } }],
   ]);

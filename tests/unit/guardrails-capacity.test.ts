@@ -17,33 +17,34 @@ const check = (raw: Raw, what: string) => {
 
 describe("capacity on a Droplet: memory limits + deploy surge + system reserve vs the Droplet", () => {
   it("adds up the default single-app stack on s-2vcpu-4gb and names every term", () => {
-    // postgres 1024 + redis 256 + rabbitmq 512 + web 512 + worker 512 + beat 256 + nginx 128 + backup 128 = 3328; surge: the 512 MiB migration.
+    // postgres 1024 + redis 256 + rabbitmq 512 + web 512 + worker 512 + beat 256 + nginx 128 + backup 128
+    // + the nginx, postgres and redis exporters 3 x 32 + celery-exporter 128 = 3552; surge: the 512 MiB migration.
     const c = check(onDroplet(), "Droplet memory");
-    assert.equal(c.used, 3328 + 512 + DROPLET_RESERVE_MIB);
+    assert.equal(c.used, 3552 + 512 + DROPLET_RESERVE_MIB);
     assert.equal(c.available, 4096);
-    assert.match(c.detail, /container memory limits 3328 \+ deploy surge 512 \+ system reserve 512 on s-2vcpu-4gb \(4096 MiB, swap 2048 MiB\)/);
+    assert.match(c.detail, /container memory limits 3552 \+ deploy surge 512 \+ system reserve 512 on s-2vcpu-4gb \(4096 MiB, swap 2048 MiB\)/);
   });
 
   it("lets only a deploy's surge lean on swap: what runs all the time must fit in RAM", () => {
-    // Steady 3328 + reserve 512 fits 4096; with the surge (4352) it needs the 2 GiB swap file: a near miss.
+    // Steady 3552 + reserve 512 fits 4096; with the surge (4576) it needs the 2 GiB swap file: a near miss.
     assert.equal(check(onDroplet(), "Droplet memory").verdict, "warn");
     const refused = (raw: Raw) => problems(raw).some((p) => p.startsWith("djangostack:droplet.size:") && p.includes("Droplet memory"));
     assert.ok(refused(onDroplet({ swapGiB: 0 })), "no swap: the surge must fit in RAM");
-    assert.ok(refused(onDroplet({}, { data: { postgres: { resources: { memory: "1536Mi" } } } })), "3840 + 512 steady exceeds RAM whatever the swap");
+    assert.ok(refused(onDroplet({}, { data: { postgres: { resources: { memory: "1536Mi" } } } })), "4064 + 512 steady exceeds RAM whatever the swap");
   });
 
   it("refuses a stack that does not fit, with the numbers and the fix", () => {
     const found = problems(onDroplet({ size: "s-1vcpu-2gb" })).find((p) => p.startsWith("djangostack:droplet.size:"));
     assert.ok(found, "no droplet.size problem");
-    assert.match(found, /got "s-1vcpu-2gb"; Droplet memory: 4352 of 2048 MiB \(213%\).*does not fit: choose a larger droplet\.size/);
+    assert.match(found, /got "s-1vcpu-2gb"; Droplet memory: 4576 of 2048 MiB \(223%\).*does not fit: choose a larger droplet\.size/);
   });
 
   it("passes the same stack on s-4vcpu-8gb and warns on a near miss", () => {
     assert.equal(check(onDroplet({ size: "s-4vcpu-8gb" }), "Droplet memory").verdict, "ok");
     const near = onDroplet({}, { data: { postgres: { resources: { memory: "512Mi" } }, rabbitmq: { resources: { memory: "384Mi" } } } });
     const c = check(near, "Droplet memory");
-    assert.deepEqual([c.used, c.verdict], [3712, "warn"]);
-    assert.ok(stackWarnings(parseConfig(near, id)).some((w) => w.startsWith("droplet.size: Droplet memory: 3712 of 4096 MiB (91%)") && w.includes("a near miss")));
+    assert.deepEqual([c.used, c.verdict], [3936, "warn"]);
+    assert.ok(stackWarnings(parseConfig(near, id)).some((w) => w.startsWith("droplet.size: Droplet memory: 3936 of 4096 MiB (96%)") && w.includes("a near miss")));
   });
 
   it("refuses one CPU limit above the Droplet's vCPUs and warns when the limits add up past twice them", () => {
@@ -126,7 +127,7 @@ describe("every stack and example fits its machines", () => {
 
   it("seed 002's five services on the 4 GiB Droplet are a near miss, not a failure", () => {
     const memory = capacityReport(readStackConfig({ stack: "production", projectDir: exampleDir("ticket-tracking") })).find((c) => c.what === "Droplet memory");
-    assert.deepEqual([memory?.used, memory?.verdict], [3904, "warn"]);
+    assert.deepEqual([memory?.used, memory?.verdict], [4256, "warn"]);
   });
 });
 

@@ -108,7 +108,7 @@ describe("the estimate is a stack output and part of the plan", () => {
     const summary = await renderStack({ stack: "production", projectDir: exampleDir("ticket-tracking"), outDir: out });
     const plan = fs.readFileSync(path.join(summary.dir, "plan.txt"), "utf8");
     assert.match(plan, /estimated monthly cost:\n {2}Droplet: 1 x s-2vcpu-4gb at \$24\/month = \$24\.00 \(do-2022-price-change\)\n {2}total: \$24\.00 per month/);
-    assert.match(plan, /warnings:\n {2}! droplet\.size: Droplet memory: 3904 of 4096 MiB \(95%\)/);
+    assert.match(plan, /warnings:\n {2}! droplet\.size: Droplet memory: 4256 of 4096 MiB \(104%\)/);
     assert.ok(summary.warnings.length > 0);
     const outputs = JSON.parse(fs.readFileSync(path.join(summary.dir, "outputs.json"), "utf8")) as Record<string, unknown>;
     assert.deepEqual(outputs.estimatedMonthlyCostUsd, { min: 24, max: 24 });

@@ -36,13 +36,22 @@ describe("production pins every image by digest, public ones too", () => {
     }
   });
 
-  it("pins the public images (postgres, redis, rabbitmq, nginx) to the registry's digest for the tag the model names", () => {
+  it("pins the public images (postgres, redis, rabbitmq, nginx, the exporters) to the registry's digest for the tag the model names", () => {
     const publics = images(inCluster).filter(({ image }) => !image.startsWith("registry.digitalocean.com/"));
     const repos = new Set(publics.map(({ image }) => image.split(":")[0]));
-    assert.deepEqual([...repos].sort(), ["nginxinc/nginx-unprivileged", "postgres", "rabbitmq", "redis"]);
+    assert.deepEqual([...repos].sort(), [
+      "danihodovic/celery-exporter",
+      "nginx/nginx-prometheus-exporter",
+      "nginxinc/nginx-unprivileged",
+      "oliver006/redis_exporter",
+      "postgres",
+      "quay.io/prometheuscommunity/postgres-exporter",
+      "rabbitmq",
+      "redis",
+    ]);
     for (const { where, image } of publics) {
       const tag = image.slice(0, image.indexOf("@"));
-      assert.match(tag, /^[a-z0-9./-]+:[0-9][0-9a-z.-]*$/, `${where}: the version tag stays readable`);
+      assert.match(tag, /^[a-z0-9._/-]+:v?[0-9][0-9a-z.-]*$/, `${where}: the version tag stays readable`);
       assert.equal(image, `${tag}@${registryDigest(tag)}`, `${where}: the digest is the registry's for ${tag}`);
     }
   });

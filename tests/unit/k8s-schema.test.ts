@@ -10,6 +10,7 @@ import { Evaluation, evaluateStack } from "../../src/offline/render";
 import { kubernetesManifests } from "../../src/offline/manifests";
 import { isWireSecret } from "../../src/offline/secret";
 import { exampleDir } from "../helpers/examples";
+import { crdModel } from "../helpers/crd-schema";
 
 interface Validatable {
   validate(): void;
@@ -31,6 +32,10 @@ const MODELS: Record<string, () => Promise<ModelClass>> = {
   "policy/v1/PodDisruptionBudget": async () => as((await import("kubernetes-models/policy/v1/PodDisruptionBudget")).PodDisruptionBudget),
   "networking.k8s.io/v1/NetworkPolicy": async () => as((await import("kubernetes-models/networking.k8s.io/v1/NetworkPolicy")).NetworkPolicy),
   "storage.k8s.io/v1/StorageClass": async () => as((await import("kubernetes-models/storage.k8s.io/v1/StorageClass")).StorageClass),
+  // The Prometheus operator's CRDs have no kubernetes-models class: their openAPIV3Schema, read from the
+  // operator's own CRD manifests (tests/unit/fixtures/prometheus-operator), validates them instead.
+  "monitoring.coreos.com/v1/PodMonitor": async () => crdModel("podmonitors"),
+  "monitoring.coreos.com/v1/PrometheusRule": async () => crdModel("prometheusrules"),
 };
 
 async function validate(obj: Record<string, unknown>): Promise<void> {
@@ -79,7 +84,10 @@ describe("production Kubernetes objects against the upstream OpenAPI schemas (ku
   before(async () => {
     managed = await evaluateStack({ stack: "production" });
     withJobs = await evaluateStack({ stack: "production", projectDir: exampleDir("ecommerce") });
-    inCluster = await evaluateStack({ stack: "production", extraConfig: { "djangostack:data": { postgres: { mode: "container" }, redis: { mode: "container" } } } });
+    inCluster = await evaluateStack({
+      stack: "production",
+      extraConfig: { "djangostack:data": { postgres: { mode: "container" }, redis: { mode: "container" } }, "djangostack:monitoring": { prometheusOperator: true, labels: { release: "kube-prometheus-stack" } } },
+    });
   });
 
   it("writes one manifest per Kubernetes object, each under a unique path", () => {
@@ -96,8 +104,10 @@ describe("production Kubernetes objects against the upstream OpenAPI schemas (ku
     assert.deepEqual(await validateAll(managed), []);
   });
 
-  it("validates every object of the in-cluster-data stack (PostgreSQL and Redis StatefulSets, init Job)", async () => {
+  it("validates every object of the in-cluster-data stack (PostgreSQL and Redis StatefulSets, init Job, exporters, the operator's PodMonitors and PrometheusRule)", async () => {
     assert.ok(objectsOf(inCluster).some((o) => o.kind === "StatefulSet" && (o.metadata as { name: string }).name === "postgres"));
+    const kinds = objectsOf(inCluster).map((o) => String(o.kind));
+    assert.ok(kinds.includes("PodMonitor") && kinds.includes("PrometheusRule"), "the operator's objects are there to validate");
     assert.deepEqual(await validateAll(inCluster), []);
   });
 
@@ -115,5 +125,11 @@ describe("production Kubernetes objects against the upstream OpenAPI schemas (ku
     delete hpa.spec.maxReplicas;
     await assert.rejects(validate(hpa as unknown as Record<string, unknown>), /maxReplicas/);
     await assert.rejects(validate({ apiVersion: "networking.k8s.io/v1", kind: "Ingress", metadata: { name: "x" } }), /no kubernetes-models class mapped for networking\.k8s\.io\/v1\/Ingress/);
+    const monitor = structuredClone(objectsOf(inCluster).find((o) => o.kind === "PodMonitor")) as { spec: { podMetricsEndpoints: Record<string, unknown>[] } };
+    monitor.spec.podMetricsEndpoints[0].interval = 30;
+    await assert.rejects(validate(monitor as unknown as Record<string, unknown>), /interval/);
+    const rule = structuredClone(objectsOf(inCluster).find((o) => o.kind === "PrometheusRule")) as { spec: { groups: Record<string, unknown>[] } };
+    delete rule.spec.groups[0].name;
+    await assert.rejects(validate(rule as unknown as Record<string, unknown>), /name/);
   });
 });

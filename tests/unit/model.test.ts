@@ -34,7 +34,7 @@ describe("workload model", () => {
   it("describes the default stack once: data services, init, migrate, web, worker, beat, nginx", () => {
     assert.deepEqual(
       model.processes.map((p) => p.name),
-      ["postgres", "postgres-init", "redis", "rabbitmq", "web-migrate", "web-web", "web-worker-default", "web-beat", "nginx"],
+      ["postgres", "postgres-init", "redis", "rabbitmq", "web-migrate", "web-web", "web-worker-default", "web-beat", "nginx", "nginx-exporter", "postgres-exporter", "redis-exporter", "web-celery-exporter"],
     );
   });
 

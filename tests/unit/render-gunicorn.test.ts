@@ -84,12 +84,15 @@ describe("renderGunicornConf", () => {
 
   it("sets only settings gunicorn 20 knows, and none that only newer gunicorn has", () => {
     const settings = evaluate(renderGunicornConf(app()), "max 100000").names;
+    // on_starting and child_exit: the metrics hooks (apps[].metrics, on by default), server hooks since gunicorn 19.
     const known = [
-      "access_log_format", "accesslog", "bind", "errorlog", "forwarded_allow_ips", "graceful_timeout", "keepalive", "loglevel",
-      "max_requests", "max_requests_jitter", "proc_name", "secure_scheme_headers", "threads", "timeout", "worker_class", "worker_tmp_dir", "workers",
+      "access_log_format", "accesslog", "bind", "child_exit", "errorlog", "forwarded_allow_ips", "graceful_timeout", "keepalive", "loglevel",
+      "max_requests", "max_requests_jitter", "on_starting", "proc_name", "secure_scheme_headers", "threads", "timeout", "worker_class", "worker_tmp_dir", "workers",
     ];
     assert.deepEqual(settings, known);
     assert.ok(!settings.includes("control_socket"));
+    const without = evaluate(renderGunicornConf(app({ metrics: { enabled: false } })), "max 100000").names;
+    assert.deepEqual(without, known.filter((k) => k !== "child_exit" && k !== "on_starting"), "no metrics, no hooks");
   });
 
   it("binds every interface on the app's port and carries the configured timeouts and recycling", () => {

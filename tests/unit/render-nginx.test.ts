@@ -8,6 +8,7 @@ import { Raw } from "../../src/config/checker";
 import { parseConfig } from "../../src/config/schema";
 import { buildModel, EDGE_PORTS, PATHS } from "../../src/model/build";
 import { DOT_SEGMENT_REGEX, HASHED_STATIC_REGEX, NginxInput, nginxInputFor, renderNginx, renderUpstreamBlock } from "../../src/render/nginx";
+import { NGINX_STATUS } from "../../src/model/monitoring";
 import { requireBinary } from "../helpers/executables";
 
 // ------------------------------------------------------------------------------------------
@@ -121,13 +122,16 @@ function inputFor(raw: Raw): NginxInput {
   return nginxInputFor(buildModel(config), config.edge, config.domain);
 }
 
-function render(raw: Raw, patch: (input: NginxInput) => void = () => undefined): { text: string; http: Directive[]; servers: Directive[]; input: NginxInput } {
+/** `servers`: the public ones; `status`: the exporter's stub_status server (monitoring.exporters), apart. */
+function render(raw: Raw, patch: (input: NginxInput) => void = () => undefined): { text: string; http: Directive[]; servers: Directive[]; status: Directive[]; input: NginxInput } {
   const input = inputFor(raw);
   patch(input);
   const text = renderNginx(input);
   const root = parse(text);
   const http = one(root, "http").block ?? [];
-  return { text, http, servers: all(http, "server"), input };
+  const isStatus = (server: Directive) => all(server.block, "listen").some((l) => l.args[0].endsWith(String(NGINX_STATUS.port)));
+  const servers = all(http, "server");
+  return { text, http, servers: servers.filter((x) => !isStatus(x)), status: servers.filter(isStatus), input };
 }
 
 const tlsFiles = { mode: "files", certificatePath: "/etc/ssl/site/fullchain.pem", keyPath: "/etc/ssl/site/privkey.pem" };
@@ -642,6 +646,31 @@ describe("renderNginx: upstreams in files (upstreamsDir, the Docker cutover)", (
     for (const bad of ["upstreams", "/etc/nginx/upstreams/*", "/etc/nginx/upstreams/", "/x; include /etc/passwd"]) {
       assert.throws(() => render({}, (i) => (i.upstreamsDir = bad)), /upstreamsDir/, bad);
     }
+  });
+});
+
+describe("renderNginx: metrics (monitoring)", () => {
+  it("denies each app's metrics path and its tree on every site, even with edge.denyPaths off", () => {
+    const { servers } = render({ domain: "example.com", apps: [{ metrics: { path: "/internal/prom" } }], edge: { denyPaths: [] } });
+    const sites = servers.filter((x) => serverNames(x).includes("example.com"));
+    assert.ok(sites.length > 0);
+    for (const server of sites) {
+      assert.deepEqual(argsOf(findLocation(server, ["=", "/internal/prom"])?.block, "return"), [["404"]]);
+      assert.deepEqual(argsOf(findLocation(server, ["/internal/prom/"])?.block, "return"), [["404"]]);
+      assert.equal(findLocation(server, ["=", "/metrics"]), undefined, "denyPaths: [] is honoured for the rest");
+    }
+  });
+
+  it("serves stub_status on its own listener to loopback and private networks only, when the exporters run", () => {
+    const { status } = render({ domain: "example.com" });
+    assert.equal(status.length, 1);
+    assert.deepEqual(listens(status[0]), [[String(NGINX_STATUS.port)]]);
+    const loc = findLocation(status[0], ["=", NGINX_STATUS.path]);
+    assert.ok(loc && all(loc.block, "stub_status").length === 1);
+    assert.deepEqual(argsOf(loc.block, "allow"), [["127.0.0.1"], ["10.0.0.0/8"], ["172.16.0.0/12"], ["192.168.0.0/16"]]);
+    assert.deepEqual(argsOf(loc.block, "deny"), [["all"]]);
+    assert.deepEqual(argsOf(findLocation(status[0], ["/"])?.block, "return"), [["404"]]);
+    assert.deepEqual(render({ domain: "example.com", monitoring: { exporters: false } }).status, [], "no exporter, no listener");
   });
 });
 

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "../../../config/types";
 import { PATHS } from "../../../model/build";
 import { Process, WorkloadModel } from "../../../model/types";
+import { rabbitmqMetrics } from "../../../model/monitoring";
 import { renderGunicornConf } from "../../../render/gunicorn";
 import { HOST_STATUS } from "../../../render/host-status";
 import { nginxInputFor, renderNginx } from "../../../render/nginx";
@@ -66,7 +67,7 @@ export function configFilesFor(process: Process, config: StackConfig, model: Wor
         break;
       }
       case "rabbitmq-config": {
-        const conf = renderRabbitmqConf(config.data.rabbitmq, { definitionsPath: DEFAULT_DEFINITIONS_PATH, ...managementPort(config) });
+        const conf = renderRabbitmqConf(config.data.rabbitmq, { definitionsPath: DEFAULT_DEFINITIONS_PATH, ...managementPort(config), metricsPort: rabbitmqMetrics(config)?.port });
         files.push({ path: `${PATHS.rabbitmqConfigDir}/conf.d/10-djangostack.conf`, content: conf, artifact: "rabbitmq/rabbitmq.conf", artifactContent: conf });
         const definitions = rabbitmqDefinitions(config.apps, creds);
         files.push({ path: DEFAULT_DEFINITIONS_PATH, content: definitions.content, artifact: "rabbitmq/definitions.json", artifactContent: definitions.masked });

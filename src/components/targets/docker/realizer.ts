@@ -116,6 +116,7 @@ const TIERS = {
   data: { type: "djangostack:data:Docker", roles: ["postgres", "redis", "rabbitmq", "dbinit", "backup"] },
   app: { type: "djangostack:app:Docker", roles: ["chown", "migrate", "web", "worker", "beat", "scheduler", "frontend"] },
   edge: { type: "djangostack:edge:Docker", roles: ["edge"] },
+  monitoring: { type: "djangostack:monitoring:Docker", roles: ["exporter"] },
 } as const;
 type TierName = keyof typeof TIERS;
 
@@ -158,6 +159,7 @@ export class DockerRealizer extends pulumi.ComponentResource {
       data: new DockerTier(TIERS.data.type, `${name}-data`, { parent: this }),
       app: new DockerTier(TIERS.app.type, `${name}-app`, { parent: this }),
       edge: new DockerTier(TIERS.edge.type, `${name}-edge`, { parent: this }),
+      monitoring: new DockerTier(TIERS.monitoring.type, `${name}-monitoring`, { parent: this }),
     };
     const { config, model } = args;
     const prefix = `djangostack-${config.stack}`;
@@ -192,7 +194,12 @@ export class DockerRealizer extends pulumi.ComponentResource {
       const runOnce = this.runOnce.bind(this);
       const hooked = args.beforeEdge?.({ parent: this.tiers.edge, provider: args.provider, network: this.edgeNetwork, volumes: this.volumes, runOnce }) ?? [];
       const cutovers = this.cutovers(name, edge, created);
-      this.realize(name, edge, [...cutovers, ...hooked]);
+      created.set(edge.name, this.realize(name, edge, [...cutovers, ...hooked]));
+    }
+    // The exporters, once what they read is up; they publish nothing (a Prometheus on the stack's networks scrapes them).
+    for (const p of model.processes.filter((x) => x.role === "exporter")) {
+      const reads = p.sidecarOf ? (created.get(p.sidecarOf) ?? []) : [];
+      this.realize(name, p, [...this.dependenciesOf(p, model, created, byName), ...reads]);
     }
     this.registerOutputs({ network: this.network.name, edgeNetwork: this.edgeNetwork.name });
   }
@@ -247,7 +254,8 @@ export class DockerRealizer extends pulumi.ComponentResource {
   private networksOf(p: Process): docker.types.input.ContainerNetworksAdvanced[] {
     const data = { name: this.network.name, aliases: [p.name] };
     const edge = { name: this.edgeNetwork.name, aliases: [p.name] };
-    if (p.role === "edge" || p.role === "frontend") return [edge];
+    // nginx's exporter reads its stub_status listener on the edge network.
+    if (p.role === "edge" || p.role === "frontend" || p.sidecarOf === names.EDGE) return [edge];
     if (p.role === "web") return [data, edge];
     return [data];
   }
@@ -294,6 +302,8 @@ export class DockerRealizer extends pulumi.ComponentResource {
     const files = configFilesFor(p, config, model, credentials);
     for (const f of files) recordArtifact(f.artifact, f.artifactContent);
     const oneOff = p.runOnceBefore !== undefined;
+    // Exporters: no client in their images to run a check with (src/model/monitoring.ts).
+    const health = p.role === "exporter" ? undefined : p.health;
     const tmpfs = Object.fromEntries(p.volumes.filter((v) => v.kind === "scratch").map((v) => [v.mountPath, "rw,nosuid,nodev,size=256m"]));
     const logOpts = { "max-size": `${config.docker.logMaxSizeMiB}m`, "max-file": String(config.docker.logMaxFiles) };
     const tlsLetsEncrypt = p.role === "edge" && config.edge.tls.mode === "letsencrypt";
@@ -324,7 +334,7 @@ export class DockerRealizer extends pulumi.ComponentResource {
           {
             name: fixedName ? `djangostack-${config.stack}-${p.name}` : undefined,
             image,
-            command: tlsLetsEncrypt ? ["sh", "-c", 'while :; do sleep 6h & wait $!; nginx -s reload; done & exec nginx -g "daemon off;"'] : p.command.length > 0 ? p.command : undefined,
+            command: tlsLetsEncrypt ? ["sh", "-c", 'while :; do sleep 6h & wait $!; nginx -s reload; done & exec nginx -g "daemon off;"'] : (p.args ?? (p.command.length > 0 ? p.command : undefined)),
             envs,
             labels,
             networksAdvanced: this.networksOf(p),
@@ -350,7 +360,7 @@ export class DockerRealizer extends pulumi.ComponentResource {
             capabilities: { drops: ["ALL"], ...(p.capabilities ? { adds: [...p.capabilities] } : {}) },
             memory: p.resources.memoryMiB,
             ...cpuLimit(p.resources.cpuMillis),
-            healthcheck: p.health && !oneOff ? healthcheck(p, p.health) : undefined,
+            healthcheck: health && !oneOff ? healthcheck(p, health) : undefined,
             restart: oneOff ? "no" : "unless-stopped",
             // docker-init (tini) as PID 1: the watchdog's signals reach the app, and its exit ends the container.
             init: p.health && !oneOff && watched(p) ? true : undefined,
@@ -361,8 +371,8 @@ export class DockerRealizer extends pulumi.ComponentResource {
             // One-offs are only created here and run by `runOnce`; long-lived ones must report healthy first.
             start: oneOff ? false : undefined,
             mustRun: oneOff ? false : true,
-            wait: !oneOff && p.health ? true : undefined,
-            waitTimeout: !oneOff && p.health ? WAIT_TIMEOUT_SECONDS : undefined,
+            wait: !oneOff && health ? true : undefined,
+            waitTimeout: !oneOff && health ? WAIT_TIMEOUT_SECONDS : undefined,
           },
           { ...this.childOpts, parent: this.tiers[tierOf(p.role)], dependsOn: [...(this.args.dependsOn ?? []), ...dependsOn], deleteBeforeReplace: fixedName, replaceOnChanges: REPLACE_ON_CHANGES },
         ),

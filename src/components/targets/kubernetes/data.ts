@@ -8,6 +8,7 @@ import { usesDeployedRabbitmq, usesDeployedRedis } from "../../../config/contrac
 import { rabbitmqNodeName } from "../../../model/build";
 import * as names from "../../../model/names";
 import { Process, WorkloadModel } from "../../../model/types";
+import { rabbitmqMetrics } from "../../../model/monitoring";
 import { DEFAULT_DEFINITIONS_PATH, renderRabbitmqConf } from "../../../render/rabbitmq";
 import { renderRedisConf } from "../../../render/redis";
 import { DataEndpoints, secretEnvFor, serviceEndpoints } from "../../env";
@@ -311,7 +312,7 @@ export class DataTier extends pulumi.ComponentResource {
     const podHost = `${modelMq.name}-0`;
     const mq: Process = { ...modelMq, env: { ...modelMq.env, RABBITMQ_NODENAME: rabbitmqNodeName(podHost) } };
     const labels = labelsOf(this.ctx, mq);
-    const conf = renderRabbitmqConf(config.data.rabbitmq, { definitionsPath: DEFAULT_DEFINITIONS_PATH, ...managementPort(config) });
+    const conf = renderRabbitmqConf(config.data.rabbitmq, { definitionsPath: DEFAULT_DEFINITIONS_PATH, ...managementPort(config), metricsPort: rabbitmqMetrics(config)?.port });
     const confMap = configMap(this.ctx, names.kube.configMaps.rabbitmqConfig, { "10-djangostack.conf": conf }, this, labels);
     const definitions = rabbitmqDefinitions(config.apps, creds);
     // Secrets are written masked: the definitions (password hashes) are recorded with placeholders.

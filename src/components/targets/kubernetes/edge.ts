@@ -11,7 +11,7 @@ import { KubeContext, configMap, deployment, labelsOf, networkPolicy, opts, pdb,
 import { pinnedPublicImage } from "../../pinning";
 import { LB_SIZE_UNITS } from "../../../model/managed";
 import { staticCopyCommand } from "../../../model/static";
-import { Container, PRE_STOP_SECONDS, VolumeSource, mainContainer, selectorLabels, volumesFor } from "./workload";
+import { Container, PRE_STOP_SECONDS, VolumeOptions, VolumeSource, mainContainer, selectorLabels, volumesFor } from "./workload";
 
 export const LB_ANNOTATION = "service.beta.kubernetes.io/do-loadbalancer-";
 /**
@@ -114,6 +114,7 @@ export class EdgeTier extends pulumi.ComponentResource {
         preStopSeconds: PRE_STOP_SECONDS,
         spread: true,
         ports: [{ name: "http", port: EDGE_PORTS.http }],
+        sidecars: this.sidecars(model, edge, volumes),
       },
       replicas: edge.replicas,
       strategy: "rolling",
@@ -190,5 +191,12 @@ export class EdgeTier extends pulumi.ComponentResource {
       this,
     );
     this.registerOutputs({ loadBalancerIp: this.loadBalancerIp });
+  }
+
+  /** nginx's exporter in each nginx pod: it reads stub_status on the pod's loopback, so each replica is counted. */
+  private sidecars(model: WorkloadModel, edge: Process, volumes: VolumeOptions): Container[] {
+    return model.processes
+      .filter((p) => p.sidecarOf === edge.name)
+      .map((p) => ({ ...mainContainer({ process: p, image: pinnedPublicImage(p, this), labels: {}, configMaps: [], volumes }, []), name: p.name }));
   }
 }

@@ -8,6 +8,7 @@ import { DataTier } from "./data";
 import { EdgeTier } from "./edge";
 import { KubernetesBackup } from "./backup";
 import { KubernetesNamespace } from "./namespace";
+import { KubernetesMonitoring } from "./monitoring";
 import { Credentials } from "../../secrets";
 import { Login, withLogins } from "../../../render/docker-config";
 
@@ -49,11 +50,13 @@ export const deployKubernetes: Deployer = (target): TargetResult => {
   const edge = new EdgeTier(`${name}-edge`, { config, kubernetes: kc, model, ctx, images: images.refs, vpcCidr: cluster.vpc.ipRange, upstreams: apps.servers });
 
   // The scheduled logical backup (the model has its processes only when backups are on).
-  if (model.processes.some((p) => p.role === "backup")) {
+  const backupCronJobs = model.processes.filter((p) => p.role === "backup").map((p) => p.name);
+  if (backupCronJobs.length > 0) {
     if (!images.backup) throw new Error("djangostack: backups are on but the Images tier built no backup image");
     const managed = config.backups.managedPostgres ? { host: data.endpoints.postgres.host, port: data.endpoints.postgres.port, vpcCidr: cluster.vpc.ipRange } : undefined;
     new KubernetesBackup(`${name}-backup`, { config, model, ctx, image: images.backup.ref, resolve, dependsOn: data.ready, managed });
   }
+  if (config.monitoring.enabled) new KubernetesMonitoring(`${name}-monitoring`, { config, model, ctx, resolve, dataReady: data.ready, backupCronJobs });
 
   const connections: Record<string, AppConnections> = connectionsWith(config.apps, resolve);
   const first = model.routing[0];

@@ -216,8 +216,29 @@ export interface PodOptions {
   spread?: boolean;
   /** Drop the model's probes (one-off Jobs). */
   probes?: boolean;
-  /** Container ports to expose (defaults to the model's). */
+  /** Container ports to expose (defaults to the model's, and its metrics port). */
   ports?: { name: string; port: number }[];
+  /** Containers beside the main one in the pod (an exporter that reads the process over loopback). */
+  sidecars?: Container[];
+}
+
+/** The container port name of a metrics endpoint apart from the process's own ports. */
+export const METRICS_PORT_NAME = "metrics";
+
+/**
+ * The named port a process's metrics are scraped on: one of its ports when the endpoint shares it
+ * (a Django app's /metrics on its http port), else `metrics`.
+ */
+export function metricsPortName(process: Process): string | undefined {
+  if (!process.metrics) return undefined;
+  return process.ports.find((p) => p.port === process.metrics?.port)?.name ?? METRICS_PORT_NAME;
+}
+
+/** The model's ports, plus the metrics port when it is a port of its own. */
+function containerPorts(process: Process): { name: string; port: number }[] {
+  const name = metricsPortName(process);
+  const own = process.metrics && name === METRICS_PORT_NAME ? [{ name, port: process.metrics.port }] : [];
+  return [...process.ports, ...own];
 }
 
 /** The main container of a process, hardened. */
@@ -228,8 +249,9 @@ export function mainContainer(o: PodOptions, mounts: K8sMount[]): Container {
     image: o.image,
     imagePullPolicy: "IfNotPresent",
     ...(p.command.length > 0 ? { command: p.command } : {}),
+    ...(p.args ? { args: p.args } : {}),
     ...envFor(p, o.configMaps, o.secretName),
-    ports: (o.ports ?? p.ports).map((port) => ({ name: port.name, containerPort: port.port, protocol: "TCP" })),
+    ports: (o.ports ?? containerPorts(p)).map((port) => ({ name: port.name, containerPort: port.port, protocol: "TCP" })),
     resources: resourcesFor(p.resources),
     securityContext: containerSecurityContext(p),
     volumeMounts: mounts,
@@ -262,7 +284,7 @@ export function podTemplate(o: PodOptions): PodTemplate {
           }
         : {}),
       ...(o.initContainers && o.initContainers.length > 0 ? { initContainers: o.initContainers } : {}),
-      containers: [mainContainer(o, mounts)],
+      containers: [mainContainer(o, mounts), ...(o.sidecars ?? [])],
       volumes: [...volumes, ...(o.extraVolumes ?? [])],
     },
   };
