@@ -25,6 +25,9 @@ export const HOST_STATUS = {
   intervalSeconds: 60,
 } as const;
 
+/** The nginx input that serves the status: on the Droplet only, where the checker keeps it. */
+export const hostStatusNginx = (target: string): { hostStatusDir?: string } => (target === "droplet" ? { hostStatusDir: HOST_STATUS.containerDir } : {});
+
 const TOKEN = /^[A-Za-z0-9]{24,128}$/;
 const STACK = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 const USER = /^[a-z_][a-z0-9_-]{0,31}$/;

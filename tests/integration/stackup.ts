@@ -12,6 +12,7 @@ import * as names from "../../src/model/names";
 import { loadBalancedInput } from "../../src/components/targets/kubernetes/edge";
 import { nginxInputFor, renderNginx, renderUpstreamBlock, NginxInput } from "../../src/render/nginx";
 import { renderRedisConf } from "../../src/render/redis";
+import { hostStatusNginx } from "../../src/render/host-status";
 import { Credentials, Endpoints, Stack, diffBeyondPlacement, process, processCommand, processEnv, renderedFile, stackConfig } from "./fixtures";
 import { EchoUpstream, startFreeEcho } from "./harness/echo";
 import { CeleryProcess, GunicornServer, runAppCommand, startCelery, startGunicorn } from "./harness/django";
@@ -249,6 +250,8 @@ export async function startEdge(stack: Stack, upstreams: Record<string, number>,
     addresses: Object.fromEntries(Object.keys(base.addresses).map((u) => [u, `127.0.0.1:${upstreams[u] ?? 9}`])),
     listen: { http, https, address: "127.0.0.1" },
     ...movedStatus(base, status),
+    // The Droplet's nginx also serves the host's container status (an alias nothing here fills: 404).
+    ...hostStatusNginx(stack.config.target),
     redirectHttpsPort: https,
     paths: {
       ...base.paths,

@@ -4,7 +4,7 @@ import { PATHS } from "../../../model/build";
 import { Process, WorkloadModel } from "../../../model/types";
 import { rabbitmqMetrics } from "../../../model/monitoring";
 import { renderGunicornConf } from "../../../render/gunicorn";
-import { HOST_STATUS } from "../../../render/host-status";
+import { hostStatusNginx } from "../../../render/host-status";
 import { nginxInputFor, renderNginx } from "../../../render/nginx";
 import { DEFAULT_DEFINITIONS_PATH, renderRabbitmqConf } from "../../../render/rabbitmq";
 import { renderRedisConf } from "../../../render/redis";
@@ -76,8 +76,7 @@ export function configFilesFor(process: Process, config: StackConfig, model: Wor
       case "nginx-config": {
         // Upstreams come from files only the cutover writes: nginx never routes to a container not yet healthy.
         // On the Droplet nginx also serves the host's container status (src/render/host-status.ts).
-        const hostStatus = config.target === "droplet" ? { hostStatusDir: HOST_STATUS.containerDir } : {};
-        const text = renderNginx({ ...nginxInputFor(model, config.edge, config.domain), resolver: DOCKER_RESOLVER, upstreamsDir: PATHS.nginxUpstreams, ...hostStatus });
+        const text = renderNginx({ ...nginxInputFor(model, config.edge, config.domain), resolver: DOCKER_RESOLVER, upstreamsDir: PATHS.nginxUpstreams, ...hostStatusNginx(config.target) });
         files.push({ path: PATHS.nginxConf, content: text, artifact: "nginx/nginx.conf", artifactContent: text });
         break;
       }
