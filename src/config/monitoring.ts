@@ -38,7 +38,7 @@ export function parseMonitoring(c: Checker, value: unknown, target: Target, apps
   const enabled = c.bool("monitoring.enabled", raw.enabled, true);
   const prometheusOperator = c.bool("monitoring.prometheusOperator", raw.prometheusOperator, false);
   if (prometheusOperator && target !== "kubernetes") {
-    c.fail("monitoring.prometheusOperator", true, `only on target "kubernetes" (target is "${target}"): ServiceMonitors and PrometheusRules are objects of a cluster's Prometheus operator; scrape the exporters from a Prometheus on the stack's network instead (docs/monitoring.md)`);
+    c.fail("monitoring.prometheusOperator", true, `only on target "kubernetes" (target is "${target}"): PodMonitors and PrometheusRules are objects of a cluster's Prometheus operator; scrape the exporters from a Prometheus on the stack's network instead (docs/monitoring.md)`);
   }
   if (prometheusOperator && !enabled) c.fail("monitoring.prometheusOperator", true, "needs monitoring.enabled: true (there is nothing to scrape)");
   const labels = c.stringMap("monitoring.labels", raw.labels, LABEL_KEY, "Kubernetes label keys such as release");

@@ -726,10 +726,10 @@ export const REFERENCE: readonly SectionDoc[] = [
         key: "monitoring.prometheusOperator",
         type: "boolean",
         default: "`false`",
-        meaning: "target `kubernetes` only (refused elsewhere): ServiceMonitors and PodMonitors for every metrics port, a PrometheusRule with the alerts, and the Grafana dashboard as a ConfigMap labelled `grafana_dashboard: \"1\"`. Needs the operator's CRDs in the cluster (kube-prometheus-stack)",
+        meaning: "target `kubernetes` only (refused elsewhere): a PodMonitor for every metrics port (pods, not Services: nginx's exporter is a sidecar and each replica must be scraped), a PrometheusRule with the alerts, and the Grafana dashboard as a ConfigMap labelled `grafana_dashboard: \"1\"`. Needs the operator's CRDs in the cluster (kube-prometheus-stack)",
       },
       { key: "monitoring.namespace", type: "string", default: "`monitoring`", meaning: "Kubernetes: the namespace Prometheus runs in; the NetworkPolicies admit its pods to the metrics ports, and nothing else" },
-      { key: "monitoring.labels", type: "map label → value", default: "`{}`", meaning: "labels on the ServiceMonitors, PodMonitors and PrometheusRule, for the operator's selectors (kube-prometheus-stack selects `release: <its release name>`)" },
+      { key: "monitoring.labels", type: "map label → value", default: "`{}`", meaning: "labels on the PodMonitors and the PrometheusRule, for the operator's selectors (kube-prometheus-stack selects `release: <its release name>`)" },
     ],
   },
 ];

@@ -518,11 +518,11 @@ export interface MonitoringConfig {
   enabled: boolean;
   /** Exporters for nginx, PostgreSQL, Redis and Celery (RabbitMQ serves its own metrics). */
   exporters: boolean;
-  /** Kubernetes only: ServiceMonitor/PodMonitor, PrometheusRule and the Grafana dashboard ConfigMap (monitoring.coreos.com/v1). */
+  /** Kubernetes only: PodMonitors, the PrometheusRule and the Grafana dashboard ConfigMap (monitoring.coreos.com/v1). */
   prometheusOperator: boolean;
   /** Kubernetes: the namespace Prometheus scrapes from (NetworkPolicies admit it to the metrics ports). */
   namespace: string;
-  /** Labels the ServiceMonitors, PodMonitors and PrometheusRule carry, for the operator's selectors (e.g. release: kube-prometheus-stack). */
+  /** Labels the PodMonitors and the PrometheusRule carry, for the operator's selectors (e.g. release: kube-prometheus-stack). */
   labels: Record<string, string>;
 }
 
