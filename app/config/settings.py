@@ -205,7 +205,16 @@ else:
 
 # Hashed file names (style.3f2a1b.css) so nginx can serve them as immutable for a year.
 # With DEBUG false, run collectstatic before serving templates that use {% static %} (admin).
-_STATIC_STORAGE = "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
+# DJANGO_STATIC_STORAGE=s3: the same hashed files in the media bucket, served by the Spaces CDN.
+STATIC_STORAGE = env_str("DJANGO_STATIC_STORAGE", "filesystem")
+if STATIC_STORAGE == "s3":
+    if MEDIA_STORAGE != "s3":
+        raise ImproperlyConfigured("DJANGO_STATIC_STORAGE=s3 keeps static files in the media bucket: it needs DJANGO_MEDIA_STORAGE=s3")
+    _STATIC_STORAGE = "config.storage.StaticStorage"
+elif STATIC_STORAGE == "filesystem":
+    _STATIC_STORAGE = "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
+else:
+    raise ImproperlyConfigured(f"DJANGO_STATIC_STORAGE must be filesystem or s3, got {STATIC_STORAGE!r}")
 if django.VERSION >= (4, 2):
     STORAGES = {
         "default": {"BACKEND": _MEDIA_STORAGE},

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
+import * as digitalocean from "@pulumi/digitalocean";
 import { AppConfig, StackConfig } from "../config/types";
-import { spacesEndpoint } from "../model/media";
+import { spacesCdnDomain, spacesEndpoint, staticOnSpaces } from "../model/media";
 import { SpacesKeyPair, SpacesStore, spacesStore } from "./spaces";
 
 export interface MediaArgs {
@@ -31,6 +32,8 @@ export class MediaTier extends pulumi.ComponentResource {
   readonly stores: Record<string, SpacesStore>;
   readonly credentials: Record<string, SpacesKeyPair>;
   readonly buckets: Record<string, MediaBucketOutput>;
+  /** By app, for apps whose static files are in the bucket (apps[].static.storage "spaces"). */
+  readonly cdns: Record<string, digitalocean.Cdn> = {};
 
   constructor(name: string, args: MediaArgs, opts?: pulumi.ComponentResourceOptions) {
     super("djangostack:app:Media", name, {}, opts);
@@ -45,7 +48,23 @@ export class MediaTier extends pulumi.ComponentResource {
       this.stores[app.name] = store;
       this.credentials[app.name] = store.credentials;
       this.buckets[app.name] = { bucket: store.bucketName, region: spaces.bucket.region, endpoint: spacesEndpoint(spaces.bucket.region), private: spaces.private };
+      if (staticOnSpaces(app)) this.cdns[app.name] = this.staticCdn(name, app.name, store.bucketName, spaces.bucket.region);
     }
     this.registerOutputs({ buckets: this.buckets });
+  }
+
+  /**
+   * The Spaces CDN in front of the bucket, for its public-read `static/` objects. `origin` is ForceNew
+   * and `ttl` updates in place (terraform-provider-digitalocean digitalocean/cdn/resource_cdn.go); the
+   * endpoint is the API's, and the app's STATIC_URL was built from the name DigitalOcean documents:
+   * a deploy that gets another one says so.
+   */
+  private staticCdn(name: string, app: string, bucket: pulumi.Output<string>, region: string): digitalocean.Cdn {
+    const cdn = new digitalocean.Cdn(`${name}-${app}-static-cdn`, { origin: pulumi.interpolate`${bucket}.${region}.digitaloceanspaces.com`, ttl: 3600 }, { parent: this });
+    pulumi.all([cdn.endpoint, bucket]).apply(([endpoint, b]) => {
+      const expected = spacesCdnDomain(b, region);
+      if (endpoint && endpoint !== expected) pulumi.log.warn(`djangostack: the CDN of ${b} answers at ${endpoint}, not ${expected}, which ${app}'s DJANGO_STATIC_URL names; report this, and set the app's static files back to storage "edge" meanwhile`, cdn);
+    });
+    return cdn;
   }
 }

@@ -24,6 +24,7 @@ import {
   GUNICORN_WORKER_CLASSES,
   JOB_CONCURRENCY,
   STATIC_COLLECT,
+  STATIC_STORAGES,
   MEDIA_STORAGES,
   PROBE_KINDS,
   REDIS_EVICTION_POLICIES,
@@ -268,6 +269,14 @@ export const REFERENCE: readonly SectionDoc[] = [
         allowed: STATIC_COLLECT,
         meaning:
           "`release`: the release one-off runs `collectstatic` into the static volume (mounted at `static.root`). `build`: the image already holds the collected files at `static.root` (collectstatic in the Dockerfile) and the release copies them into the volume, keeping the previous release's hashed files for pages still cached. `kubernetes` takes only `build`: nginx's pods copy the files from the image",
+      },
+      {
+        key: "apps[].static.storage",
+        type: "string",
+        default: "`edge`",
+        allowed: STATIC_STORAGES,
+        meaning:
+          "`edge`: nginx serves the files (from the static volume, or on Kubernetes from the image). `spaces`: the app's media bucket holds them under `static/`, public-read with hashed names, behind a Spaces CDN the stack creates; the release runs `collectstatic` into the bucket on every target, the app gets `DJANGO_STATIC_STORAGE=s3` and `DJANGO_STATIC_URL=https://<bucket>.<region>.cdn.digitaloceanspaces.com/static/`, and the edge serves no `/static/` for it. Needs `media.storage: spaces`; `url` and `collect` are then djangostack's. See [media](media.md#static-files-on-the-spaces-cdn)",
       },
       { key: "apps[].media", type: "object", meaning: "the app's uploaded files" },
       {

@@ -21,6 +21,7 @@ import { NO_BACKUPS, parseBackups, parseDropletBackups } from "./backups";
 import { MEDIA_STORAGE_KEYS, MediaContext, attachMediaCredentials, checkMediaBuckets, parseMediaStorage, settleMediaEnvNames } from "./media";
 import { parseAppMetrics, parseMonitoring } from "./monitoring";
 import { PATHS } from "../model/build";
+import { STATIC_LOCATION, spacesCdnDomain } from "../model/media";
 import { checkEdgePorts, checkReplicas, parseDeployUser, parseNamespace, parseNginxVersion } from "./values";
 import {
   AppConfig,
@@ -35,6 +36,8 @@ import {
   DOCKER_PLATFORMS,
   DOCKER_PUBLISH,
   DROPLET_EGRESS,
+  STATIC_STORAGES,
+  AppMedia,
   DataConfig,
   DockerTargetConfig,
   DropletConfig,
@@ -370,7 +373,7 @@ function parseApp(c: Checker, path: string, value: unknown, index: number, soleA
       maxRequests: c.int(`${path}.gunicorn.maxRequests`, g.maxRequests, 1000, { min: 0, max: 1_000_000 }),
       maxRequestsJitter: c.int(`${path}.gunicorn.maxRequestsJitter`, g.maxRequestsJitter, 100, { min: 0, max: 100_000 }),
     },
-    static: parseStatic(c, `${path}.static`, raw.static, soleApp ? "/static/" : `/static/${name}/`, target),
+    static: parseStatic(c, `${path}.static`, raw.static, soleApp ? "/static/" : `/static/${name}/`, target, media),
     media,
     healthPath,
     readyPath,
@@ -432,11 +435,22 @@ function parseFiles(c: Checker, path: string, value: unknown, tree: "static" | "
  * Job and nginx's pods), so there they must be collected at build; the Docker targets collect at
  * release unless told the image already holds them.
  */
-function parseStatic(c: Checker, path: string, value: unknown, defaultUrl: string, target: Target): AppConfig["static"] {
-  const files = parseFiles(c, path, value, "static", defaultUrl, PATHS.imageStatic, ["collect"]);
-  const collect = c.oneOf(`${path}.collect`, isPlainObject(value) ? value.collect : undefined, STATIC_COLLECT, target === "kubernetes" ? "build" : "release");
-  if (target === "kubernetes" && collect === "release") c.fail(`${path}.collect`, collect, 'on kubernetes the edge serves the files the image collected at build (nginx\'s pods copy them from the image); set "build" and run collectstatic in the Dockerfile');
-  return { ...files, collect };
+function parseStatic(c: Checker, path: string, value: unknown, defaultUrl: string, target: Target, media: AppMedia): AppConfig["static"] {
+  const raw: Raw = isPlainObject(value) ? value : {};
+  const files = parseFiles(c, path, value, "static", defaultUrl, PATHS.imageStatic, ["collect", "storage"]);
+  const storage = c.oneOf(`${path}.storage`, raw.storage, STATIC_STORAGES, "edge");
+  if (storage === "spaces") {
+    // The release's collectstatic uploads them into the app's media bucket, which the CDN fronts.
+    if (!media.spaces) c.fail(`${path}.storage`, storage, `static files go to the app's media bucket: set apps[].media.storage "spaces" (it is "${media.storage}")`);
+    for (const key of ["url", "collect"] as const) {
+      if (raw[key] !== undefined) c.fail(`${path}.${key}`, raw[key], `set by djangostack with ${path}.storage "spaces": the CDN's URL, and collectstatic at release into the bucket`);
+    }
+    const url = media.spaces ? `https://${spacesCdnDomain(media.spaces.bucket.name, media.spaces.bucket.region)}/${STATIC_LOCATION}/` : files.url;
+    return { ...files, url, collect: "release", storage };
+  }
+  const collect = c.oneOf(`${path}.collect`, raw.collect, STATIC_COLLECT, target === "kubernetes" ? "build" : "release");
+  if (target === "kubernetes" && collect === "release") c.fail(`${path}.collect`, collect, 'on kubernetes the edge serves the files the image collected at build (nginx\'s pods copy them from the image); set "build" and run collectstatic in the Dockerfile, or serve them from the bucket (storage "spaces")');
+  return { ...files, collect, storage };
 }
 
 /** Two apps' static (or media) URLs: never the same, never one inside the other (nginx would hand the inner one's files to the wrong app). */

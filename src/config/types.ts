@@ -71,6 +71,9 @@ export interface WorkerPool {
  */
 export const STATIC_COLLECT = ["release", "build"] as const;
 export type StaticCollect = (typeof STATIC_COLLECT)[number];
+/** Where an app's static files are served from: the edge (a volume or the image), or its media bucket behind the Spaces CDN. */
+export const STATIC_STORAGES = ["edge", "spaces"] as const;
+export type StaticStorage = (typeof STATIC_STORAGES)[number];
 
 /** What a scheduled job does when its previous run is still going (Kubernetes' concurrencyPolicy). */
 export const JOB_CONCURRENCY = ["forbid", "allow", "replace"] as const;
@@ -244,7 +247,7 @@ export interface AppConfig {
   resources: Resources;
   gunicorn: GunicornSettings;
   /** Where the app's collected static files are served (its STATIC_URL) and where its image holds them (STATIC_ROOT). */
-  static: { url: string; root: string; collect: StaticCollect };
+  static: { url: string; root: string; collect: StaticCollect; storage: StaticStorage };
   /** Where its uploads are served (MEDIA_URL) and where its processes write them (MEDIA_ROOT, the media volume), or its Spaces bucket. */
   media: AppMedia;
   /** HTTP paths of the liveness and readiness probes; nginx routes each exactly to this app. */

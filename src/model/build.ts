@@ -11,7 +11,7 @@ import { SCHEDULER_STOP_GRACE_SECONDS } from "../render/scheduler";
 import { staticCopyCommand } from "./static";
 import { OWNERSHIP_CAPABILITIES, volumeOwnershipCommand } from "../render/ownership";
 import { backsUpBrokerDefinitions, backupProcesses } from "./backup";
-import { mediaEnv, mediaMounts, mediaSecretEnv } from "./media";
+import { mediaEnv, mediaMounts, mediaSecretEnv, staticOnSpaces } from "./media";
 import { exporterProcesses, rabbitmqMetrics } from "./monitoring";
 
 /** In-container paths shared by the realizers and the renderers. */
@@ -109,8 +109,8 @@ export function buildModel(config: StackConfig): WorkloadModel {
       healthPath: a.healthPath,
       readyPath: a.readyPath,
       staticVolume: names.volume.static(a.name),
-      staticUrl: a.static.url,
-      // Only a volume is nginx's to serve; a bucket's URLs point at Spaces.
+      // Only a volume is nginx's to serve; a bucket's URLs point at Spaces (its CDN for static files).
+      ...(staticOnSpaces(a) ? {} : { staticUrl: a.static.url }),
       ...(a.media.storage === "volume" ? { mediaUrl: a.media.url } : {}),
       readTimeoutSeconds: edgeReadTimeout(a),
       edgePaths: a.edge.paths,
@@ -426,14 +426,16 @@ export function brokerGrants(apps: AppConfig[]): { user: string; vhost: string }
  * The release one-off (`<app>-migrate`) runs when the app migrates or has release commands, and
  * always on the Docker targets, where it fills the static volume nginx serves.
  */
-export const hasReleaseProcess = (config: StackConfig, app: AppConfig): boolean => app.migrate || app.release.length > 0 || config.target !== "kubernetes";
+export const hasReleaseProcess = (config: StackConfig, app: AppConfig): boolean => app.migrate || app.release.length > 0 || config.target !== "kubernetes" || staticOnSpaces(app);
 
 /**
  * The release's static step, Docker targets only (Kubernetes' edge copies from the image itself):
  * collectstatic into the static volume mounted at STATIC_ROOT, hardcoded or not; or, when the image
  * collected at build, a copy of its STATIC_ROOT into the volume mounted apart from it.
  */
-function staticRelease(config: StackConfig, app: AppConfig): { step: string; mount: VolumeMount } | undefined {
+function staticRelease(config: StackConfig, app: AppConfig): { step: string; mount?: VolumeMount } | undefined {
+  // Into the app's bucket (django-storages, DJANGO_STATIC_STORAGE=s3), on every target: no volume.
+  if (staticOnSpaces(app)) return { step: "python manage.py collectstatic --noinput" };
   if (config.target === "kubernetes") return undefined;
   const volume = names.volume.static(app.name);
   if (app.static.collect === "release") return { step: "python manage.py collectstatic --noinput", mount: { volume, kind: "static", mountPath: app.static.root, readOnly: false } };
@@ -453,7 +455,7 @@ function releaseSteps(app: AppConfig, staticStep: string | undefined): string[] 
 function ownershipProcess(config: StackConfig, app: AppConfig, before: string[]): Process | undefined {
   if (config.target === "kubernetes" || !app.user) return undefined;
   const mounts: VolumeMount[] = [
-    { volume: names.volume.static(app.name), kind: "static", mountPath: `${PATHS.ownershipRoot}/static`, readOnly: false },
+    ...(staticOnSpaces(app) ? [] : [{ volume: names.volume.static(app.name), kind: "static" as const, mountPath: `${PATHS.ownershipRoot}/static`, readOnly: false }]),
     ...mediaMounts(app, `${PATHS.ownershipRoot}/media`, false),
   ];
   return {
@@ -496,7 +498,7 @@ function appProcesses(config: StackConfig, app: AppConfig): Process[] {
       // Migrations, the static release and the app's release commands use the new image, in order,
       // before any web container is replaced: the first that fails stops the rest and the rollout.
       command: ["sh", "-c", releaseSteps(app, staticFiles?.step).join(" && ")],
-      volumes: [...(staticFiles ? [staticFiles.mount] : []), tmpScratch],
+      volumes: [...(staticFiles?.mount ? [staticFiles.mount] : []), tmpScratch],
       runOnceBefore: rolling,
     });
   }
@@ -641,7 +643,7 @@ function edgeProcess(config: StackConfig): Process {
     { volume: "nginx-cache", kind: "scratch", mountPath: "/var/cache/nginx", readOnly: false },
     { volume: "nginx-run", kind: "scratch", mountPath: "/tmp", readOnly: false },
     ...config.apps.flatMap((a): VolumeMount[] => [
-      { volume: names.volume.static(a.name), kind: "static", mountPath: `${PATHS.nginxStatic}/${a.name}`, readOnly: true },
+      ...(staticOnSpaces(a) ? [] : [{ volume: names.volume.static(a.name), kind: "static" as const, mountPath: `${PATHS.nginxStatic}/${a.name}`, readOnly: true }]),
       ...mediaMounts(a, `${PATHS.nginxMedia}/${a.name}`, true),
     ]),
   ];

@@ -154,8 +154,8 @@ export interface AppRouting {
   healthPath: string;
   readyPath: string;
   staticVolume: string;
-  /** URL prefixes nginx serves the app's static files and uploads under; no uploads unless they are on a volume. */
-  staticUrl: string;
+  /** URL prefixes nginx serves the app's static files and uploads under; neither when they are in its bucket. */
+  staticUrl?: string;
   mediaUrl?: string;
   /** How long nginx waits for the app's response, derived from its app server's timeout. */
   readTimeoutSeconds: number;

@@ -48,6 +48,8 @@ export const dropletFakes: Record<string, FakeOutputs> = {
     const region = str(inputs.region, "nyc3");
     return { bucketDomainName: `${bucket}.${region}.digitaloceanspaces.com`, endpoint: `${region}.digitaloceanspaces.com`, urn: `do:space:${bucket}` };
   },
+  // The Spaces CDN answers at <bucket>.<region>.cdn.digitaloceanspaces.com for a bucket origin.
+  "digitalocean:index/cdn:Cdn": (inputs) => ({ endpoint: str(inputs.origin, "offline.nyc3.digitaloceanspaces.com").replace(/\.digitaloceanspaces\.com$/, ".cdn.digitaloceanspaces.com"), createdAt: "2026-01-01T00:00:00Z" }),
   "digitalocean:index/firewall:Firewall": () => ({ status: "succeeded", createdAt: "2026-01-01T00:00:00Z", pendingChanges: [] }),
   "digitalocean:index/dnsRecord:DnsRecord": (inputs) => {
     const domain = str(inputs.domain, "example.com");

@@ -755,7 +755,7 @@ function staticLocations(apps: AppRouting[], input: NginxInput): string[] {
   const headers = securityHeaders(input);
   const lines: string[] = [];
   for (const app of apps) {
-    lines.push(
+    if (app.staticUrl !== undefined) lines.push(
       ...block(`location ${app.staticUrl}`, [
         `alias ${input.paths.staticRoot}/${app.app}/;`,
         "access_log off;",

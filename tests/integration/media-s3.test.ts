@@ -146,6 +146,26 @@ describe("media on a Spaces-compatible bucket: the sample app with the model's e
     assert.match(await r.text(), /^djangostack mediacheck /);
   });
 
+  test("static files in the bucket (static.storage spaces): collectstatic uploads hashed, public-read files and the manifest; their URLs are the CDN's", async () => {
+    const spaces = parseConfig({ target: "kubernetes", domain: "example.com", region: REGION, apps: [{ name: "web", database: false, broker: false, envNames: { cacheUrl: "" }, static: { storage: "spaces" } }] }, ID);
+    const env = envOf({ config: spaces, model: buildModel(spaces), artifacts: {} });
+    assert.equal(env.DJANGO_STATIC_STORAGE, "s3");
+    assert.equal(env.DJANGO_STATIC_URL, `https://${BUCKET}.${REGION}.cdn.digitaloceanspaces.com/static/`);
+    const r = await runAppCommand(["python", "manage.py", "collectstatic", "--noinput"], { env, home: dir, check: false });
+    assert.equal(r.code, 0, `collectstatic failed:\n${r.stdout}\n${r.stderr}`);
+    const keys = await s3.keys("static/");
+    assert.ok(keys.includes("static/staticfiles.json"), "the manifest is in the bucket");
+    const hashed = keys.find((k) => /^static\/admin\/css\/base\.[0-9a-f]{12}\.css$/.test(k));
+    assert.ok(hashed, `a hashed admin stylesheet among ${keys.length} keys`);
+    const put = s3.requests.find((q) => q.method === "PUT" && q.key === hashed);
+    assert.deepEqual([put?.status, put?.acl], [200, "public-read"], "public-read: the CDN fetches it without a signature");
+    assert.equal((await fetch(`${s3.endpoint}/${BUCKET}/${hashed}`)).status, 200, "served to anyone");
+    // What a template's {% static %} gives: the CDN's host, the hashed name from the manifest in the bucket.
+    const url = await runAppCommand(["python", "manage.py", "shell", "-c", "from django.templatetags.static import static; print(static('admin/css/base.css'))"], { env, home: dir, check: false });
+    assert.equal(url.code, 0, url.stderr);
+    assert.equal(url.stdout.trim().split("\n").pop(), `https://${BUCKET}.${REGION}.cdn.digitaloceanspaces.com/${hashed}`);
+  });
+
   test("mediacheck without --keep leaves nothing behind", async () => {
     const env = envOf(stackWith({}));
     const before = await s3.keys("djangostack-mediacheck/");

@@ -43,7 +43,7 @@ const PROBES: Raw[] = [
     },
   },
   { target: "droplet", droplet: { ...droplet, egress: "droplet-ip" }, backups: { bucket: {} }, backupCredentials: { accessKey: "DO00EXAMPLEKEY", secretKey: "example-secret" } },
-  { target: "kubernetes", domain: "example.com", apps: [{ name: "web", media: { bucket: { name: "acme-uploads", region: "ams3", create: false }, private: true, expiry: 600 } }] },
+  { target: "kubernetes", domain: "example.com", apps: [{ name: "web", media: { bucket: { name: "acme-uploads", region: "ams3", create: false }, private: true, expiry: 600 }, static: { storage: "spaces" } }] },
   { target: "kubernetes", domain: "example.com", monitoring: { prometheusOperator: true, labels: { release: "kube-prometheus-stack" } }, apps: [{ metrics: { path: "/internal/metrics" } }] },
 ];
 

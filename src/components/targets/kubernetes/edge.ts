@@ -5,6 +5,7 @@ import * as k8s from "@pulumi/kubernetes";
 import { KubernetesConfig, StackConfig } from "../../../config/types";
 import { EDGE_PORTS, PATHS } from "../../../model/build";
 import * as names from "../../../model/names";
+import { staticOnSpaces } from "../../../model/media";
 import { Process, WorkloadModel } from "../../../model/types";
 import { NginxInput, nginxInputFor, renderNginx } from "../../../render/nginx";
 import { KubeContext, configMap, deployment, labelsOf, networkPolicy, opts, pdb, roleSelector } from "./objects";
@@ -83,7 +84,8 @@ export class EdgeTier extends pulumi.ComponentResource {
     };
     const volumes = { sources, memoryScratchMiB: 64 };
 
-    const staticInit = config.apps.map((app): Container => {
+    // Apps whose static files are in their bucket (apps[].static.storage "spaces") need no copy here.
+    const staticInit = config.apps.filter((app) => !staticOnSpaces(app)).map((app): Container => {
       const image = args.images[app.name];
       if (!image) throw new Error(`djangostack: no image for app ${app.name}`);
       const target = `${PATHS.nginxStatic}/${app.name}`;
