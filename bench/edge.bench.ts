@@ -92,7 +92,7 @@ function row(section: string, name: string, load: Load, base: Load, baseName: st
 
 /** A copy of the running edge's config with `edit` applied, served on new ports. */
 async function variantEdge(edge: Edge, label: string, edit: (conf: string) => string): Promise<number> {
-  const [http, https] = await freePorts(2);
+  const [http, https, status] = await freePorts(3);
   // The upstream blocks are included from per-upstream files (the Docker cutover's layout): inline them so a variant can edit them.
   const base = fs.readFileSync(edge.nginx.configFile, "utf8").replace(/^\s*include (\S+\/upstreams\/\S+\.conf);$/gm, (_line, file: string) => fs.readFileSync(file, "utf8"));
   const dir = tempDir(`edge-${label}`);
@@ -102,6 +102,9 @@ async function variantEdge(edge: Edge, label: string, edit: (conf: string) => st
     .join(`127.0.0.1:${http}`)
     .split(`127.0.0.1:${edge.https}`)
     .join(`127.0.0.1:${https}`)
+    // The exporter's stub_status listener too (monitoring): two nginx cannot hold one port.
+    .split(`127.0.0.1:${edge.input.status?.port ?? edge.https}`)
+    .join(`127.0.0.1:${edge.input.status ? status : https}`)
     .replace(/^(\s*pid )\S+;/m, `$1${path.join(dir, "nginx.pid")};`)
     .split(`${edge.input.paths.tempDir}/`)
     .join(`${path.join(dir, "tmp")}/`);
@@ -151,6 +154,7 @@ export async function edgeBench(quick: boolean): Promise<Row[]> {
     if (!quick) {
       const variants: [string, (c: string) => string][] = [
         ["access_log off", (c) => c.replace(/^(\s*)access_log \S+ djs_json;$/m, "$1access_log off;")],
+        ["access_log buffered (64k, flush 1s)", (c) => c.replace(/^(\s*access_log \S+ djs_json);$/m, "$1 buffer=64k flush=1s;")],
         ["no upstream keepalive", (c) => c.replace(/^\s*keepalive \d+;$/gm, "")],
         ["proxy_buffering off", (c) => c.replace("proxy_buffering on;", "proxy_buffering off;")],
         ["worker_processes 1", (c) => c.replace("worker_processes auto;", "worker_processes 1;")],
