@@ -90,6 +90,36 @@ function row(section: string, name: string, load: Load, base: Load, baseName: st
   return { section, case: name, value: fmt(load), baseline: `${baseName}: ${base.rps.toFixed(0)} req/s, p99 ${base.p99Ms.toFixed(2)} ms`, ratio: load.rps / base.rps, note };
 }
 
+/** One measured case of a section: every case of a section runs once per round. */
+interface Case {
+  label: string;
+  run: () => Promise<Load>;
+}
+
+/**
+ * Every case once per round, the order rotated each round, so load that drifts during the run (this
+ * machine is shared) falls on all cases alike. Loads by label, in round order.
+ */
+async function interleaved(cases: Case[], rounds: number): Promise<Map<string, Load[]>> {
+  const loads = new Map<string, Load[]>(cases.map((c) => [c.label, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < cases.length; i++) {
+      const c = cases[(i + round) % cases.length];
+      loads.get(c.label)?.push(await c.run());
+    }
+  }
+  return loads;
+}
+
+const medianLoad = (xs: Load[]): Load => ({ rps: median(xs.map((l) => l.rps)), p50Ms: median(xs.map((l) => l.p50Ms)), p99Ms: median(xs.map((l) => l.p99Ms)), errors: xs.reduce((a, l) => a + l.errors, 0) });
+
+/** A case against its baseline: median loads, and as the ratio the median of the per-round ratios. */
+function compared(section: string, name: string, own: Load[], base: Load[], baseName: string, note = ""): Row {
+  const perRound = own.map((l, r) => l.rps / base[r].rps);
+  const rounds = `per-round ratios ${perRound.map((x) => x.toFixed(2)).join(", ")}`;
+  return { ...row(section, name, medianLoad(own), medianLoad(base), baseName), ratio: median(perRound), note: note ? `${note}; ${rounds}` : rounds };
+}
+
 /** A copy of the running edge's config with `edit` applied, served on new ports. */
 async function variantEdge(edge: Edge, label: string, edit: (conf: string) => string): Promise<number> {
   const [http, https, status] = await freePorts(3);
@@ -146,34 +176,41 @@ export async function edgeBench(quick: boolean): Promise<Row[]> {
     const edgeTls = await startEdge(tlsStack, { "web-web": web.port }, dirs, cert);
     const direct = `http://127.0.0.1:${web.port}${HEALTH}`;
 
-    // Item 2: the app path. Every case is run back to back against the same gunicorn.
-    const alone = await wrk(direct, seconds, conns);
-    const viaNginx = await wrk(`http://127.0.0.1:${edge.http}${HEALTH}`, seconds, conns);
-    rows.push({ section: "2 edge", case: "gunicorn alone (rendered gunicorn.conf.py), wrk", value: fmt(alone), baseline: "", note: `${conns} connections, ${seconds}s, ${HEALTH}` });
-    rows.push(row("2 edge", "rendered nginx -> gunicorn, HTTP/1.1", viaNginx, alone, "gunicorn alone", "goal >= 0.9x"));
-    if (!quick) {
-      const variants: [string, (c: string) => string][] = [
-        ["access_log off", (c) => c.replace(/^(\s*)access_log \S+ djs_json;$/m, "$1access_log off;")],
-        ["access_log buffered (64k, flush 1s)", (c) => c.replace(/^(\s*access_log \S+ djs_json);$/m, "$1 buffer=64k flush=1s;")],
-        ["no upstream keepalive", (c) => c.replace(/^\s*keepalive \d+;$/gm, "")],
-        ["proxy_buffering off", (c) => c.replace("proxy_buffering on;", "proxy_buffering off;")],
-        ["worker_processes 1", (c) => c.replace("worker_processes auto;", "worker_processes 1;")],
-      ];
-      for (const [label, edit] of variants) {
-        const port = await variantEdge(edge, label.replace(/\W+/g, "-"), edit);
-        const load = await wrk(`http://127.0.0.1:${port}${HEALTH}`, seconds, conns);
-        rows.push(row("2 edge", `variant: ${label}`, load, alone, "gunicorn alone", `rendered: ${(viaNginx.rps / alone.rps).toFixed(2)}x`));
-      }
-    }
+    // Item 2: the app path, every case against the same gunicorn, in interleaved rounds.
+    const rounds = quick ? 1 : 3;
+    const variants: [string, (c: string) => string][] = quick
+      ? []
+      : [
+          ["access_log off", (c) => c.replace(/^(\s*)access_log \S+ djs_json;$/m, "$1access_log off;")],
+          ["access_log buffered (64k, flush 1s)", (c) => c.replace(/^(\s*access_log \S+ djs_json);$/m, "$1 buffer=64k flush=1s;")],
+          ["no upstream keepalive", (c) => c.replace(/^\s*keepalive \d+;$/gm, "")],
+          ["proxy_buffering off", (c) => c.replace("proxy_buffering on;", "proxy_buffering off;")],
+          ["worker_processes 1", (c) => c.replace("worker_processes auto;", "worker_processes 1;")],
+        ];
+    const wrkAt = (port: number) => () => wrk(`http://127.0.0.1:${port}${HEALTH}`, seconds, conns);
+    const http1: Case[] = [{ label: "alone", run: wrkAt(web.port) }, { label: "rendered", run: wrkAt(edge.http) }];
+    for (const [label, edit] of variants) http1.push({ label, run: wrkAt(await variantEdge(edge, label.replace(/\W+/g, "-"), edit)) });
+    const h1 = await interleaved(http1, rounds);
+    const aloneLoads = h1.get("alone") ?? [];
+    const note = `${conns} connections, ${seconds}s, ${HEALTH}, median of ${rounds} interleaved round${rounds > 1 ? "s" : ""}`;
+    rows.push({ section: "2 edge", case: "gunicorn alone (rendered gunicorn.conf.py), wrk", value: fmt(medianLoad(aloneLoads)), baseline: "", note });
+    rows.push(compared("2 edge", "rendered nginx -> gunicorn, HTTP/1.1", h1.get("rendered") ?? [], aloneLoads, "gunicorn alone", "goal >= 0.9x"));
+    for (const [label] of variants) rows.push(compared("2 edge", `variant: ${label}`, h1.get(label) ?? [], aloneLoads, "gunicorn alone"));
+
     const scratch = tempDir("h2load");
-    const aloneH2load = await h2load(direct, seconds, conns, true, scratch);
-    rows.push({ section: "2 edge", case: "gunicorn alone, h2load HTTP/1.1", value: fmt(aloneH2load), baseline: "", note: "baseline of the TLS rows" });
-    if (!quick) {
-      const tlsH1 = await h2load(`https://${DOMAIN}:${edgeTls.https}${HEALTH}`, seconds, conns, true, scratch);
-      rows.push(row("2 edge", "rendered nginx, TLS HTTP/1.1 -> gunicorn", tlsH1, aloneH2load, "gunicorn alone (h2load)", "goal >= 0.9x"));
-    }
-    const tlsH2 = await h2load(`https://${DOMAIN}:${edgeTls.https}${HEALTH}`, seconds, conns, false, scratch);
-    rows.push(row("2 edge", "rendered nginx, TLS HTTP/2 -> gunicorn", tlsH2, aloneH2load, "gunicorn alone (h2load)", "goal >= 0.9x"));
+    const tlsUrl = `https://${DOMAIN}:${edgeTls.https}${HEALTH}`;
+    const tls = await interleaved(
+      [
+        { label: "alone", run: () => h2load(direct, seconds, conns, true, scratch) },
+        ...(quick ? [] : [{ label: "h1", run: () => h2load(tlsUrl, seconds, conns, true, scratch) }]),
+        { label: "h2", run: () => h2load(tlsUrl, seconds, conns, false, scratch) },
+      ],
+      rounds,
+    );
+    const aloneH2load = tls.get("alone") ?? [];
+    rows.push({ section: "2 edge", case: "gunicorn alone, h2load HTTP/1.1", value: fmt(medianLoad(aloneH2load)), baseline: "", note: "baseline of the TLS rows" });
+    if (!quick) rows.push(compared("2 edge", "rendered nginx, TLS HTTP/1.1 -> gunicorn", tls.get("h1") ?? [], aloneH2load, "gunicorn alone (h2load)", "goal >= 0.9x"));
+    rows.push(compared("2 edge", "rendered nginx, TLS HTTP/2 -> gunicorn", tls.get("h2") ?? [], aloneH2load, "gunicorn alone (h2load)", "goal >= 0.9x"));
 
     // Static: the hashed admin stylesheet through nginx against Django's own static view.
     const manifest = JSON.parse(fs.readFileSync(path.join(dirs.staticRoot, APP, "staticfiles.json"), "utf8")) as { paths: Record<string, string> };
@@ -217,22 +254,11 @@ async function gunicornSizing(rendered: GunicornServer, rounds: number, seconds:
       rows.push({ section: "3 gunicorn", case: label, value: "did not run", baseline: "", note: String(error).split("\n")[0] });
     }
   }
-  const loads = new Map<string, Load[]>(cases.map((c) => [c.label, []]));
-  for (let round = 0; round < rounds; round++) {
-    for (let i = 0; i < cases.length; i++) {
-      const c = cases[(i + round) % cases.length];
-      loads.get(c.label)?.push(await wrk(`http://127.0.0.1:${c.server.port}${HEALTH}`, seconds, conns));
-    }
-  }
-  const middle = (xs: Load[]): Load => ({ rps: median(xs.map((l) => l.rps)), p50Ms: median(xs.map((l) => l.p50Ms)), p99Ms: median(xs.map((l) => l.p99Ms)), errors: xs.reduce((a, l) => a + l.errors, 0) });
+  const loads = await interleaved(cases.map((c) => ({ label: c.label, run: () => wrk(`http://127.0.0.1:${c.server.port}${HEALTH}`, seconds, conns) })), rounds);
   const base = loads.get("rendered") ?? [];
   const note = `median of ${rounds} interleaved round${rounds > 1 ? "s" : ""}, ${seconds}s each, ${conns} connections`;
-  rows.unshift({ section: "3 gunicorn", case: "rendered: (2 x CPUs + 1) capped at 4 -> 4 sync workers, 1 thread", value: fmt(middle(base)), baseline: "", note });
-  for (const c of cases.slice(1)) {
-    const own = loads.get(c.label) ?? [];
-    const perRound = own.map((l, r) => l.rps / base[r].rps);
-    rows.push({ ...row("3 gunicorn", c.label, middle(own), middle(base), "rendered"), ratio: median(perRound), note: `per-round ratios ${perRound.map((x) => x.toFixed(2)).join(", ")}` });
-  }
+  rows.unshift({ section: "3 gunicorn", case: "rendered: (2 x CPUs + 1) capped at 4 -> 4 sync workers, 1 thread", value: fmt(medianLoad(base)), baseline: "", note });
+  for (const c of cases.slice(1)) rows.push(compared("3 gunicorn", c.label, loads.get(c.label) ?? [], base, "rendered"));
   for (const c of cases.slice(1)) await c.server.stop();
   return rows;
 }
