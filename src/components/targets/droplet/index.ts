@@ -20,6 +20,8 @@ export { activationScript } from "../docker/tls";
  * and Let's Encrypt TLS when a domain is set.
  */
 export const deployDroplet: Deployer = ({ name, config, model, credentials }) => {
+  const droplet = config.droplet;
+  if (!droplet) throw new Error('djangostack: target "droplet" needs the djangostack:droplet settings');
   const host = new DropletHost(`${name}-host`, { config, serverNames: model.serverNames, registryAuth: registryAuthOf(credentials) });
   const images = new ImagesTier(`${name}-images`, {
     config,
@@ -42,17 +44,17 @@ export const deployDroplet: Deployer = ({ name, config, model, credentials }) =>
   }
 
   const egress = new DropletEgressRoute(`${name}-egress`, {
-    mode: config.droplet?.egress ?? "reserved-ip",
+    mode: droplet.egress,
     reservedIp: host.address,
     dropletIp: host.dropletIp,
     dropletId: host.droplet.id,
-    deployUser: config.droplet?.deployUser ?? "deploy",
+    deployUser: droplet.deployUser,
     bootstrap: host.bootstrap,
   });
   // Before any container: nginx bind-mounts the status directory the install creates for the deploy user.
   const signals = new DropletSignals(`${name}-signals`, { config, routing: model.routing, address: host.address, bootstrap: host.bootstrap, dropletId: host.droplet.id });
   const wait = [host.bootstrap, signals.statusInstall];
-  const cli: DockerCli = { kind: "ssh", host: host.address, user: config.droplet?.deployUser ?? "deploy" };
+  const cli: DockerCli = { kind: "ssh", host: host.address, user: droplet.deployUser };
   const managed = config.data.postgres.mode === "managed" || config.data.redis.mode === "managed";
   const data = managed ? new DropletData(`${name}-data`, { config, credentials, vpcId: host.vpc.id, dropletId: host.droplet.id, cli, bootstrap: host.bootstrap }) : undefined;
   const letsEncrypt = tls ? letsEncryptEdge(name, { config, settings: tls, cli, dependsOn: wait }) : undefined;
